@@ -1,0 +1,40 @@
+# The two commands of the README:
+#   make study   installs everything, then runs the whole study on the embedded default data
+#   make test    installs everything, then runs the whole test suite (what CI runs)
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch must come first and pinned here (this machine's disk); pyproject pins nothing tighter.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+TORCH_PIP_ARGS ?=
+STUDY_OUT ?= data/study
+
+.PHONY: install study test check-sync nbtest pytest bench readme clean-data
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+study: install
+	$(BIN)/false-labels study --out $(STUDY_OUT)
+
+test: install check-sync nbtest pytest
+
+check-sync: install  ## notebooks clean and exported: nbdev-clean / nbdev-export must change nothing
+	@bash tools/check_sync.sh $(BIN)
+
+nbtest: install
+	$(BIN)/nbdev-test --n_workers 2
+
+pytest: install
+	$(BIN)/python -m pytest -q -ra tests
+
+bench: install
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+readme: install  ## README.md is rendered from nbs/index.ipynb
+	$(BIN)/python tools/readme.py
