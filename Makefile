@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 TORCH_PIP_ARGS ?=
 STUDY_OUT ?= data/study
 
-.PHONY: install study test check-sync nbtest pytest bench readme clean-data
+.PHONY: install study test export check-sync nbtest pytest bench readme
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,12 @@ study: install
 	$(BIN)/false-labels study --out $(STUDY_OUT)
 
 test: install check-sync nbtest pytest
+
+export: install  ## notebooks -> package (modules, and the papermill templates it ships), clean notebooks, README
+	$(BIN)/nbdev-export
+	bash tools/sync_templates.sh
+	$(BIN)/nbdev-clean
+	$(BIN)/python tools/readme.py
 
 check-sync: install  ## notebooks clean and exported: nbdev-clean / nbdev-export must change nothing
 	@bash tools/check_sync.sh $(BIN)

@@ -10,7 +10,7 @@ import argparse, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_study', 'build_parser', 'main']
+__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #0ecb42b4
 def _floats(s:str)->list[float]:
@@ -56,7 +56,7 @@ def cmd_train(a):
     print(f"realised ratio {res.get('realised_ratio', float('nan')):.4f} ({res.get('n_corrupted', '?')} labels)  "
           f"clean test accuracy {m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
 
-# %% ../nbs/40_cli.ipynb #e2542fb6
+# %% ../nbs/40_cli.ipynb #67a1438d
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
     from .sweep import run_sweep
@@ -73,12 +73,33 @@ def cmd_sweep(a):
     run_sweep(a.out, **kw)
 
 def cmd_report(a):
-    "Write the offline HTML report of a sweep."
+    "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
     from .report import write_report
-    path = write_report(a.sweep, out=a.out)
+    from .detection import detection_section
+    path = write_report(a.sweep, out=a.out, sections=[detection_section])
     print(f"report -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #49dc61f1
+# %% ../nbs/40_cli.ipynb #4fee3ec3
+_DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device")
+
+def cmd_detect(a):
+    "Find the corrupted labels: run the detectors, score them against the truth, write suspects and id lists."
+    from .detection import detect_labels, detect_sweep
+    kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
+    kw.update(overwrite=a.overwrite, folders=a.folders)
+    if a.ratios is not None:
+        if a.labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels")
+        kw.pop("folders"); res = detect_sweep(a.data, a.out, ratios=a.ratios, **kw)
+    else:
+        if a.labels: kw.update(labels_csv=a.labels, clean_labels_csv=a.clean_labels)
+        else: kw["ratio"] = a.ratio
+        res = detect_labels(a.data, a.out, **kw)
+    cols = [c for c in ("ratio", "method", "precision", "recall", "f1", "precision_at_k", "recall_at_k", "auroc")
+            if c in res.columns]
+    print(res[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"detection -> {Path(a.out).resolve()}")
+
+# %% ../nbs/40_cli.ipynb #f4caec14
 def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, small enough for a laptop CPU."
     from .generate import generate_dataset, summary
@@ -89,16 +110,17 @@ def cmd_study(a):
     print(summary(ds))
     from .sweep import run_sweep
     run_sweep(out/"sweep", data=str(data), ratios=a.ratios, seeds=a.seeds, archs=[a.arch], losses=["ce"],
-              noise="sym", epochs=a.epochs, task=a.task, jobs=a.jobs, extend=True)
+              noise="sym", epochs=a.epochs, task=a.task, jobs=a.jobs, extend=True, opt="adamw", bs=128)
     from .report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #e6e20ac1
+# %% ../nbs/40_cli.ipynb #5dd28b92
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
     p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
-    p.add_argument("--noise", default="sym", help="noise model: sym, pair, matrix, hier-within, hier-across")
+    p.add_argument("--noise", default=None if sweep else "sym",
+                   help="noise model: sym, pair, matrix, hier-within, hier-across (default sym)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None, help="batch size")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per architecture)")
@@ -156,19 +178,37 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default SWEEP/report)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("detect", help="find the corrupted labels and score the detectors against the truth")
+    p.add_argument("--data", required=True, help="dataset folder or image folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
+    p.add_argument("--noise", default="sym"); p.add_argument("--ratio", type=float, default=0.1)
+    p.add_argument("--ratios", type=_floats, default=None, help="sweep these ratios instead of one --ratio")
+    p.add_argument("--labels", default=None, help="CSV of given (noisy) training labels: id or path, label")
+    p.add_argument("--clean-labels", default=None, help="CSV of the true labels, or 'dataset'")
+    p.add_argument("--method", default="all", help="all, or a comma-separated list of ema, ema_epoch, aum, cl, incv, tv, ensemble")
+    p.add_argument("--folds", type=int, default=None, help="k of the out-of-fold probabilities (default 4)")
+    p.add_argument("--arch", default=None); p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--bs", type=int, default=None); p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--size", type=int, default=None); p.add_argument("--device", default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--folders", action="store_true", help="also write clean/ and dirty/ image folders")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_detect)
+
     p = sub.add_parser("study", help="generate -> sweep -> report on the embedded data, small enough for a CPU")
     p.add_argument("--out", default="data/study")
-    p.add_argument("--n", type=int, default=1400); p.add_argument("--size", type=int, default=32)
+    p.add_argument("--n", type=int, default=3000); p.add_argument("--size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0); p.add_argument("--task", type=int, default=4)
-    p.add_argument("--ratios", type=_floats, default=[0.0, 0.1, 0.2, 0.4])
+    p.add_argument("--ratios", type=_floats, default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4])
     p.add_argument("--seeds", type=_seeds, default=2)
-    p.add_argument("--arch", default="small_cnn"); p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--arch", default="small_cnn"); p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_study)
     return ap
 
-# %% ../nbs/40_cli.ipynb #ae1faa16
+# %% ../nbs/40_cli.ipynb #df1228c1
 def main(argv:list[str]|None=None)->int:
     "Entry point of `false-labels`; returns the exit status."
     args = build_parser().parse_args(argv)

@@ -7,6 +7,7 @@ snap() { git status --porcelain --untracked-files=all; git diff --no-ext-diff; g
 before=$(snap)
 "$BIN/nbdev-clean" >/dev/null
 "$BIN/nbdev-export" >/dev/null
+bash "$(dirname "$0")/sync_templates.sh"
 after=$(snap)
 if [ "$before" != "$after" ]; then
   echo "check-sync: nbdev-clean/nbdev-export changed files; run them and commit the result:" >&2

@@ -1,0 +1,67 @@
+"End-to-end: the `false-labels` command as a user runs it (subprocess, tiny settings, CPU)."
+import json, subprocess, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def fl(*args, ok=True):
+    r = subprocess.run([sys.executable, "-m", "false_labels", *map(str, args)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=600)
+    if ok: assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")/"ds"
+    r = fl("generate", "--out", out, "--n", 280, "--size", 24, "--seed", 3, "--workers", 1, "--quiet")
+    assert "blob" in r.stdout  # the one-screen summary
+    return out
+
+def test_generate_writes_a_loadable_dataset(dataset):
+    from false_labels.dataset import load_dataset
+    ds = load_dataset(dataset)
+    assert len(ds) == 280 and ds.images.shape[1:] == (24, 24, 3) and ds.images.dtype == np.uint8
+    assert (dataset/"gallery.png").exists() and json.loads((dataset/"card.json").read_text())["seed"] == 3
+
+def test_generate_refuses_a_non_empty_folder(dataset):
+    r = fl("generate", "--out", dataset, "--n", 20, "--size", 24, ok=False)
+    assert r.returncode == 2 and "overwrite" in r.stderr and "Traceback" not in r.stderr
+
+def test_train_writes_a_run_folder(dataset, tmp_path):
+    run = tmp_path/"run"
+    r = fl("train", "--data", dataset, "--task", 4, "--noise", "sym", "--ratio", 0.1, "--arch", "small_cnn",
+           "--epochs", 1, "--seed", 0, "--bs", 64, "--device", "cpu", "--out", run)
+    res = json.loads((run/"result.json").read_text())
+    n_train = int((pd.read_csv(dataset/"manifest.csv").split == "train").sum())
+    assert res["n_corrupted"] == round(0.1 * n_train)
+    assert (run/"metrics.csv").exists() and (run/"sample_stats.npz").exists()
+    assert "accuracy" in r.stdout
+
+def test_train_names_an_unknown_architecture(dataset, tmp_path):
+    r = fl("train", "--data", dataset, "--arch", "resnet999", "--out", tmp_path/"x", ok=False)
+    assert r.returncode == 2 and "resnet999" in r.stderr and "resnet18" in r.stderr
+
+def test_sweep_then_report(dataset, tmp_path):
+    sw = tmp_path/"sweep"
+    fl("sweep", "--data", dataset, "--task", 4, "--ratios", "0,0.2", "--seeds", 1, "--arch", "small_cnn",
+       "--epochs", 1, "--bs", 64, "--device", "cpu", "--out", sw, "--jobs", 1)
+    res = pd.read_parquet(sw/"results.parquet")
+    assert sorted(res[res.is_final].ratio.unique()) == [0.0, 0.2]
+    r = fl("report", sw)
+    assert (sw/"report"/"report.html").exists() and "report" in r.stdout
+
+def test_detect_scores_every_method(dataset, tmp_path):
+    out = tmp_path/"det"
+    r = fl("detect", "--data", dataset, "--task", 4, "--ratio", 0.2, "--method", "cl,ema,ensemble", "--folds", 2,
+           "--arch", "small_cnn", "--epochs", 2, "--bs", 64, "--device", "cpu", "--out", out)
+    ev = pd.read_csv(out/"evaluation.csv")
+    assert {"cl", "ema", "ensemble"} <= set(ev.method) and ev.auroc.between(0, 1).all()
+    sus = pd.read_csv(out/"suspects.csv")
+    assert len(sus) == int((pd.read_csv(dataset/"manifest.csv").split == "train").sum())
+    assert (out/"dirty_ids.txt").exists() and "auroc" in r.stdout
+
+def test_detect_names_an_unknown_method(dataset, tmp_path):
+    r = fl("detect", "--data", dataset, "--method", "magic", "--out", tmp_path/"x", "--device", "cpu", ok=False)
+    assert r.returncode == 2 and "magic" in r.stderr

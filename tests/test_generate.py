@@ -1,0 +1,263 @@
+"Behaviour of false_labels.generate and false_labels.dataset: determinism, balance, splits, files, sources, errors."
+import json
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from false_labels.alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, is_valid_polygon
+from false_labels.core import file_hash, read_json
+from false_labels.dataset import SPLITS, Dataset, load_dataset, write_dataset
+import false_labels.generate as gen
+from false_labels.generate import (EmbeddedSource, generate_dataset, image_seed, sample_labels, assign_bases, summary)
+
+COLUMNS = ['id', 'split', 'label14', 'label4', 'subclass', 'cls', 'base', 'crop', 'flip', 'polygon', 'seed', 'effect']
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    return generate_dataset(tmp_path_factory.mktemp("g")/"ds", n=280, size=32, seed=3, workers=1, progress=False)
+
+
+def _photos(folder, n=4, size=(60, 80), seed=0):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (*size, 3), dtype=np.uint8), (5, 5), 0)
+        ext = ('.png', '.jpg', '.webp', '.tiff')[i % 4]
+        sub = folder/('a' if i % 2 else 'b/c')
+        sub.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(sub/f"img{i}{ext}"), img)
+        paths.append(sub/f"img{i}{ext}")
+    return paths
+
+
+def test_byte_identical_for_any_number_of_workers(tmp_path):
+    a = generate_dataset(tmp_path/"w1", n=300, size=32, seed=11, workers=1, progress=False)
+    b = generate_dataset(tmp_path/"w2", n=300, size=32, seed=11, workers=2, progress=False)
+    for f in ("images.npy", "manifest.csv"):
+        assert (tmp_path/"w1"/f).read_bytes() == (tmp_path/"w2"/f).read_bytes(), f
+    assert a.card["hashes"] == b.card["hashes"]
+    c = generate_dataset(tmp_path/"s12", n=300, size=32, seed=12, workers=1, progress=False)
+    assert not np.array_equal(np.asarray(a.images), np.asarray(c.images))
+
+
+def test_balanced_counts(ds):
+    counts = np.bincount(ds.labels(14), minlength=14)
+    assert (counts == 20).all()
+    np.testing.assert_array_equal(ds.labels(4), PARENT[ds.labels(14)])
+    assert np.ptp(np.bincount(sample_labels(141, 0), minlength=14)) <= 1
+
+
+def test_hierarchical_sampling():
+    lab = sample_labels(28000, 0, 'hierarchical')
+    fam = np.bincount(PARENT[lab], minlength=4) / len(lab)
+    np.testing.assert_allclose(fam, 0.25, atol=0.015)  # blur gets a quarter, as in the seed project
+    sub = np.bincount(lab, minlength=14) / len(lab)
+    np.testing.assert_allclose(sub[:4], 0.0625, atol=0.01)
+
+
+def test_splits_are_stratified_and_seeded(ds, tmp_path):
+    m = ds.manifest
+    assert set(m.split) == set(SPLITS)
+    tab = pd.crosstab(m.subclass, m.split)
+    assert (tab['train'] == 14).all() and (tab['valid'] == 2).all() and (tab['test'] == 4).all()
+    idx = np.concatenate([ds.split_idx(s) for s in SPLITS])
+    np.testing.assert_array_equal(np.sort(idx), np.arange(len(ds)))
+    other = generate_dataset(tmp_path/"o", n=280, size=32, seed=3, workers=1, progress=False, splits=(0.5, 0.25, 0.25))
+    assert (pd.crosstab(other.manifest.subclass, other.manifest.split)['train'] == 10).all()
+    assert other.card["splits"] == {"train": 0.5, "valid": 0.25, "test": 0.25}
+
+
+def test_manifest_and_card(ds):
+    m, c = ds.manifest, ds.card
+    assert list(m.columns) == COLUMNS
+    np.testing.assert_array_equal(m.id, np.arange(len(ds)))
+    assert (m.subclass == np.asarray(SUBCLASSES)[m.label14]).all() and (m.cls == np.asarray(CLASSES)[m.label4]).all()
+    assert c["format"] == "false_labels.dataset/1" and c["n"] == 280 and c["size"] == 32 and c["seed"] == 3
+    assert set(c) >= {"format", "n", "size", "seed", "splits", "counts", "params", "hashes", "versions", "created"}
+    assert c["counts"]["split"] == m.split.value_counts().to_dict()
+    assert c["counts"]["14"] == m.subclass.value_counts().reindex(SUBCLASSES).to_dict()
+    assert c["counts"]["4"] == m.cls.value_counts().reindex(CLASSES).to_dict()
+    for f in ("images.npy", "manifest.csv"):
+        assert c["hashes"][f] == "sha256:" + file_hash(ds.path/f, 64)
+    assert c["versions"]["numpy"] == np.__version__
+    assert c["params"]["source"]["kind"] == "embedded" and c["params"]["sampling"] == "balanced"
+    assert ds.images.shape == (280, 32, 32, 3) and ds.images.dtype == np.uint8
+    assert ds.tasks == (4, 14) and ds.n_classes(4) == 4 and ds.classes(14) == list(SUBCLASSES)
+    names = set(EmbeddedSource().names)
+    for row in m.itertuples():
+        assert row.base in names
+        x, y, w, h = json.loads(row.crop)
+        assert w == h and min(x, y) >= 0 and w > 0
+        assert row.flip in (0, 1, 2, 3)
+        assert is_valid_polygon(json.loads(row.polygon), 32, 32)
+        assert row.seed == image_seed(3, row.id)
+        assert row.effect >= MIN_EFFECT[row.subclass]  # every alteration is visible
+    assert (ds.path/"gallery.png").exists()
+    g = cv2.imread(str(ds.path/"gallery.png"))
+    assert g is not None and g.shape[0] > 14 * 64
+
+
+def test_images_are_distinct_and_bases_balanced(ds):
+    flat = np.asarray(ds.images).reshape(len(ds), -1)
+    assert len(np.unique(flat, axis=0)) == len(ds)
+    per_base = ds.manifest.base.value_counts()
+    assert per_base.max() - per_base.min() <= 20 + 8  # each photo ~n/k times (redraws move a few)
+
+
+def test_summary(ds):
+    s = summary(ds)
+    assert all(name in s for name in SUBCLASSES) and "280 images 32x32" in s and "train" in s
+    assert len(s.splitlines()) < 45
+
+
+def test_png_export(tmp_path):
+    d = generate_dataset(tmp_path/"p", n=28, size=32, seed=0, workers=1, png=True, progress=False, gallery=False)
+    files = sorted((tmp_path/"p"/"png").rglob("*.png"))
+    assert len(files) == 28
+    for row in d.manifest.itertuples():
+        f = tmp_path/"p"/"png"/row.cls/row.subclass/f"{row.id:02d}.png"
+        np.testing.assert_array_equal(cv2.imread(str(f))[..., ::-1], d.images[row.id])
+    assert not (tmp_path/"p"/"gallery.png").exists()
+
+
+def test_folder_source_skips_corrupt_files(tmp_path):
+    src = tmp_path/"src"
+    good = _photos(src, n=4)
+    (src/"broken.jpg").write_bytes(b"not an image at all")
+    data = good[1].read_bytes()  # the .jpg
+    (src/"truncated.jpg").write_bytes(data[:len(data) // 2])
+    (src/"notes.txt").write_text("ignored: not an image extension")
+    with pytest.warns(UserWarning, match="skipped 2 unreadable"):
+        d = generate_dataset(tmp_path/"f", n=112, size=32, source=src, workers=1, progress=False)
+    st = d.card["stats"]
+    assert st["unreadable"] == 2 and set(st["unreadable_files"]) == {"broken.jpg", "truncated.jpg"}
+    assert d.card["params"]["source"]["kind"] == "folder" and d.card["params"]["source"]["n_images"] == 6
+    assert set(d.manifest.base) <= {p.relative_to(src).as_posix() for p in good}
+    assert "unreadable" in summary(d)
+
+
+def test_folder_of_unreadable_files(tmp_path):
+    (tmp_path/"bad").mkdir()
+    (tmp_path/"bad"/"x.png").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="none of the 1 source images could be read"):
+        generate_dataset(tmp_path/"o", n=14, size=32, source=tmp_path/"bad", workers=1, progress=False)
+    assert not (tmp_path/"o").exists()
+
+
+def test_small_images_are_upscaled(tmp_path):
+    _photos(tmp_path/"small", n=3, size=(20, 24))
+    with pytest.warns(UserWarning, match="smaller than 48px and were upscaled"):
+        d = generate_dataset(tmp_path/"u", n=28, size=48, source=tmp_path/"small", workers=1, progress=False)
+    assert d.card["stats"]["upscaled"] == 28 and d.images.shape[1:] == (48, 48, 3)
+    assert "upscaled" in summary(d)
+
+
+def test_array_source(tmp_path):
+    arr = np.stack([cv2.GaussianBlur(np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8), (3, 3), 0)
+                    for i in range(5)])
+    a = generate_dataset(tmp_path/"a1", n=42, size=32, source=arr, workers=1, progress=False)
+    b = generate_dataset(tmp_path/"a2", n=42, size=32, source=arr, workers=2, progress=False)
+    assert (tmp_path/"a1"/"images.npy").read_bytes() == (tmp_path/"a2"/"images.npy").read_bytes()
+    assert set(a.manifest.base) <= {f"array:{i}" for i in range(5)}
+    assert not (tmp_path/"a2"/".bases.npy").exists()
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(n=0), "n=0 is out of range"), (dict(n=-5), "n=-5"), (dict(n=2.5), "n=2.5"), (dict(n=True), "n=True"),
+    (dict(size=8), "size=8 is out of range"), (dict(size=5000), "size=5000"), (dict(seed=-1), "seed=-1"),
+    (dict(workers=0), "workers=0"), (dict(splits=(0.8, 0.3, 0.1)), r"splits \(0.8, 0.3, 0.1\)"),
+    (dict(sampling="uniform"), "unknown sampling 'uniform'; valid: balanced, hierarchical"),
+    (dict(source=np.zeros((3, 8, 8), np.uint8)), "source"),
+    (dict(source=np.zeros((3, 8, 8, 3), np.float32)), "uint8"),
+    (dict(source=42), "source must be None, a folder"),
+])
+def test_bad_arguments(tmp_path, kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        generate_dataset(tmp_path/"x", **{"n": 14, "size": 32, "workers": 1, "progress": False, **kw})
+    assert not (tmp_path/"x").exists()
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"missing", progress=False)
+    (tmp_path/"empty"/"sub").mkdir(parents=True)
+    (tmp_path/"empty"/"sub"/"a.txt").write_text("x")
+    with pytest.raises(ValueError, match="holds no images"):
+        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"empty", progress=False)
+    (tmp_path/"file.png").write_bytes(b"x")
+    with pytest.raises(ValueError, match="is not a folder"):
+        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"file.png", progress=False)
+    assert not (tmp_path/"x").exists()
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path):
+    (tmp_path/"out").mkdir(); (tmp_path/"out"/"keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not empty"):
+        generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False)
+    assert (tmp_path/"out"/"keep.txt").read_text() == "mine"
+    d = generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False, overwrite=True)
+    assert not (tmp_path/"out"/"keep.txt").exists() and len(d) == 14
+    (tmp_path/"empty").mkdir()
+    assert len(generate_dataset(tmp_path/"empty", n=14, size=32, workers=1, progress=False)) == 14  # empty is fine
+
+
+def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
+    make = gen._Maker.make
+    def boom(self, i):
+        if i == 50: raise RuntimeError("disk on fire")
+        return make(self, i)
+    monkeypatch.setattr(gen._Maker, "make", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        generate_dataset(tmp_path/"out", n=100, size=32, workers=1, progress=False)
+    assert list(tmp_path.iterdir()) == []  # no output folder, no hidden partial folder
+    monkeypatch.setattr(gen._Maker, "make", make)
+    old = generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False)
+    h = old.card["hashes"]
+    monkeypatch.setattr(gen._Maker, "make", boom)
+    with pytest.raises(RuntimeError):
+        generate_dataset(tmp_path/"out", n=100, size=32, workers=1, progress=False, overwrite=True)
+    assert load_dataset(tmp_path/"out").card["hashes"] == h  # a failed overwrite keeps the old dataset
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_load_dataset_errors(tmp_path, ds):
+    with pytest.raises(ValueError, match="does not exist"): load_dataset(tmp_path/"nope")
+    (tmp_path/"d").mkdir()
+    with pytest.raises(ValueError, match="not a false_labels dataset: missing images.npy, manifest.csv, card.json"):
+        load_dataset(tmp_path/"d")
+    for f in ("images.npy", "manifest.csv", "card.json"): (tmp_path/"d"/f).write_bytes((ds.path/f).read_bytes())
+    assert len(load_dataset(tmp_path/"d")) == len(ds)
+    ds.manifest.iloc[:10].to_csv(tmp_path/"d"/"manifest.csv", index=False)
+    with pytest.raises(ValueError, match="manifest has 10 rows but there are 280 images"): load_dataset(tmp_path/"d")
+    card = read_json(ds.path/"card.json"); card["format"] = "other/9"
+    (tmp_path/"d"/"card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="format is 'other/9'"): load_dataset(tmp_path/"d")
+
+
+def test_from_arrays_and_write_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    imgs, labels = rng.integers(0, 256, (50, 8, 8, 3), dtype=np.uint8), np.arange(50) % 5
+    d = Dataset.from_arrays(imgs, labels, list("abcde"), seed=1)
+    assert d.tasks == ("label",) and d.n_classes("label") == 5 and d.classes("folder") == list("abcde")
+    np.testing.assert_array_equal(d.labels("label"), labels)
+    assert sorted(np.concatenate([d.split_idx(s) for s in SPLITS]).tolist()) == list(range(50))
+    assert (pd.crosstab(labels, d.manifest.split)["train"] == 7).all()
+    w = write_dataset(tmp_path/"w", d.images, d.manifest, d.card)
+    np.testing.assert_array_equal(w.images, imgs)
+    np.testing.assert_array_equal(w.labels("label"), labels)
+    assert w.card["hashes"]["images.npy"] == "sha256:" + file_hash(tmp_path/"w"/"images.npy", 64)
+    with pytest.raises(ValueError, match="manifest has 10 rows but there are 50 images"):
+        write_dataset(tmp_path/"bad", d.images, d.manifest.iloc[:10], d.card)
+    with pytest.raises(ValueError, match="unknown task 4; valid: label"): d.labels(4)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"): Dataset.from_arrays(imgs, labels, ["a", "b"])
+    given = np.array(["train"] * 40 + ["test"] * 10)
+    np.testing.assert_array_equal(Dataset.from_arrays(imgs, labels, list("abcde"), splits=given).split_idx("test"), np.arange(40, 50))
+    with pytest.raises(ValueError, match="bad: \\['val'\\]"):
+        Dataset.from_arrays(imgs, labels, list("abcde"), splits=["val"] * 50)
+    assert not (tmp_path/"bad").exists()

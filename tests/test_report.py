@@ -1,0 +1,228 @@
+"""false_labels.report: charts, the offline HTML report and its files, and a real headless-Chromium check.
+
+The sweeps are written by `write_sweep` (tests/test_analysis.py) from a seeded model of accuracy vs ratio.
+The browser test needs Debian's `chromium` (CI: `sudo apt-get install -y --no-install-recommends chromium`); it is
+marked `browser` and skipped, saying why, when no Chromium binary is found ($CHROMIUM overrides the search).
+"""
+import json, os, re, select, shutil, subprocess, tempfile, time
+from pathlib import Path
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from false_labels.analysis import NoFinishedRunsError, confusion_table, load_results, noise_regimes, robustness, theory_check
+from false_labels.core import OutputExistsError
+from false_labels.report import (ReportData, Section, class_f1_chart, confusion_chart, delta_chart, delta_table,
+    inverse_chart, metric_chart, ranking_chart, regime_chart, render_html, theory_chart, write_report)
+from test_analysis import RATIOS, simulate, write_sweep
+
+FAST = dict(models=("dummy", "linear", "elastic_net"))  # the full regressor set is tested in test_analysis
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    "One full report (PNG + SVG) of a two-architecture sweep with a failed and a NaN run, plus an extra section."
+    sweep, failed, nan = write_sweep(tmp_path_factory.mktemp("r")/"sweep", failed=1, nan=1, seeds=3,
+                                     groups={"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)})
+    extra = [Section("Detection", "placeholder", tables={"detection": pd.DataFrame(dict(method=["loss"], f1=[0.5]))}),
+             lambda d: None,  # a hook may decline
+             lambda d: Section("Runs per arch", f"{d.final.arch.nunique()} archs", tables={"runs_per_arch": d.final.groupby("arch").size().reset_index()})]
+    path = write_report(sweep, sections=extra, **FAST)
+    return dict(path=path, sweep=sweep, failed=failed, nan=nan, html=path.read_text())
+
+def chart_names(html): return re.findall(r'<div class="vl-chart" id="chart-\d+" data-name="([^"]+)"', html)
+
+# ---------------------------------------------------------------------------------------------------------------
+# charts
+def test_charts_are_returned_valid_and_never_displayed(tmp_path, monkeypatch):
+    sweep, *_ = write_sweep(tmp_path/"s", seeds=2, epochs=3, groups={"a": (0.9, -0.5), "b": (0.9, -0.8)})
+    df, allep = load_results(sweep), load_results(sweep, final=False)
+    shown = []
+    monkeypatch.setattr(alt.TopLevelMixin, "show", lambda self, *a, **k: shown.append(self))
+    monkeypatch.setattr(alt.TopLevelMixin, "_repr_mimebundle_", lambda self, *a, **k: shown.append(self) or {})
+    charts = [metric_chart(df), metric_chart(df, "f1_a", degree=2), delta_chart(df), class_f1_chart(df),
+              confusion_chart(confusion_table(df)), theory_chart(theory_check(df)), regime_chart(noise_regimes(allep)),
+              ranking_chart(robustness(df, n_boot=50))]
+    assert not shown
+    for ch in charts:
+        assert isinstance(ch, alt.TopLevelMixin)
+        spec = ch.to_dict()  # validates against the Vega-Lite schema
+        assert json.dumps(spec)
+    layers = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in metric_chart(df).to_dict()["layer"]]
+    assert layers == ["area", "line", "circle"]
+
+def test_metric_chart_has_no_band_with_a_single_seed():
+    df = load_results(simulate(seeds=1), warn=False)
+    marks = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in metric_chart(df).to_dict()["layer"]]
+    assert "area" not in marks and "line" in marks
+
+def test_delta_table_is_relative_to_the_clean_baseline():
+    df = load_results(simulate(groups={"m": (0.9, -0.5)}, sd=0.0, seeds=2), warn=False)
+    d = delta_table(df)
+    np.testing.assert_allclose(d.delta, -0.5 * d.ratio, atol=1e-9)
+
+# ---------------------------------------------------------------------------------------------------------------
+# the report folder
+def test_report_writes_one_html_plus_png_svg_csv(report):
+    out = report["path"].parent
+    assert report["path"] == report["sweep"]/"report"/"report.html"
+    names = chart_names(report["html"])
+    assert len(names) >= 8 and len(set(names)) == len(names)
+    for n in names:
+        assert (out/f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out/f"{n}.svg").read_text().lstrip().startswith("<svg")
+    for t in ("fits", "plateau", "robustness", "theory", "regimes", "regr_results", "excluded_runs", "detection", "runs_per_arch"):
+        assert len(pd.read_csv(out/f"{t}.csv")) > 0, t
+    man = json.loads((out/"manifest.json").read_text())
+    assert man["format"].startswith("false_labels.report") and "report.html" in man["files"] and man["versions"]["numpy"]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".report")]  # no temporary folder left
+
+def test_report_html_is_self_contained(report):
+    html = report["html"]
+    markup = re.sub(r"(<script\b[^>]*>).*?</script>", r"\1</script>", html, flags=re.S | re.I)  # tags, not JS strings
+    assert markup.count("<script") == html.count("<script") and len(markup) < 200_000
+    assert not re.search(r'<(script|link|img|iframe|object|embed|source)\b[^>]*\b(src|href|data)\s*=', markup, re.I), "external reference"
+    assert html.count('<script type="application/json" id="spec-chart-') == len(chart_names(html))
+    assert "vegaEmbed" in html and len(html) > 500_000  # the Vega bundle is inline
+
+def test_report_summary_is_honest(report):
+    html, sweep = report["html"], report["sweep"]
+    summary = html[html.index('<section id="summary">'):html.index("</section>", html.index('<section id="summary">'))]
+    df = load_results(sweep, warn=False)
+    assert f"{df.run_id.nunique()} finished run(s), 2 excluded" in summary
+    for r in report["failed"] + report["nan"]: assert r in summary
+    assert "out of memory" in summary and "NaN" in summary
+    assert "arch = cnn, resnet" in summary and "Most robust: arch=resnet" in summary
+    assert "Low-ratio plateau" in summary or "No evidence of a low-ratio plateau" in summary
+    for g, (acc0, slope) in {"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)}.items():
+        m = re.search(rf"arch={g}: test_acc ([\d.]+) %.*?linear slope ([-+][\d.]+) points per 10 %", summary)
+        assert m and abs(float(m.group(1)) / 100 - acc0) < 0.03 and abs(float(m.group(2)) / 10 - slope) < 0.05, (g, m)
+    assert "Detection" in html and "Runs per arch" in html  # the hook's sections
+
+def test_report_of_a_single_seed_and_a_single_ratio_says_so(tmp_path):
+    one, *_ = write_sweep(tmp_path/"one", seeds=1)
+    html = write_report(one, png=False, svg=False, **FAST).read_text()
+    assert "Only one run per ratio and group" in html and "no interval: one seed" in html
+    single, *_ = write_sweep(tmp_path/"single", ratios=(0.1,), seeds=2)
+    html = write_report(single, png=False, svg=False, **FAST).read_text()
+    assert "only one ratio (0.1)" in html and "No regression on the ratio" in html
+    assert 'data-name="theory"' in html  # what can be shown still is
+
+def test_report_with_no_finished_runs_fails_clearly_and_writes_nothing(tmp_path):
+    sweep, *_ = write_sweep(tmp_path/"s", failed=len(RATIOS), seeds=1)
+    with pytest.raises(NoFinishedRunsError, match="no finished runs"): write_report(sweep, **FAST)
+    assert not (sweep/"report").exists()
+
+def test_report_replaces_its_own_folder_but_never_a_foreign_one(tmp_path):
+    sweep, *_ = write_sweep(tmp_path/"s", seeds=2)
+    first = write_report(sweep, png=False, svg=False, **FAST)
+    (first.parent/"stale.csv").write_text("x")
+    second = write_report(sweep, png=False, svg=False, **FAST)
+    assert second == first and not (first.parent/"stale.csv").exists()
+    foreign = tmp_path/"mine"; foreign.mkdir(); (foreign/"notes.txt").write_text("keep")
+    with pytest.raises(OutputExistsError, match="holds no false_labels report"): write_report(sweep, out=foreign, **FAST)
+    assert (foreign/"notes.txt").read_text() == "keep"
+
+def test_extra_sections_with_clashing_names_are_refused(tmp_path):
+    sweep, *_ = write_sweep(tmp_path/"s", seeds=2)
+    clash = Section("again", tables={"fits": pd.DataFrame({"x": [1]})})
+    with pytest.raises(ValueError, match="table fits"): write_report(sweep, sections=[clash], png=False, svg=False, **FAST)
+
+def test_render_html_escapes_text():
+    page = render_html([Section("<b>t</b>", "a <script>alert(1)</script>\n\n- item & more")], summary="x < y")
+    assert "<script>alert(1)" not in page and "&lt;b&gt;t&lt;/b&gt;" in page and "item &amp; more" in page
+
+# ---------------------------------------------------------------------------------------------------------------
+# a real headless Chromium, driven through the DevTools protocol over a pipe (no port, no extra package), no network
+def _chromium():
+    for c in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if c and shutil.which(c): return shutil.which(c)
+
+class _DevTools:
+    "Minimal DevTools-protocol client over --remote-debugging-pipe (fd 3: commands in, fd 4: replies out, NUL-separated)."
+    def __init__(self, binary, timeout=60.0):
+        self.timeout, self.events, self.n, self.buf = timeout, [], 0, b""
+        self.ud = tempfile.mkdtemp(prefix="chromium-")
+        cmd_r, self.cmd_w = os.pipe(); self.out_r, out_w = os.pipe()
+        def fds(): os.dup2(cmd_r, 3); os.dup2(out_w, 4)
+        self.proc = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",  # any network request fails at once
+             f"--user-data-dir={self.ud}", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(3, 4), preexec_fn=fds)
+        os.close(cmd_r); os.close(out_w)
+
+    def call(self, method, session=None, **params):
+        self.n += 1; me = self.n
+        msg = dict(id=me, method=method, params=params, **({"sessionId": session} if session else {}))
+        os.write(self.cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.time() + self.timeout
+        while True:
+            while b"\0" not in self.buf:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"no DevTools reply to {method}: {self.proc.stderr.read1(4000).decode(errors='replace') if self.proc.poll() is not None else 'timeout'}")
+                ready, _, _ = select.select([self.out_r], [], [], 0.5)
+                if ready: self.buf += os.read(self.out_r, 1 << 20)
+            raw, self.buf = self.buf.split(b"\0", 1)
+            m = json.loads(raw)
+            if m.get("id") == me:
+                if "error" in m: raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def close(self):
+        try: self.call("Browser.close")
+        except Exception: pass
+        try: self.proc.wait(10)
+        except subprocess.TimeoutExpired: self.proc.kill()
+        for fd in (self.cmd_w, self.out_r): os.close(fd)
+        shutil.rmtree(self.ud, ignore_errors=True)
+
+def _load_page(binary, page:Path, timeout=60.0)->dict:
+    "Open `page`, wait until every chart settled; return requests, failures, exceptions, console errors and chart states."
+    dt = _DevTools(binary, timeout)
+    try:
+        tid = dt.call("Target.createTarget", url="about:blank")["targetId"]
+        sid = dt.call("Target.attachToTarget", targetId=tid, flatten=True)["sessionId"]
+        for m in ("Network.enable", "Page.enable", "Runtime.enable", "Log.enable"): dt.call(m, sid)
+        js = lambda expr: dt.call("Runtime.evaluate", sid, expression=expr, returnByValue=True).get("result", {}).get("value")
+        dt.call("Page.navigate", sid, url=page.resolve().as_uri())
+        deadline = time.time() + timeout
+        while time.time() < deadline and not js("document.readyState === 'complete' && (document.querySelectorAll('div.vl-chart')"
+                                                ".length === 0 || document.body.getAttribute('data-charts-done') === 'true')"):
+            time.sleep(0.2)
+        charts = js("JSON.stringify(Array.from(document.querySelectorAll('div.vl-chart')).map(d => ({name: d.dataset.name, "
+                    "rendered: d.getAttribute('data-rendered'), svg: d.querySelectorAll('svg').length, "
+                    "marks: d.querySelectorAll('svg .mark-symbol path, svg .mark-rect path, svg .mark-line path, "
+                    "svg .mark-area path, svg .mark-rule line, svg .mark-text text').length})))")
+        time.sleep(0.3); js("1")  # let late events arrive
+    finally: dt.close()
+    ev = lambda m: [e["params"] for e in dt.events if e.get("method") == m]
+    return dict(requests=[e["request"]["url"] for e in ev("Network.requestWillBeSent")],
+                failed=[e.get("errorText") for e in ev("Network.loadingFailed")],
+                exceptions=[e["exceptionDetails"].get("text") for e in ev("Runtime.exceptionThrown")],
+                console_errors=[e for e in ev("Runtime.consoleAPICalled") if e.get("type") == "error"]
+                               + [e for e in ev("Log.entryAdded") if e["entry"].get("level") == "error"],
+                charts=json.loads(charts or "[]"))
+
+@pytest.fixture
+def chromium():
+    binary = _chromium()
+    if binary is None: pytest.skip("no chromium binary (apt-get install -y chromium, or set $CHROMIUM)")
+    return binary
+
+@pytest.mark.browser
+def test_report_renders_offline_in_headless_chromium(chromium, report, tmp_path):
+    # the harness must be able to fail: a page that wants the network reports failed requests
+    bad = tmp_path/"bad.html"
+    bad.write_text('<html><body><script src="https://cdn.jsdelivr.net/npm/vega@5"></script></body></html>')
+    probe = _load_page(chromium, bad)
+    assert probe["failed"] and any(u.startswith("https://") for u in probe["requests"])
+    got = _load_page(chromium, report["path"])
+    assert got["requests"] == [report["path"].resolve().as_uri()], got["requests"]  # the page itself, nothing else
+    assert got["failed"] == [] and got["exceptions"] == [] and got["console_errors"] == [], got
+    names = chart_names(report["html"])
+    assert [c["name"] for c in got["charts"]] == names
+    for c in got["charts"]:
+        assert c["rendered"] == "true" and c["svg"] >= 1 and c["marks"] > 0, c
