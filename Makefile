@@ -34,7 +34,7 @@ check-sync: install  ## notebooks clean and exported: nbdev-clean / nbdev-export
 	@bash tools/check_sync.sh $(BIN)
 
 nbtest: install
-	$(BIN)/nbdev-test --n_workers 2
+	$(BIN)/nbdev-test --n-workers 2 --timing
 
 pytest: install
 	$(BIN)/python -m pytest -q -ra tests

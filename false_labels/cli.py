@@ -33,22 +33,22 @@ def _flat(values, default):
     if not values: return default
     return [v.strip() for x in values for v in str(x).split(",") if v.strip()]
 
-# %% ../nbs/40_cli.ipynb #3e8cf63b
+# %% ../nbs/40_cli.ipynb #e939fc50
 def cmd_generate(a):
     "Generate an altered-image dataset."
-    from .generate import generate_dataset, summary
+    from false_labels.generate import generate_dataset, summary
     t = time.time()
     ds = generate_dataset(a.out, n=a.n, size=a.size, seed=a.seed, source=a.source, workers=a.workers, png=a.png,
                           overwrite=a.overwrite, progress=not a.quiet)
     print(summary(ds))
     print(f"done in {time.time()-t:.1f}s -> {Path(a.out).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #54d35f31
+# %% ../nbs/40_cli.ipynb #d47e10cb
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision")
 
 def cmd_train(a):
     "Train one model on noisy labels and test it on clean ones."
-    from .learn import train_run
+    from false_labels.learn import train_run
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS if getattr(a, k) is not None}
     res = train_run(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
     m = res.get("final", res)
@@ -56,10 +56,10 @@ def cmd_train(a):
     print(f"realised ratio {res.get('realised_ratio', float('nan')):.4f} ({res.get('n_corrupted', '?')} labels)  "
           f"clean test accuracy {m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
 
-# %% ../nbs/40_cli.ipynb #67a1438d
+# %% ../nbs/40_cli.ipynb #34e34559
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
-    from .sweep import run_sweep
+    from false_labels.sweep import run_sweep
     kw = dict(data=a.data, noise=a.noise, epochs=a.epochs, task=a.task, jobs=a.jobs, scheduler=a.scheduler,
               extend=a.extend, sweep_file=a.file, engine=a.engine)
     if a.ratios is not None: kw["ratios"] = a.ratios
@@ -74,17 +74,17 @@ def cmd_sweep(a):
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
-    from .report import write_report
-    from .detection import detection_section
+    from false_labels.report import write_report
+    from false_labels.detection import detection_section
     path = write_report(a.sweep, out=a.out, sections=[detection_section])
     print(f"report -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #4fee3ec3
+# %% ../nbs/40_cli.ipynb #227ed9a1
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device")
 
 def cmd_detect(a):
     "Find the corrupted labels: run the detectors, score them against the truth, write suspects and id lists."
-    from .detection import detect_labels, detect_sweep
+    from false_labels.detection import detect_labels, detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
     kw.update(overwrite=a.overwrite, folders=a.folders)
     if a.ratios is not None:
@@ -99,23 +99,23 @@ def cmd_detect(a):
     print(res[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"detection -> {Path(a.out).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #f4caec14
+# %% ../nbs/40_cli.ipynb #4d43f64e
 def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, small enough for a laptop CPU."
-    from .generate import generate_dataset, summary
-    from .dataset import load_dataset
+    from false_labels.generate import generate_dataset, summary
+    from false_labels.dataset import load_dataset
     out = Path(a.out); data = out/"data"
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=a.n, size=a.size, seed=a.seed, progress=not a.quiet)
     print(summary(ds))
-    from .sweep import run_sweep
+    from false_labels.sweep import run_sweep
     run_sweep(out/"sweep", data=str(data), ratios=a.ratios, seeds=a.seeds, archs=[a.arch], losses=["ce"],
               noise="sym", epochs=a.epochs, task=a.task, jobs=a.jobs, extend=True, opt="adamw", bs=128)
-    from .report import write_report
+    from false_labels.report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #5dd28b92
+# %% ../nbs/40_cli.ipynb #26cddb2b
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
     p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
@@ -130,7 +130,7 @@ def _add_train_opts(p, sweep=False):
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
     ap = argparse.ArgumentParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
-    from . import __version__
+    from false_labels import __version__
     ap.add_argument("--version", action="version", version=f"false_labels {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
