@@ -115,7 +115,7 @@ def cmd_study(a):
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #26cddb2b
+# %% ../nbs/40_cli.ipynb #df83badb
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
     p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
@@ -200,9 +200,9 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--out", default="data/study")
     p.add_argument("--n", type=int, default=3000); p.add_argument("--size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0); p.add_argument("--task", type=int, default=4)
-    p.add_argument("--ratios", type=_floats, default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4])
+    p.add_argument("--ratios", type=_floats, default=[0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4])
     p.add_argument("--seeds", type=_seeds, default=2)
-    p.add_argument("--arch", default="small_cnn"); p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--arch", default="small_cnn"); p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_study)
