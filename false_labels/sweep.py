@@ -150,7 +150,7 @@ def run_id(params:dict, # one run's parameters
     prefix = '-'.join(_slug(p) for p in parts if p is not None)
     return f"{prefix}-{stable_hash(_data_key(params), 8)}" if prefix else stable_hash(_data_key(params), 8)
 
-# %% ../nbs/20_sweep.ipynb #bb6ee4a3
+# %% ../nbs/20_sweep.ipynb #41ff6bda
 def _check_data(data)->tuple:
     "(absolute path, loaded dataset or None) of a valid data folder: a dataset, or an image folder with train/."
     if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
@@ -178,11 +178,15 @@ def _check_values(axes:dict, ds):
                 for r in axes.get('ratio', []): nz.check_ratio(r, n_classes, k)
 
 def _check_training(axes:dict):
-    "Refuse architectures and losses the training module does not know (imports torch and fastai)."
+    "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
     try: from false_labels import learn
     except ImportError: return
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
+    if any(m is not None for m in axes.get('method', [])):
+        from false_labels.robust import parse_method
+        for m in axes['method']:
+            if m is not None: parse_method(m)
 
 def _is_default(template)->bool: return Path(template).resolve() == default_template().resolve()
 

@@ -65,3 +65,13 @@ def test_detect_scores_every_method(dataset, tmp_path):
 def test_detect_names_an_unknown_method(dataset, tmp_path):
     r = fl("detect", "--data", dataset, "--method", "magic", "--out", tmp_path/"x", "--device", "cpu", ok=False)
     assert r.returncode == 2 and "magic" in r.stderr
+
+def test_sweep_compares_robust_methods(dataset, tmp_path):
+    sw = tmp_path/"methods"
+    fl("sweep", "--data", dataset, "--task", 4, "--ratios", "0.3", "--seeds", 1, "--arch", "small_cnn",
+       "--method", "ce,coteaching", "--method", "clean-retrain:cl", "--epochs", 1, "--bs", 64, "--device", "cpu",
+       "--out", sw)
+    res = pd.read_parquet(sw/"results.parquet")
+    assert set(res[res.is_final].method) == {"ce", "coteaching", "clean-retrain:cl"}
+    fl("report", sw)
+    assert "coteaching" in (sw/"report"/"report.html").read_text()

@@ -88,7 +88,7 @@ def test_bad_input_is_refused_before_anything_is_written(data, tmp_path):
              (dict(archs="resnet999", jobs=1), "resnet999"),  # checked by the first (warming) worker
              (dict(losses="nope"), "unknown loss 'nope'"),        # checked here (jobs=0)
              (dict(noise="salt"), "unknown noise 'salt'"), (dict(task=7), "unknown task 7"),
-             (dict(colour="red"), "unknown parameter(s) 'colour'"), (dict(methods="coteach"), "'methods'"),
+             (dict(colour="red"), "unknown parameter(s) 'colour'"), (dict(methods="coteach"), "unknown method 'coteach'"),
              (dict(overwrite=True), "'overwrite'"), (dict(engine="spark"), "unknown engine 'spark'"), (dict(jobs=-1), "jobs -1")]
     for kw, msg in cases:
         args = dict(data=data, ratios=[0.0], jobs=0, **FAST); args.update(kw)
