@@ -286,7 +286,7 @@ def analyse(sweep_dir, # sweep folder
     t["regr_results"] = _try(inverse_regression, final, metric, models=models, seed=seed) if inverse else "not requested"
     return d
 
-# %% ../nbs/31_report.ipynb #8acb22b1
+# %% ../nbs/31_report.ipynb #19477a72
 def _pct(v, d=1): return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.{d}f} %"
 def _pts(v, d=1): return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:+.{d}f} points"
 
@@ -300,7 +300,7 @@ def _swept(df):
     skip = {"run_id", "run_dir", "notebook", "is_final", "epoch", "realised_ratio", "n_classes", "time_s", "device"}
     params = [c for c in df.columns if c in ("data", "task", "noise", "ratio", "arch", "loss", "method", "epochs", "seed", "bs", "lr", "size")]
     vary = {c: sorted(df[c].dropna().unique().tolist(), key=str) for c in params if df[c].astype(str).nunique() > 1}
-    fixed = {c: df[c].iloc[0] for c in params if c not in vary and c not in skip}
+    fixed = {c: df[c].iloc[0] for c in params if c not in vary and c not in skip and not pd.isna(df[c].iloc[0])}
     fmt = lambda c, v: ", ".join(f"{x * 100:g} %" if c == "ratio" else str(x) for x in v)
     return ([f"varied: " + "; ".join(f"{c} = {fmt(c, v)}" for c, v in vary.items())] if vary else []) + \
            ([f"fixed: " + ", ".join(f"{c} = {v}" for c, v in fixed.items())] if fixed else [])

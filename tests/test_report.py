@@ -108,6 +108,13 @@ def test_report_of_a_single_seed_and_a_single_ratio_says_so(tmp_path):
     assert "only one ratio (0.1)" in html and "No regression on the ratio" in html
     assert 'data-name="theory"' in html  # what can be shown still is
 
+def test_report_summary_leaves_out_parameters_a_sweep_never_set(tmp_path):
+    sweep, *_ = write_sweep(tmp_path/"s", seeds=1, parquet=False)
+    df = pd.read_csv(sweep/"results.csv"); df["method"] = None; df["loss"] = "ce"; df.to_csv(sweep/"results.csv", index=False)
+    html = write_report(sweep, png=False, svg=False, **FAST).read_text()
+    summary = html[html.index('<section id="summary">'):html.index("</section>", html.index('<section id="summary">'))]
+    assert "loss = ce" in summary and "method =" not in summary and "None" not in summary
+
 def test_report_with_no_finished_runs_fails_clearly_and_writes_nothing(tmp_path):
     sweep, *_ = write_sweep(tmp_path/"s", failed=len(RATIOS), seeds=1)
     with pytest.raises(NoFinishedRunsError, match="no finished runs"): write_report(sweep, **FAST)
