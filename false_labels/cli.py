@@ -12,7 +12,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'build_parser', 'main']
 
-# %% ../nbs/40_cli.ipynb #0ecb42b4
+# %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
     "Parse '0,0.005,0.1' into floats, naming a bad item."
     out = []
@@ -27,6 +27,12 @@ def _seeds(s:str)->int|list[int]:
     "'3' means seeds 0,1,2; '0,7,9' means those seeds."
     if "," in s: return [int(x) for x in s.split(",") if x.strip()]
     return int(s)
+
+def _noise_rate(s:str)->str|float:
+    "'known' (the realised injected rate) or a number in [0, 1)."
+    if s == "known": return s
+    try: return float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"not 'known' or a number: {s!r}") from None
 
 def _flat(values, default):
     "Flatten repeated/comma-separated options; `default` when none given."
@@ -43,20 +49,25 @@ def cmd_generate(a):
     print(summary(ds))
     print(f"done in {time.time()-t:.1f}s -> {Path(a.out).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #d47e10cb
+# %% ../nbs/40_cli.ipynb #c7d22d76
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision")
 
+_METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
+
 def cmd_train(a):
-    "Train one model on noisy labels and test it on clean ones."
-    from false_labels.learn import train_run
-    kw = {k: getattr(a, k) for k in _TRAIN_KEYS if getattr(a, k) is not None}
-    res = train_run(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
+    "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
+    kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
+    if any(k in kw for k in _METHOD_KEYS): from false_labels.robust import train_method as train
+    else: from false_labels.learn import train_run as train
+    res = train(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
+    if res.get("noise_rate_source") not in (None, "unused"):
+        print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
     print(f"realised ratio {res.get('realised_ratio', float('nan')):.4f} ({res.get('n_corrupted', '?')} labels)  "
           f"clean test accuracy {m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
 
-# %% ../nbs/40_cli.ipynb #34e34559
+# %% ../nbs/40_cli.ipynb #1f079a96
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
     from false_labels.sweep import run_sweep
@@ -67,7 +78,7 @@ def cmd_sweep(a):
     if a.arch: kw["archs"] = _flat(a.arch, None)
     if a.loss: kw["losses"] = _flat(a.loss, None)
     if a.method: kw["methods"] = _flat(a.method, None)
-    for k in ("bs", "lr", "size", "device"):
+    for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
     run_sweep(a.out, **kw)
@@ -79,7 +90,7 @@ def cmd_report(a):
     path = write_report(a.sweep, out=a.out, sections=[detection_section])
     print(f"report -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #227ed9a1
+# %% ../nbs/40_cli.ipynb #58d0cab2
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device")
 
 def cmd_detect(a):
@@ -99,7 +110,7 @@ def cmd_detect(a):
     print(res[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"detection -> {Path(a.out).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #4d43f64e
+# %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, small enough for a laptop CPU."
     from false_labels.generate import generate_dataset, summary
@@ -115,7 +126,7 @@ def cmd_study(a):
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #df83badb
+# %% ../nbs/40_cli.ipynb #3770b6be
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
     p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
@@ -126,6 +137,9 @@ def _add_train_opts(p, sweep=False):
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per architecture)")
     p.add_argument("--size", type=int, default=None, help="resize images to this many pixels")
     p.add_argument("--device", default=None, help="auto, cpu or cuda (cuda! fails instead of falling back)")
+    p.add_argument("--noise-rate", type=_noise_rate, default=None,
+                   help="noise rate for robust methods: 'known' or a number (default: estimate it)")
+    p.add_argument("--noise-estimator", default=None, help="auto (default), gap, cl, incv or detector")
 
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
@@ -151,6 +165,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--ratio", type=float, default=0.0, help="share of training labels to corrupt, in [0, 1)")
     p.add_argument("--arch", default=None); p.add_argument("--loss", default=None)
+    p.add_argument("--method", default=None, help="robust training method: coteaching, incv-coteaching, clean-retrain:cl, gce ...")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--precision", default=None, help="auto, fp32, bf16 or fp16")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
@@ -208,7 +223,7 @@ def build_parser()->argparse.ArgumentParser:
     p.set_defaults(func=cmd_study)
     return ap
 
-# %% ../nbs/40_cli.ipynb #df1228c1
+# %% ../nbs/40_cli.ipynb #d97227d0
 def main(argv:list[str]|None=None)->int:
     "Entry point of `false-labels`; returns the exit status."
     args = build_parser().parse_args(argv)

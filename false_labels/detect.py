@@ -21,11 +21,12 @@ __all__ = ['FILTERS', 'QUALITY_METHODS', 'INCV_NOISE_KINDS', 'REGRESSORS', 'ENSE
            'check_probs', 'linear_fit_predict', 'out_of_fold_probs', 'synthetic_stats', 'ema_loss', 'ema_curves',
            'mean_loss_dynamics', 'aum', 'assign_threshold_samples', 'aum_threshold', 'flag_by_aum',
            'confident_thresholds', 'confident_joint', 'estimate_joint', 'estimate_noise_rate', 'estimate_noise_matrix',
-           'label_quality', 'order_label_issues', 'find_label_issues', 'estimate_noise_from_accuracy', 'IncvResult',
-           'incv', 'mc_training_values', 'ValueRegressors', 'fit_value_regressors', 'TrainingValues', 'training_values',
-           'flag_top_k', 'flag_by_gmm', 'ensemble', 'evaluate_detection', 'label_precision_recall', 'Detection',
-           'MissingInputError', 'Detector', 'score_from_stats', 'run_detectors', 'evaluate_detectors', 'suspects_table',
-           'plot_score_histograms', 'plot_pr_curves', 'plot_ema_curves']
+           'label_quality', 'order_label_issues', 'find_label_issues', 'estimate_noise_from_gap',
+           'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'mc_training_values', 'ValueRegressors',
+           'fit_value_regressors', 'TrainingValues', 'training_values', 'flag_top_k', 'flag_by_gmm', 'ensemble',
+           'evaluate_detection', 'label_precision_recall', 'Detection', 'MissingInputError', 'Detector',
+           'score_from_stats', 'run_detectors', 'evaluate_detectors', 'suspects_table', 'plot_score_histograms',
+           'plot_pr_curves', 'plot_ema_curves']
 
 # %% ../nbs/03_detect.ipynb #5f103d2f
 def _to_numpy(x)->np.ndarray:
@@ -449,7 +450,21 @@ def find_label_issues(labels, # (N,) given labels
         issues = {"prune_by_class": by_class, "prune_by_noise_rate": by_rate, "both": by_class & by_rate}[filter_by]
     return issues & ~_predicted_is_given(y, p)
 
-# %% ../nbs/03_detect.ipynb #bf406791
+# %% ../nbs/03_detect.ipynb #dd526646
+def estimate_noise_from_gap(noisy_acc:float, # held-out (out-of-fold) accuracy against the noisy labels
+                            clean_acc:float, # accuracy of the same models on clean labelled data
+                            n_classes:int, # number of classes
+                           )->float:
+    "Noise rate that explains the gap between a model's clean and noisy-label accuracy (symmetric-noise algebra)."
+    C = int(n_classes)
+    if C < 2: raise ValueError(f"n_classes {n_classes!r} must be >= 2")
+    for name, v in (("noisy_acc", noisy_acc), ("clean_acc", clean_acc)):
+        if not 0 <= float(v) <= 1: raise ValueError(f"{name} {v!r} must be in [0, 1]")
+    a, an = float(clean_acc), float(noisy_acc)
+    if a <= 1 / C: raise ValueError(f"clean_acc {clean_acc!r} is at or below chance (1/{C}): the gap says nothing about the noise")
+    return float(np.clip((a - an) / (a - (1 - a) / (C - 1)), 0.0, (C - 1) / C))
+
+# %% ../nbs/03_detect.ipynb #cd55a8d6
 INCV_NOISE_KINDS = ("sym", "pair")
 
 def estimate_noise_from_accuracy(acc:float, # held-out accuracy measured against the noisy labels
@@ -538,7 +553,7 @@ def incv(labels, # (N,) given (noisy) labels
     return IncvResult(selected, candidate, discarded & ~selected, float(eps), float(1 - label_precision(min(eps, 0.999), C, noise_kind)),
                       ce, log)
 
-# %% ../nbs/03_detect.ipynb #1a2fa054
+# %% ../nbs/03_detect.ipynb #650e9e4d
 def _torch():
     import torch
     return torch
@@ -628,7 +643,7 @@ def mc_training_values(features, # (n, D) features of the training subset
         with _cpu_threads(dev, B * (D + len(V)) * C): tv += _mc_core(Xt, yt, Vt, yvt, W0, orders, lr).double().cpu()
     return (tv / (episodes * epochs)).numpy()
 
-# %% ../nbs/03_detect.ipynb #072091be
+# %% ../nbs/03_detect.ipynb #6c0581ec
 REGRESSORS = ("mlp", "ridge")
 
 class ValueRegressors:
@@ -779,7 +794,7 @@ def training_values(features, # (N, D) extracted features of all training sample
     reg = fit_value_regressors(X[sub], y[sub], mc, C, kind=regressor, seed=seed)
     return TrainingValues(reg.predict(X, y), sub, mc, reg)
 
-# %% ../nbs/03_detect.ipynb #cbbc1712
+# %% ../nbs/03_detect.ipynb #a063deeb
 ENSEMBLE_METHODS = ("rank_mean", "zscore_mean")
 
 def flag_top_k(score, # (N,) suspicion scores
@@ -816,7 +831,7 @@ def ensemble(scores:dict, # method name -> (N,) score (higher = more suspicious)
     if method == "rank_mean": return np.mean([rankdata(s) / len(s) for s in S], 0)
     return np.mean([(s - s.mean()) / (s.std() or 1.0) for s in S], 0)
 
-# %% ../nbs/03_detect.ipynb #9740f6a4
+# %% ../nbs/03_detect.ipynb #817634c0
 def evaluate_detection(scores, # (N,) suspicion scores (higher = more likely mislabeled)
                        true_mask, # (N,) bool: the labels really corrupted
                        flagged=None, # (N,) bool: the method's flagged set, if any
@@ -854,7 +869,7 @@ def label_precision_recall(kept_mask, # (N,) bool: samples kept as clean
     return dict(n_kept=int(kept.sum()), label_precision=clean_kept / kept.sum() if kept.any() else np.nan,
                 label_recall=clean_kept / (~t).sum() if (~t).any() else np.nan)
 
-# %% ../nbs/03_detect.ipynb #60972535
+# %% ../nbs/03_detect.ipynb #94252373
 @dataclass
 class Detection:
     "One method's verdict: a score per sample (higher = more likely mislabeled) and a flagged set."
@@ -985,7 +1000,7 @@ def suspects_table(detections:dict, # method -> Detection
     check_choice("method", by, tuple(detections))
     return df.sort_values(f"score_{by}", ascending=False, kind="stable").reset_index(drop=True)
 
-# %% ../nbs/03_detect.ipynb #8f775f03
+# %% ../nbs/03_detect.ipynb #68c2870f
 _TRUTH = alt.Scale(domain=["clean", "corrupted"], range=["#4c78a8", "#e45756"])
 
 def _as_score_dict(scores)->dict:

@@ -39,6 +39,18 @@ def test_train_writes_a_run_folder(dataset, tmp_path):
     assert (run/"metrics.csv").exists() and (run/"sample_stats.npz").exists()
     assert "accuracy" in r.stdout
 
+def test_train_with_a_robust_method(dataset, tmp_path):
+    run = tmp_path/"run"
+    r = fl("train", "--data", dataset, "--task", 4, "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
+           "--device", "cpu", "--method", "coteaching", "--noise-rate", "known", "--out", run)
+    res = json.loads((run/"result.json").read_text())
+    assert (res["method"], res["noise_rate_source"]) == ("coteaching", "known") and res["selection"]
+    assert f"method coteaching: noise rate {res['realised_ratio']:.4f} (known)" in r.stdout
+    r = fl("train", "--data", dataset, "--method", "coteaching", "--noise-rate", "lots", "--out", tmp_path/"x", ok=False)
+    assert r.returncode == 2 and "not 'known' or a number: 'lots'" in r.stderr
+    r = fl("train", "--data", dataset, "--method", "coteach", "--out", tmp_path/"y", ok=False)
+    assert r.returncode == 2 and "unknown method 'coteach'" in r.stderr and "Traceback" not in r.stderr
+
 def test_train_names_an_unknown_architecture(dataset, tmp_path):
     r = fl("train", "--data", dataset, "--arch", "resnet999", "--out", tmp_path/"x", ok=False)
     assert r.returncode == 2 and "resnet999" in r.stderr and "resnet18" in r.stderr

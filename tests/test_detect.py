@@ -220,6 +220,23 @@ def test_confident_learning_finds_most_flips():
     assert r["precision"] > 0.8 and r["recall"] > 0.8 and r["auroc"] > 0.95
     assert D.estimate_noise_rate(y, p) == pytest.approx(0.2, abs=0.04)
 
+def test_gap_estimate_takes_the_models_own_errors_out():
+    "A model right `a` of the time on clean data, scored on labels with symmetric noise eps: the gap recovers eps."
+    rng = np.random.default_rng(3)
+    for C, a in ((4, 0.9), (14, 0.6), (14, 0.95)):
+        true = rng.integers(C, size=100_000)
+        other = lambda y: (y + rng.integers(1, C, size=len(y))) % C
+        pred = np.where(rng.random(len(true)) < a, true, other(true))
+        for eps in (0.0, 0.02, 0.2, 0.5):
+            given = np.where(rng.random(len(true)) < eps, other(true), true)
+            est = D.estimate_noise_from_gap((pred == given).mean(), (pred == true).mean(), C)
+            assert est == pytest.approx(eps, abs=0.012), (C, a, eps, est)
+            if eps == 0: assert D.estimate_noise_rate(given, np.eye(C)[pred] * 0.9 + 0.1 / C) > 0.8 * (1 - a)  # CL: errors = noise
+    assert D.estimate_noise_from_gap(0.95, 0.9, 4) == 0.0                  # noisy better than clean: no noise, not negative
+    with pytest.raises(ValueError, match="at or below chance"): D.estimate_noise_from_gap(0.2, 0.25, 4)
+    with pytest.raises(ValueError, match="clean_acc 1.2 must be in"): D.estimate_noise_from_gap(0.5, 1.2, 4)
+    with pytest.raises(ValueError, match="n_classes 1 must be"): D.estimate_noise_from_gap(0.5, 0.9, 1)
+
 # ---------------------------------------------------------------- INCV
 def test_noise_estimate_inverts_chens_formula():
     for kind, C in (("sym", 4), ("sym", 14), ("pair", 10)):

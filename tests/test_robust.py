@@ -176,8 +176,8 @@ def test_coteaching_picks_mostly_clean_samples(tmp_path):
 
 # --- noise rate: estimated when unknown, and recorded
 def test_noise_rate_estimated_and_recorded(tds, tmp_path):
-    res = train_method(tds, tmp_path/"cl", method="coteaching", **RUN)
-    assert res["noise_rate_source"] == "cl" and set(res["noise_rate_estimates"]) == {"cl", "incv"}
+    res = train_method(tds, tmp_path/"cl", method="coteaching", noise_estimator="cl", **RUN)
+    assert res["noise_rate_source"] == "cl" and set(res["noise_rate_estimates"]) == {"cl", "incv"}   # no gap: not asked
     assert res["noise_rate_used"] == res["noise_rate_estimates"]["cl"]
     assert abs(res["noise_rate_used"] - res["realised_ratio"]) < 0.1       # the toy is easy: CL gets close
     assert res["forget_schedule"][-1] == pytest.approx(min(res["noise_rate_used"], 0.9))
@@ -189,6 +189,13 @@ def test_noise_rate_estimated_and_recorded(tds, tmp_path):
     assert known["noise_rate_estimates"] is None and known["prep_time_s"] < res["prep_time_s"]
     given_ = train_method(tds, tmp_path/"given", method="coteaching", noise_rate=0.15, **RUN)
     assert (given_["noise_rate_source"], given_["noise_rate_used"]) == ("given", 0.15)
+    gap = train_method(tds, tmp_path/"gap", method="coteaching", **RUN)          # the default: 'auto' -> the gap
+    assert gap["noise_estimator"] == "auto" and gap["noise_rate_source"] == "gap"
+    assert set(gap["noise_rate_estimates"]) == {"gap", "cl", "incv"} and gap["noise_rate_used"] == gap["noise_rate_estimates"]["gap"]
+    assert gap["noise_rate_estimates"]["cl"] == pytest.approx(res["noise_rate_estimates"]["cl"])  # same folds, same models
+    assert abs(gap["noise_rate_used"] - gap["realised_ratio"]) < 0.1
+    noisy_valid = train_method(tds, tmp_path/"nv", method="coteaching", corrupt_valid=True, **RUN)   # no clean split: CL
+    assert noisy_valid["noise_rate_source"] == "cl" and "gap" not in noisy_valid["noise_rate_estimates"]
     for r, d in ((res, "cl"), (given_, "given")):
         assert json.loads((tmp_path/d/"result.json").read_text())["noise_rate_source"] == r["noise_rate_source"]
 
@@ -258,19 +265,28 @@ def test_clean_retrain_trains_only_on_kept_samples(tds, tmp_path):
 
 
 def test_clean_retrain_own_cut_records_implied_rate(tds, tmp_path):
-    res = train_method(tds, tmp_path/"r", method="clean-retrain:ema", method_kw=dict(detector_kw=dict(ema_k=40)), **RUN)
+    res = train_method(tds, tmp_path/"r", method="clean-retrain:ema", noise_estimator="detector",
+                       method_kw=dict(detector_kw=dict(ema_k=40)), **RUN)
     assert res["noise_rate_source"] == "detector:ema" and res["n_kept"] == res["n_train"] - 40
     assert res["noise_rate_used"] == pytest.approx(40 / res["n_train"])
     assert res["detector_info"]["cut"].startswith("top") or "40" in str(res["detector_info"]["cut"])
-    cl = train_method(tds, tmp_path/"cl", method="clean-retrain:cl", method_kw=dict(folds=2), **RUN)
+    cl = train_method(tds, tmp_path/"cl", method="clean-retrain:cl", noise_estimator="detector", method_kw=dict(folds=2), **RUN)
     assert cl["noise_rate_source"] == "detector:cl" and set(cl["noise_rate_estimates"]) == {"cl", "incv"}
     assert cl["noise_rate_used"] == pytest.approx(1 - cl["n_kept"] / cl["n_train"])
+
+
+def test_clean_retrain_estimates_the_rate_by_default(tds, tmp_path):
+    res = train_method(tds, tmp_path/"r", method="clean-retrain:ema", **RUN)
+    assert res["noise_rate_source"] == "gap" and set(res["noise_rate_estimates"]) == {"gap", "cl", "incv"}
+    n = res["n_train"]
+    assert res["n_kept"] == n - round(res["noise_rate_used"] * n)
+    assert abs(res["noise_rate_used"] - res["realised_ratio"]) < 0.1
 
 
 def test_clean_retrain_uses_the_detection_module(tds, tmp_path):
     "The kept set is the complement of what `detection.detect_labels` flags for the same data, labels and settings."
     from false_labels.detection import detect_labels
-    res = train_method(tds, tmp_path/"r", method="clean-retrain:aum", **RUN)
+    res = train_method(tds, tmp_path/"r", method="clean-retrain:aum", noise_estimator="detector", **RUN)
     ev = detect_labels(tds, tmp_path/"det", task="label", noise="sym", ratio=0.3, seed=0, method="aum", arch="small_cnn",
                        epochs=3, device="cpu", bs=32, charts=False)
     z = np.load(tmp_path/"det"/"detection_stats.npz")
@@ -338,7 +354,11 @@ def test_errors(tds, tmp_path):
         bad(method="coteaching", method_kw=dict(warmup=3))
     with pytest.raises(ValueError, match="noise_rate 'high' must be None"): bad(method="coteaching", noise_rate="high")
     with pytest.raises(ValueError, match="noise_rate 1.5 must be None"): bad(method="coteaching", noise_rate=1.5)
-    with pytest.raises(ValueError, match="unknown noise_estimator 'guess'; valid: cl, incv"): bad(method="coteaching", noise_estimator="guess")
+    with pytest.raises(ValueError, match="unknown noise_estimator 'guess'; valid: auto, gap, cl, incv, detector"):
+        bad(method="coteaching", noise_estimator="guess")
+    with pytest.raises(ValueError, match="'gap' needs clean validation labels"): bad(method="coteaching", noise_estimator="gap", corrupt_valid=True)
+    with pytest.raises(ValueError, match="'detector'.*clean-retrain"): bad(method="coteaching", noise_estimator="detector")
+    with pytest.raises(ValueError, match="INCV's own estimate"): bad(method="incv-coteaching", noise_estimator="gap")
     with pytest.raises(ValueError, match="loss 'gce' conflicts"): bad(method="mae", loss="gce")
     with pytest.raises(ValueError, match="cbs apply to"): bad(method="mae", cbs=[Callback()])
     with pytest.raises(ValueError, match="unknown detector_kw key 'filter_by'; valid: alpha, ema_k"):
