@@ -10,7 +10,7 @@ Bars (issue 8: 14-class task at 64 px, GPU):
   no harm   at 0 % noise no method falls more than 1 point below plain CE: acc_0(method) >= ce_0 - 0.01
 
 GPU:  python bench/bench_robust.py --device cuda                 (20,000 images at 64 px, resnet18_cifar, 30 epochs)
-CPU:  python bench/bench_robust.py --device cpu --quick          (6,000 images at 32 px, small_cnn, 15 epochs, 11 methods)
+CPU:  python bench/bench_robust.py --device cpu --quick          (6,000 images at 32 px, small_cnn, AdamW, 15 epochs, 11 methods)
 Runs are kept under --runs (default: a temporary folder); a finished run (result.json present) is reused, so an
 interrupted benchmark resumes where it stopped.
 """
@@ -41,14 +41,14 @@ def get_data(args):
 
 def run_one(ds, method, ratio, args, dev):
     oracle = "_known" if args.noise_rate == "known" and method not in LOSSES else ""     # the loss runs do not use it
-    out = Path(args.runs)/f"{method.replace(':', '_')}_r{ratio:g}_s{args.seed}{oracle}"
+    out = Path(args.runs)/f"{method.replace(':', '_')}_r{ratio:g}_s{args.seed}_{args.opt}{oracle}"
     if (out/"result.json").exists(): return json.loads((out/"result.json").read_text())
     kw = {}
     if args.quick and method == "incv-coteaching": kw["method_kw"] = dict(incv_iter=2)
     if args.quick and method.startswith("clean-retrain:") and method.split(":")[1] in ("cl", "ensemble"): kw["method_kw"] = dict(folds=3)
     noise_rate = "known" if args.noise_rate == "known" else None
     return train_method(ds, out, method=method, task=14, noise="sym", ratio=ratio, arch=args.arch, epochs=args.epochs,
-                        seed=args.seed, noise_rate=noise_rate, bs=args.bs, device=dev, precision=args.precision,
+                        seed=args.seed, noise_rate=noise_rate, bs=args.bs, opt=args.opt, device=dev, precision=args.precision,
                         overwrite=True, verbose=args.verbose, **kw)
 
 
@@ -90,6 +90,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=20_000); ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--arch", default="resnet18_cifar"); ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--bs", type=int, default=512); ap.add_argument("--precision", default="auto")
+    ap.add_argument("--opt", default="sgd", choices=("sgd", "adamw"), help="optimiser of every training (quick: adamw)")
     ap.add_argument("--ratios", default="0,0.4", help="noise ratios (the first is the clean baseline, the last the noisy one)")
     ap.add_argument("--methods", default="all", help="comma-separated names from robust.METHODS, or 'all'")
     ap.add_argument("--noise-rate", default="estimate", choices=("estimate", "known"))
@@ -98,12 +99,13 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true"); ap.add_argument("--out", default=None, help="write results as JSON")
     args = ap.parse_args(argv)
     if args.quick:
-        d = {k: ap.get_default(k) for k in ("n", "size", "arch", "epochs", "bs", "methods")}
+        d = {k: ap.get_default(k) for k in ("n", "size", "arch", "epochs", "bs", "methods", "opt")}
         if args.n == d["n"]: args.n = 6_000
         if args.size == d["size"]: args.size = 32
         if args.arch == d["arch"]: args.arch = "small_cnn"      # ~0.83 clean / ~0.63 at 40 % noise on 14 classes, ~20 s a training
         if args.epochs == d["epochs"]: args.epochs = 15
         if args.bs == d["bs"]: args.bs = 64
+        if args.opt == d["opt"]: args.opt = "adamw"             # small_cnn on the CPU: SGD at the default lr underfits
         if args.methods == d["methods"]: args.methods = ",".join(QUICK_METHODS)
     if args.threads: torch.set_num_threads(args.threads)
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -112,7 +114,7 @@ def main(argv=None):
     args.runs = args.runs or tempfile.mkdtemp(prefix="bench_robust_")
     dev = pick_device(args.device)
     print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}, arch {args.arch}, epochs {args.epochs}, bs {args.bs}, noise rate: "
+          f"threads {torch.get_num_threads()}, arch {args.arch}, epochs {args.epochs}, bs {args.bs}, opt {args.opt}, noise rate: "
           f"{args.noise_rate}; runs in {args.runs}", flush=True)
     ds = get_data(args)
     rows = []
@@ -126,7 +128,7 @@ def main(argv=None):
                              kept_label_precision=res.get("kept_label_precision"), time_s=dt, run=str(Path(args.runs))))
             print(f"  {m:24s} ratio {ratio:g}: test_acc {rows[-1]['test_acc']:.4f} ({dt:.0f}s)", flush=True)
     table, bars = summarise(rows, methods, ratios)
-    res = dict(device=str(dev), n=len(ds), size=ds.size, arch=args.arch, epochs=args.epochs, bs=args.bs, quick=args.quick,
+    res = dict(device=str(dev), n=len(ds), size=ds.size, arch=args.arch, epochs=args.epochs, bs=args.bs, opt=args.opt, quick=args.quick,
                noise_rate=args.noise_rate, seed=args.seed, rows=rows, table=table, bars=bars)
     if args.quick: print("(quick CPU settings: not the issue's 64 px / 14-class GPU setting; the bars are indicative only)")
     if args.out: Path(args.out).write_text(json.dumps(res, indent=2, default=float))
