@@ -13,23 +13,14 @@ from hypothesis import given, settings, strategies as st
 from false_labels.data import (DeviceUnavailableError, ImageStore, NoisyDataLoaders, TensorDL, as_dataset, dataloaders,
                                from_image_folder, gather_augment, pick_device)
 from false_labels.dataset import Dataset
+from toys import colour_toy
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: one thread avoids OpenMP spin-waiting on a busy 2-core machine."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def toy(n=200, size=16, seed=0, n_classes=3):
-    "Images whose class is the brightest channel; pixel (0, 0) of channel 0 encodes the sample id (mod 256)."
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, n_classes, n)
-    imgs = rng.integers(0, 100, (n, size, size, 3), dtype=np.uint8)
-    imgs[np.arange(n), :, :, labels % 3] += 120
-    return Dataset.from_arrays(imgs, labels, [f"c{i}" for i in range(n_classes)], seed=seed)
+    "Images whose class (mod 3) is the brightest channel; classes c0, c1, ..."
+    return colour_toy(n, size, seed, n_classes=n_classes, names=[f"c{i}" for i in range(n_classes)])
 
 
 @pytest.fixture(scope="module")

@@ -22,25 +22,15 @@ from false_labels.detection import (METHODS, FitPredict, IterationTracker, clean
                                     detect_labels, detect_sweep, detection_results, detection_section, detection_table,
                                     extract_features, find_run, make_fit_predict, pack_observations, parse_methods)
 from false_labels.learn import make_model, train_run
+from toys import colour_toy
 
 TINY = dict(task="label", arch="small_cnn", epochs=2, bs=32, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny models: one thread avoids OpenMP spin-waiting on a busy 2-core machine."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def toy(n=300, size=16, seed=0, strength=120):
-    "Three classes: the dominant colour channel, on noise."
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    imgs = rng.integers(0, 100, (n, size, size, 3), dtype=np.uint8)
-    imgs[np.arange(n), :, :, labels] += strength
-    return Dataset.from_arrays(imgs, labels, ["red", "green", "blue"], seed=seed)
+toy = colour_toy
 
 
 @pytest.fixture(scope="module")

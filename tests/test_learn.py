@@ -2,6 +2,7 @@
 import json
 import os
 import warnings
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -17,22 +18,12 @@ from false_labels.data import DeviceUnavailableError, dataloaders
 from false_labels.dataset import Dataset
 from false_labels.learn import (ARCHS, LOSSES, RUN_FILES, PretrainedWeightsMissing, default_lr, load_model, make_learner,
                                 make_loss, make_model, resolve_precision, train_run)
+from toys import colour_toy
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny models: one thread avoids OpenMP spin-waiting on a busy 2-core machine."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def toy(n=200, size=16, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    imgs = rng.integers(0, 100, (n, size, size, 3), dtype=np.uint8)
-    imgs[np.arange(n), :, :, labels] += 120
-    return Dataset.from_arrays(imgs, labels, ["red", "green", "blue"], seed=seed)
+toy = partial(colour_toy, n=200)
 
 
 @pytest.fixture(scope="module")

@@ -18,23 +18,12 @@ from false_labels.detection import METHODS as DETECTION_METHODS
 from false_labels.learn import LOSSES, RUN_FILES, load_model, train_run
 from false_labels.robust import (METHODS, CoTeachingLoss, PeerPair, default_num_gradual, forget_schedule,
                                  incv_forget_schedule, keep_count, noise_rate_estimates, parse_method, train_method)
+from toys import colour_toy
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny models: one thread avoids OpenMP spin-waiting on a busy 2-core machine."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def toy(n=300, size=16, seed=0):
-    "Three classes told apart by the dominant colour channel: easy to learn, so small losses mean clean labels."
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    imgs = rng.integers(0, 100, (n, size, size, 3), dtype=np.uint8)
-    imgs[np.arange(n), :, :, labels] += 120
-    return Dataset.from_arrays(imgs, labels, ["red", "green", "blue"], seed=seed)
+toy = colour_toy
 
 
 @pytest.fixture(scope="module")

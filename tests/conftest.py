@@ -1,0 +1,11 @@
+"""Shared fixtures of the test suite."""
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    "Tiny models and tensors: one thread avoids OpenMP spin-waiting on a busy 2-core machine."
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
