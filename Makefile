@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 TORCH_PIP_ARGS ?=
 STUDY_OUT ?= data/study
 
-.PHONY: install study test export check-sync nbtest pytest bench readme
+.PHONY: install study test export check-sync docs-check nbtest pytest bench readme
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 study: install
 	$(BIN)/false-labels study --out $(STUDY_OUT)
 
-test: install check-sync nbtest pytest
+test: install check-sync docs-check nbtest pytest
 
 export: install  ## notebooks -> package (modules, and the papermill templates it ships), clean notebooks, README
 	$(BIN)/nbdev-export
@@ -32,6 +32,9 @@ export: install  ## notebooks -> package (modules, and the papermill templates i
 
 check-sync: install  ## notebooks clean and exported: nbdev-clean / nbdev-export must change nothing
 	@bash tools/check_sync.sh $(BIN)
+
+docs-check: install  ## run each notebook as the docs build does (Quarto cannot run here; CI's Pages job uses it)
+	$(BIN)/python tools/check_docs_exec.py
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing

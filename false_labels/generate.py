@@ -487,7 +487,7 @@ def _warn(stats:dict, size:int):
     if stats["upscaled"]:
         warnings.warn(f"{stats['upscaled']} base crop(s) were smaller than {size}px and were upscaled")
 
-# %% ../nbs/11_generate.ipynb #a1189c18
+# %% ../nbs/11_generate.ipynb #e410ca28
 def summary(ds:Dataset)->str:
     "A one-screen text summary of a generated dataset."
     c, m = ds.card, ds.manifest
