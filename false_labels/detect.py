@@ -464,7 +464,7 @@ def estimate_noise_from_gap(noisy_acc:float, # held-out (out-of-fold) accuracy a
     if a <= 1 / C: raise ValueError(f"clean_acc {clean_acc!r} is at or below chance (1/{C}): the gap says nothing about the noise")
     return float(np.clip((a - an) / (a - (1 - a) / (C - 1)), 0.0, (C - 1) / C))
 
-# %% ../nbs/03_detect.ipynb #cd55a8d6
+# %% ../nbs/03_detect.ipynb #c1395c9f
 INCV_NOISE_KINDS = ("sym", "pair")
 
 def estimate_noise_from_accuracy(acc:float, # held-out accuracy measured against the noisy labels
@@ -481,13 +481,17 @@ def estimate_noise_from_accuracy(acc:float, # held-out accuracy measured against
 def _incv_save_best_until(eps:float, kind:str)->int:
     return 1 if kind == "pair" or eps > 0.6 else 2 if eps > 0.3 else 4
 
+def _incv_eps_rules(eps:float, kind:str)->tuple:
+    "(ε, discard ratio, last iteration with best-epoch checkpointing) for a noise rate ε."
+    return eps, (min(2.0, eps / (1 - eps)) if eps < 1 else 2.0), _incv_save_best_until(eps, kind)
+
 @dataclass
 class IncvResult:
     "Outcome of INCV: the selected (clean) set, the remaining candidates, the discarded samples and the log."
     selected: np.ndarray      # (N,) bool: selected as clean (S)
     candidate: np.ndarray     # (N,) bool: still a candidate at the end
     discarded: np.ndarray     # (N,) bool: discarded as probably noisy (sym noise only)
-    eval_ratio: float         # noise rate estimated in iteration 1
+    eval_ratio: float         # noise rate ε: estimated in iteration 1, or the one given
     noise_selected: float     # estimated noise rate of the selected set (1 - label precision)
     ce: np.ndarray            # (N,) held-out cross-entropy at each sample's last evaluation
     log: list = field(default_factory=list) # one dict per half-iteration
@@ -513,9 +517,11 @@ def incv(labels, # (N,) given (noisy) labels
          n_iter:int=4, # INCV iterations
          seed:int=0, # seed of the random halves
          noise_kind:str="sym", # 'sym' (discard rule on) | 'pair' (Chen et al.'s asym: no discard)
+         noise_rate:float|None=None, # known or better-estimated ε (None: estimate it from iteration 1, as Chen et al.)
         )->IncvResult:
     "Iterative noisy cross-validation (Chen et al. 2019) with an injected trainer."
     check_choice("noise_kind", noise_kind, INCV_NOISE_KINDS)
+    if noise_rate is not None and not 0 <= float(noise_rate) < 1: raise ValueError(f"noise_rate {noise_rate!r} must be in [0, 1)")
     y = check_labels(labels, n_classes)
     C = n_classes or int(y.max()) + 1
     if n_iter < 1: raise ValueError(f"n_iter={n_iter} must be >= 1")
@@ -524,6 +530,7 @@ def incv(labels, # (N,) given (noisy) labels
     selected, candidate, discarded = np.zeros(N, bool), np.ones(N, bool), np.zeros(N, bool)
     ce, log = np.full(N, np.nan), []
     eps, discard_ratio, save_best_until = None, 0.0, n_iter
+    if noise_rate is not None: eps, discard_ratio, save_best_until = _incv_eps_rules(float(noise_rate), noise_kind)
     for it in range(1, n_iter + 1):
         cand = rng.permutation(np.flatnonzero(candidate))
         if len(cand) < 2: break
@@ -536,9 +543,7 @@ def incv(labels, # (N,) given (noisy) labels
             ce[eval_half] = -np.log(p[np.arange(len(eval_half)), y[eval_half]] + 1e-8)
             hit = p.argmax(1) == y[eval_half]
             if eps is None:
-                eps = estimate_noise_from_accuracy(hit.mean(), C, noise_kind)
-                discard_ratio = min(2.0, eps / (1 - eps)) if eps < 1 else 2.0
-                save_best_until = _incv_save_best_until(eps, noise_kind)
+                eps, discard_ratio, save_best_until = _incv_eps_rules(estimate_noise_from_accuracy(hit.mean(), C, noise_kind), noise_kind)
                 save_best = it <= save_best_until
             n_drop = int(discard_ratio * hit.sum())
             drop = eval_half[np.argsort(ce[eval_half], kind="stable")[len(eval_half) - n_drop:]] if n_drop else eval_half[:0]

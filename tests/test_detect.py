@@ -295,6 +295,16 @@ def test_incv_checkpointing_schedule_follows_the_noise_estimate():
     assert r.eval_ratio > 0.6
     assert seen[:2] == [True, True] and not any(seen[2:])
 
+def test_incv_uses_a_given_noise_rate(blobs):
+    X, y, _ = blobs
+    rec = Recorder(X, y, 4)
+    r = D.incv(y, rec, n_classes=4, n_iter=2, seed=0, noise_rate=0.1)
+    assert r.eval_ratio == 0.1 and r.noise_selected == pytest.approx(1 - D.label_precision(0.1, 4, "sym"))
+    assert [row["n_discard"] for row in r.log[:2]] == [int(0.1 / 0.9 * row["n_selected"]) for row in r.log[:2]]
+    assert [sb for *_, sb in rec.calls] == [True] * 4                   # ε <= 0.3: checkpoints through iteration 4
+    assert not D.incv(y, rec, n_classes=4, n_iter=1, noise_rate=0.0).discarded.any()   # no noise: nothing discarded
+    with pytest.raises(ValueError, match="noise_rate 1.2 must be in"): D.incv(y, rec, n_classes=4, noise_rate=1.2)
+
 def test_incv_bad_trainer_output_and_names(blobs):
     X, y, _ = blobs
     with pytest.raises(ValueError, match="expected \\(800, 4\\)"): D.incv(y, lambda tr, ev: np.full((len(ev), 3), 1 / 3), n_classes=4)

@@ -212,7 +212,7 @@ def test_incv_coteaching_warmup_and_joined_batches(tds, tmp_path):
             if self.training: self.seen[-1] += (self.learn.loss_func.picked.shape[1], self.learn.loss_func.forget_rate)
     spy = Spy()
     res = train_method(tds, tmp_path/"r", method="incv-coteaching", cbs=[spy], method_kw=dict(incv_iter=2, warmup=1, num_gradual=2),
-                       **dict(RUN, ratio=0.4))
+                       noise_estimator="incv", **dict(RUN, ratio=0.4))
     assert res["noise_rate_source"] == "incv" and res["noise_rate_used"] == res["incv_eval_ratio"]
     assert res["tau"] == pytest.approx(min(res["incv_noise_selected"], 0.9))
     st_ = np.load(tmp_path/"r"/"sample_stats.npz")
@@ -226,6 +226,13 @@ def test_incv_coteaching_warmup_and_joined_batches(tds, tmp_path):
         assert set(bids[:n_ref]) <= selected and k == min(B, keep_count(n_ref, rate))
         if epoch < 1: assert B == n_ref                                              # warm-up: the selected set only
         elif res["n_candidate"]: assert B > n_ref and set(bids[n_ref:]) <= cand - selected   # joined by candidates
+
+
+def test_incv_coteaching_hands_the_estimated_rate_to_incv(tds, tmp_path):
+    res = train_method(tds, tmp_path/"r", method="incv-coteaching", method_kw=dict(incv_iter=1), **RUN)
+    assert res["noise_rate_source"] == "gap" and set(res["noise_rate_estimates"]) == {"gap", "cl", "incv"}
+    assert res["incv_eval_ratio"] == pytest.approx(res["noise_rate_used"]) == pytest.approx(res["noise_rate_estimates"]["gap"])
+    assert abs(res["noise_rate_used"] - res["realised_ratio"]) < 0.1
 
 
 def test_incv_coteaching_known_rate_sets_tau(tds, tmp_path):
@@ -347,7 +354,7 @@ def test_errors(tds, tmp_path):
         bad(method="coteaching", noise_estimator="guess")
     with pytest.raises(ValueError, match="'gap' needs clean validation labels"): bad(method="coteaching", noise_estimator="gap", corrupt_valid=True)
     with pytest.raises(ValueError, match="'detector'.*clean-retrain"): bad(method="coteaching", noise_estimator="detector")
-    with pytest.raises(ValueError, match="INCV's own estimate"): bad(method="incv-coteaching", noise_estimator="gap")
+    with pytest.raises(ValueError, match="'detector'.*clean-retrain"): bad(method="incv-coteaching", noise_estimator="detector")
     with pytest.raises(ValueError, match="loss 'gce' conflicts"): bad(method="mae", loss="gce")
     with pytest.raises(ValueError, match="cbs apply to"): bad(method="mae", cbs=[Callback()])
     with pytest.raises(ValueError, match="unknown detector_kw key 'filter_by'; valid: alpha, ema_k"):
