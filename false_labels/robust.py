@@ -158,7 +158,7 @@ class _JoinedDL:
             self.batch_ids = ids
             yield b
 
-# %% ../nbs/14_robust.ipynb #29285e94
+# %% ../nbs/14_robust.ipynb #ab9c38b9
 NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv", "detector")
 
 def _incv_kind(noise:str)->str: return "pair" if noise == "pair" else "sym"
@@ -170,10 +170,19 @@ def noise_rate_estimates(probs, # (N, C) out-of-fold probabilities
                         )->dict:
     "Noise-rate estimates from out-of-fold probabilities: confident learning's, INCV's formula, the clean-validation gap."
     p, y = np.asarray(probs), np.asarray(given)
-    acc = float((p.argmax(1) == y).mean())
-    est = dict(cl=float(estimate_noise_rate(y, p)), incv=estimate_noise_from_accuracy(acc, p.shape[1], _incv_kind(noise)))
-    if clean_acc is not None: est["gap"] = estimate_noise_from_gap(acc, clean_acc, p.shape[1])
+    acc, C = float((p.argmax(1) == y).mean()), p.shape[1]
+    est = dict(cl=float(estimate_noise_rate(y, p)), incv=estimate_noise_from_accuracy(acc, C, _incv_kind(noise)))
+    if clean_acc is not None:      # models at chance on clean data: the gap says nothing (None)
+        est["gap"] = estimate_noise_from_gap(acc, clean_acc, C) if clean_acc > 1 / C else None
     return est
+
+def _chosen(est:dict, estimator:str)->tuple:
+    "(rate, source) of `estimator` in `est`; confident learning's, with a warning, where the gap is undefined."
+    if estimator == "gap" and est.get("gap") is None:
+        warnings.warn("the preliminary models are at chance on the clean validation split, so the gap estimates nothing: "
+                      "using confident learning's noise estimate (train longer, or give noise_rate)")
+        estimator = "cl"
+    return est[estimator], estimator
 
 # %% ../nbs/14_robust.ipynb #c03d5ffa
 def _subset(dl, pos, **kw):
@@ -305,12 +314,12 @@ def _kept_stats(kept:np.ndarray, info)->dict:
     r = label_precision_recall(kept, np.asarray(info.corrupted, bool))
     return dict(n_kept=r["n_kept"], kept_label_precision=r["label_precision"], kept_label_recall=r["label_recall"])
 
-# %% ../nbs/14_robust.ipynb #ac1f50ee
+# %% ../nbs/14_robust.ipynb #a4a0e85e
 def _setup_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epochs, kw, fit_predict)->dict:
     info = dls.info
     def estimate():
         est = _oof_estimates(fit_predict(), noise, kw["folds"], seed, clean_valid=estimator == "gap")
-        return est[estimator], estimator, est
+        return *_chosen(est, estimator), est
     rate, source, est = _resolve_rate(noise_rate, info, estimate)
     forget = min(rate, _MAX_FORGET)
     schedule = forget_schedule(epochs, forget, kw["num_gradual"], kw["exponent"])
@@ -321,13 +330,13 @@ def _setup_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epoc
                 extra=dict(forget_rate=forget, num_gradual=kw["num_gradual"] or default_num_gradual(epochs),
                            exponent=kw["exponent"], forget_schedule=schedule.tolist()))
 
-# %% ../nbs/14_robust.ipynb #9e5bcfd4
+# %% ../nbs/14_robust.ipynb #dabac68e
 def _setup_incv_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epochs, kw, fit_predict)->dict:
     info, C, fp = dls.info, dls.info.n_classes, fit_predict()
     def estimate():
         if estimator == "incv": return None, "incv", None                    # INCV estimates ε itself, below
         est = _oof_estimates(fp, noise, kw["estimate_folds"], seed, clean_valid=estimator == "gap")
-        return est[estimator], estimator, est
+        return *_chosen(est, estimator), est
     rate, source, est = _resolve_rate(noise_rate, info, estimate)
     res = incv(info.given, fp, C, n_iter=kw["incv_iter"], seed=seed, noise_kind=_incv_kind(noise),
                noise_rate=None if rate is None else min(rate, 0.999))
@@ -353,7 +362,7 @@ def _setup_incv_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed,
                            incv_eval_ratio=float(res.eval_ratio), incv_noise_selected=float(res.noise_selected),
                            n_candidate=int(len(cand)), n_discarded=int(res.discarded.sum()), incv_log=log))
 
-# %% ../nbs/14_robust.ipynb #908da528
+# %% ../nbs/14_robust.ipynb #06fb868c
 def _setup_clean_retrain(ds, dls, recipe, out, detector, noise_rate, estimator, c, prep_epochs, kw, labels_csv, noise_kw,
                          fit_predict)->dict:
     info = dls.info
@@ -364,7 +373,7 @@ def _setup_clean_retrain(ds, dls, recipe, out, detector, noise_rate, estimator, 
         if estimator == "detector": return float(np.mean(det_flagged)), f"detector:{detector}", est
         if est is None or estimator not in est:
             est = _oof_estimates(fit_predict(), c["noise"], kw["estimate_folds"], c["seed"], clean_valid=estimator == "gap")
-        return est[estimator], estimator, est
+        return *_chosen(est, estimator), est
     rate, source, est = _resolve_rate(noise_rate, info, estimate)
     flagged = det_flagged if source.startswith("detector:") else flag_top_k(score, int(round(rate * len(score))))
     kept = ~np.asarray(flagged, bool)

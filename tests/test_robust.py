@@ -201,6 +201,17 @@ def test_noise_rate_estimates_arrays():
     assert est["incv"] == pytest.approx(estimate_noise_from_accuracy(0.8, 2)) and est["incv"] < 0.2   # M != T: under
 
 
+def test_gap_undefined_for_models_at_chance_falls_back_to_cl():
+    from false_labels.robust import _chosen
+    true = np.arange(300) % 3
+    p = np.full((300, 3), 1 / 3); p[np.arange(300), true] += 0.01; p /= p.sum(1, keepdims=True)
+    est = noise_rate_estimates(p, true, clean_acc=0.3)                # below chance (1/3) on clean data
+    assert est["gap"] is None
+    with pytest.warns(UserWarning, match="at chance on the clean validation split"): rate, source = _chosen(est, "gap")
+    assert (rate, source) == (est["cl"], "cl")
+    assert _chosen(noise_rate_estimates(p, true, clean_acc=0.9), "gap") == (0.0, "gap")   # agrees fully: no noise
+
+
 def test_incv_coteaching_warmup_and_joined_batches(tds, tmp_path):
     class Spy(Callback):
         order = 20
