@@ -82,8 +82,11 @@ def test_sweep_compares_robust_methods(dataset, tmp_path):
     sw = tmp_path/"methods"
     fl("sweep", "--data", dataset, "--task", 4, "--ratios", "0.3", "--seeds", 1, "--arch", "small_cnn",
        "--method", "ce,coteaching", "--method", "clean-retrain:cl", "--epochs", 1, "--bs", 64, "--device", "cpu",
-       "--out", sw)
+       "--noise-rate", "known", "--out", sw)
     res = pd.read_parquet(sw/"results.parquet")
     assert set(res[res.is_final].method) == {"ce", "coteaching", "clean-retrain:cl"}
+    for d in res[res.is_final & (res.method != "ce")].run_dir:
+        r = json.loads((Path(d)/"result.json").read_text())
+        assert (r["noise_rate_source"], r["noise_rate_used"]) == ("known", r["realised_ratio"])
     fl("report", sw)
     assert "coteaching" in (sw/"report"/"report.html").read_text()
