@@ -121,7 +121,9 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=50000); ap.add_argument("--classes", type=int, default=14)
     ap.add_argument("--epochs", type=int, default=30); ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--quick", action="store_true", help="smoke-sized (make bench): 5,000 samples, 10 epochs, 1 repeat")
     a = ap.parse_args()
+    if a.quick: a.n, a.epochs, a.repeat = min(a.n, 5000), min(a.epochs, 10), 1
     v = versions(("numpy", "torch", "cleanlab", "pandas", "scipy"))
     print("versions:", {k: v[k] for k in ("python", "numpy", "torch", "cleanlab", "pandas", "scipy")})
     bench_cl(a.n, a.classes, a.repeat)

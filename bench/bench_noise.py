@@ -1,7 +1,7 @@
 """Benchmark false_labels.noise against naive baselines measured side by side in the same process.
 
 Baselines do the same job without the guarantees: sym = `rng.choice(N, k, replace=False)` + a random other class;
-matrix = an independent draw per sample from its row of T (inverse CDF). Run: `python bench/bench_noise.py [N]`.
+matrix = an independent draw per sample from its row of T (inverse CDF). Run: `python bench/bench_noise.py [N | --quick]`.
 Uses CUDA too when a GPU is present (timings include a synchronisation).
 """
 import sys, time
@@ -62,4 +62,6 @@ def main(N=1_000_000, C=14, r=0.2):
 
 
 if __name__ == '__main__':
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    args = sys.argv[1:]
+    if "--quick" in args: main(100_000)                  # smoke-sized (make bench)
+    else: main(int(args[0]) if args else 1_000_000)

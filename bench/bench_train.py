@@ -208,7 +208,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=1, help="speed-mode rounds, alternating the arms' order")
     ap.add_argument("--quality-arch", default="resnet18_cifar"); ap.add_argument("--quality-epochs", type=int, default=30)
     ap.add_argument("--verbose", action="store_true"); ap.add_argument("--out", default=None, help="write results as JSON")
+    ap.add_argument("--quick", action="store_true", help="smoke run (make bench): --small, speed mode, two epochs per arm")
     args = ap.parse_args(argv)
+    if args.quick: args.small, args.mode, args.epochs = True, "speed", 2
     if args.small:
         args.n, args.size, args.bs = min(args.n, 600), min(args.size, 32), min(args.bs, 64)
         args.archs = "small_cnn" if args.archs == ap.get_default("archs") else args.archs
