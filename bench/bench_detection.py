@@ -22,8 +22,9 @@ import pandas as pd
 import torch
 
 from false_labels.core import versions
-from false_labels.dataset import load_dataset
 from false_labels.detection import detect_sweep, make_fit_predict
+
+from common import bench_dataset
 
 BARS = dict(small=0.002, large=(0.2, 0.4), at_k=0.833, f1=0.90)
 
@@ -52,14 +53,7 @@ def get_args(argv=None):
     return a
 
 
-def get_data(a):
-    if a.data: return load_dataset(a.data)
-    from false_labels.generate import generate_dataset
-    out = Path(tempfile.mkdtemp(prefix="bench_detection_"))/f"data_{a.n}_{a.size}"
-    t = time.perf_counter()
-    ds = generate_dataset(out, n=a.n, size=a.size, seed=0, progress=False, gallery=False)
-    print(f"generated {ds} in {time.perf_counter() - t:.1f} s", flush=True)
-    return ds
+def get_data(a): return bench_dataset(a.data, a.n, a.size, prefix="bench_detection_")
 
 
 def plain_training(ds, a):

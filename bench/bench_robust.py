@@ -20,23 +20,16 @@ from pathlib import Path
 import torch
 
 from false_labels.data import pick_device
-from false_labels.dataset import load_dataset
 from false_labels.learn import LOSSES
 from false_labels.robust import METHODS, train_method
+
+from common import bench_dataset
 
 QUICK_METHODS = ("ce", "mae", "gce", "sce", "ls", "bootstrap", "coteaching", "incv-coteaching", "clean-retrain:cl",
                  "clean-retrain:ema", "clean-retrain:aum")
 
 
-def get_data(args):
-    if args.data: return load_dataset(args.data)
-    from false_labels.generate import generate_dataset
-    out = Path(args.runs)/f"data_{args.n}_{args.size}"
-    if (out/"card.json").exists(): return load_dataset(out)
-    t = time.time()
-    ds = generate_dataset(out, n=args.n, size=args.size, seed=0, progress=False, gallery=False)
-    print(f"generated {len(ds)} images at {args.size}px in {time.time() - t:.0f}s", flush=True)
-    return ds
+def get_data(args): return bench_dataset(args.data, args.n, args.size, folder=args.runs)   # reused on resume
 
 
 def run_one(ds, method, ratio, args, dev):

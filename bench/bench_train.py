@@ -24,22 +24,16 @@ import torch.nn.functional as F
 
 from false_labels.alter import SUBCLASSES
 from false_labels.data import dataloaders, gather_augment, pick_device
-from false_labels.dataset import load_dataset
 from false_labels.learn import load_model, make_learner, make_loss, make_model, make_opt, predict_logits, train_run
+
+from common import bench_dataset
 
 
 def _sync(dev):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
 
-def get_data(args):
-    if args.data: return load_dataset(args.data)
-    from false_labels.generate import generate_dataset
-    out = Path(tempfile.mkdtemp(prefix="bench_train_"))/f"data_{args.n}_{args.size}"
-    t = time.time()
-    ds = generate_dataset(out, n=args.n, size=args.size, seed=0, progress=False, gallery=False)
-    print(f"generated {ds} in {time.time()-t:.1f}s", flush=True)
-    return ds
+def get_data(args): return bench_dataset(args.data, args.n, args.size, prefix="bench_train_")
 
 
 # --- the three arms ---------------------------------------------------------------------------------------------
@@ -95,6 +89,11 @@ class _TrainTimer:
 
 def ours(ds, arch, args, dev):
     dls = dataloaders(ds, task=14, bs=args.bs, device=dev, seed=0)
+    return _timed_fit(dls, arch, args, dev)
+
+
+def _timed_fit(dls, arch, args, dev)->list:
+    "Images/s of each epoch of a fastai learner over `dls` (same seed, loss and lr for every arm)."
     torch.manual_seed(0)
     learn = make_learner(dls, arch, "ce", lr=0.05, precision=args.precision)
     timer = _TrainTimer(dev)
@@ -125,11 +124,7 @@ def folder(ds, arch, args, dev, png_root):
     fdls = ImageDataLoaders.from_folder(png_root, train="train", valid="valid", bs=args.bs, num_workers=args.workers,
                                         item_tfms=[FlipItem(0.5)], batch_tfms=[Normalize.from_stats(dls0.train.mean, dls0.train.std)],
                                         device=dev, seed=0)
-    torch.manual_seed(0)
-    learn = make_learner(fdls, arch, "ce", lr=0.05, precision=args.precision)
-    timer = _TrainTimer(dev)
-    learn.fit(args.epochs, cbs=[timer])
-    return timer.rates
+    return _timed_fit(fdls, arch, args, dev)
 
 
 def _amp(args, dev):

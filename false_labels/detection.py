@@ -904,7 +904,7 @@ _NOISE_KW = ("mapping", "T", "parents")
 _OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
              "folders", "charts", "top")
 
-# %% ../nbs/15_detection.ipynb #eb47d199
+# %% ../nbs/15_detection.ipynb #5c0cf5f1
 def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)
                      )->pd.DataFrame:
     "The tidy (ratio, method, metrics...) table of a detection sweep or of one detection."
@@ -919,13 +919,17 @@ def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or
 
 def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
 
+def _long_metrics(results:pd.DataFrame, metrics)->tuple:
+    "(metrics present, long table ratio/method/metric/value) of a detection results table."
+    have = [m for m in metrics if m in results]
+    if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
+    return have, results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric")
+
 def detection_table(results:pd.DataFrame, # from `detection_results`
                     metrics=("f1", "auroc"), # metrics to tabulate
                    )->pd.DataFrame:
     "Method x ratio table: one row per (metric, method), one column per ratio."
-    have = [m for m in metrics if m in results]
-    if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
-    long = results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric")
+    have, long = _long_metrics(results, metrics)
     t = long.pivot_table(index=["metric", "method"], columns="ratio", values="value", aggfunc="mean", sort=False)
     t.columns = [_pct_label(c) for c in t.columns]
     order = {m: i for i, m in enumerate(list(METHODS) + ["cleanlab"])}
@@ -937,9 +941,8 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
                          metrics=("f1", "auroc"), # one panel each
                         )->alt.FacetChart:
     "Each method's metrics against the corrupted-label ratio (cleanlab dashed)."
-    have = [m for m in metrics if m in results]
-    if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
-    df = results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric").dropna(subset=["value"])
+    have, df = _long_metrics(results, metrics)
+    df = df.dropna(subset=["value"])
     df["ratio_pct"] = 100 * df["ratio"]
     df["source"] = np.where(df["method"] == "cleanlab", "cleanlab (cross-check)", "false_labels")
     return (alt.Chart(df).mark_line(point=True)

@@ -48,6 +48,8 @@ def test_train_with_a_robust_method(dataset, tmp_path):
     assert f"method coteaching: noise rate {res['realised_ratio']:.4f} (known)" in r.stdout
     r = fl("train", "--data", dataset, "--method", "coteaching", "--noise-rate", "lots", "--out", tmp_path/"x", ok=False)
     assert r.returncode == 2 and "not 'known' or a number: 'lots'" in r.stderr
+    r = fl("train", "--data", dataset, "--method", "coteaching", "--noise-estimator", "guess", "--out", tmp_path/"z", ok=False)
+    assert r.returncode == 2 and "unknown noise_estimator 'guess'" in r.stderr
     r = fl("train", "--data", dataset, "--method", "coteach", "--out", tmp_path/"y", ok=False)
     assert r.returncode == 2 and "unknown method 'coteach'" in r.stderr and "Traceback" not in r.stderr
 
