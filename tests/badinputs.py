@@ -1,0 +1,388 @@
+"""Bad inputs (issue 13): broken fixtures and the table of bad CLI and API calls.
+
+Every case is data: an id, a command line (or a call) with `{placeholders}` for the fixture paths, and the
+substring(s) the one-line error must contain (the bad value, option or file). `tests/test_bad_inputs.py` runs them.
+"""
+import json, shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# ---------------------------------------------------------------- fixtures
+N, SIZE = 120, 16     # the smallest dataset whose three splits are all non-empty (n=60 has an empty valid split)
+
+
+def _rehash(folder:Path):
+    "Make card.json's hashes match the files again (so only the defect under test is left)."
+    from false_labels.core import file_hash
+    card = json.loads((folder/"card.json").read_text())
+    card["hashes"] = {f: "sha256:" + file_hash(folder/f, 64) for f in ("images.npy", "manifest.csv")}
+    (folder/"card.json").write_text(json.dumps(card, indent=2) + "\n")
+
+
+def _copy(src:Path, dst:Path)->Path:
+    shutil.copytree(src, dst); return dst
+
+
+def _png(path:Path, seed:int):
+    import cv2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = np.random.default_rng(seed).integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), img)
+
+
+def build_env(root:Path)->dict:
+    "Every fixture the bad-input cases name, built once under `root`; returns {placeholder: path}."
+    from false_labels.generate import generate_dataset
+    from false_labels.sweep import plan_sweep, write_plan
+    root = Path(root)
+    e = {}
+    ds = e["ds"] = root/"ds"
+    generate_dataset(ds, n=N, size=SIZE, seed=0, workers=1, progress=False, gallery=False)
+    small = e["ds_small"] = root/"ds_small"          # n=10: valid and test splits empty
+    generate_dataset(small, n=10, size=SIZE, seed=0, workers=1, progress=False, gallery=False)
+
+    # a manifest label out of range (hashes updated, so only the label is wrong)
+    bad = _copy(ds, root/"ds_label99")
+    m = pd.read_csv(bad/"manifest.csv", dtype=str, keep_default_na=False)
+    m.loc[0, "label4"] = "99"; m.loc[0, "label14"] = "99"
+    m.to_csv(bad/"manifest.csv", index=False); _rehash(bad)
+    e["ds_label99"] = bad
+
+    # images.npy cut in half
+    tr = _copy(ds, root/"ds_trunc")
+    b = (tr/"images.npy").read_bytes(); (tr/"images.npy").write_bytes(b[: len(b) // 2])
+    e["ds_trunc"] = tr
+
+    # card.json that is not JSON
+    bc = _copy(ds, root/"ds_badcard")
+    (bc/"card.json").write_text('{"format": "false_labels.dataset/1", "n": 12')
+    e["ds_badcard"] = bc
+
+    # hand-edited manifest: two rows' labels swapped (still consistent, but not what the card hashed)
+    ed = _copy(ds, root/"ds_edited")
+    m = pd.read_csv(ed/"manifest.csv", dtype=str, keep_default_na=False)
+    cols = ["label14", "label4", "subclass", "cls"]
+    j = int(np.flatnonzero(m.label4.to_numpy() != m.label4[0])[0])
+    m.loc[[0, j], cols] = m.loc[[j, 0], cols].to_numpy()
+    m.to_csv(ed/"manifest.csv", index=False)
+    e["ds_edited"] = ed
+
+    # images.npy edited in place (same size, other pixels)
+    ei = _copy(ds, root/"ds_edited_images")
+    with open(ei/"images.npy", "r+b") as f:
+        f.seek(-SIZE * SIZE * 3, 2); f.write(bytes(SIZE * SIZE * 3))
+    e["ds_edited_images"] = ei
+
+    # manifest.csv missing
+    nm = _copy(ds, root/"ds_nomanifest"); (nm/"manifest.csv").unlink(); e["ds_nomanifest"] = nm
+
+    # an image folder with a single class, and one with no images
+    oc = e["oneclass"] = root/"oneclass"
+    for i in range(12): _png(oc/"train"/"solo"/f"{i}.png", i)
+    ni = e["noimages"] = root/"noimages"; (ni/"train"/"a").mkdir(parents=True); (ni/"train"/"a"/"x.txt").write_text("x")
+
+    (root/"empty").mkdir(); e["empty"] = root/"empty"
+    f = e["afile"] = root/"afile.txt"; f.write_text("not a folder\n")
+    ne = e["nonempty"] = root/"nonempty"; ne.mkdir(); (ne/"keep.txt").write_text("keep me\n")
+    ns = e["notsweep"] = root/"notsweep"; ns.mkdir(); (ns/"notes.md").write_text("# not a sweep\n")
+    lay = e["oddlayout"] = root/"oddlayout"; lay.mkdir(); (lay/"data.bin").write_bytes(b"\0\1\2")
+
+    # a sweep folder with a plan and no finished run
+    sw = e["sweep_noresults"] = root/"sweep_noresults"
+    write_plan(sw, plan_sweep(data=ds, ratios=[0], seeds=1, archs=["small_cnn"], epochs=1, task=4))
+
+    # sweep files
+    y = root/"yaml"; y.mkdir()
+    for name, text in dict(bad="ratios: [0, 0.1\nseeds: 1\n", unknownkey="ratioz: [0, 0.1]\n", badtype="ratios: abc\n",
+                           alist="- 1\n- 2\n", epochs0="epochs: 0\n", badratio="ratios: [0, 1.7]\n",
+                           empty="", badjson="{").items():
+        (y/(f"{name}.json" if name == "badjson" else f"{name}.yaml")).write_text(text)
+        e[f"yaml_{name}"] = y/(f"{name}.json" if name == "badjson" else f"{name}.yaml")
+
+    # label CSVs for detect --labels (task 4 of `ds`)
+    from false_labels.dataset import load_dataset
+    d = load_dataset(ds); tr_ids = d.split_idx("train"); y4 = d.labels(4)[tr_ids]
+    c = root/"csv"; c.mkdir()
+    pd.DataFrame(dict(id=tr_ids, label=y4)).to_csv(c/"good.csv", index=False)
+    pd.DataFrame(dict(foo=tr_ids, bar=y4, baz=y4)).to_csv(c/"missingcols.csv", index=False)
+    pd.DataFrame(dict(id=tr_ids + 100_000, label=y4)).to_csv(c/"unknownids.csv", index=False)
+    pd.DataFrame(dict(id=tr_ids, label=np.where(np.arange(len(tr_ids)) == 0, 99, y4))).to_csv(c/"range.csv", index=False)
+    (c/"blank.csv").write_text("")
+    pd.DataFrame(dict(id=np.r_[tr_ids, tr_ids[:1]], label=np.r_[y4, y4[:1]])).to_csv(c/"dupids.csv", index=False)
+    for k in ("good", "missingcols", "unknownids", "range", "blank", "dupids"): e[f"csv_{k}"] = c/f"{k}.csv"
+    e["missing"] = root/"nosuchthing"
+    return {k: str(v) for k, v in e.items()}
+
+
+# ---------------------------------------------------------------- the CLI table
+# Cheap settings, so that a case the code does not refuse yet still ends in seconds.
+GEN = "generate --out {out} --n 120 --size 16 --workers 1 --quiet"
+TRAIN = "train --data {ds} --out {out} --task 4 --arch small_cnn --epochs 1 --bs 32 --device cpu"
+SWEEP = "sweep --data {ds} --out {out} --task 4 --ratios 0 --seeds 1 --arch small_cnn --epochs 1 --bs 32 --device cpu --jobs 0"
+DETECT = ("detect --data {ds} --out {out} --task 4 --ratio 0.1 --method cl --folds 2 --arch small_cnn --epochs 1 "
+          "--bs 32 --device cpu")
+STUDY = "study --out {out} --n 120 --size 16 --ratios 0 --seeds 1 --epochs 1 --jobs 0 --quiet"
+IMPORT = "import {oneclass} --out {out}"
+
+
+def _c(cid, argv, *want): return (cid, argv, want)
+
+
+def _values(cmd, base, opts):
+    "Cases `base --opt value` (argparse keeps the last value) for each (opt, value, wanted substrings...)."
+    return [_c(f"{cmd}:{o}={v or 'empty'}", base.split() + [o, v], *(w or (v,))) for o, v, *w in opts]
+
+
+def _data_cases(cmd, base, keys=("missing", "empty", "afile", "ds_label99", "ds_trunc", "ds_badcard", "ds_edited",
+                                 "ds_edited_images", "ds_small", "oneclass", "noimages", "ds_nomanifest")):
+    want = dict(missing="nosuchthing", empty="empty", afile="afile.txt", ds_label99="99", ds_trunc="images.npy",
+                ds_badcard="card.json", ds_edited="manifest.csv", ds_edited_images="images.npy", ds_small="valid",
+                oneclass="oneclass", noimages="noimages", ds_nomanifest="manifest.csv")
+    return [_c(f"{cmd}:data={k}", base.replace("{ds}", "{%s}" % k).split(), want[k]) for k in keys]
+
+
+def _out_cases(cmd, base, keys=("nonempty", "underfile", "afile")):
+    path = dict(nonempty="{nonempty}", underfile="{afile}/sub", afile="{afile}")
+    want = dict(nonempty="nonempty", underfile="afile.txt", afile="afile.txt")
+    return [_c(f"{cmd}:out={k}", base.replace("{out}", path[k]).split(), want[k]) for k in keys]
+
+
+RATIO = [("--ratio", "-0.1"), ("--ratio", "1"), ("--ratio", "1.5"), ("--ratio", "nan"), ("--ratio", "inf"),
+         ("--ratio", "abc")]
+FIT = [("--epochs", "0"), ("--epochs", "-1"), ("--epochs", "abc"), ("--epochs", "1.5"),
+       ("--bs", "0"), ("--bs", "-8"), ("--bs", "abc"),
+       ("--lr", "nan"), ("--lr", "inf"), ("--lr", "-1"), ("--lr", "0"), ("--lr", "abc"),
+       ("--size", "0"), ("--size", "-4"), ("--size", "abc"),
+       ("--task", "7"), ("--task", "abc"), ("--noise", "foo"), ("--device", "tpu"), ("--device", "cuda!", "cuda")]
+
+CLI_CASES = [
+    # top level
+    _c("top:unknown-command", ["frobnicate"], "frobnicate"),
+    _c("top:no-command", [], "command"),
+    # generate
+    *_values("generate", GEN, [("--n", "0"), ("--n", "-5"), ("--n", "abc"), ("--n", "10", "valid"), ("--n", "1.5"),
+                               ("--n", "1e3"), ("--size", "0"), ("--size", "-4"), ("--size", "abc"),
+                               ("--size", "100000"), ("--seed", "-1"), ("--seed", "abc"), ("--workers", "0"),
+                               ("--workers", "-2"), ("--workers", "abc"), ("--source", "{missing}", "nosuchthing"),
+                               ("--source", "{afile}", "afile.txt"), ("--source", "{empty}", "empty")]),
+    *_out_cases("generate", GEN),
+    # train
+    *_values("train", TRAIN, RATIO + FIT + [
+        ("--ratio", "0.9"), ("--seed", "-1"), ("--seed", "abc"), ("--task", "label"), ("--arch", "nope"),
+        ("--loss", "nope"), ("--method", "nope"), ("--method", "clean-retrain:nope", "nope"), ("--precision", "fp8"),
+        ("--noise-rate", "1.5"), ("--noise-rate", "-0.1"), ("--noise-rate", "abc"), ("--noise-rate", "nan")]),
+    _c("train:noise-estimator=nope", TRAIN.split() + ["--method", "coteaching", "--noise-estimator", "nope"], "nope"),
+    _c("train:noise-rate-without-method", TRAIN.split() + ["--noise-rate", "0.2"], "noise-rate", "method"),
+    _c("train:noise-estimator-without-method", TRAIN.split() + ["--noise-estimator", "gap"], "noise-estimator", "method"),
+    _c("train:noise=pair-ratio=0.6", TRAIN.split() + ["--noise", "pair", "--ratio", "0.6"], "0.6"),
+    *_data_cases("train", TRAIN),
+    *_out_cases("train", TRAIN),
+    # sweep
+    *_values("sweep", SWEEP, [r for r in FIT if r[0] != "--epochs" or r[1] in ("0", "-1", "abc")] + [
+        ("--ratios", "0,abc", "abc"), ("--ratios", "1.2"), ("--ratios", ""), ("--ratios", "-0.1"),
+        ("--ratios", "nan"), ("--ratios", "0,0.9", "0.9"), ("--seeds", "0"), ("--seeds", "-1"), ("--seeds", "a"),
+        ("--seeds", "0,a", "a"), ("--seeds", ""), ("--arch", "nope"), ("--loss", "nope"), ("--method", "nope"),
+        ("--method", "clean-retrain:nope", "nope"), ("--noise-rate", "1.5"), ("--noise-rate", "abc"),
+        ("--noise-estimator", "nope"), ("--jobs", "-1"), ("--jobs", "abc"), ("--engine", "nope"),
+        ("--scheduler", "garbage"), ("--scheduler", "tcp://127.0.0.1:1", "127.0.0.1:1"),
+        ("--file", "{missing}", "nosuchthing"), ("--file", "{yaml_bad}", "bad.yaml"),
+        ("--file", "{yaml_unknownkey}", "ratioz"), ("--file", "{yaml_badtype}", "abc"),
+        ("--file", "{yaml_alist}", "alist.yaml"), ("--file", "{yaml_badjson}", "badjson.json"),
+        ("--file", "{afile}", "afile.txt")]),
+    _c("sweep:file-epochs0", [*SWEEP.replace(" --epochs 1", "").split(), "--file", "{yaml_epochs0}"], "epochs", "0"),
+    _c("sweep:file-badratio", [*SWEEP.replace(" --ratios 0", "").split(), "--file", "{yaml_badratio}"], "1.7"),
+    *_data_cases("sweep", SWEEP, ("missing", "empty", "afile", "ds_label99", "ds_trunc", "ds_badcard", "ds_edited",
+                                  "ds_edited_images", "ds_small", "oneclass")),
+    *_out_cases("sweep", SWEEP),
+    _c("sweep:out=notsweep", SWEEP.replace("{out}", "{notsweep}").split(), "notsweep"),
+    # report
+    _c("report:missing", ["report", "{missing}"], "nosuchthing"),
+    _c("report:notsweep", ["report", "{notsweep}"], "notsweep"),
+    _c("report:empty", ["report", "{empty}"], "empty"),
+    _c("report:afile", ["report", "{afile}"], "afile.txt"),
+    _c("report:dataset", ["report", "{ds}"], "ds"),
+    _c("report:noresults", ["report", "{sweep_noresults}"], "sweep_noresults"),
+    _c("report:out-underfile", ["report", "{sweep_noresults}", "--out", "{afile}/sub"], "sweep_noresults"),
+    # detect
+    *_values("detect", DETECT, RATIO + [r for r in FIT if r[0] != "--task" or r[1] == "7"] + [
+        ("--ratios", "0,abc", "abc"), ("--ratios", "1.2"), ("--ratios", ""), ("--folds", "1"),
+        ("--folds", "100000"), ("--folds", "-1"), ("--folds", "abc"), ("--seed", "-1"), ("--seed", "abc"),
+        ("--arch", "nope"), ("--method", "nope"), ("--method", "cl,nope", "nope"), ("--ratio", "0.9")]),
+    _c("detect:clean-labels=dataset-without-labels", DETECT.split() + ["--clean-labels", "dataset"], "clean-labels", "labels"),
+    _c("detect:clean-labels=csv-without-labels", DETECT.split() + ["--clean-labels", "{csv_good}"], "clean-labels", "labels"),
+    _c("detect:labels=missing", DETECT.split() + ["--labels", "{missing}"], "nosuchthing"),
+    _c("detect:labels=missingcols", DETECT.split() + ["--labels", "{csv_missingcols}"], "missingcols.csv"),
+    _c("detect:labels=unknownids", DETECT.split() + ["--labels", "{csv_unknownids}"], "unknownids.csv"),
+    _c("detect:labels=range", DETECT.split() + ["--labels", "{csv_range}"], "99"),
+    _c("detect:labels=blank", DETECT.split() + ["--labels", "{csv_blank}"], "blank.csv"),
+    _c("detect:labels=dupids", DETECT.split() + ["--labels", "{csv_dupids}"], "dupids.csv"),
+    _c("detect:labels=afolder", DETECT.split() + ["--labels", "{empty}"], "empty"),
+    _c("detect:clean-labels=missing", DETECT.split() + ["--labels", "{csv_good}", "--clean-labels", "{missing}"], "nosuchthing"),
+    _c("detect:ratios-with-labels", DETECT.split() + ["--labels", "{csv_good}", "--ratios", "0.1"], "ratios", "labels"),
+    *_data_cases("detect", DETECT, ("missing", "empty", "afile", "ds_label99", "ds_trunc", "ds_badcard", "ds_edited",
+                                    "ds_small", "oneclass")),
+    *_out_cases("detect", DETECT),
+    # study
+    *_values("study", STUDY, [("--n", "0"), ("--n", "-5"), ("--n", "abc"), ("--n", "10", "valid"), ("--size", "0"),
+                              ("--size", "-4"), ("--size", "abc"), ("--seed", "-1"), ("--task", "7"),
+                              ("--task", "abc"), ("--ratios", "0,abc", "abc"), ("--ratios", "1.2"),
+                              ("--seeds", "0"), ("--seeds", "-1"), ("--seeds", "a"), ("--arch", "nope"),
+                              ("--epochs", "0"), ("--epochs", "-1"), ("--jobs", "-1")]),
+    *_out_cases("study", STUDY, ("underfile", "afile")),
+    # import (being built: `false-labels import SRC --out DATASET [--size S]`)
+    _c("import:src=missing", IMPORT.replace("{oneclass}", "{missing}").split(), "nosuchthing"),
+    _c("import:src=oddlayout", IMPORT.replace("{oneclass}", "{oddlayout}").split(), "oddlayout"),
+    _c("import:src=empty", IMPORT.replace("{oneclass}", "{empty}").split(), "empty"),
+    _c("import:src=afile", IMPORT.replace("{oneclass}", "{afile}").split(), "afile.txt"),
+    _c("import:src=noimages", IMPORT.replace("{oneclass}", "{noimages}").split(), "noimages"),
+    _c("import:src=oneclass", IMPORT.split(), "oneclass"),
+    _c("import:size=0", IMPORT.split() + ["--size", "0"], "0"),
+    _c("import:size=-4", IMPORT.split() + ["--size", "-4"], "-4"),
+    _c("import:size=abc", IMPORT.split() + ["--size", "abc"], "abc"),
+    _c("import:out=nonempty", IMPORT.replace("{out}", "{nonempty}").split(), "nonempty"),
+    _c("import:out=underfile", IMPORT.replace("{out}", "{afile}/sub").split(), "afile.txt"),
+    _c("import:no-out", ["import", "{oneclass}"], "out"),
+]
+
+# cases that may write: a fresh {out} must not exist afterwards
+WRITES = ("generate", "train", "sweep", "detect", "study", "import")
+
+
+# ---------------------------------------------------------------- the API table
+def _api():
+    "(id, call(env, tmp) -> anything, exception types, wanted substrings)."
+    import false_labels.noise as noise, false_labels.detect as det
+    import false_labels.generate as gen, false_labels.dataset as dset
+    import false_labels.learn as learn, false_labels.sweep as sweep
+    import false_labels.analysis as analysis, false_labels.report as report
+    import false_labels.detection as detection, false_labels.robust as robust
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    s = np.linspace(0, 1, 10)
+    P = np.full((10, 3), 1 / 3)
+    L = np.random.default_rng(0).random((5, 10))
+    VE, NF = (ValueError,), (ValueError, FileNotFoundError)
+    fit = dict(task=4, arch="small_cnn", epochs=1, bs=32, device="cpu")
+    cases = [
+        ("corrupt:ratio=1.5", lambda e, t: noise.corrupt(y, 1.5), VE, ("1.5",)),
+        ("corrupt:ratio=-0.1", lambda e, t: noise.corrupt(y, -0.1), VE, ("-0.1",)),
+        ("corrupt:ratio=nan", lambda e, t: noise.corrupt(y, float("nan")), VE, ("nan",)),
+        ("corrupt:ratio=inf", lambda e, t: noise.corrupt(y, float("inf")), VE, ("inf",)),
+        ("corrupt:ratio=str", lambda e, t: noise.corrupt(y, "abc"), VE, ("abc",)),
+        ("corrupt:ratio=bool", lambda e, t: noise.corrupt(y, True), VE, ("True",)),
+        ("corrupt:kind=foo", lambda e, t: noise.corrupt(y, 0.1, "foo"), VE, ("foo",)),
+        ("corrupt:n_classes=0", lambda e, t: noise.corrupt(y, 0.1, n_classes=0), VE, ("n_classes",)),
+        ("corrupt:n_classes=-1", lambda e, t: noise.corrupt(y, 0.1, n_classes=-1), VE, ("n_classes",)),
+        ("corrupt:n_classes=1", lambda e, t: noise.corrupt(np.zeros(10, int), 0.1, n_classes=1), VE, ("n_classes",)),
+        ("corrupt:labels-out-of-range", lambda e, t: noise.corrupt([0, 1, 5], 0.1, n_classes=3), VE, ("5",)),
+        ("corrupt:labels-negative", lambda e, t: noise.corrupt([-1, 0, 1], 0.1, n_classes=3), VE, ("-1",)),
+        ("corrupt:labels-float", lambda e, t: noise.corrupt([0.5, 1.0, 2.0], 0.1, n_classes=3), VE, ("0.5",)),
+        ("corrupt:labels-2d", lambda e, t: noise.corrupt(np.zeros((3, 3), int), 0.1, n_classes=3), VE, ("labels",)),
+        ("corrupt:labels-str", lambda e, t: noise.corrupt(["a", "b"], 0.1, n_classes=3), VE, ("labels",)),
+        ("corrupt:seed=str", lambda e, t: noise.corrupt(y, 0.1, seed="abc"), VE, ("abc",)),
+        ("corrupt:seed=-1", lambda e, t: noise.corrupt(y, 0.1, seed=-1), VE, ("-1",)),
+        ("corrupt:pair-ratio=0.6", lambda e, t: noise.corrupt(y, 0.6, "pair"), VE, ("0.6",)),
+        ("check_ratio:2", lambda e, t: noise.check_ratio(2), VE, ("2",)),
+        ("expected_noisy_accuracy:eps=1.5", lambda e, t: noise.expected_noisy_accuracy(1.5, 4), VE, ("1.5",)),
+        ("expected_noisy_accuracy:eps=-0.1", lambda e, t: noise.expected_noisy_accuracy(-0.1, 4), VE, ("-0.1",)),
+        ("expected_noisy_accuracy:eps=nan", lambda e, t: noise.expected_noisy_accuracy(float("nan"), 4), VE, ("nan",)),
+        ("expected_noisy_accuracy:n_classes=1", lambda e, t: noise.expected_noisy_accuracy(0.1, 1), VE, ("n_classes",)),
+        ("expected_noisy_accuracy:n_classes=0", lambda e, t: noise.expected_noisy_accuracy(0.1, 0), VE, ("n_classes",)),
+        ("expected_noisy_accuracy:kind=foo", lambda e, t: noise.expected_noisy_accuracy(0.1, 4, "foo"), VE, ("foo",)),
+        ("label_precision:eps=2", lambda e, t: noise.label_precision(2, 4), VE, ("2",)),
+        ("label_recall:eps=-1", lambda e, t: noise.label_recall(-1, 4), VE, ("-1",)),
+        ("read_labels_csv:missing", lambda e, t: noise.read_labels_csv(e["missing"]), NF, ("nosuchthing",)),
+        ("read_labels_csv:blank", lambda e, t: noise.read_labels_csv(e["csv_blank"]), VE, ("blank.csv",)),
+        ("read_labels_csv:missingcols", lambda e, t: noise.read_labels_csv(e["csv_missingcols"]), VE, ("missingcols.csv",)),
+        ("read_labels_csv:range", lambda e, t: noise.read_labels_csv(e["csv_range"], classes=list("abcd")), VE, ("99",)),
+        ("read_labels_csv:folder", lambda e, t: noise.read_labels_csv(e["empty"]), NF, ("empty",)),
+        ("read_labels_csv:binary", lambda e, t: noise.read_labels_csv(e["ds"] + "/images.npy"), VE, ("images.npy",)),
+        ("flag_top_k:k=2.5", lambda e, t: det.flag_top_k(s, 2.5), VE, ("2.5",)),
+        ("flag_top_k:k=-1", lambda e, t: det.flag_top_k(s, -1), VE, ("-1",)),
+        ("flag_top_k:k=11", lambda e, t: det.flag_top_k(s, 11), VE, ("11",)),
+        ("flag_top_k:k=str", lambda e, t: det.flag_top_k(s, "3"), VE, ("3",)),
+        ("flag_top_k:score-nan", lambda e, t: det.flag_top_k(np.r_[s, np.nan], 2), VE, ("nan",)),
+        ("flag_by_gmm:threshold=5", lambda e, t: det.flag_by_gmm(s, threshold=5), VE, ("5",)),
+        ("flag_by_gmm:threshold=-0.1", lambda e, t: det.flag_by_gmm(s, threshold=-0.1), VE, ("-0.1",)),
+        ("flag_by_gmm:threshold=nan", lambda e, t: det.flag_by_gmm(s, threshold=float("nan")), VE, ("nan",)),
+        ("aum:1-D", lambda e, t: det.aum(s), VE, ("margins",)),
+        ("aum:3-D", lambda e, t: det.aum(np.zeros((2, 3, 4))), VE, ("margins",)),
+        ("ema_loss:1-D", lambda e, t: det.ema_loss(s), VE, ("losses",)),
+        ("ema_loss:alpha=0", lambda e, t: det.ema_loss(L, alpha=0), VE, ("alpha",)),
+        ("ema_loss:alpha=1.5", lambda e, t: det.ema_loss(L, alpha=1.5), VE, ("1.5",)),
+        ("ema_loss:alpha=nan", lambda e, t: det.ema_loss(L, alpha=float("nan")), VE, ("nan",)),
+        ("ema_loss:alpha=str", lambda e, t: det.ema_loss(L, alpha="abc"), VE, ("abc",)),
+        ("find_label_issues:len-mismatch", lambda e, t: det.find_label_issues(y[:5], P), VE, ("labels",)),
+        ("find_label_issues:not-summing", lambda e, t: det.find_label_issues(y, P * 2), VE, ("sum",)),
+        ("find_label_issues:nan", lambda e, t: det.find_label_issues(y, np.where(np.eye(10, 3) > 0, np.nan, P)), VE, ("nan",)),
+        ("find_label_issues:probs-1d", lambda e, t: det.find_label_issues(y, P[:, 0]), VE, ("probs",)),
+        ("find_label_issues:label-5", lambda e, t: det.find_label_issues(np.r_[y[:-1], 5], P), VE, ("5",)),
+        ("find_label_issues:filter_by=nope", lambda e, t: det.find_label_issues(y, P, filter_by="nope"), VE, ("nope",)),
+        ("find_label_issues:frac_noise=2", lambda e, t: det.find_label_issues(y, P, frac_noise=2), VE, ("frac_noise",)),
+        ("ensemble:method=nope", lambda e, t: det.ensemble(dict(a=s, b=s), method="nope"), VE, ("nope",)),
+        ("ensemble:lengths", lambda e, t: det.ensemble(dict(a=s, b=s[:5])), VE, ("b",)),
+        ("parse_methods:nope", lambda e, t: detection.parse_methods("nope"), VE, ("nope",)),
+        ("parse_method:nope", lambda e, t: robust.parse_method("nope"), VE, ("nope",)),
+        ("generate:n=0", lambda e, t: gen.generate_dataset(t/"o", n=0, size=16, progress=False, workers=1), VE, ("n",)),
+        ("generate:n=-5", lambda e, t: gen.generate_dataset(t/"o", n=-5, size=16, progress=False, workers=1), VE, ("-5",)),
+        ("generate:n=10", lambda e, t: gen.generate_dataset(t/"o", n=10, size=16, progress=False, workers=1), VE, ("valid",)),
+        ("generate:n=str", lambda e, t: gen.generate_dataset(t/"o", n="abc", size=16, progress=False, workers=1), VE, ("abc",)),
+        ("generate:size=0", lambda e, t: gen.generate_dataset(t/"o", n=120, size=0, progress=False, workers=1), VE, ("size",)),
+        ("generate:size=-4", lambda e, t: gen.generate_dataset(t/"o", n=120, size=-4, progress=False, workers=1), VE, ("-4",)),
+        ("generate:seed=-1", lambda e, t: gen.generate_dataset(t/"o", n=120, size=16, seed=-1, progress=False, workers=1), VE, ("-1",)),
+        ("generate:workers=0", lambda e, t: gen.generate_dataset(t/"o", n=120, size=16, progress=False, workers=0), VE, ("workers",)),
+        ("generate:splits", lambda e, t: gen.generate_dataset(t/"o", n=120, size=16, splits=(0.5, 0.5, 0.5), progress=False, workers=1), VE, ("splits",)),
+        ("generate:sampling=nope", lambda e, t: gen.generate_dataset(t/"o", n=120, size=16, sampling="nope", progress=False, workers=1), VE, ("nope",)),
+        ("generate:source=missing", lambda e, t: gen.generate_dataset(t/"o", n=120, size=16, source=e["missing"], progress=False, workers=1), NF, ("nosuchthing",)),
+        ("generate:out-underfile", lambda e, t: gen.generate_dataset(e["afile"] + "/sub", n=120, size=16, progress=False, workers=1), VE + (FileExistsError,), ("afile.txt",)),
+        *[(f"load_dataset:{k}", (lambda k: lambda e, t: dset.load_dataset(e[k]))(k), NF, (w,)) for k, w in
+          [("missing", "nosuchthing"), ("empty", "empty"), ("afile", "afile.txt"), ("ds_trunc", "images.npy"),
+           ("ds_badcard", "card.json"), ("ds_edited", "manifest.csv"), ("ds_edited_images", "images.npy"),
+           ("ds_label99", "99"), ("ds_nomanifest", "manifest.csv")]],
+        ("train_run:epochs=0", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "epochs": 0}), VE, ("epochs",)),
+        ("train_run:epochs=-1", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "epochs": -1}), VE, ("-1",)),
+        ("train_run:lr=nan", lambda e, t: learn.train_run(e["ds"], t/"r", lr=float("nan"), **fit), VE, ("nan",)),
+        ("train_run:lr=inf", lambda e, t: learn.train_run(e["ds"], t/"r", lr=float("inf"), **fit), VE, ("inf",)),
+        ("train_run:lr=-1", lambda e, t: learn.train_run(e["ds"], t/"r", lr=-1, **fit), VE, ("-1",)),
+        ("train_run:bs=0", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "bs": 0}), VE, ("bs",)),
+        ("train_run:arch=nope", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "arch": "nope"}), VE, ("nope",)),
+        ("train_run:loss=nope", lambda e, t: learn.train_run(e["ds"], t/"r", loss="nope", **fit), VE, ("nope",)),
+        ("train_run:ratio=1.5", lambda e, t: learn.train_run(e["ds"], t/"r", ratio=1.5, **fit), VE, ("1.5",)),
+        ("train_run:task=7", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "task": 7}), VE, ("7",)),
+        ("train_run:size=0", lambda e, t: learn.train_run(e["ds"], t/"r", size=0, **fit), VE, ("size",)),
+        ("train_run:precision=fp8", lambda e, t: learn.train_run(e["ds"], t/"r", precision="fp8", **fit), VE, ("fp8",)),
+        ("train_run:device=tpu", lambda e, t: learn.train_run(e["ds"], t/"r", **{**fit, "device": "tpu"}), VE, ("tpu",)),
+        ("train_run:data=missing", lambda e, t: learn.train_run(e["missing"], t/"r", **fit), NF, ("nosuchthing",)),
+        ("train_run:data=oneclass", lambda e, t: learn.train_run(e["oneclass"], t/"r", **{**fit, "task": "label"}), VE, ("oneclass",)),
+        ("train_run:data=small", lambda e, t: learn.train_run(e["ds_small"], t/"r", **fit), VE, ("valid",)),
+        ("plan_sweep:bs=big", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], bs="big"), VE, ("big",)),
+        ("plan_sweep:epochs=-3", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], epochs=-3), VE, ("-3",)),
+        ("plan_sweep:lr=-1", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], lr=-1), VE, ("-1",)),
+        ("plan_sweep:lr=nan", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], lr=float("nan")), VE, ("nan",)),
+        ("plan_sweep:ratios=[2]", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[2]), VE, ("2",)),
+        ("plan_sweep:ratios=str", lambda e, t: sweep.plan_sweep(e["ds"], ratios="0,abc"), VE, ("abc",)),
+        ("plan_sweep:seeds=0", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], seeds=0), VE, ("seeds",)),
+        ("plan_sweep:seeds=-1", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], seeds=-1), VE, ("-1",)),
+        ("plan_sweep:archs=nope", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], archs=["nope"]), VE, ("nope",)),
+        ("plan_sweep:noise=foo", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], noise="foo"), VE, ("foo",)),
+        ("plan_sweep:task=7", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], task=7), VE, ("7",)),
+        ("plan_sweep:data=missing", lambda e, t: sweep.plan_sweep(e["missing"], ratios=[0]), NF, ("nosuchthing",)),
+        ("plan_sweep:data=label99", lambda e, t: sweep.plan_sweep(e["ds_label99"], ratios=[0], task=4), VE, ("99",)),
+        ("plan_sweep:data=edited", lambda e, t: sweep.plan_sweep(e["ds_edited"], ratios=[0], task=4), VE, ("manifest.csv",)),
+        ("plan_sweep:bs=0", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], bs=0), VE, ("bs",)),
+        ("run_sweep:jobs=-1", lambda e, t: sweep.run_sweep(t/"s", e["ds"], ratios=[0], jobs=-1), VE, ("-1",)),
+        ("run_sweep:engine=nope", lambda e, t: sweep.run_sweep(t/"s", e["ds"], ratios=[0], engine="nope"), VE, ("nope",)),
+        ("load_results:missing", lambda e, t: analysis.load_results(e["missing"]), NF, ("nosuchthing",)),
+        ("load_results:notsweep", lambda e, t: analysis.load_results(e["notsweep"]), NF, ("notsweep",)),
+        ("load_results:noresults", lambda e, t: analysis.load_results(e["sweep_noresults"]), NF, ("sweep_noresults",)),
+        ("write_report:missing", lambda e, t: report.write_report(e["missing"]), NF, ("nosuchthing",)),
+        ("write_report:notsweep", lambda e, t: report.write_report(e["notsweep"]), NF, ("notsweep",)),
+        ("write_report:noresults", lambda e, t: report.write_report(e["sweep_noresults"], out=t/"rep"), NF, ("sweep_noresults",)),
+        ("read_sweep_file:bad", lambda e, t: sweep.load_sweep_file(e["yaml_bad"]), VE, ("bad.yaml",)),
+        ("read_sweep_file:unknownkey", lambda e, t: sweep.load_sweep_file(e["yaml_unknownkey"]), VE, ("ratioz",)),
+    ]
+    return cases
+
+
+API_IDS_NEED_TRAINING = ("train_run:",)
