@@ -347,10 +347,9 @@ def test_modes_follow_the_umask(ds, tmp_path, umask, fmode, dmode, one_thread):
         generate_dataset(tmp_path/"ds", n=120, size=16, workers=1, progress=False)
         train_run(ds, tmp_path/"run", task=4, arch="small_cnn", epochs=1, bs=32, device="cpu")
     finally: os.umask(old)
-    for folder in (tmp_path/"ds", tmp_path/"run"):
-        bad = {k: oct(m) for k, m in _modes(folder).items()
-               if m != (dmode if (folder/k).is_dir() else fmode)}
-        assert not bad, f"umask {oct(umask)}: modes {bad} in {folder.name} (want files {oct(fmode)}, folders {oct(dmode)})"
+    bad = {f"{folder.name}/{k}": oct(m) for folder in (tmp_path/"ds", tmp_path/"run") for k, m in _modes(folder).items()
+           if m != (dmode if (folder/k).is_dir() else fmode)}
+    assert not bad, f"umask {oct(umask)}: modes {bad} (want files {oct(fmode)}, folders {oct(dmode)})"
 
 
 # ---------------------------------------------------------------- corrupted datasets are refused, not trained on
