@@ -309,7 +309,7 @@ def with_labels(self:Dataset,
                 labels=None, # training labels: a label set name or a CSV (None: the card's given set)
                 clean_labels=None, # the truth: a label set name or a CSV (None: the card's clean set, if any)
                )->Dataset:
-    "A view (same images) whose manifest `given` column holds the training labels and task 'label' the truth."
+    "A view (same images) whose manifest `given` column holds the training labels and task 'label' the truth (a labels CSV is compared with the dataset's own labels unless `clean_labels` says otherwise)."
     if labels is None and clean_labels is None and not self.label_sets: return self
     m, card = self.manifest.copy(), dict(self.card)
     m["given"] = self.label_set(labels)
@@ -317,6 +317,7 @@ def with_labels(self:Dataset,
     if "label" not in card["tasks"]:
         raise ValueError(f"clean_labels applies to datasets with task 'label'; this one has tasks {self.tasks}")
     clean = self.clean_label_set if clean_labels is None else clean_labels
+    if clean is None and labels is not None and labels not in self.label_sets: clean = self.given_label_set  # CSV vs own labels
     m["truth"] = self.label_set(clean) if clean is not None else m["given"].to_numpy()
     card["tasks"] = {**card["tasks"], "label": {**card["tasks"]["label"], "column": "truth"}}
     card["given_set"] = str(labels if labels is not None else self.given_label_set)

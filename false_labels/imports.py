@@ -105,7 +105,7 @@ def detect_layout(src:str|Path)->str:
         subs = _subdirs(p)
         if subs and all(d.name in SPLIT_DIRS for d in subs) and any(_subdirs(d) for d in subs): return "split_image_folder"
         if subs and not all(d.name in SPLIT_DIRS for d in subs): return "image_folder"
-    raise ImportDataError(f"{str(p)!r} is not an importable layout; accepted: <root>/<class>/* (image_folder), "
+    raise ImportDataError(f"{str(p)!r} is not a false_labels dataset nor an importable layout; accepted: <root>/<class>/* (image_folder), "
                           "<root>/train|valid|val|test/<class>/* (split_image_folder), a .csv/.tsv of path,label[,split]"
                           "[,clean_label] (csv), cifar-10-batches-py/ or cifar-100-python/ (cifar), a .npz with images "
                           "and labels (npz), or a false_labels dataset folder")
