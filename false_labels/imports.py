@@ -123,7 +123,10 @@ def _walk(d:Path)->list:
                     st = e.stat(); out.append((e.path, st.st_size, st.st_mtime_ns))
     return sorted(out)
 
-def _stamp(root:Path, entries)->list: return [f"{os.path.relpath(p, root)}\t{s}\t{t}" for p, s, t in entries]
+def _stamp(root:Path, entries)->list:
+    "Fingerprint lines 'relative path, size, mtime' of (path, size, mtime_ns) entries under `root`."
+    pre = os.path.join(str(root), "")
+    return [f"{p[len(pre):] if p.startswith(pre) else os.path.relpath(p, root)}\t{s}\t{t}" for p, s, t in entries]
 
 def _plan(files, sets:dict, split, stamp, given="given", clean=None, images=None, meta=None)->dict:
     return dict(files=files, sets={k: np.asarray(v, dtype=object) for k, v in sets.items()}, split=np.asarray(split, dtype=object),
