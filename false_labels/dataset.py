@@ -347,13 +347,13 @@ def fill_splits(self:Dataset,
                 test:float=0.2, # share of train carved into test when the dataset has none
                 seed:int=0, # seed of the carving
                )->Dataset:
-    "A view in which empty valid/test splits are carved out of train (unchanged if every split has samples)."
+    "A view in which empty valid/test splits are carved out of train, stratified by label (unchanged if every split has samples)."
     n = {s: int((self.manifest["split"] == s).sum()) for s in SPLITS}
     v, t = (valid if n["valid"] == 0 else 0.), (test if n["test"] == 0 else 0.)
     if v == 0 and t == 0: return self
     m = self.manifest.copy()
     tr = self.split_idx("train")
-    lab = m["given"].to_numpy(np.int64) if "given" in m else self.labels()
+    lab = self.labels()
     split = m["split"].to_numpy(dtype=object)
     split[tr] = stratified_splits(lab[tr], (1 - v - t, v, t), seed)
     m["split"] = split

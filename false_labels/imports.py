@@ -136,7 +136,9 @@ def scan_image_folder(root:str|Path)->dict:
     "Plan of a flat (`<class>/*`) or split (`train|valid|val|test/<class>/*`) ImageFolder."
     root = Path(root)
     split_layout = detect_layout(root) == "split_image_folder"
-    parts = [(SPLIT_DIRS[d.name], d) for d in _subdirs(root)] if split_layout else [("train", root)]
+    order = {"train": 0, "valid": 1, "val": 2, "test": 3}   # ids run train, valid, test
+    parts = ([(SPLIT_DIRS[d.name], d) for d in sorted(_subdirs(root), key=lambda d: order[d.name])] if split_layout
+             else [("train", root)])
     files, names, split, stamp = [], [], [], []
     for s, d in parts:
         for c in _subdirs(d):
@@ -344,9 +346,9 @@ def _manifest(plan:dict, keep:np.ndarray, classes:list, root:Path)->tuple:
     pos = {c: i for i, c in enumerate(classes)}
     split = plan["split"][keep]
     if plan["files"] is not None:
-        path = [str(Path(plan["files"][i]).resolve()) for i in keep]
-        base = root if root.is_dir() else root.parent
-        file = [os.path.relpath(plan["files"][i], base).replace(os.sep, "/") for i in keep]
+        path = [os.path.abspath(plan["files"][i]) for i in keep]
+        pre = os.path.join(os.path.abspath(root if root.is_dir() else root.parent), "")
+        file = [(p[len(pre):] if p.startswith(pre) else os.path.relpath(p, pre)).replace(os.sep, "/") for p in path]
     else: path, file = [""] * len(keep), [plan["meta"]["file"][i] for i in keep]
     given = plan["sets"][plan["given"]][keep]
     m = pd.DataFrame(dict(id=np.arange(len(keep)), split=split, label=[pos[c] for c in given], cls=given, path=path, file=file))

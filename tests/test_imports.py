@@ -194,3 +194,16 @@ def test_as_dataset_imports_a_folder_and_carves_splits(tmp_path):
     assert set(ds.manifest.split) == {"train", "valid", "test"} and ds.path == import_images(root, size=8).path
     assert set(as_dataset(root, size=8, fill_splits=False).manifest.split) == {"train"}
     assert load_dataset(ds.path).card["source"]["layout"] == "image_folder"
+
+
+def test_labels_csv_on_an_imported_folder(tmp_path):
+    root = _flat(tmp_path/"flat")
+    ds = import_images(root, size=8, progress=False)
+    files = ds.manifest.file.tolist()
+    given = ["dog" if f == "cat/0.png" else f.split("/")[0] for f in files]
+    pd.DataFrame(dict(path=files, label=given)).to_csv(tmp_path/"given.csv", index=False)
+    v = as_dataset(root, size=8, labels=tmp_path/"given.csv", fill_splits=False)
+    assert (v.manifest.given != v.labels()).sum() == 1 and v.has_truth and v.card["clean_set"] == "given"
+    with pytest.raises(ValueError, match="unknown label set 'clean'; valid: given"): ds.with_labels(clean_labels="clean")
+    with pytest.raises(ValueError, match="give labels or labels_csv, not both"):
+        as_dataset(root, size=8, labels="given", labels_csv=tmp_path/"given.csv")
