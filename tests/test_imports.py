@@ -69,13 +69,14 @@ def test_odd_formats_and_unreadable(tmp_path, capsys):
     exif = Image.new("RGB", (30, 10), (255, 0, 0)); ex = exif.getexif(); ex[0x0112] = 6   # rotate 90 on display
     exif.save(root/"dog"/"rot.jpg", exif=ex)
     (root/"dog"/"corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    Image.new("P", (12, 12), 3).save(root/"cat"/"pal.gif")                        # OpenCV cannot: PIL reads it
     (root/"dog"/"notes.txt").write_text("not an image, not listed")
     ds = import_images(root, out=tmp_path/"ds", size=8, progress=False)
-    assert len(ds) == 8 and ds.card["skipped"]["count"] == 1 and ds.card["skipped"]["files"][0].endswith("corrupt.jpg")
-    assert "skipped 1 unreadable file(s) of 9" in capsys.readouterr().err
+    assert len(ds) == 9 and ds.card["skipped"]["count"] == 1 and ds.card["skipped"]["files"][0].endswith("corrupt.jpg")
+    assert "skipped 1 unreadable file(s) of 10" in capsys.readouterr().err
     f = ds.manifest.file.tolist()
     assert ds.images[f.index("cat/gray.png")].min() == 77 and ds.images[f.index("cat/deep.png")].min() == 50000 >> 8
-    assert ds.images[f.index("dog/rgba.png")].min() == 255
+    assert ds.images[f.index("dog/rgba.png")].min() == 255 and ds.images[f.index("cat/pal.gif")].std() == 0
     assert read_image(root/"dog"/"rot.jpg").shape == (30, 10, 3)                # EXIF orientation applied
     assert read_image(root/"dog"/"corrupt.jpg") is None
 
