@@ -208,3 +208,33 @@ def test_labels_csv_on_an_imported_folder(tmp_path):
     with pytest.raises(ValueError, match="unknown label set 'clean'; valid: given"): ds.with_labels(clean_labels="clean")
     with pytest.raises(ValueError, match="give labels or labels_csv, not both"):
         as_dataset(root, size=8, labels="given", labels_csv=tmp_path/"given.csv")
+
+
+def test_cifar100_batches_and_noisy_label(tmp_path):
+    d = tmp_path/"cifar-100-python"; d.mkdir()
+    rng = np.random.default_rng(1)
+    with open(d/"meta", "wb") as f: pickle.dump({b"fine_label_names": [f"f{i}".encode() for i in range(100)]}, f)
+    for name, n in (("train", 200), ("test", 100)):
+        with open(d/name, "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 255, (n, 3072), dtype=np.uint8), b"fine_labels": (np.arange(n) % 100).tolist(),
+                         b"coarse_labels": [0] * n}, f)
+    clean = np.arange(200) % 100
+    noisy = clean.copy(); noisy[:7] = (noisy[:7] + 1) % 100
+    torch.save(dict(clean_label=clean, noisy_label=noisy), tmp_path/"CIFAR-100_human.pt")
+    ds = import_images(d, progress=False)
+    assert ds.images.shape == (300, 32, 32, 3) and ds.n_classes() == 100 and ds.classes()[99] == "f99"
+    assert ds.given_label_set == "noisy" and (ds.label_set() != ds.label_set("clean")).sum() == 7
+    torch.save(dict(noisy_label=noisy[:10]), tmp_path/"short.pt")
+    with pytest.raises(ImportDataError, match="do not match the 200 training images"):
+        import_images(d, human=tmp_path/"short.pt", progress=False)
+
+
+def test_array_sources_export_as_png(tmp_path):
+    from false_labels.review import export_folders, suspects_table
+    _fake_cifar(tmp_path, human=False)
+    ds = import_images(tmp_path, progress=False)
+    assert ds.manifest.path.eq("").all() and ds.manifest.file[0] == "cifar-10-batches-py/train#0"
+    sus = suspects_table(ds, [0, 1], ds.label_set()[:2], np.full((2, 10), 0.1), {"loss": [1., 0.]}, suspect=[True, False])
+    export_folders(sus, ds, tmp_path/"out")
+    back = cv2.imread(str(tmp_path/"out"/"dirty"/"c0"/"000000.png"))[..., ::-1]
+    assert np.array_equal(back, ds.images[0])
