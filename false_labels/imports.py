@@ -67,12 +67,22 @@ def _pil_read(path:str)->np.ndarray|None:
             return np.asarray(im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB"))
     except Exception: return None
 
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+def _jpeg_flag(p:str, size:int|None)->int:
+    "Decode a large JPEG at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the shorter side stays >= `size`."
+    if not size or p[-4:].lower() not in (".jpg", "jpeg", "jfif") or os.path.getsize(p) < 65536: return cv2.IMREAD_COLOR
+    try:
+        with Image.open(p) as h: w, hh = h.size
+    except Exception: return cv2.IMREAD_COLOR
+    return next((flag for f, flag in _REDUCED if min(w, hh) // f >= size), cv2.IMREAD_COLOR)
+
 def read_image(path:str|Path, # image file
                size:int|None=None, # side of the square (None: as decoded, RGB)
               )->np.ndarray|None:
     "One image as RGB uint8 (`size` x `size` when given, see the resize policy), or None if unreadable."
     p = str(path)
-    flag = cv2.IMREAD_UNCHANGED if p[-4:].lower() in (".png", ".tif", "tiff", "webp") else cv2.IMREAD_COLOR
+    flag = cv2.IMREAD_UNCHANGED if p[-4:].lower() in (".png", ".tif", "tiff", "webp") else _jpeg_flag(p, size)
     im = cv2.imread(p, flag)
     if im is not None: im = _to_rgb8(im) if (flag == cv2.IMREAD_UNCHANGED or im.ndim != 3) else im[..., ::-1]
     else:

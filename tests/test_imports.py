@@ -238,3 +238,16 @@ def test_array_sources_export_as_png(tmp_path):
     export_folders(sus, ds, tmp_path/"out")
     back = cv2.imread(str(tmp_path/"out"/"dirty"/"c0"/"000000.png"))[..., ::-1]
     assert np.array_equal(back, ds.images[0])
+
+
+def test_large_jpeg_reduced_decode_keeps_orientation(tmp_path):
+    rng = np.random.default_rng(0)
+    im = cv2.GaussianBlur(rng.integers(0, 255, (600, 900, 3)).astype(np.uint8), (9, 9), 0)
+    im[:, :450] = 255                                                  # left half white
+    pil = Image.fromarray(im); ex = pil.getexif(); ex[0x0112] = 6      # displayed rotated: white on top
+    pil.save(tmp_path/"big.jpg", exif=ex, quality=95)
+    assert os.path.getsize(tmp_path/"big.jpg") > 65536
+    out = read_image(tmp_path/"big.jpg", 64)
+    full = fit_square(read_image(tmp_path/"big.jpg"), 64)
+    assert out.shape == (64, 64, 3) and out[:20].min() > 200 and out[-20:].mean() < 200
+    assert np.abs(out.astype(int) - full.astype(int)).mean() < 8
