@@ -20,6 +20,7 @@ from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
 from .core import check_choice
+from .imports import import_images
 from .dataset import SPLITS, Dataset, load_dataset, stratified_splits
 from .noise import corrupt, read_labels_csv
 
@@ -458,18 +459,23 @@ def from_image_folder(root:str|Path, # folder with train/<class>/ (and optional 
     ds.path, ds.card["source"] = root, dict(kind="image_folder", root=str(root), labels_csv=str(labels_csv) if labels_csv else None)
     return ds
 
-def as_dataset(data, # a `Dataset`, a dataset folder (card.json) or an image folder (train/<class>/...)
-               size:int|None=None, # image side for image folders
-               labels_csv:str|Path|None=None, # given labels for image folders (see `from_image_folder`)
+def as_dataset(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
+               size:int|None=None, # image side for imported sources
+               labels_csv:str|Path|None=None, # given training labels (CSV: file|path|id, label); same as `labels`
+               labels=None, # training labels: a label set name or a CSV (None: the dataset's given set)
+               clean_labels=None, # the truth: a label set name or a CSV (None: the dataset's clean set, if any)
+               fill_splits:bool=True, # imported data: carve missing valid/test splits out of train (False: keep the source's splits)
               )->Dataset:
-    "Open `data` as a `Dataset`, whatever form it comes in."
-    if isinstance(data, Dataset):
-        if labels_csv is not None: raise ValueError('labels_csv applies to image folders, not to a loaded Dataset')
-        return data
-    p = Path(data)
-    if not p.exists(): raise ValueError(f"data folder {str(p)!r} does not exist")
-    if (p/"card.json").exists() or not (p/"train").is_dir(): return load_dataset(p)
-    return from_image_folder(p, size=size, labels_csv=labels_csv)
+    "Open `data` as a `Dataset`, whatever form it comes in (imports are cached by content)."
+    if labels_csv is not None and labels is not None: raise ValueError("give labels or labels_csv, not both")
+    labels = labels if labels is not None else labels_csv
+    if isinstance(data, Dataset): ds = data
+    else:
+        p = Path(data)
+        if not p.exists(): raise ValueError(f"data folder {str(p)!r} does not exist")
+        ds = load_dataset(p) if (p/"card.json").exists() else import_images(p, size=size, progress=False)
+    ds = ds.with_labels(labels, clean_labels)
+    return ds.fill_splits() if fill_splits and "source" in ds.card else ds
 
 # %% ../nbs/12_data.ipynb #f8b1b50e
 @dataclass

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
+from .noise import read_labels_csv
 from .core import atomic_dir, check_choice, file_hash, read_json, to_json, versions
 
 # %% auto #0
 __all__ = ['FORMAT', 'SPLITS', 'FILES', 'task_spec', 'check_fractions', 'stratified_splits', 'Dataset', 'dataset_writer',
-           'finish_dataset', 'write_dataset', 'load_dataset']
+           'finish_dataset', 'write_dataset', 'load_dataset', 'check_folds']
 
 # %% ../nbs/10_dataset.ipynb #8074bb5c
 FORMAT = "false_labels.dataset/1"
@@ -227,7 +228,8 @@ def write_dataset(out:str|Path, # dataset folder to create
 
 # %% ../nbs/10_dataset.ipynb #f068b579
 _DTYPES = dict(id="int64", split=str, label="int64", label4="int64", label14="int64", subclass=str, cls=str, base=str,
-               crop=str, flip="int64", polygon=str, seed="int64", effect="float64")
+               crop=str, flip="int64", polygon=str, seed="int64", effect="float64",
+               path=str, file=str, given="int64", truth="int64")
 
 def load_dataset(path:str|Path, # dataset folder
                 )->Dataset:
@@ -247,3 +249,112 @@ def load_dataset(path:str|Path, # dataset folder
                            dtype={k: v for k, v in _DTYPES.items() if k in header})
     try: return Dataset(images, manifest, card, path)
     except ValueError as e: raise ValueError(f"{str(path)!r}: {e}") from None
+
+# %% ../nbs/10_dataset.ipynb #56f2d606
+@patch(as_prop=True)
+def label_sets(self:Dataset)->dict:
+    "Label sets carried by the dataset: name -> manifest column ({} when it has none, e.g. generated data)."
+    return dict(self.card.get("label_sets") or {})
+
+@patch(as_prop=True)
+def label_set_names(self:Dataset)->tuple:
+    "Names of the label sets, e.g. ('given', 'clean') or ('aggre', 'clean', 'worst', ...)."
+    return tuple(self.label_sets)
+
+@patch(as_prop=True)
+def given_label_set(self:Dataset)->str|None:
+    "Name of the label set used for training by default (None without label sets)."
+    return self.card.get("given_set")
+
+@patch(as_prop=True)
+def clean_label_set(self:Dataset)->str|None:
+    "Name of the label set taken as the truth (None: nothing can be scored)."
+    return self.card.get("clean_set")
+
+@patch(as_prop=True)
+def has_truth(self:Dataset)->bool:
+    "Whether corrupted labels can be scored: generated data, or a clean label set is chosen."
+    if "label_sets" in self.card or "source" in self.card: return self.clean_label_set is not None
+    return True
+
+# %% ../nbs/10_dataset.ipynb #26f24306
+_KEY_COLS = ("file", "path", "id")
+
+@patch
+def label_set(self:Dataset,
+              name=None, # a label set name, a CSV of labels (file|path|id, label), or None for the given set
+             )->np.ndarray:
+    "All N labels (int64) of a label set; a CSV must cover the train split (other rows keep the given labels)."
+    if name is None: name = self.given_label_set
+    if name is None: return self.labels()
+    if name in self.label_sets: return self.manifest[self.label_sets[name]].to_numpy(np.int64)
+    p = Path(str(name))
+    if p.suffix.lower() != ".csv" and not p.is_file():
+        check_choice("label set", name, list(self.label_set_names) + ["<labels.csv>"])
+    if not p.is_file(): raise ValueError(f"labels CSV {str(p)!r} does not exist")
+    out = self.label_set(None).copy()
+    tr, err = self.split_idx("train"), None
+    for col in (c for c in _KEY_COLS if c in self.manifest):
+        try: out[tr] = read_labels_csv(p, ids=self.manifest[col].astype(str).to_numpy()[tr].tolist(), classes=self.classes())
+        except ValueError as e:
+            err = err or e
+            if "missing" in str(e): continue
+            raise
+        return out
+    raise err or ValueError(f"{str(p)!r}: the manifest has none of the key columns {', '.join(_KEY_COLS)}")
+
+# %% ../nbs/10_dataset.ipynb #83251db0
+@patch
+def with_labels(self:Dataset,
+                labels=None, # training labels: a label set name or a CSV (None: the card's given set)
+                clean_labels=None, # the truth: a label set name or a CSV (None: the card's clean set, if any)
+               )->Dataset:
+    "A view (same images) whose manifest `given` column holds the training labels and task 'label' the truth (a labels CSV is compared with the dataset's own labels unless `clean_labels` says otherwise)."
+    if labels is None and clean_labels is None and not self.label_sets: return self
+    m, card = self.manifest.copy(), dict(self.card)
+    m["given"] = self.label_set(labels)
+    if not self.label_sets and clean_labels is None: return Dataset(self.images, m, card, self.path)
+    if "label" not in card["tasks"]:
+        raise ValueError(f"clean_labels applies to datasets with task 'label'; this one has tasks {self.tasks}")
+    clean = self.clean_label_set if clean_labels is None else clean_labels
+    if clean is None and labels is not None and labels not in self.label_sets: clean = self.given_label_set  # CSV vs own labels
+    m["truth"] = self.label_set(clean) if clean is not None else m["given"].to_numpy()
+    card["tasks"] = {**card["tasks"], "label": {**card["tasks"]["label"], "column": "truth"}}
+    card["given_set"] = str(labels if labels is not None else self.given_label_set)
+    card["clean_set"] = None if clean is None else str(clean)
+    return Dataset(self.images, m, card, self.path)
+
+# %% ../nbs/10_dataset.ipynb #b2d89234
+def check_folds(labels, # (N,) integer labels
+                classes:list, # class names, index = label
+                folds:int=5, # number of folds
+               )->None:
+    "Raise a one-line ValueError if there is one class only or a class has fewer images than `folds`."
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        raise ValueError(f"only one class ({', '.join(repr(classes[i]) for i in present) or 'none'}) has images; "
+                         "label noise needs at least 2 classes")
+    low = [i for i in present if counts[i] < folds]
+    if low:
+        raise ValueError(f"class {classes[low[0]]!r} has {counts[low[0]]} image(s) but {folds}-fold out-of-fold "
+                         f"predictions need at least {folds} per class ({len(low)} class(es) short); use fewer folds or more images")
+
+# %% ../nbs/10_dataset.ipynb #f005c3f2
+@patch
+def fill_splits(self:Dataset,
+                valid:float=0.1, # share of train carved into valid when the dataset has none
+                test:float=0.2, # share of train carved into test when the dataset has none
+                seed:int=0, # seed of the carving
+               )->Dataset:
+    "A view in which empty valid/test splits are carved out of train, stratified by label (unchanged if every split has samples)."
+    n = {s: int((self.manifest["split"] == s).sum()) for s in SPLITS}
+    v, t = (valid if n["valid"] == 0 else 0.), (test if n["test"] == 0 else 0.)
+    if v == 0 and t == 0: return self
+    m = self.manifest.copy()
+    tr = self.split_idx("train")
+    lab = self.labels()
+    split = m["split"].to_numpy(dtype=object)
+    split[tr] = stratified_splits(lab[tr], (1 - v - t, v, t), seed)
+    m["split"] = split
+    return Dataset(self.images, m, {**self.card, "carved": dict(valid=v, test=t, seed=seed)}, self.path)
