@@ -17,8 +17,8 @@ from .noise import expected_noisy_accuracy
 # %% auto #0
 __all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'run_folder',
            'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns', 'group_label',
-           'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'theory_check',
-           'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
+           'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'mean_ci',
+           'theory_check', 'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
 
 # %% ../nbs/30_analysis.ipynb #761d1aa3
 _DEMO_ARCHS = {"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)}  # arch -> (clean accuracy, slope per unit ratio)
@@ -259,7 +259,7 @@ def group_label(df:pd.DataFrame, # results
     if not keys: return pd.Series("all", index=df.index)
     return df[keys].astype(str).apply(lambda r: " · ".join(f"{k}={v}" for k, v in r.items()), axis=1)
 
-def _groups(df, by):
+def iter_groups(df, by):
     "Yield (dict of group values, rows) for each group of `by` (one group when `by` is empty)."
     if not by: yield {}, df; return
     for key, sub in df.groupby(list(by), dropna=False, sort=True):
@@ -347,7 +347,7 @@ def regress_on_ratio(df:pd.DataFrame, # final results (see `load_results`)
     by = group_keys(df) if by is None else list(by)
     metrics = metric_columns(df) if metrics is None else list(metrics)
     rng, rows = np.random.default_rng(seed), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         for m in metrics:
             s = sub[["ratio", m]].dropna()
             for d in degrees:
@@ -372,7 +372,7 @@ def fit_bands(df:pd.DataFrame, # final results
     _check_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rng, parts = np.random.default_rng(seed), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna(); x, y = s["ratio"].to_numpy(float), s[metric].to_numpy(float)
         if len(np.unique(x)) <= degree: continue
         grid = np.linspace(x.min(), x.max(), n_grid); G = _design(grid, degree); X = _design(x, degree)
@@ -401,7 +401,7 @@ def plateau_test(df:pd.DataFrame, # final results
     _check_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rows = []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna(); x, y = s["ratio"].to_numpy(float), s[metric].to_numpy(float)
         ux = np.unique(x)
         row = dict(keys, metric=metric, knot=knot, n_runs=len(y), n_low=int((ux <= knot).sum()), n_high=int((ux > knot).sum()),
@@ -510,7 +510,7 @@ def inverse_regression(df:pd.DataFrame, # final results
     models = [models] if isinstance(models, str) else list(models)
     for m in models: regressor(m)
     by = group_keys(df) if by is None else list(by)
-    rows = [dict(keys, **r) for keys, sub in _groups(df, by)
+    rows = [dict(keys, **r) for keys, sub in iter_groups(df, by)
             for r in _inverse_group(sub, feature, delta, models, n_splits, n_repeats, test_size, seed)]
     cols = [*by, "feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
             "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note"]
@@ -552,7 +552,7 @@ def _theory_rows(df, by, per_epoch=False, min_span=0.05):
     out["position"] = ((out["clean_line"] - out["test_acc_noisy"]) / span).where(span > min_span)
     return out
 
-def _mean_ci(v, level):
+def mean_ci(v, level):
     "Mean and t-interval of a sample (NaN interval with fewer than two values)."
     v = np.asarray(v, float); v = v[~np.isnan(v)]
     if len(v) < 2: return (v.mean() if len(v) else np.nan), np.nan, np.nan
@@ -570,9 +570,9 @@ def theory_check(df:pd.DataFrame, # final results
     t = _theory_rows(df, by, min_span=min_span)
     if per_run: return t
     rows = []
-    for keys, sub in _groups(t, by):
+    for keys, sub in iter_groups(t, by):
         for r, s in sub.groupby("ratio"):
-            g, lo, hi = _mean_ci(s["gap"], level)
+            g, lo, hi = mean_ci(s["gap"], level)
             notes = [] if s["theory"].notna().all() else ["no closed form for this noise kind"]
             if s["baseline_acc"].isna().all(): notes.append("no 0 % runs: no clean line")
             rows.append(dict(keys, ratio=r, n_runs=len(s), test_acc=s["test_acc"].mean(),
@@ -622,7 +622,7 @@ def robustness(df:pd.DataFrame, # final results
     by = group_keys(df) if by is None else list(by)
     within = [k for k in by if k not in CANDIDATE_KEYS] if within is None else list(within)
     rng, q, rows = np.random.default_rng(seed), (0.5 - level / 2, 0.5 + level / 2), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna().sort_values("ratio")
         r = np.unique(s["ratio"].to_numpy(float)); vals = [s.loc[s.ratio == v, metric].to_numpy(float) for v in r]
         n = np.array([len(v) for v in vals], float)
@@ -653,7 +653,7 @@ def _rank(out, within):
     "Rank rows within each setting: by slope, AUC, drop ratio (NaN = never dropped = best), then overall."
     key = out["drop_ratio"].where(out["drop_reached"].astype("boolean").fillna(False), np.inf)
     parts = []
-    for _, g in _groups(out.assign(_drop=key), within):
+    for _, g in iter_groups(out.assign(_drop=key), within):
         g = g.copy()
         for c, col in (("rank_slope", "slope"), ("rank_auc", "auc"), ("rank_drop", "_drop")):
             g[c] = g[col].rank(ascending=False, method="min")
@@ -687,7 +687,7 @@ def confusion_table(df:pd.DataFrame, # final results (from a sweep folder, or pa
     by = group_keys(df) if by is None else list(by)
     ratios = default_ratios(df["ratio"]) if ratios is None else _nearest(df["ratio"], ratios)
     rows, missing = [], 0
-    for keys, sub in _groups(df[df["ratio"].isin(ratios)], by):
+    for keys, sub in iter_groups(df[df["ratio"].isin(ratios)], by):
         for r, s in sub.groupby("ratio"):
             total, classes = None, None
             for _, row in s.iterrows():

@@ -29,8 +29,8 @@ from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_thr
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker',
            'pack_observations', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
-           'cleanlab_detection', 'save_chart', 'suspects_gallery', 'detect_labels', 'find_run', 'detect_sweep',
-           'detection_results', 'detection_table', 'plot_detection_sweep', 'detection_section']
+           'cleanlab_detection', 'vl_version', 'save_chart', 'suspects_gallery', 'detect_labels', 'find_run',
+           'detect_sweep', 'detection_results', 'long_metrics', 'plot_detection_sweep']
 
 # %% ../nbs/15_detection.ipynb #be4ab734
 def _check_idx(idx, n:int, name:str, split:str="train")->np.ndarray:
@@ -435,7 +435,8 @@ def _check_run(run, fp:FitPredict)->dict:
     return st
 
 # %% ../nbs/15_detection.ipynb #fb6cfdd9
-def _vl_version()->str|None:
+def vl_version()->str|None:
+    "The Vega-Lite version of the installed altair, if vl-convert knows it (else None: its default)."
     import vl_convert as vlc
     v = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     return v if v in vlc.get_vegalite_versions() else None
@@ -451,8 +452,8 @@ def save_chart(chart, # an altair chart
         check_choice("chart format", f, ("png", "svg", "json"))
         p = stem.with_suffix("." + f)
         if f == "json": atomic_write(p, to_json(spec))
-        elif f == "svg": atomic_write(p, vlc.vegalite_to_svg(spec, vl_version=_vl_version()))
-        else: atomic_write(p, vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=2))
+        elif f == "svg": atomic_write(p, vlc.vegalite_to_svg(spec, vl_version=vl_version()))
+        else: atomic_write(p, vlc.vegalite_to_png(spec, vl_version=vl_version(), scale=2))
         out.append(p)
     return out
 
@@ -917,31 +918,17 @@ def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or
                          selected=ev["method"] == p.get("selected"))
     raise ValueError(f"{str(path)!r} holds no detection results (detection_results.csv or evaluation.csv)")
 
-def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
-
-def _long_metrics(results:pd.DataFrame, metrics)->tuple:
+def long_metrics(results:pd.DataFrame, metrics)->tuple:
     "(metrics present, long table ratio/method/metric/value) of a detection results table."
     have = [m for m in metrics if m in results]
     if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
     return have, results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric")
 
-def detection_table(results:pd.DataFrame, # from `detection_results`
-                    metrics=("f1", "auroc"), # metrics to tabulate
-                   )->pd.DataFrame:
-    "Method x ratio table: one row per (metric, method), one column per ratio."
-    have, long = _long_metrics(results, metrics)
-    t = long.pivot_table(index=["metric", "method"], columns="ratio", values="value", aggfunc="mean", sort=False)
-    t.columns = [_pct_label(c) for c in t.columns]
-    order = {m: i for i, m in enumerate(list(METHODS) + ["cleanlab"])}
-    t = t.reset_index()
-    return t.sort_values(["metric", "method"], key=lambda s: s.map(order) if s.name == "method" else s.map(have.index),
-                         kind="stable").reset_index(drop=True)
-
 def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
                          metrics=("f1", "auroc"), # one panel each
                         )->alt.FacetChart:
     "Each method's metrics against the corrupted-label ratio (cleanlab dashed)."
-    have, df = _long_metrics(results, metrics)
+    have, df = long_metrics(results, metrics)
     df = df.dropna(subset=["value"])
     df["ratio_pct"] = 100 * df["ratio"]
     df["source"] = np.where(df["method"] == "cleanlab", "cleanlab (cross-check)", "false_labels")
@@ -953,23 +940,3 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
             .properties(width=300, height=220)
             .facet(column=alt.Column("metric:N", title=None)))
 
-def detection_section(src, # a detection folder, or the report's `ReportData` (then SWEEP/detection is used)
-                     ):
-    "A report `Section` with the method x ratio table of F1 / AUROC and its chart (None when a sweep has no detection)."
-    from false_labels.report import Section
-    if hasattr(src, "sweep_dir"):
-        src = Path(src.sweep_dir)/"detection"
-        if not src.exists(): return None
-    res = detection_results(src)
-    text = ("Label-error detection scored against the known corrupted labels. Each method gives every training sample "
-            "a suspicion score and flags a set: F1 is that of the flagged set, AUROC that of the ranking. "
-            "cleanlab is cleanlab.filter.find_label_issues on the same out-of-fold probabilities as our confident "
-            "learning ('cl'), a cross-check.")
-    if "f1" not in res or res["f1"].isna().all():
-        return Section("Label-error detection", text + "\n\nNot scored: no truth for these labels.",
-                       tables={"detection": res})
-    best = res[res.method != "cleanlab"].dropna(subset=["f1"]).sort_values("f1").groupby("ratio").tail(1).sort_values("ratio")
-    text += "\n\n" + "\n".join(f"- at {_pct_label(r.ratio)}: best F1 {r.f1:.3f} ({r.method}), AUROC {r.auroc:.3f}"
-                               for r in best.itertuples())
-    return Section("Label-error detection", text, charts={"detection": plot_detection_sweep(res)},
-                   tables={"detection": detection_table(res), "detection_results": res})
