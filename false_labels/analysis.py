@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 from .core import atomic_write, read_json, stable_hash, to_json
 from .noise import expected_noisy_accuracy
+from .results import collect_results, read_status
 
 # %% auto #0
 __all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'run_folder',
@@ -147,9 +148,7 @@ def _read_table(src):
     if not p.is_dir(): raise ValueError(f"sweep folder {str(p)!r} does not exist")
     for name, read in (("results.parquet", pd.read_parquet), ("results.csv", pd.read_csv)):
         if (p/name).exists(): return read(p/name), p
-    try: from false_labels.sweep import collect_results
-    except ImportError: collect_results = None
-    if collect_results is not None and (p/"runs").is_dir(): return collect_results(p), p
+    if (p/"runs").is_dir(): return collect_results(p), p
     raise ValueError(f"{str(p)!r} holds no results.parquet or results.csv: is it a sweep folder?")
 
 def run_folder(row, # a results row (needs run_dir or run_id)
@@ -164,14 +163,10 @@ def run_folder(row, # a results row (needs run_dir or run_id)
     if sweep_dir is not None and "run_id" in row: cands.append(Path(sweep_dir)/"runs"/str(row["run_id"]))
     return next((c for c in cands if c.is_dir()), None)
 
-def _status(d:Path|None)->dict:
-    "A run folder's status.json ({} when absent or unreadable)."
-    try: return read_json(d/"status.json") if d is not None and (d/"status.json").is_file() else {}
-    except (ValueError, OSError): return {}
-
 def _nan_reason(row, sweep_dir, metric):
     "Why a collected run has no usable final row: the NaN metric, plus its status error if any."
-    st = _status(run_folder(row, sweep_dir))
+    d = run_folder(row, sweep_dir)
+    st = read_status(d) if d is not None else {}
     return f"{metric} is NaN" + (f" (status {st.get('status')!r}: {st['error']})" if st.get("error") else "")
 
 def _unfinished(sweep_dir, seen:set)->list:
@@ -183,7 +178,7 @@ def _unfinished(sweep_dir, seen:set)->list:
     for r in plan.get("runs", []):
         rid = r.get("run_id")
         if rid is None or rid in seen: continue
-        st = _status(Path(sweep_dir)/"runs"/str(rid))
+        st = read_status(Path(sweep_dir)/"runs"/str(rid))
         why = f"not in the results table: status {st.get('status', 'pending')!r}" + (f": {st['error']}" if st.get("error") else "")
         out.append(dict(run_id=rid, reason=why, **{k: r.get("params", {}).get(k) for k in ("arch", "loss", "method", "ratio", "seed")}))
     return out

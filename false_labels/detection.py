@@ -29,8 +29,9 @@ from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_thr
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker',
            'pack_observations', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
-           'cleanlab_detection', 'vl_version', 'save_chart', 'suspects_gallery', 'detect_labels', 'find_run',
-           'detect_sweep', 'detection_results', 'long_metrics', 'plot_detection_sweep']
+           'cleanlab_detection', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOutcome', 'write_detection',
+           'detect_labels', 'detect_in_memory', 'find_run', 'detect_sweep', 'detection_results', 'long_metrics',
+           'plot_detection_sweep']
 
 # %% ../nbs/15_detection.ipynb #be4ab734
 def _check_idx(idx, n:int, name:str, split:str="train")->np.ndarray:
@@ -533,6 +534,23 @@ class _Outcome:
     @property
     def main_cost(self)->dict: return self.timing.get("tracked_run", self.timing.get("reuse_run", {}))
 
+# %% ../nbs/15_detection.ipynb #a98c91f7
+@dataclass
+class DetectionOutcome:
+    "A detection computed in memory: every method's `Detection`, their evaluation, the suspects and the arrays."
+    evaluation: pd.DataFrame # a row per method (scored against the truth when there is one)
+    suspects: pd.DataFrame # suspects.csv: every training sample, most suspicious first
+    selected: str # the method whose flags make the id lists
+    detections: dict # method -> `detect.Detection`
+    arrays: dict # detection_stats.npz's content
+    facts: dict # what params.json records besides the settings (methods, timing, notes, ...)
+    ids: np.ndarray # training sample ids
+    parts: tuple = () # (dataset, trainer, outcome, truth): what the charts and image folders are drawn from
+    @property
+    def flagged(self)->np.ndarray:
+        "The selected method's flags."
+        return np.asarray(self.detections[self.selected].flagged, bool)
+
 # %% ../nbs/15_detection.ipynb #d1652497
 def _main_inputs(fp:FitPredict, o:_Opts, res:_Outcome):
     "The tracked run (or a reused sweep run), when a method needs it."
@@ -654,8 +672,8 @@ def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
     for k, d in res.dets.items(): out[f"score_{k}"], out[f"flagged_{k}"] = d.score, d.flagged
     return out
 
-def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts, overwrite:bool, params:dict)->pd.DataFrame:
-    "Compute every requested method with `fp` (its given labels), score, and write the folder `out`."
+def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:_Opts)->DetectionOutcome:
+    "Compute every requested method with `fp` (its given labels) and score them, in memory."
     t0, truth, res = time.perf_counter(), labels.truth, _Outcome()
     if truth is None:
         msg = f"no truth for the given labels ({labels.source.get('given')}): scoring skipped"
@@ -669,33 +687,49 @@ def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts,
     chosen = _select(o.select, res.dets, ev, truth is not None)
     table = _suspects(fp, ds, res, truth, chosen)
     res.timing["total"] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings)
-    flagged = res.dets[chosen].flagged
+    facts = dict(res.extra, methods=list(res.dets), selected=chosen, scored=truth is not None, labels=labels.source,
+                 n_train=fp.n, n_classes=fp.n_classes, classes=fp.classes, timing=res.timing, trainings=fp.n_trainings,
+                 train_seconds=fp.train_seconds, notes=res.notes)
+    if truth is not None:
+        cmp = compare_labels(truth, fp.given, n_classes=fp.n_classes)
+        facts.update(realised_ratio=cmp["noise_rate"], n_corrupted=cmp["n_changed"])
+    base = res.timing.get("tracked_run", {}).get("seconds")
+    facts["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
+    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth))
+
+def write_detection(d:DetectionOutcome, # from `detect_labels` (through `_run_detection`) or `detect_in_memory`
+                    out, # detection folder (written aside, moved into place)
+                    params:dict|None=None, # the settings to record in params.json
+                    overwrite:bool=False, # replace a non-empty `out`
+                    charts=True, # True (png, svg, json), False, or a list of formats
+                    folders:bool=False, # also write clean/<class>/ and dirty/<class>/ PNG folders
+                    top:int=16, # suspects in the gallery
+                   )->pd.DataFrame:
+    "Write a detection folder (evaluation, suspects, id lists, arrays, charts); return the evaluation table."
+    out, (ds, fp, res, truth), flagged = Path(out), d.parts, d.flagged
     with atomic_dir(out, overwrite) as tmp:
-        atomic_write(tmp/"evaluation.csv", ev.to_csv(index=False))
-        atomic_write(tmp/"suspects.csv", table.to_csv(index=False))
-        atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in fp.ids[flagged]))
-        atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in fp.ids[~flagged]))
-        buf = io.BytesIO(); np.savez_compressed(buf, **_arrays(fp, res, truth))
+        atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
+        atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
+        atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in d.ids[flagged]))
+        atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in d.ids[~flagged]))
+        buf = io.BytesIO(); np.savez_compressed(buf, **d.arrays)
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
-        if o.charts: _write_charts(tmp/"charts", ds, fp, res, truth, table, o)
-        if o.folders:
+        if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top)   # may add a note
+        if folders:
             for name, sel in (("dirty", flagged), ("clean", ~flagged)):
                 for i, y in zip(fp.ids[sel], fp.given[sel]): _write_png(tmp/name/str(fp.classes[y])/f"{i}.png", ds.images[i])
-        params.update(res.extra, methods=list(res.dets), selected=chosen, scored=truth is not None, labels=labels.source,
-                      n_train=fp.n, n_classes=fp.n_classes, classes=fp.classes, timing=res.timing, trainings=fp.n_trainings,
-                      train_seconds=fp.train_seconds, notes=res.notes, versions=versions())
-        if truth is not None:
-            cmp = compare_labels(truth, fp.given, n_classes=fp.n_classes)
-            params.update(realised_ratio=cmp["noise_rate"], n_corrupted=cmp["n_changed"])
-        base = res.timing.get("tracked_run", {}).get("seconds")
-        params["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
-        atomic_json(tmp/"params.json", params)
-    ev.attrs.update(out=str(out), selected=chosen, notes=res.notes)
+        atomic_json(tmp/"params.json", dict(params or {}, **d.facts, versions=versions()))
+    ev = d.evaluation
+    ev.attrs.update(out=str(out), selected=d.selected, notes=d.facts["notes"])
     return ev
 
-def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, o:_Opts):
+def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts, overwrite:bool, params:dict)->pd.DataFrame:
+    "Compute, then write the folder `out`."
+    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top)
+
+def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int):
     "EMA curves (dataset and per-class means), score histograms, PR curves and the gallery of top suspects."
-    formats = ("png", "svg", "json") if o.charts is True else tuple(o.charts)
+    formats = ("png", "svg", "json") if charts is True else tuple(charts)
     m, dets = res.main or {}, res.dets
     if "ema" in dets and m:
         curves = ema_curves(m.get("iter_loss", m["epoch_loss"]))
@@ -708,7 +742,7 @@ def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, t
         save_chart(plot_score_histograms(dets, bad), folder/"score_histograms", formats)
         save_chart(plot_pr_curves(dets, bad), folder/"pr_curves", formats)
     else: res.notes.append("no truth (or no corrupted label): score histograms and PR curves not drawn")
-    atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=o.top)))
+    atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
 
 # %% ../nbs/15_detection.ipynb #a635e5ce
 def _check_common(methods, folds, k, n, select, scored:bool=True):
@@ -796,6 +830,25 @@ def _params(ds, dls, kw:dict, from_csv:bool)->dict:
              clean_labels_csv=str(kw["clean_labels_csv"]) if kw["clean_labels_csv"] else None,
              run=str(kw["run"]) if kw["run"] else None, tv_kw=kw["tv_kw"] or {})
     return p
+
+# %% ../nbs/15_detection.ipynb #44349aa4
+def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
+                     ds:Dataset, # the dataset it serves (for the suspects' files)
+                     method="all", # 'all' or names from `METHODS` (list or comma-separated)
+                     folds:int=4, # k of the out-of-fold probabilities (0: in-sample probabilities)
+                     seed:int=0, # seed of folds, trainings and methods
+                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
+                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
+                     k:int|None=None, # cut-off of precision@k / recall@k
+                     select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
+                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw
+                    )->DetectionOutcome:
+    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
+    methods = parse_methods(method)
+    _check_common(methods, folds, k, fp.n, select, truth is not None)
+    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
+                                           noise=noise, ratio=None))
+    return _compute_detection(fp, ds, labels, _Opts(methods, folds, seed, k=k, select=select, charts=False, **opts))
 
 # %% ../nbs/15_detection.ipynb #b43a03a0
 SWEEP_FORMAT = "false_labels.detection_sweep/1"

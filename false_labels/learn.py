@@ -25,16 +25,17 @@ from fastai.learner import AvgSmoothLoss, Learner
 from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from sklearn.metrics import classification_report, confusion_matrix
+from .results import RUN_FILES, prepare_run_dir
 from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, read_json, seed_everything,
                                stable_hash, versions)
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
 
 # %% auto #0
-__all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'RUN_FILES', 'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch',
-           'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap',
-           'make_loss', 'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds',
-           'make_learner', 'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable',
-           'save_state', 'RunContext', 'Prepared', 'plain_setup', 'train_run', 'load_model']
+__all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model',
+           'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss',
+           'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner',
+           'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state',
+           'RunContext', 'Prepared', 'plain_setup', 'train_run', 'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -335,22 +336,6 @@ def predict_logits(learn:Learner, # the learner whose model to use
     finally: model.train(was)
 
 # %% ../nbs/13_learn.ipynb #444a7e25
-RUN_FILES = ("params.json", "label_mapping.json", "model_summary.txt", "metrics.csv", "class_report", "scalars",
-             "sample_stats.npz", "model.pth", "result.json")
-
-def _prepare_run_dir(out:Path, overwrite:bool)->Path:
-    "Create `out`; refuse (or with `overwrite`, clear) a previous run's files in it, result.json first."
-    if out.exists() and not out.is_dir(): raise OutputExistsError(f"{str(out)!r} exists and is not a folder")
-    found = [f for f in RUN_FILES if (out/f).exists()]
-    if found and not overwrite:
-        raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
-    for f in ("result.json",) + RUN_FILES:
-        p = out/f
-        if p.is_dir(): shutil.rmtree(p)
-        elif p.exists(): p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
 def _margin(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
     "Given-label logit minus the largest other logit."
     given = logits.gather(1, y[:, None])[:, 0]
@@ -509,7 +494,7 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     t0 = time.time()
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
     if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
-    out = _prepare_run_dir(Path(out), overwrite)
+    out = prepare_run_dir(out, overwrite)
     ds = as_dataset(data, size=size, labels_csv=labels_csv)
     seed_everything(seed)
     dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,

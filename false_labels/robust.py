@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/robust.html.md"""
 
 # %% ../nbs/14_robust.ipynb #6f4f49cb
 from __future__ import annotations
-import tempfile, time, warnings
+import warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -18,7 +18,7 @@ from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .detect import (estimate_noise_from_accuracy, estimate_noise_from_gap, estimate_noise_rate, flag_top_k, incv,
                                  label_precision_recall, out_of_fold_probs)
-from .detection import METHODS as DETECTION_METHODS, detect_labels, make_fit_predict
+from .detection import METHODS as DETECTION_METHODS, detect_in_memory, make_fit_predict
 from fastcore.meta import delegates
 from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunContext, get_arch, jsonable,
                                 make_learner, make_model, predict_logits, train_run)
@@ -229,27 +229,21 @@ def _resolve_estimator(noise_estimator:str, family:str, corrupt_valid:bool)->str
     return ("incv" if family == "incv-coteaching" else "cl") if corrupt_valid else "gap"
 
 # %% ../nbs/14_robust.ipynb #5333b692
-_DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw", "resident")
+_DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw")
 
-def _detect(ds, dls, detector:str, c:dict, recipe:dict, prep_epochs:int, kw:dict, labels_csv, noise_kw:dict)->tuple:
-    "(score, flagged, out-of-fold probs or None, facts) of `detector` on the run's noisy labels, via `detect_labels`."
+def _detect(run:RunContext, detector:str, kw:dict, fit_predict:Callable)->tuple:
+    "(score, flagged, out-of-fold probs or None, facts) of `detector` on the run's noisy labels, computed in memory."
     extra = dict(kw["detector_kw"] or {})
     for k in extra: check_choice("detector_kw key", k, _DETECTOR_KW)
-    with tempfile.TemporaryDirectory(prefix="false_labels_detect_") as tmp, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="no truth for the given labels")     # internal: nothing is scored
-        ev = detect_labels(ds, Path(tmp)/"detection", task=c["task"], noise=c["noise"], ratio=c["ratio"], seed=c["seed"],
-                           labels_csv=labels_csv, method=detector, folds=kw["folds"], arch=recipe["arch"],
-                           epochs=prep_epochs, device=dls.device, bs=c["bs"], lr=recipe["lr"], loss=recipe["loss"],
-                           opt=recipe["opt"], wd=recipe["wd"], precision=recipe["precision"], size=c["size"],
-                           augment=c["augment"], incv_iter=kw["incv_iter"], charts=False, **extra, **noise_kw)
-        z = dict(np.load(Path(tmp)/"detection"/"detection_stats.npz"))
-    if not np.array_equal(z["given"], np.asarray(dls.info.given)):
-        raise ValueError(f"detection saw other given labels than this run ({int((z['given'] != dls.info.given).sum())} "
-                         "differ): labels_csv together with ratio > 0 is not supported by clean-retrain")
-    row = ev.set_index("method").loc[detector]
+        d = detect_in_memory(fit_predict(), run.ds, detector, folds=kw["folds"], seed=run.opts["seed"],
+                             noise=run.opts["noise"], incv_iter=kw["incv_iter"], **extra)
+    row = d.evaluation.set_index("method").loc[detector]
     facts = {k: row[k].item() if hasattr(row[k], "item") else row[k] for k in ("cut", "probs", "seconds", "trainings")
              if k in row and pd.notna(row[k])}
-    return z[f"score_{detector}"], z[f"flagged_{detector}"].astype(bool), z.get("oof_probs"), facts
+    det = d.detections[detector]
+    return det.score, np.asarray(det.flagged, bool), d.arrays.get("oof_probs"), facts
 
 # %% ../nbs/14_robust.ipynb #cbf30fe5
 CLEAN_RETRAIN = "clean-retrain:"
@@ -371,7 +365,7 @@ def _setup_incv_coteaching(run:RunContext, detector, noise_rate, estimator:str, 
 def _setup_clean_retrain(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "Clean-then-retrain: drop the samples `detector` flags (as many as the noise rate says), train on the rest."
     ds, dls, recipe, out, c, info = run.ds, run.dls, run.recipe, run.out, run.opts, run.dls.info
-    score, det_flagged, oof, facts = _detect(ds, dls, detector, c, recipe, prep_epochs, kw, c["labels_csv"], run.noise_kw)
+    score, det_flagged, oof, facts = _detect(run, detector, kw, fit_predict)
     est = noise_rate_estimates(oof, info.given, c["noise"]) if oof is not None else None
     def estimate():
         nonlocal est
