@@ -18,7 +18,8 @@ from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .detect import (estimate_noise_from_accuracy, estimate_noise_from_gap, estimate_noise_rate, flag_top_k, incv,
                                  label_precision_recall, out_of_fold_probs)
-from .detection import METHODS as DETECTION_METHODS, detect_in_memory, make_fit_predict
+from .detection import METHODS as DETECTION_METHODS, detect_in_memory
+from .trainer import make_fit_predict
 from fastcore.meta import delegates
 from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunContext, get_arch, jsonable,
                                 make_learner, make_model, predict_logits, train_run)

@@ -19,7 +19,9 @@ import pandas as pd
 import papermill as pm
 import yaml
 from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json, stable_hash, versions
+from .dataset import load_dataset
 from .engine import ENGINES
+from .noise import NOISE_KINDS, check_ratio
 from .results import (PARAM_COLUMNS, STATUSES, collect_results, is_done, load_plan, read_status, sweep_status,
                                   write_status)
 
@@ -152,11 +154,7 @@ def _check_data(data)->tuple:
     if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
     path = Path(data).expanduser().resolve()
     if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir(): return str(path), None
-    try: from false_labels.dataset import load_dataset
-    except ImportError: load_dataset = None
-    if load_dataset is not None: return str(path), load_dataset(path)
-    if not (path/'card.json').is_file(): raise ValueError(f"{str(data)!r} is not a false_labels dataset (no card.json)")
-    return str(path), None
+    return str(path), load_dataset(path)
 
 def _check_values(axes:dict, ds):
     "Refuse values the dataset and the noise module would refuse."
@@ -164,19 +162,15 @@ def _check_values(axes:dict, ds):
     if ds is not None:
         for t in tasks:
             if t is not None: check_choice('task', t, ds.tasks)
-    try: from false_labels import noise as nz
-    except ImportError: nz = None
-    if nz is not None:
-        for k in axes.get('noise', [None]):
-            if k is not None: check_choice('noise', k, nz.NOISE_KINDS)
-            for t in tasks:
-                n_classes = ds.n_classes(t) if ds is not None and t is not None else None
-                for r in axes.get('ratio', []): nz.check_ratio(r, n_classes, k)
+    for k in axes.get('noise', [None]):
+        if k is not None: check_choice('noise', k, NOISE_KINDS)
+        for t in tasks:
+            n_classes = ds.n_classes(t) if ds is not None and t is not None else None
+            for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
 
 def _check_training(axes:dict):
     "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
-    try: from false_labels import learn
-    except ImportError: return
+    from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
     if any(m is not None for m in axes.get('method', [])):
