@@ -14,7 +14,7 @@ from .dataset import Dataset
 from .results import write_status
 
 # %% auto #0
-__all__ = ['colour_toy', 'demo_runs', 'demo_results', 'demo_sweep']
+__all__ = ['DEMO_ARCHS', 'colour_toy', 'demo_runs', 'demo_results', 'demo_sweep']
 
 # %% ../nbs/19_toys.ipynb #4b45a3e1
 def colour_toy(n=300, size=16, seed=0, strength=120, n_classes=3, names=None):
@@ -26,7 +26,7 @@ def colour_toy(n=300, size=16, seed=0, strength=120, n_classes=3, names=None):
     return Dataset.from_arrays(imgs, labels, names or ["red", "green", "blue"][:n_classes], seed=seed)
 
 # %% ../nbs/19_toys.ipynb #7cf1489f
-_DEMO_ARCHS = {"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)}  # arch -> (clean accuracy, slope per unit ratio)
+DEMO_ARCHS = {"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)}  # arch -> (clean accuracy, slope per unit ratio)
 
 def demo_runs(ratios=(0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4), # ratios swept
                seeds=3, # seeds per (arch, ratio)
@@ -44,7 +44,7 @@ def demo_runs(ratios=(0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4), # ratios swept
               ):
     "Simulate a sweep: a list of runs, each a dict of params, per-epoch rows and class reports."
     rng = np.random.default_rng(seed)
-    archs = _DEMO_ARCHS if archs is None else archs
+    archs = DEMO_ARCHS if archs is None else archs
     classes, chance = [f"c{i}" for i in range(n_classes)], 1 / n_classes
     offsets = np.linspace(-0.04, 0.04, n_classes)
     runs = []
