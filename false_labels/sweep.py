@@ -19,6 +19,7 @@ import pandas as pd
 import papermill as pm
 import yaml
 from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json, stable_hash, versions
+from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
 from .noise import NOISE_KINDS, check_ratio
@@ -665,35 +666,27 @@ def _tasks(sweep_dir:Path, plan:dict, engine:str)->list:
                         engine=engine, attempt=attempts + 1, previous_error=old.get('error')))
     return out
 
+_PLAN_AXES = ('ratios', 'seeds', 'archs', 'losses', 'methods', 'noise', 'epochs', 'task', 'grid')
+
+@delegates(plan_sweep)
 def run_sweep(out:str|Path, # sweep folder (created, or resumed)
               data:str|Path|None=None, # dataset folder every run trains on
-              ratios=None, # corruption ratios: a list, or '0,0.01,0.1'
-              seeds=None, # n (seeds 0..n-1) or a list of seeds
-              archs=None, # architecture(s)
-              losses=None, # loss(es)
-              methods=None, # training method(s), if the template has a `method` parameter
-              noise=None, # noise kind(s)
-              epochs=None, # epochs (one value or a list)
-              task=None, # label task(s)
               jobs:int|None=None, # runs at once on local workers (None: one per GPU, or 1); 0: in this process
               scheduler:str|None=None, # Dask scheduler address: run on that cluster instead
               engine:str='inprocess', # 'inprocess' (long-lived workers) or 'kernel' (papermill's kernel per run)
               extend:bool=False, # merge into a folder holding a different plan instead of refusing
-              sweep_file:str|Path|None=None, # YAML/JSON file with the grid; arguments override it
-              template:str|Path|None=None, # papermill template; None: the packaged training template
-              grid:dict|None=None, # extra axes: {template parameter: [values]}
               gpus='auto', # local GPUs to spread workers over: 'auto', a count, ids, or None
               progress:bool=True, # show a progress bar and print the summary
               connect_timeout:float=10.0, # seconds to wait for the Dask scheduler
-              **train_kw, # any other template parameter, fixed for every run (bs, lr, size, device, ...)
+              **plan_kw, # the plan: `plan_sweep`'s arguments (axes, sweep_file, template, grid, template parameters)
              )->pd.DataFrame:
     "Plan, execute (resumably, several at once) and collect a sweep; return its results table."
     t0 = time.monotonic()
     check_choice('engine', engine, list(ENGINES))
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 0):
         raise ValueError(f"jobs {jobs!r} must be an integer >= 0")
-    plan = _plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
-                      epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
+    given = dict(data=data, **{k: plan_kw.pop(k, None) for k in _PLAN_AXES})
+    plan = _plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
     out, training = Path(out), _is_default(plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):
