@@ -248,13 +248,13 @@ def _detect(run:RunContext, detector:str, kw:dict, fit_predict:Callable)->tuple:
 
 # %% ../nbs/14_robust.ipynb #cbf30fe5
 CLEAN_RETRAIN = "clean-retrain:"
-METHODS = (*LOSSES, "coteaching", "incv-coteaching", *(CLEAN_RETRAIN + d for d in DETECTION_METHODS))
-_METHOD_KW = {
+_METHOD_KW = {   # method family -> its `method_kw` and their defaults (the family's setup is in `FAMILIES`)
+    "loss": {},
     "coteaching": dict(num_gradual=None, exponent=1.0, folds=2, prep_epochs=None),
     "incv-coteaching": dict(num_gradual=None, warmup=None, incv_iter=4, prep_epochs=None, estimate_folds=2),
     "clean-retrain": dict(prep_epochs=None, folds=4, incv_iter=4, detector_kw=None, estimate_folds=2),
-    "loss": {},
 }
+METHODS = (*LOSSES, *(f for f in _METHOD_KW if f not in ("loss", "clean-retrain")), *(CLEAN_RETRAIN + d for d in DETECTION_METHODS))
 _MAX_FORGET = 0.9   # an estimate above this would forget nearly every sample: clip it
 
 def parse_method(method:str, # a name from `METHODS`
