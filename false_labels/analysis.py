@@ -13,118 +13,13 @@ import pandas as pd
 from scipy import stats
 from .core import atomic_write, read_json, stable_hash, to_json
 from .noise import expected_noisy_accuracy
+from .results import collect_results, read_status
 
 # %% auto #0
 __all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'run_folder',
            'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns', 'group_label',
-           'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'theory_check',
-           'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
-
-# %% ../nbs/30_analysis.ipynb #761d1aa3
-_DEMO_ARCHS = {"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)}  # arch -> (clean accuracy, slope per unit ratio)
-
-def _demo_runs(ratios=(0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4), # ratios swept
-               seeds=3, # seeds per (arch, ratio)
-               archs:dict|None=None, # arch -> (clean accuracy, slope per unit ratio)
-               n_classes=4, # number of classes
-               noise="sym", # noise kind recorded
-               epochs=4, # epochs per run
-               sd=0.01, # seed-to-seed scatter of the accuracy
-               plateau=False, # flat accuracy up to `knot`, then the slope
-               knot=0.02, # end of the plateau
-               failed=0, # number of runs that fail (no results, status 'failed' with an error)
-               diverged=0, # number of runs that finish with NaN metrics
-               n_test=100, # test images per class
-               seed=0, # seed of the whole simulation
-              ):
-    "Simulate a sweep: a list of runs, each a dict of params, per-epoch rows and class reports."
-    rng = np.random.default_rng(seed)
-    archs = _DEMO_ARCHS if archs is None else archs
-    classes, chance = [f"c{i}" for i in range(n_classes)], 1 / n_classes
-    offsets = np.linspace(-0.04, 0.04, n_classes)
-    runs = []
-    for arch, (acc0, slope) in archs.items():
-        for ratio in ratios:
-            for s in range(seeds):
-                params = dict(data="demo", task=n_classes, noise=noise, ratio=float(ratio), arch=arch, loss="ce",
-                              method="none", epochs=epochs, seed=s, bs=32, lr=1e-3, size=32)
-                harm, jitter = slope * (max(ratio - knot, 0) if plateau else ratio), rng.normal(0, sd)
-                rows, reports = [], []
-                for e in range(epochs):
-                    clean = acc0 - (acc0 - chance) * (0.3**(e + 1) - 0.3**epochs)  # learns the clean signal first
-                    acc = float(np.clip(clean + ((e + 1) / epochs)**2 * harm + jitter, chance, 1))  # then memorises
-                    cm = _demo_confusion(np.clip(acc + offsets * (1 + 4 * ratio), 0, 1), n_test, rng)
-                    rep = _class_report(cm, classes); a = rep["accuracy"]
-                    noisy = a * (1 - ratio) + (1 - a) * ratio / (n_classes - 1) + rng.normal(0, sd / 4)
-                    rows.append(dict(epoch=e, train_loss=1.5 * 0.5**e + 0.1 + ratio, valid_loss=1.2 * 0.5**e + 0.2,
-                                     valid_acc=acc, test_acc=a, test_acc_noisy=noisy,
-                                     **{f"test_{v}_{m}": rep[f"{v} avg"][k] for v in ("macro", "weighted")
-                                        for m, k in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"))},
-                                     **{f"f1_{c}": rep[c]["f1-score"] for c in classes}, time_s=1.0))
-                    reports.append(rep)
-                runs.append(dict(run_id=stable_hash(params), params=params, rows=rows, reports=reports, classes=classes))
-    bad = rng.choice(len(runs), size=failed + diverged, replace=False) if failed + diverged else []
-    for i, r in enumerate(bad):
-        if i < failed: runs[r]["failed"] = "RuntimeError: simulated failure (out of memory)"
-        else: runs[r]["rows"] = [dict(row, **{m: np.nan for m in _NAN_METRICS}) for row in runs[r]["rows"]]
-    return runs
-
-def _demo_confusion(acc_c, n_test, rng):
-    "A confusion matrix whose per-class recall is `acc_c`, errors spread at random over the other classes."
-    C = len(acc_c); cm = np.zeros((C, C), dtype=np.int64)
-    for c, a in enumerate(acc_c):
-        ok = int(round(a * n_test)); cm[c, c] = ok
-        others = [k for k in range(C) if k != c]
-        np.add.at(cm[c], rng.choice(others, size=n_test - ok), 1)
-    return cm
-
-def _class_report(cm, classes):
-    "sklearn's classification_report dict (plus the confusion matrix) for a confusion matrix."
-    from sklearn.metrics import classification_report
-    C = len(classes)
-    t = np.repeat(np.arange(C), cm.sum(1)); p = np.concatenate([np.repeat(np.arange(C), row) for row in cm])
-    rep = classification_report(t, p, labels=np.arange(C), target_names=classes, output_dict=True, zero_division=0)
-    rep["confusion_matrix"] = cm.tolist(); rep["classes"] = list(classes)
-    return rep
-
-# %% ../nbs/30_analysis.ipynb #96371969
-_NAN_METRICS = ("train_loss", "valid_loss", "valid_acc", "test_acc", "test_acc_noisy")
-
-def _demo_table(runs):
-    "The sweep results table (one row per run and epoch) for simulated runs."
-    rows = []
-    for run in runs:
-        base = dict(run_id=run["run_id"], **run["params"], realised_ratio=run["params"]["ratio"],
-                    n_classes=len(run["classes"]))
-        extra = dict(run_dir=f"runs/{run['run_id']}", notebook=f"runs/{run['run_id']}/run.ipynb")
-        if run.get("failed"): continue  # a sweep collects finished runs only
-        n = len(run["rows"])
-        rows += [dict(base, **r, **extra, is_final=i == n - 1) for i, r in enumerate(run["rows"])]
-    return pd.DataFrame(rows)
-
-def _demo_results(**kw)->pd.DataFrame:
-    "A synthetic results table (no files): see `_demo_runs` for the parameters."
-    return _demo_table(_demo_runs(**kw))
-
-def _demo_sweep(path, # sweep folder to write (created)
-                **kw, # passed to `_demo_runs`
-               )->Path:
-    "Write a synthetic sweep folder: results table, run folders with metrics and class reports."
-    path = Path(path); runs = _demo_runs(**kw); table = _demo_table(runs)
-    for run in runs:
-        d = path/"runs"/run["run_id"]
-        atomic_write(d/"params.json", to_json(run["params"]))
-        atomic_write(d/"label_mapping.json", to_json({str(i): c for i, c in enumerate(run["classes"])}))
-        if run.get("failed"):
-            atomic_write(d/"status.json", to_json(dict(status="failed", error=run["failed"]))); continue
-        pd.DataFrame(run["rows"]).to_csv(d/"metrics.csv", index=False)
-        for e, rep in enumerate(run["reports"]): atomic_write(d/"class_report"/f"epoch_{e:03d}.json", to_json(rep))
-        atomic_write(d/"result.json", to_json(dict(run["params"], **run["rows"][-1], realised_ratio=run["params"]["ratio"])))
-        atomic_write(d/"status.json", to_json(dict(status="done")))
-    atomic_write(path/"plan.json", to_json(dict(format="demo", runs=[dict(run_id=r["run_id"], params=r["params"]) for r in runs])))
-    table.to_csv(path/"results.csv", index=False)
-    table.to_parquet(path/"results.parquet", index=False)
-    return path
+           'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'mean_ci',
+           'theory_check', 'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
 
 # %% ../nbs/30_analysis.ipynb #88d4b676
 class NoFinishedRunsError(ValueError):
@@ -147,9 +42,7 @@ def _read_table(src):
     if not p.is_dir(): raise ValueError(f"sweep folder {str(p)!r} does not exist")
     for name, read in (("results.parquet", pd.read_parquet), ("results.csv", pd.read_csv)):
         if (p/name).exists(): return read(p/name), p
-    try: from false_labels.sweep import collect_results
-    except ImportError: collect_results = None
-    if collect_results is not None and (p/"runs").is_dir(): return collect_results(p), p
+    if (p/"runs").is_dir(): return collect_results(p), p
     raise ValueError(f"{str(p)!r} holds no results.parquet or results.csv: is it a sweep folder?")
 
 def run_folder(row, # a results row (needs run_dir or run_id)
@@ -164,14 +57,10 @@ def run_folder(row, # a results row (needs run_dir or run_id)
     if sweep_dir is not None and "run_id" in row: cands.append(Path(sweep_dir)/"runs"/str(row["run_id"]))
     return next((c for c in cands if c.is_dir()), None)
 
-def _status(d:Path|None)->dict:
-    "A run folder's status.json ({} when absent or unreadable)."
-    try: return read_json(d/"status.json") if d is not None and (d/"status.json").is_file() else {}
-    except (ValueError, OSError): return {}
-
 def _nan_reason(row, sweep_dir, metric):
     "Why a collected run has no usable final row: the NaN metric, plus its status error if any."
-    st = _status(run_folder(row, sweep_dir))
+    d = run_folder(row, sweep_dir)
+    st = read_status(d) if d is not None else {}
     return f"{metric} is NaN" + (f" (status {st.get('status')!r}: {st['error']})" if st.get("error") else "")
 
 def _unfinished(sweep_dir, seen:set)->list:
@@ -183,7 +72,7 @@ def _unfinished(sweep_dir, seen:set)->list:
     for r in plan.get("runs", []):
         rid = r.get("run_id")
         if rid is None or rid in seen: continue
-        st = _status(Path(sweep_dir)/"runs"/str(rid))
+        st = read_status(Path(sweep_dir)/"runs"/str(rid))
         why = f"not in the results table: status {st.get('status', 'pending')!r}" + (f": {st['error']}" if st.get("error") else "")
         out.append(dict(run_id=rid, reason=why, **{k: r.get("params", {}).get(k) for k in ("arch", "loss", "method", "ratio", "seed")}))
     return out
@@ -259,7 +148,7 @@ def group_label(df:pd.DataFrame, # results
     if not keys: return pd.Series("all", index=df.index)
     return df[keys].astype(str).apply(lambda r: " · ".join(f"{k}={v}" for k, v in r.items()), axis=1)
 
-def _groups(df, by):
+def iter_groups(df, by):
     "Yield (dict of group values, rows) for each group of `by` (one group when `by` is empty)."
     if not by: yield {}, df; return
     for key, sub in df.groupby(list(by), dropna=False, sort=True):
@@ -347,7 +236,7 @@ def regress_on_ratio(df:pd.DataFrame, # final results (see `load_results`)
     by = group_keys(df) if by is None else list(by)
     metrics = metric_columns(df) if metrics is None else list(metrics)
     rng, rows = np.random.default_rng(seed), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         for m in metrics:
             s = sub[["ratio", m]].dropna()
             for d in degrees:
@@ -372,7 +261,7 @@ def fit_bands(df:pd.DataFrame, # final results
     _check_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rng, parts = np.random.default_rng(seed), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna(); x, y = s["ratio"].to_numpy(float), s[metric].to_numpy(float)
         if len(np.unique(x)) <= degree: continue
         grid = np.linspace(x.min(), x.max(), n_grid); G = _design(grid, degree); X = _design(x, degree)
@@ -401,7 +290,7 @@ def plateau_test(df:pd.DataFrame, # final results
     _check_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rows = []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna(); x, y = s["ratio"].to_numpy(float), s[metric].to_numpy(float)
         ux = np.unique(x)
         row = dict(keys, metric=metric, knot=knot, n_runs=len(y), n_low=int((ux <= knot).sum()), n_high=int((ux > knot).sum()),
@@ -510,7 +399,7 @@ def inverse_regression(df:pd.DataFrame, # final results
     models = [models] if isinstance(models, str) else list(models)
     for m in models: regressor(m)
     by = group_keys(df) if by is None else list(by)
-    rows = [dict(keys, **r) for keys, sub in _groups(df, by)
+    rows = [dict(keys, **r) for keys, sub in iter_groups(df, by)
             for r in _inverse_group(sub, feature, delta, models, n_splits, n_repeats, test_size, seed)]
     cols = [*by, "feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
             "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note"]
@@ -552,7 +441,7 @@ def _theory_rows(df, by, per_epoch=False, min_span=0.05):
     out["position"] = ((out["clean_line"] - out["test_acc_noisy"]) / span).where(span > min_span)
     return out
 
-def _mean_ci(v, level):
+def mean_ci(v, level):
     "Mean and t-interval of a sample (NaN interval with fewer than two values)."
     v = np.asarray(v, float); v = v[~np.isnan(v)]
     if len(v) < 2: return (v.mean() if len(v) else np.nan), np.nan, np.nan
@@ -570,9 +459,9 @@ def theory_check(df:pd.DataFrame, # final results
     t = _theory_rows(df, by, min_span=min_span)
     if per_run: return t
     rows = []
-    for keys, sub in _groups(t, by):
+    for keys, sub in iter_groups(t, by):
         for r, s in sub.groupby("ratio"):
-            g, lo, hi = _mean_ci(s["gap"], level)
+            g, lo, hi = mean_ci(s["gap"], level)
             notes = [] if s["theory"].notna().all() else ["no closed form for this noise kind"]
             if s["baseline_acc"].isna().all(): notes.append("no 0 % runs: no clean line")
             rows.append(dict(keys, ratio=r, n_runs=len(s), test_acc=s["test_acc"].mean(),
@@ -622,7 +511,7 @@ def robustness(df:pd.DataFrame, # final results
     by = group_keys(df) if by is None else list(by)
     within = [k for k in by if k not in CANDIDATE_KEYS] if within is None else list(within)
     rng, q, rows = np.random.default_rng(seed), (0.5 - level / 2, 0.5 + level / 2), []
-    for keys, sub in _groups(df, by):
+    for keys, sub in iter_groups(df, by):
         s = sub[["ratio", metric]].dropna().sort_values("ratio")
         r = np.unique(s["ratio"].to_numpy(float)); vals = [s.loc[s.ratio == v, metric].to_numpy(float) for v in r]
         n = np.array([len(v) for v in vals], float)
@@ -653,7 +542,7 @@ def _rank(out, within):
     "Rank rows within each setting: by slope, AUC, drop ratio (NaN = never dropped = best), then overall."
     key = out["drop_ratio"].where(out["drop_reached"].astype("boolean").fillna(False), np.inf)
     parts = []
-    for _, g in _groups(out.assign(_drop=key), within):
+    for _, g in iter_groups(out.assign(_drop=key), within):
         g = g.copy()
         for c, col in (("rank_slope", "slope"), ("rank_auc", "auc"), ("rank_drop", "_drop")):
             g[c] = g[col].rank(ascending=False, method="min")
@@ -687,7 +576,7 @@ def confusion_table(df:pd.DataFrame, # final results (from a sweep folder, or pa
     by = group_keys(df) if by is None else list(by)
     ratios = default_ratios(df["ratio"]) if ratios is None else _nearest(df["ratio"], ratios)
     rows, missing = [], 0
-    for keys, sub in _groups(df[df["ratio"].isin(ratios)], by):
+    for keys, sub in iter_groups(df[df["ratio"].isin(ratios)], by):
         for r, s in sub.groupby("ratio"):
             total, classes = None, None
             for _, row in s.iterrows():

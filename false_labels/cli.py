@@ -57,9 +57,8 @@ _METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
-    if any(k in kw for k in _METHOD_KEYS): from false_labels.robust import train_method as train
-    else: from false_labels.learn import train_run as train
-    res = train(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
+    from false_labels.robust import train_method
+    res = train_method(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
     if res.get("noise_rate_source") not in (None, "unused"):
@@ -85,8 +84,7 @@ def cmd_sweep(a):
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
-    from false_labels.report import write_report
-    from false_labels.detection import detection_section
+    from false_labels.report import detection_section, write_report
     path = write_report(a.sweep, out=a.out, sections=[detection_section])
     print(f"report -> {Path(path).resolve()}")
 

@@ -1,4 +1,4 @@
-"""Find the corrupted labels with real trainings: a fast k-fold trainer over device-resident images, per-iteration loss and margin tracking, AUM threshold runs, INCV and training values, every method scored against the truth, with suspects, id lists, image folders and charts written to a folder.
+"""Find the corrupted labels with real trainings (on `trainer`'s fast k-fold trainer): per-iteration loss and margin tracking, AUM threshold runs, INCV and training values, every method scored against the truth, with suspects, id lists, image folders and charts written to a folder.
 
 Docs: https://false-labels.github.io/false_labels/detection.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/detection.html.md"""
 
 # %% ../nbs/15_detection.ipynb #1b7dedff
 from __future__ import annotations
-import copy, io, shutil, tempfile, time, warnings, weakref, zlib
+import io, time, warnings, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -21,267 +21,17 @@ from .dataset import Dataset
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .learn import LOSSES, SampleStats, amp_context, get_arch, load_model, make_learner, predict_logits
+from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_threshold_samples, check_labels,
                                  check_probs, ema_curves, ema_loss, evaluate_detectors, incv,
                                  out_of_fold_probs, plot_ema_curves, plot_pr_curves, plot_score_histograms,
                                  score_from_stats, suspects_table, training_values)
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker',
-           'pack_observations', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
-           'cleanlab_detection', 'save_chart', 'suspects_gallery', 'detect_labels', 'find_run', 'detect_sweep',
-           'detection_results', 'detection_table', 'plot_detection_sweep', 'detection_section']
-
-# %% ../nbs/15_detection.ipynb #be4ab734
-def _check_idx(idx, n:int, name:str, split:str="train")->np.ndarray:
-    "Positions as a 1-D int64 array inside 0..n-1."
-    a = np.asarray(idx)
-    if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
-        raise ValueError(f"{name} must be a 1-D array of integer positions, got {a.dtype} {a.shape}")
-    a = a.astype(np.int64)
-    bad = np.flatnonzero((a < 0) | (a >= n))
-    if bad.size:
-        where = "training split" if split == "train" else f"{split} split"
-        raise ValueError(f"{name}[{bad[0]}] = {a[bad[0]]} is not a position in the {where} (0..{n - 1})")
-    return a
-
-def _data_seed(seed:int, idx:np.ndarray)->int:
-    "Seed of a training's data order, derived from the base seed and the training set."
-    return int(np.random.SeedSequence([int(seed), zlib.crc32(np.sort(idx).tobytes())]).generate_state(1)[0])
-
-def _sync(device):
-    if torch.device(device).type == "cuda": torch.cuda.synchronize(device)
-
-class _SkipValidation(Callback):
-    "Skip fastai's validation pass: we evaluate what we need ourselves."
-    order = 99   # after the Recorder's before_validate, which then records the pass as cancelled
-    def before_validate(self): raise CancelValidException
-
-class _KeepBest(Callback):
-    "After each epoch, accuracy of the model on `dl` against its labels; the best epoch's weights are restored at the end."
-    order = 65
-    def __init__(self, dl): self.dl, self.best, self.state, self.history = dl, -1.0, None, []
-    def after_epoch(self):
-        acc = float((predict_logits(self.learn, self.dl).argmax(1) == self.dl.labels).float().mean())
-        self.history.append(acc)
-        if acc > self.best:
-            self.best = acc
-            self.state = {k: v.detach().clone() for k, v in self.learn.raw_model.state_dict().items()}
-    def after_fit(self):
-        if self.state is not None: self.learn.raw_model.load_state_dict(self.state)
-        self.learn.best_epochs = dict(accuracy=self.history, best=self.best)
-
-# %% ../nbs/15_detection.ipynb #0af3234e
-def _last_linear(model:nn.Module)->nn.Linear:
-    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not lin: raise ValueError(f"{type(model).__name__} has no nn.Linear layer: cannot tell its penultimate features")
-    return lin[-1]
-
-@torch.no_grad()
-def extract_features(model, # an `nn.Module` or a fastai `Learner` (its autocast is used)
-                     dl, # a loader (not shuffled, not augmented) yielding (x, ...) batches
-                    )->np.ndarray:
-    "Penultimate-layer features (the input of the model's last linear layer) of every sample of `dl`, in order, float32."
-    learn = model if hasattr(model, "raw_model") else None
-    net = learn.raw_model if learn is not None else model
-    head, feats = _last_linear(net), []
-    hook = head.register_forward_hook(lambda m, inp, out: feats.append(inp[0].detach().float().flatten(1)))
-    was = net.training; net.eval()
-    try:
-        for b in dl:
-            with (amp_context(learn) if learn is not None else torch.autocast("cpu", enabled=False)): net(b[0])
-    finally: hook.remove(); net.train(was)
-    return torch.cat(feats).cpu().numpy().astype(np.float32) if feats else np.zeros((0, head.in_features), np.float32)
-
-# %% ../nbs/15_detection.ipynb #929c1fe0
-class _Scratch:
-    "A temporary folder (fastai's Learner path), removed when the last trainer sharing it is gone."
-    def __init__(self):
-        self.name = tempfile.mkdtemp(prefix="false_labels_fp_")
-        weakref.finalize(self, shutil.rmtree, self.name, True)
-
-class FitPredict:
-    "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
-    def __init__(self,
-                 dls:NoisyDataLoaders, # loaders from `data.dataloaders`: their store, normalisation and splits are shared
-                 given=None, # (n,) given labels of the training split (default: the labels `dls.train` serves)
-                 arch:str="resnet18", # a name from `learn.ARCHS` or 'timm:<name>'
-                 loss:str="ce", # a name from `learn.LOSSES`
-                 epochs:int=5, # one-cycle epochs per training
-                 lr:float|None=None, # peak learning rate (None: `learn.default_lr`)
-                 opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
-                 wd:float|None=None, # weight decay (None: the optimiser's default)
-                 precision:str="auto", # auto, fp32, bf16, fp16
-                 pretrained:bool=False, # ImageNet weights from the local torch cache
-                 compile:bool=False, # torch.compile every model (pays the compile time per training)
-                 loss_kw:dict|None=None, # loss parameters
-                 augment:bool=True, # flips and shifts while training
-                 seed:int=0, # seed of the initial weights and (with the training set) of the data order
-                ):
-        get_arch(arch); check_choice("loss", loss, list(LOSSES))
-        if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
-        self.dls, self.device = dls, torch.device(dls.device)
-        self.classes = list(dls.vocab)
-        self.ids = dls.train.ids.cpu().numpy()
-        self.given = check_labels(dls.train.labels if given is None else given, len(self.classes), "given labels")
-        if len(self.given) != len(self.ids):
-            raise ValueError(f"given labels has {len(self.given)} entries but the training split has {len(self.ids)} samples")
-        self.kw = dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained,
-                       compile=compile, loss_kw=loss_kw)
-        self.epochs, self.augment, self.seed = int(epochs), augment, int(seed)
-        self._tmp = _Scratch()
-        pos = torch.full((dls.train.store.n,), -1, dtype=torch.long)
-        pos[torch.as_tensor(self.ids)] = torch.arange(len(self.ids))
-        self.positions = pos.to(self.device)          # sample id -> position in the training split
-        self.n_trainings, self.train_seconds, self.log = 0, 0.0, []
-
-    @property
-    def n(self)->int: return len(self.ids)
-    @property
-    def n_classes(self)->int: return len(self.classes)
-
-    def with_labels(self, given)->FitPredict:
-        "A trainer sharing this one's loaders and settings, for other given labels (counters start at 0)."
-        new = copy.copy(self)
-        new.given = check_labels(given, self.n_classes, "given labels")
-        if len(new.given) != self.n: raise ValueError(f"given labels has {len(new.given)} entries, expected {self.n}")
-        new.n_trainings, new.train_seconds, new.log = 0, 0.0, []
-        return new
-
-    def loader(self, idx=None, # positions in the split (default: all)
-               split:str="train", # 'train', 'valid' or 'test'
-               labels=None, # (n,) labels to serve for the train split (default: the given labels)
-               train:bool=False, # a training loader (shuffled, augmented) instead of an evaluation one
-               seed:int=0, # seed of its order and augmentation
-               **kw, # other `TensorDL.new` arguments
-              ):
-        "A loader over some samples of a split, sharing the device copy of the images."
-        check_choice("split", split, ("train", "valid", "test"))
-        base = {"train": self.dls.train, "valid": self.dls.valid, "test": self.dls[2]}[split]
-        ids, y = base.ids, base.labels
-        if split == "train": y = torch.as_tensor(self.given if labels is None else labels, device=self.device)
-        if idx is not None:
-            sel = torch.as_tensor(_check_idx(idx, len(ids), "idx", split), device=ids.device)
-            ids, y = ids[sel], y[sel]
-        opts = dict(ids=ids, labels=y, true_labels=None, seed=seed)
-        if train: opts.update(shuffle=True, augment=self.augment, drop_last=len(ids) > self.dls.train.bs)
-        else: opts.update(shuffle=False, augment=False, drop_last=False, bs=self.dls.valid.bs)
-        opts.update(kw)
-        return self.dls.train.new(**opts)
-
-    def train(self, train_idx=None, # positions to train on (default: the whole training split)
-              labels=None, # (n,) labels for all positions (default: the given labels)
-              classes:list|None=None, # class names when `labels` use more classes (AUM's threshold class)
-              cbs=(), # extra fastai callbacks
-              best_on=None, # positions whose given-label accuracy picks the best epoch (INCV's save_best)
-              drop_last:bool|None=None, # drop the last incomplete batch (None: when the subset exceeds a batch)
-              epochs:int|None=None, # override the epochs
-             ):
-        "Train one model on `train_idx` and return its fastai `Learner`."
-        idx = np.arange(self.n) if train_idx is None else _check_idx(train_idx, self.n, "train_idx")
-        if len(idx) == 0: raise ValueError("train_idx is empty")
-        y = self.given if labels is None else check_labels(labels, len(classes or self.classes))
-        tr = self.loader(idx, labels=y, train=True, seed=_data_seed(self.seed, idx), vocab=list(classes or self.classes),
-                         **({} if drop_last is None else dict(drop_last=drop_last)))
-        dls = NoisyDataLoaders(tr, self.loader(idx[:1], labels=y), device=self.device)
-        seed_everything(self.seed)                    # fixed initial weights for every training
-        learn = make_learner(dls, metrics=[], path=self._tmp.name, **self.kw)
-        extra = [_SkipValidation(), *cbs]
-        if best_on is not None: extra.append(_KeepBest(self.loader(best_on)))
-        _sync(self.device); t0 = time.perf_counter()
-        learn.fit_one_cycle(int(epochs or self.epochs), cbs=extra)
-        _sync(self.device); dt = time.perf_counter() - t0
-        self.n_trainings += 1; self.train_seconds += dt
-        self.log.append(dict(n_train=len(idx), seconds=dt, best_on=None if best_on is None else len(best_on)))
-        return learn
-
-    def predict(self, learn, # a `Learner` from `train`
-                idx=None, # positions (default: all)
-                split:str="train", # 'train', 'valid' or 'test'
-               )->np.ndarray:
-        "Softmax probabilities (len(idx), C) of `learn`'s model on some samples of a split."
-        return predict_logits(learn, self.loader(idx, split)).softmax(1).cpu().numpy()
-
-    def features(self, model, # a `Learner` or an `nn.Module`
-                 idx=None, # positions (default: all)
-                 split:str="train", # 'train', 'valid' or 'test'
-                )->np.ndarray:
-        "Penultimate-layer features of some samples of a split."
-        return extract_features(model, self.loader(idx, split))
-
-    def __call__(self, train_idx, # positions to train on
-                 eval_idx, # positions to predict
-                 save_best:bool=False, # keep the epoch with the best given-label accuracy on `eval_idx`
-                )->np.ndarray:
-        "Train on `train_idx` (given labels), return softmax probabilities for `eval_idx`."
-        ev = _check_idx(eval_idx, self.n, "eval_idx")
-        return self.predict(self.train(train_idx, best_on=ev if save_best else None), ev)
-
-    def __repr__(self):
-        return (f"FitPredict({self.n} training samples, {self.n_classes} classes, {self.kw['arch']} x {self.epochs} epochs "
-                f"on {self.device}; {self.n_trainings} trainings so far, {self.train_seconds:.1f} s)")
-
-# %% ../nbs/15_detection.ipynb #db9fb3f7
-def make_fit_predict(data, # a `Dataset`, a dataset or image folder, or `NoisyDataLoaders` (their store is reused)
-                     given_labels=None, # (n,) given labels of the training split (default: the dataset's / served labels)
-                     task=14, # 4 or 14 for generated data, 'label' for others
-                     arch:str="resnet18", # a name from `learn.ARCHS`
-                     epochs:int=5, # epochs per training
-                     bs:int=256, # batch size
-                     lr:float|None=None, # peak learning rate (None: default for arch/opt/bs)
-                     device="auto", # auto, cpu, cuda
-                     size:int|None=None, # image side (None: as stored)
-                     seed:int=0, # seed of initial weights and data order
-                     resident:bool|None=None, # images on the device (None: when they fit)
-                     **kw, # other `FitPredict` arguments (loss, opt, wd, precision, pretrained, compile, loss_kw, augment)
-                    )->FitPredict:
-    "A `fit_predict(train_idx, eval_idx, save_best=False) -> probs` over the fast trainer (positions in the training split)."
-    if isinstance(data, NoisyDataLoaders): dls = data
-    else:
-        dls = dataloaders(data, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, resident=resident,
-                          augment=kw.get("augment", True), normalize="imagenet" if kw.get("pretrained") else "dataset")
-    return FitPredict(dls, given_labels, arch=arch, epochs=epochs, lr=lr, seed=seed, **kw)
-
-# %% ../nbs/15_detection.ipynb #d46f5a2b
-def _margins(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-    "Served-label logit minus the largest other logit."
-    given = logits.gather(1, y[:, None])[:, 0]
-    return given - logits.scatter(1, y[:, None], float("-inf")).amax(1)
-
-class IterationTracker(Callback):
-    "Record each training sample's loss and margin every time it is trained on (training forward pass, per iteration)."
-    order = 55
-    def __init__(self, positions:torch.Tensor): self.positions = positions   # sample id -> position in the split
-    def before_fit(self): self.step, self._rec = 0, []
-    def after_loss(self):
-        if not self.training or not len(self.learn.yb): return
-        with torch.no_grad():
-            logits, y = self.learn.pred.detach().float(), self.learn.yb[0]
-            with self.learn.loss_not_reduced(): loss = self.learn.loss_func(logits, y).float()
-            pos = self.positions[self.learn.batch_ids]
-            self._rec.append((torch.full_like(pos, self.step), pos, loss, _margins(logits, y)))
-    def after_batch(self):
-        if self.training: self.step += 1
-    def observations(self)->dict:
-        "step, position, loss and margin of every observation, in training order (NumPy)."
-        if not self._rec: return dict(step=np.zeros(0, np.int64), pos=np.zeros(0, np.int64), loss=np.zeros(0, np.float32),
-                                      margin=np.zeros(0, np.float32))
-        cols = [torch.cat(c).cpu().numpy() for c in zip(*self._rec)]
-        return dict(step=cols[0], pos=cols[1], loss=cols[2].astype(np.float32), margin=cols[3].astype(np.float32))
-
-def pack_observations(pos, # (M,) position of each observation, in time order
-                      values, # (M,) observed values
-                      n:int, # number of samples
-                     )->np.ndarray:
-    "Observations as (R, n): row r = each sample's r-th observation in time order, NaN after its last."
-    pos, values = np.asarray(pos, np.int64), np.asarray(values)
-    order = np.argsort(pos, kind="stable")            # stable: keeps time order within a sample
-    p = pos[order]
-    counts = np.bincount(p, minlength=n)
-    rank = np.arange(len(p)) - np.repeat(np.cumsum(counts) - counts, counts)
-    out = np.full((max(int(counts.max(initial=0)), 1), n), np.nan, np.float32)
-    out[rank, p] = values[order]
-    return out
+__all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
+           'cleanlab_detection', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOutcome', 'write_detection',
+           'detect_labels', 'detect_in_memory', 'find_run', 'detect_sweep', 'detection_results', 'long_metrics',
+           'plot_detection_sweep']
 
 # %% ../nbs/15_detection.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -435,7 +185,8 @@ def _check_run(run, fp:FitPredict)->dict:
     return st
 
 # %% ../nbs/15_detection.ipynb #fb6cfdd9
-def _vl_version()->str|None:
+def vl_version()->str|None:
+    "The Vega-Lite version of the installed altair, if vl-convert knows it (else None: its default)."
     import vl_convert as vlc
     v = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     return v if v in vlc.get_vegalite_versions() else None
@@ -451,8 +202,8 @@ def save_chart(chart, # an altair chart
         check_choice("chart format", f, ("png", "svg", "json"))
         p = stem.with_suffix("." + f)
         if f == "json": atomic_write(p, to_json(spec))
-        elif f == "svg": atomic_write(p, vlc.vegalite_to_svg(spec, vl_version=_vl_version()))
-        else: atomic_write(p, vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=2))
+        elif f == "svg": atomic_write(p, vlc.vegalite_to_svg(spec, vl_version=vl_version()))
+        else: atomic_write(p, vlc.vegalite_to_png(spec, vl_version=vl_version(), scale=2))
         out.append(p)
     return out
 
@@ -525,12 +276,29 @@ class _Outcome:
     def stage(self, name:str, fp:FitPredict, f, verbose:bool=False):
         "Run `f`, recording its seconds and trainings under `name`."
         n0, t0 = fp.n_trainings, time.perf_counter()
-        r = f(); _sync(fp.device)
+        r = f(); sync_device(fp.device)
         self.timing[name] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings - n0)
         if verbose: print(f"[detect] {name}: {self.timing[name]['seconds']:.1f} s, {self.timing[name]['trainings']} training(s)", flush=True)
         return r
     @property
     def main_cost(self)->dict: return self.timing.get("tracked_run", self.timing.get("reuse_run", {}))
+
+# %% ../nbs/15_detection.ipynb #a98c91f7
+@dataclass
+class DetectionOutcome:
+    "A detection computed in memory: every method's `Detection`, their evaluation, the suspects and the arrays."
+    evaluation: pd.DataFrame # a row per method (scored against the truth when there is one)
+    suspects: pd.DataFrame # suspects.csv: every training sample, most suspicious first
+    selected: str # the method whose flags make the id lists
+    detections: dict # method -> `detect.Detection`
+    arrays: dict # detection_stats.npz's content
+    facts: dict # what params.json records besides the settings (methods, timing, notes, ...)
+    ids: np.ndarray # training sample ids
+    parts: tuple = () # (dataset, trainer, outcome, truth): what the charts and image folders are drawn from
+    @property
+    def flagged(self)->np.ndarray:
+        "The selected method's flags."
+        return np.asarray(self.detections[self.selected].flagged, bool)
 
 # %% ../nbs/15_detection.ipynb #d1652497
 def _main_inputs(fp:FitPredict, o:_Opts, res:_Outcome):
@@ -653,8 +421,8 @@ def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
     for k, d in res.dets.items(): out[f"score_{k}"], out[f"flagged_{k}"] = d.score, d.flagged
     return out
 
-def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts, overwrite:bool, params:dict)->pd.DataFrame:
-    "Compute every requested method with `fp` (its given labels), score, and write the folder `out`."
+def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:_Opts)->DetectionOutcome:
+    "Compute every requested method with `fp` (its given labels) and score them, in memory."
     t0, truth, res = time.perf_counter(), labels.truth, _Outcome()
     if truth is None:
         msg = f"no truth for the given labels ({labels.source.get('given')}): scoring skipped"
@@ -668,33 +436,49 @@ def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts,
     chosen = _select(o.select, res.dets, ev, truth is not None)
     table = _suspects(fp, ds, res, truth, chosen)
     res.timing["total"] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings)
-    flagged = res.dets[chosen].flagged
+    facts = dict(res.extra, methods=list(res.dets), selected=chosen, scored=truth is not None, labels=labels.source,
+                 n_train=fp.n, n_classes=fp.n_classes, classes=fp.classes, timing=res.timing, trainings=fp.n_trainings,
+                 train_seconds=fp.train_seconds, notes=res.notes)
+    if truth is not None:
+        cmp = compare_labels(truth, fp.given, n_classes=fp.n_classes)
+        facts.update(realised_ratio=cmp["noise_rate"], n_corrupted=cmp["n_changed"])
+    base = res.timing.get("tracked_run", {}).get("seconds")
+    facts["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
+    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth))
+
+def write_detection(d:DetectionOutcome, # from `detect_labels` (through `_run_detection`) or `detect_in_memory`
+                    out, # detection folder (written aside, moved into place)
+                    params:dict|None=None, # the settings to record in params.json
+                    overwrite:bool=False, # replace a non-empty `out`
+                    charts=True, # True (png, svg, json), False, or a list of formats
+                    folders:bool=False, # also write clean/<class>/ and dirty/<class>/ PNG folders
+                    top:int=16, # suspects in the gallery
+                   )->pd.DataFrame:
+    "Write a detection folder (evaluation, suspects, id lists, arrays, charts); return the evaluation table."
+    out, (ds, fp, res, truth), flagged = Path(out), d.parts, d.flagged
     with atomic_dir(out, overwrite) as tmp:
-        atomic_write(tmp/"evaluation.csv", ev.to_csv(index=False))
-        atomic_write(tmp/"suspects.csv", table.to_csv(index=False))
-        atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in fp.ids[flagged]))
-        atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in fp.ids[~flagged]))
-        buf = io.BytesIO(); np.savez_compressed(buf, **_arrays(fp, res, truth))
+        atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
+        atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
+        atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in d.ids[flagged]))
+        atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in d.ids[~flagged]))
+        buf = io.BytesIO(); np.savez_compressed(buf, **d.arrays)
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
-        if o.charts: _write_charts(tmp/"charts", ds, fp, res, truth, table, o)
-        if o.folders:
+        if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top)   # may add a note
+        if folders:
             for name, sel in (("dirty", flagged), ("clean", ~flagged)):
                 for i, y in zip(fp.ids[sel], fp.given[sel]): _write_png(tmp/name/str(fp.classes[y])/f"{i}.png", ds.images[i])
-        params.update(res.extra, methods=list(res.dets), selected=chosen, scored=truth is not None, labels=labels.source,
-                      n_train=fp.n, n_classes=fp.n_classes, classes=fp.classes, timing=res.timing, trainings=fp.n_trainings,
-                      train_seconds=fp.train_seconds, notes=res.notes, versions=versions())
-        if truth is not None:
-            cmp = compare_labels(truth, fp.given, n_classes=fp.n_classes)
-            params.update(realised_ratio=cmp["noise_rate"], n_corrupted=cmp["n_changed"])
-        base = res.timing.get("tracked_run", {}).get("seconds")
-        params["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
-        atomic_json(tmp/"params.json", params)
-    ev.attrs.update(out=str(out), selected=chosen, notes=res.notes)
+        atomic_json(tmp/"params.json", dict(params or {}, **d.facts, versions=versions()))
+    ev = d.evaluation
+    ev.attrs.update(out=str(out), selected=d.selected, notes=d.facts["notes"])
     return ev
 
-def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, o:_Opts):
+def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts, overwrite:bool, params:dict)->pd.DataFrame:
+    "Compute, then write the folder `out`."
+    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top)
+
+def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int):
     "EMA curves (dataset and per-class means), score histograms, PR curves and the gallery of top suspects."
-    formats = ("png", "svg", "json") if o.charts is True else tuple(o.charts)
+    formats = ("png", "svg", "json") if charts is True else tuple(charts)
     m, dets = res.main or {}, res.dets
     if "ema" in dets and m:
         curves = ema_curves(m.get("iter_loss", m["epoch_loss"]))
@@ -707,7 +491,7 @@ def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, t
         save_chart(plot_score_histograms(dets, bad), folder/"score_histograms", formats)
         save_chart(plot_pr_curves(dets, bad), folder/"pr_curves", formats)
     else: res.notes.append("no truth (or no corrupted label): score histograms and PR curves not drawn")
-    atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=o.top)))
+    atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
 
 # %% ../nbs/15_detection.ipynb #a635e5ce
 def _check_common(methods, folds, k, n, select, scored:bool=True):
@@ -795,6 +579,25 @@ def _params(ds, dls, kw:dict, from_csv:bool)->dict:
              clean_labels_csv=str(kw["clean_labels_csv"]) if kw["clean_labels_csv"] else None,
              run=str(kw["run"]) if kw["run"] else None, tv_kw=kw["tv_kw"] or {})
     return p
+
+# %% ../nbs/15_detection.ipynb #44349aa4
+def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
+                     ds:Dataset, # the dataset it serves (for the suspects' files)
+                     method="all", # 'all' or names from `METHODS` (list or comma-separated)
+                     folds:int=4, # k of the out-of-fold probabilities (0: in-sample probabilities)
+                     seed:int=0, # seed of folds, trainings and methods
+                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
+                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
+                     k:int|None=None, # cut-off of precision@k / recall@k
+                     select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
+                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw
+                    )->DetectionOutcome:
+    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
+    methods = parse_methods(method)
+    _check_common(methods, folds, k, fp.n, select, truth is not None)
+    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
+                                           noise=noise, ratio=None))
+    return _compute_detection(fp, ds, labels, _Opts(methods, folds, seed, k=k, select=select, charts=False, **opts))
 
 # %% ../nbs/15_detection.ipynb #b43a03a0
 SWEEP_FORMAT = "false_labels.detection_sweep/1"
@@ -917,31 +720,17 @@ def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or
                          selected=ev["method"] == p.get("selected"))
     raise ValueError(f"{str(path)!r} holds no detection results (detection_results.csv or evaluation.csv)")
 
-def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
-
-def _long_metrics(results:pd.DataFrame, metrics)->tuple:
+def long_metrics(results:pd.DataFrame, metrics)->tuple:
     "(metrics present, long table ratio/method/metric/value) of a detection results table."
     have = [m for m in metrics if m in results]
     if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
     return have, results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric")
 
-def detection_table(results:pd.DataFrame, # from `detection_results`
-                    metrics=("f1", "auroc"), # metrics to tabulate
-                   )->pd.DataFrame:
-    "Method x ratio table: one row per (metric, method), one column per ratio."
-    have, long = _long_metrics(results, metrics)
-    t = long.pivot_table(index=["metric", "method"], columns="ratio", values="value", aggfunc="mean", sort=False)
-    t.columns = [_pct_label(c) for c in t.columns]
-    order = {m: i for i, m in enumerate(list(METHODS) + ["cleanlab"])}
-    t = t.reset_index()
-    return t.sort_values(["metric", "method"], key=lambda s: s.map(order) if s.name == "method" else s.map(have.index),
-                         kind="stable").reset_index(drop=True)
-
 def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
                          metrics=("f1", "auroc"), # one panel each
                         )->alt.FacetChart:
     "Each method's metrics against the corrupted-label ratio (cleanlab dashed)."
-    have, df = _long_metrics(results, metrics)
+    have, df = long_metrics(results, metrics)
     df = df.dropna(subset=["value"])
     df["ratio_pct"] = 100 * df["ratio"]
     df["source"] = np.where(df["method"] == "cleanlab", "cleanlab (cross-check)", "false_labels")
@@ -953,23 +742,3 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
             .properties(width=300, height=220)
             .facet(column=alt.Column("metric:N", title=None)))
 
-def detection_section(src, # a detection folder, or the report's `ReportData` (then SWEEP/detection is used)
-                     ):
-    "A report `Section` with the method x ratio table of F1 / AUROC and its chart (None when a sweep has no detection)."
-    from false_labels.report import Section
-    if hasattr(src, "sweep_dir"):
-        src = Path(src.sweep_dir)/"detection"
-        if not src.exists(): return None
-    res = detection_results(src)
-    text = ("Label-error detection scored against the known corrupted labels. Each method gives every training sample "
-            "a suspicion score and flags a set: F1 is that of the flagged set, AUROC that of the ranking. "
-            "cleanlab is cleanlab.filter.find_label_issues on the same out-of-fold probabilities as our confident "
-            "learning ('cl'), a cross-check.")
-    if "f1" not in res or res["f1"].isna().all():
-        return Section("Label-error detection", text + "\n\nNot scored: no truth for these labels.",
-                       tables={"detection": res})
-    best = res[res.method != "cleanlab"].dropna(subset=["f1"]).sort_values("f1").groupby("ratio").tail(1).sort_values("ratio")
-    text += "\n\n" + "\n".join(f"- at {_pct_label(r.ratio)}: best F1 {r.f1:.3f} ({r.method}), AUROC {r.auroc:.3f}"
-                               for r in best.itertuples())
-    return Section("Label-error detection", text, charts={"detection": plot_detection_sweep(res)},
-                   tables={"detection": detection_table(res), "detection_results": res})

@@ -8,7 +8,7 @@ Docs: https://false-labels.github.io/false_labels/learn.html.md"""
 from __future__ import annotations
 import io, math, os, shutil, tempfile, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -25,15 +25,17 @@ from fastai.learner import AvgSmoothLoss, Learner
 from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from sklearn.metrics import classification_report, confusion_matrix
+from .results import RUN_FILES, prepare_run_dir
 from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, read_json, seed_everything,
                                stable_hash, versions)
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
 
 # %% auto #0
-__all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'RUN_FILES', 'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch',
-           'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap',
-           'make_loss', 'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds',
-           'make_learner', 'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'train_run', 'load_model']
+__all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model',
+           'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss',
+           'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner',
+           'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state',
+           'RunContext', 'Prepared', 'plain_setup', 'train_run', 'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -334,22 +336,6 @@ def predict_logits(learn:Learner, # the learner whose model to use
     finally: model.train(was)
 
 # %% ../nbs/13_learn.ipynb #444a7e25
-RUN_FILES = ("params.json", "label_mapping.json", "model_summary.txt", "metrics.csv", "class_report", "scalars",
-             "sample_stats.npz", "model.pth", "result.json")
-
-def _prepare_run_dir(out:Path, overwrite:bool)->Path:
-    "Create `out`; refuse (or with `overwrite`, clear) a previous run's files in it, result.json first."
-    if out.exists() and not out.is_dir(): raise OutputExistsError(f"{str(out)!r} exists and is not a folder")
-    found = [f for f in RUN_FILES if (out/f).exists()]
-    if found and not overwrite:
-        raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
-    for f in ("result.json",) + RUN_FILES:
-        p = out/f
-        if p.is_dir(): shutil.rmtree(p)
-        elif p.exists(): p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
 def _margin(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
     "Given-label logit minus the largest other logit."
     given = logits.gather(1, y[:, None])[:, 0]
@@ -425,7 +411,7 @@ class SampleStats(Callback):
                     probs=(self.probs.cpu().numpy() if self.probs is not None else np.zeros((n, info.n_classes))).astype(np.float32))
 
 # %% ../nbs/13_learn.ipynb #4ed90b19
-def _data_hash(ds)->str:
+def data_hash(ds)->str:
     "A short hash identifying the dataset's content."
     if ds.card.get("hashes"): return stable_hash(ds.card["hashes"], 16)
     import hashlib
@@ -433,16 +419,48 @@ def _data_hash(ds)->str:
     h.update(pd.util.hash_pandas_object(ds.manifest, index=False).values.tobytes())
     return h.hexdigest()[:16]
 
-def _jsonable(v):
+def jsonable(v):
+    "`v` as JSON can hold it: tensors and arrays become lists."
     if isinstance(v, torch.Tensor): return v.cpu().tolist()
     if isinstance(v, np.ndarray): return v.tolist()
     return v
 
-def _save_state(model:nn.Module, path:Path):
+def save_state(model:nn.Module, path:Path):
+    "Write `model`'s weights (on the CPU) to `path`, atomically."
     buf = io.BytesIO(); torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
     atomic_write(path, buf.getvalue())
 
-# %% ../nbs/13_learn.ipynb #07caf9cb
+# %% ../nbs/13_learn.ipynb #913d363c
+@dataclass
+class RunContext:
+    "What a method's setup sees: the dataset, its loaders, the run folder, the learner recipe and the run's options."
+    ds: object # the `Dataset`
+    dls: NoisyDataLoaders # the run's loaders (noisy labels injected)
+    out: Path # the run folder
+    recipe: dict # `make_learner` arguments: arch, loss, lr, opt, wd, precision, pretrained, loss_kw
+    opts: dict # the run's other options: task, noise, ratio, epochs, seed, bs, size, device, augment, ...
+    noise_kw: dict # the noise model's extra parameters
+    def say(self, msg:str):
+        "Print `msg` when the run is verbose."
+        if self.opts["verbose"]: print(msg, flush=True)
+
+@dataclass
+class Prepared:
+    "What a method's setup hands `train_run`: the learner, its callbacks, and what it adds to the run folder."
+    learn: Learner # the learner to fit
+    cbs: list = field(default_factory=list) # the method's callbacks of the final training
+    kept: np.ndarray|None = None # training samples the method kept (saved as sample_stats.npz 'kept')
+    params: dict = field(default_factory=dict) # extra params.json fields
+    result: dict = field(default_factory=dict) # extra result.json fields
+    note: str = "" # appended to model_summary.txt
+    model: nn.Module|None = None # the network saved as model.pth (None: the learner's)
+    after_fit: Callable|None = None # `f(learn) -> dict`: result.json fields known after training
+
+def plain_setup(run:RunContext)->Prepared:
+    "The plain method: one learner trained with the run's loss."
+    return Prepared(make_learner(run.dls, path=run.out, **run.recipe))
+
+# %% ../nbs/13_learn.ipynb #b43782fe
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
               task=14, # 4 or 14 for generated data ('label' for others)
@@ -468,47 +486,57 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
               loss_kw:dict|None=None, # loss parameters (q, alpha, beta, eps)
               labels_csv=None, # given training labels for an image folder (CSV: path, label)
               verbose:bool=False, # print one line per epoch
+              method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
+              cbs=None, # extra fastai callbacks of the training
               **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
              )->dict:
-    "Train one model on noisy labels, test it on clean ones, and write the run folder; return result.json's content."
+    "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
     t0 = time.time()
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
     if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
-    out = _prepare_run_dir(Path(out), overwrite)
+    out = prepare_run_dir(out, overwrite)
     ds = as_dataset(data, size=size, labels_csv=labels_csv)
     seed_everything(seed)
     dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       corrupt_valid=corrupt_valid, normalize="imagenet" if pretrained else "dataset", **noise_kw)
     info, dev = dls.info, torch.device(dls.device)
-    learn = make_learner(dls, arch, loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained,
-                         loss_kw=loss_kw, path=out)
-    params = dict(data=str(ds.path) if ds.path else None, dataset_hash=_data_hash(ds), task=info.task, noise=noise,
+    recipe = dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained, loss_kw=loss_kw)
+    opts = dict(task=task, noise=noise, ratio=ratio, epochs=int(epochs), seed=seed, bs=bs, size=size, device=device,
+                augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, verbose=verbose)
+    prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw))
+    prep_time, learn = time.time() - t0, prep.learn
+    params = dict(data=str(ds.path) if ds.path else None, dataset_hash=data_hash(ds), task=info.task, noise=noise,
                   ratio=float(ratio), arch=arch, loss=loss, loss_kw=loss_kw or {}, epochs=int(epochs), seed=seed, bs=bs,
                   lr=float(learn.lr), lr_requested=lr, opt=opt, wd=wd, size=dls.train.store.size, augment=augment,
                   corrupt_valid=corrupt_valid, device_requested=str(device), device=str(dev), precision=learn.precision,
                   precision_requested=precision, pretrained=pretrained, compile=compile, track_samples=track_samples,
-                  noise_kw={k: _jsonable(v) for k, v in noise_kw.items()}, labels_csv=str(labels_csv) if labels_csv else None,
+                  noise_kw={k: jsonable(v) for k, v in noise_kw.items()}, labels_csv=str(labels_csv) if labels_csv else None,
                   n_classes=info.n_classes, classes=info.classes,
                   n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
-                  versions=versions())
+                  **prep.params, versions=versions())
     atomic_json(out/"params.json", params)
     atomic_json(out/"label_mapping.json", info.label_mapping())
-    atomic_write(out/"model_summary.txt", str(learn.summary()) + "\n")
+    atomic_write(out/"model_summary.txt", str(learn.summary()) + prep.note + "\n")
     if compile: learn.model = torch.compile(learn.raw_model)
     stats = SampleStats(dls.train.new(shuffle=False, augment=False, drop_last=False, bs=dls.valid.bs, with_ids=False))
     logger = RunLogger(out, dls.test, info, verbose=verbose)
     t_fit = time.time()
-    learn.fit_one_cycle(int(epochs), cbs=[stats, logger] if track_samples else [logger])
+    learn.fit_one_cycle(int(epochs), cbs=prep.cbs + ([stats] if track_samples else []) + [logger] + list(cbs or []))
     train_time = time.time() - t_fit
     if not track_samples: stats.learn = learn; stats.measure(keep=False)
-    buf = io.BytesIO(); np.savez_compressed(buf, **stats.arrays(info))
+    arrays = stats.arrays(info)
+    if prep.kept is not None: arrays["kept"] = np.asarray(prep.kept, bool)
+    buf = io.BytesIO(); np.savez_compressed(buf, **arrays)
     atomic_write(out/"sample_stats.npz", buf.getvalue())
-    _save_state(learn.raw_model, out/"model.pth")
+    after = prep.after_fit(learn) if prep.after_fit is not None else {}
+    save_state(learn.raw_model if prep.model is None else prep.model, out/"model.pth")
+    times = dict(prep_time_s=prep_time) if method is not None else {}
     result = dict(params, realised_ratio=info.realised_ratio, n_corrupted=info.n_corrupted, final=logger.rows[-1],
-                  train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
+                  **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
     atomic_json(out/"result.json", result)
-    return result
+    return read_json(out/"result.json")          # plain JSON types, exactly what the file says
 
+# %% ../nbs/13_learn.ipynb #07caf9cb
 def load_model(run, # a run folder written by `train_run`
                device="cpu", # where to put the model
               )->nn.Module:

@@ -17,12 +17,13 @@ import altair as alt
 from .core import OutputExistsError, atomic_dir, atomic_write, read_json, to_json, versions
 from .analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
     excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
-    plateau_test, regress_on_ratio, robustness, theory_check, _groups, _mean_ci)
+    plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci)
+from .detection import METHODS as DETECTION_METHODS, detection_results, long_metrics, plot_detection_sweep, save_chart, vl_version
 
 # %% auto #0
 __all__ = ['metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart', 'confusion_chart', 'theory_chart',
            'regime_chart', 'ranking_chart', 'inverse_chart', 'Section', 'ReportData', 'analyse', 'summary_text',
-           'default_sections', 'render_html', 'write_report']
+           'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section']
 
 # %% ../nbs/31_report.ipynb #887f65b1
 _PCT = alt.Axis(format=".0f", title="corrupted labels (%)")
@@ -78,7 +79,7 @@ def delta_table(df:pd.DataFrame, # final results
         key = key if isinstance(key, tuple) else (key,)
         base = sub.loc[sub["ratio"] == sub["ratio"].min(), metric].mean()
         for r, s in sub.groupby("ratio"):
-            m, lo, hi = _mean_ci(s[metric] - base, level)
+            m, lo, hi = mean_ci(s[metric] - base, level)
             rows.append(dict(zip(by, key), ratio=r, baseline_ratio=sub["ratio"].min(), n_runs=len(s), delta=m, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 
@@ -324,7 +325,7 @@ def summary_text(d:ReportData)->str:
     if isinstance(fits, str): lines.append(f"- No regression on the ratio: {fits}")
     else:
         lin = fits[(fits.metric == m) & (fits.model == "linear")]
-        for keys, sub in _groups(f, by):
+        for keys, sub in iter_groups(f, by):
             row = _match(lin, keys).iloc[0]
             g = " · ".join(f"{k}={v}" for k, v in keys.items()) or "all runs"
             lo_r, hi_r = sub["ratio"].min(), sub["ratio"].max()
@@ -435,11 +436,6 @@ def default_sections(d:ReportData)->list[Section]:
     return out
 
 # %% ../nbs/31_report.ipynb #9274205a
-def _vl_version():
-    import vl_convert as vlc
-    v = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return v if v in vlc.get_vegalite_versions() else None
-
 @lru_cache(maxsize=2)
 def _js_bundle(vl_version):
     import vl_convert as vlc
@@ -497,7 +493,7 @@ def render_html(sections:list, # `Section`s, in order
             specs.append(f'<script type="application/json" id="spec-{cid}">{_spec_json(ch)}</script>')
         body += [_table_html(n, df) for n, df in s.tables.items()]
         body.append("</section>")
-    js = _js_bundle(_vl_version()).replace("</script", "<\\/script")
+    js = _js_bundle(vl_version()).replace("</script", "<\\/script")
     return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
                       f"<title>{html.escape(title)}</title><style>{_CSS}</style>", f"<script>{js}</script></head><body>",
@@ -506,12 +502,6 @@ def render_html(sections:list, # `Section`s, in order
                       *specs, f"<script>{_RENDER_JS}</script>", "</body></html>"])
 
 # %% ../nbs/31_report.ipynb #246ee2ac
-def _save_chart(spec:dict, stem:Path, png:bool, svg:bool):
-    import vl_convert as vlc
-    v = _vl_version()
-    if svg: atomic_write(stem.with_suffix(".svg"), vlc.vegalite_to_svg(spec, vl_version=v))
-    if png: atomic_write(stem.with_suffix(".png"), vlc.vegalite_to_png(spec, vl_version=v, scale=2))
-
 def _check_out(out:Path):
     if out.exists() and any(out.iterdir()):
         m = out/"manifest.json"
@@ -551,7 +541,7 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
     with atomic_dir(out, overwrite=True) as tmp:
         atomic_write(tmp/"report.html", page)
         for s in secs:
-            for name, ch in s.charts.items(): _save_chart(ch.to_dict(), tmp/name, png, svg)
+            for name, ch in s.charts.items(): save_chart(ch, tmp/name, [f for f, on in (("png", png), ("svg", svg)) if on])
             for name, df in s.tables.items(): atomic_write(tmp/f"{name}.csv", df.to_csv(index=False))
         files = sorted(p.name for p in tmp.iterdir())
         atomic_write(tmp/"manifest.json", to_json(dict(format="false_labels.report/1", sweep=str(sweep_dir.resolve()),
@@ -559,3 +549,39 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
                                                        n_runs=int(d.final["run_id"].nunique()), n_excluded=len(d.excluded),
                                                        files=files, versions=ver)))
     return out/"report.html"
+
+# %% ../nbs/31_report.ipynb #2b2c0346
+def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
+
+def detection_table(results:pd.DataFrame, # from `detection.detection_results`
+                    metrics=("f1", "auroc"), # metrics to tabulate
+                   )->pd.DataFrame:
+    "Method x ratio table: one row per (metric, method), one column per ratio."
+    have, long = long_metrics(results, metrics)
+    t = long.pivot_table(index=["metric", "method"], columns="ratio", values="value", aggfunc="mean", sort=False)
+    t.columns = [_pct_label(c) for c in t.columns]
+    order = {m: i for i, m in enumerate(list(DETECTION_METHODS) + ["cleanlab"])}
+    t = t.reset_index()
+    return t.sort_values(["metric", "method"], key=lambda s: s.map(order) if s.name == "method" else s.map(have.index),
+                         kind="stable").reset_index(drop=True)
+
+# %% ../nbs/31_report.ipynb #f4663548
+def detection_section(src, # a detection folder, or the report's `ReportData` (then SWEEP/detection is used)
+                     )->Section|None:
+    "A report `Section` with the method x ratio table of F1 / AUROC and its chart (None when a sweep has no detection)."
+    if hasattr(src, "sweep_dir"):
+        src = Path(src.sweep_dir)/"detection"
+        if not src.exists(): return None
+    res = detection_results(src)
+    text = ("Label-error detection scored against the known corrupted labels. Each method gives every training sample "
+            "a suspicion score and flags a set: F1 is that of the flagged set, AUROC that of the ranking. "
+            "cleanlab is cleanlab.filter.find_label_issues on the same out-of-fold probabilities as our confident "
+            "learning ('cl'), a cross-check.")
+    if "f1" not in res or res["f1"].isna().all():
+        return Section("Label-error detection", text + "\n\nNot scored: no truth for these labels.",
+                       tables={"detection": res})
+    best = res[res.method != "cleanlab"].dropna(subset=["f1"]).sort_values("f1").groupby("ratio").tail(1).sort_values("ratio")
+    text += "\n\n" + "\n".join(f"- at {_pct_label(r.ratio)}: best F1 {r.f1:.3f} ({r.method}), AUROC {r.auroc:.3f}"
+                               for r in best.itertuples())
+    return Section("Label-error detection", text, charts={"detection": plot_detection_sweep(res)},
+                   tables={"detection": detection_table(res), "detection_results": res})

@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/robust.html.md"""
 
 # %% ../nbs/14_robust.ipynb #6f4f49cb
 from __future__ import annotations
-import io, tempfile, time, warnings
+import warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -14,19 +14,20 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastai.callback.core import Callback
-from .core import atomic_json, atomic_write, check_choice, read_json, seed_everything, versions
+from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .detect import (estimate_noise_from_accuracy, estimate_noise_from_gap, estimate_noise_rate, flag_top_k, incv,
                                  label_precision_recall, out_of_fold_probs)
-from .detection import METHODS as DETECTION_METHODS, detect_labels, make_fit_predict
-from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, RunLogger, SampleStats, get_arch,
+from .detection import METHODS as DETECTION_METHODS, detect_in_memory
+from .trainer import make_fit_predict
+from fastcore.meta import delegates
+from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunContext, get_arch, jsonable,
                                 make_learner, make_model, predict_logits, train_run)
-from .learn import _data_hash, _jsonable, _prepare_run_dir, _save_state
 
 # %% auto #0
-__all__ = ['NOISE_ESTIMATORS', 'CLEAN_RETRAIN', 'METHODS', 'default_num_gradual', 'forget_schedule', 'incv_forget_schedule',
-           'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates', 'parse_method',
-           'train_method']
+__all__ = ['NOISE_ESTIMATORS', 'CLEAN_RETRAIN', 'METHODS', 'FAMILIES', 'default_num_gradual', 'forget_schedule',
+           'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
+           'parse_method', 'method_setup', 'train_method']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
 def default_num_gradual(epochs:int, # total training epochs
@@ -229,37 +230,31 @@ def _resolve_estimator(noise_estimator:str, family:str, corrupt_valid:bool)->str
     return ("incv" if family == "incv-coteaching" else "cl") if corrupt_valid else "gap"
 
 # %% ../nbs/14_robust.ipynb #5333b692
-_DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw", "resident")
+_DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw")
 
-def _detect(ds, dls, detector:str, c:dict, recipe:dict, prep_epochs:int, kw:dict, labels_csv, noise_kw:dict)->tuple:
-    "(score, flagged, out-of-fold probs or None, facts) of `detector` on the run's noisy labels, via `detect_labels`."
+def _detect(run:RunContext, detector:str, kw:dict, fit_predict:Callable)->tuple:
+    "(score, flagged, out-of-fold probs or None, facts) of `detector` on the run's noisy labels, computed in memory."
     extra = dict(kw["detector_kw"] or {})
     for k in extra: check_choice("detector_kw key", k, _DETECTOR_KW)
-    with tempfile.TemporaryDirectory(prefix="false_labels_detect_") as tmp, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="no truth for the given labels")     # internal: nothing is scored
-        ev = detect_labels(ds, Path(tmp)/"detection", task=c["task"], noise=c["noise"], ratio=c["ratio"], seed=c["seed"],
-                           labels_csv=labels_csv, method=detector, folds=kw["folds"], arch=recipe["arch"],
-                           epochs=prep_epochs, device=dls.device, bs=c["bs"], lr=recipe["lr"], loss=recipe["loss"],
-                           opt=recipe["opt"], wd=recipe["wd"], precision=recipe["precision"], size=c["size"],
-                           augment=c["augment"], incv_iter=kw["incv_iter"], charts=False, **extra, **noise_kw)
-        z = dict(np.load(Path(tmp)/"detection"/"detection_stats.npz"))
-    if not np.array_equal(z["given"], np.asarray(dls.info.given)):
-        raise ValueError(f"detection saw other given labels than this run ({int((z['given'] != dls.info.given).sum())} "
-                         "differ): labels_csv together with ratio > 0 is not supported by clean-retrain")
-    row = ev.set_index("method").loc[detector]
+        d = detect_in_memory(fit_predict(), run.ds, detector, folds=kw["folds"], seed=run.opts["seed"],
+                             noise=run.opts["noise"], incv_iter=kw["incv_iter"], **extra)
+    row = d.evaluation.set_index("method").loc[detector]
     facts = {k: row[k].item() if hasattr(row[k], "item") else row[k] for k in ("cut", "probs", "seconds", "trainings")
              if k in row and pd.notna(row[k])}
-    return z[f"score_{detector}"], z[f"flagged_{detector}"].astype(bool), z.get("oof_probs"), facts
+    det = d.detections[detector]
+    return det.score, np.asarray(det.flagged, bool), d.arrays.get("oof_probs"), facts
 
 # %% ../nbs/14_robust.ipynb #cbf30fe5
 CLEAN_RETRAIN = "clean-retrain:"
-METHODS = (*LOSSES, "coteaching", "incv-coteaching", *(CLEAN_RETRAIN + d for d in DETECTION_METHODS))
-_METHOD_KW = {
+_METHOD_KW = {   # method family -> its `method_kw` and their defaults (the family's setup is in `FAMILIES`)
+    "loss": {},
     "coteaching": dict(num_gradual=None, exponent=1.0, folds=2, prep_epochs=None),
     "incv-coteaching": dict(num_gradual=None, warmup=None, incv_iter=4, prep_epochs=None, estimate_folds=2),
     "clean-retrain": dict(prep_epochs=None, folds=4, incv_iter=4, detector_kw=None, estimate_folds=2),
-    "loss": {},
 }
+METHODS = (*LOSSES, *(f for f in _METHOD_KW if f not in ("loss", "clean-retrain")), *(CLEAN_RETRAIN + d for d in DETECTION_METHODS))
 _MAX_FORGET = 0.9   # an estimate above this would forget nearly every sample: clip it
 
 def parse_method(method:str, # a name from `METHODS`
@@ -315,8 +310,10 @@ def _kept_stats(kept:np.ndarray, info)->dict:
     return dict(n_kept=r["n_kept"], kept_label_precision=r["label_precision"], kept_label_recall=r["label_recall"])
 
 # %% ../nbs/14_robust.ipynb #a4a0e85e
-def _setup_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epochs, kw, fit_predict)->dict:
-    info = dls.info
+def _setup_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "Co-teaching: a forget-rate schedule from the (given, known or estimated) noise rate, a pair of networks."
+    dls, recipe, out, info = run.dls, run.recipe, run.out, run.dls.info
+    noise, seed, epochs = run.opts["noise"], run.opts["seed"], run.opts["epochs"]
     def estimate():
         est = _oof_estimates(fit_predict(), noise, kw["folds"], seed, clean_valid=estimator == "gap")
         return *_chosen(est, estimator), est
@@ -331,7 +328,10 @@ def _setup_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epoc
                            exponent=kw["exponent"], forget_schedule=schedule.tolist()))
 
 # %% ../nbs/14_robust.ipynb #dabac68e
-def _setup_incv_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed, epochs, kw, fit_predict)->dict:
+def _setup_incv_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "INCV selects a cleaner set (and candidates), then co-teaching trains a pair on it."
+    dls, recipe, out = run.dls, run.recipe, run.out
+    noise, seed, epochs = run.opts["noise"], run.opts["seed"], run.opts["epochs"]
     info, C, fp = dls.info, dls.info.n_classes, fit_predict()
     def estimate():
         if estimator == "incv": return None, "incv", None                    # INCV estimates ε itself, below
@@ -363,10 +363,10 @@ def _setup_incv_coteaching(dls, recipe, out, noise_rate, estimator, noise, seed,
                            n_candidate=int(len(cand)), n_discarded=int(res.discarded.sum()), incv_log=log))
 
 # %% ../nbs/14_robust.ipynb #06fb868c
-def _setup_clean_retrain(ds, dls, recipe, out, detector, noise_rate, estimator, c, prep_epochs, kw, labels_csv, noise_kw,
-                         fit_predict)->dict:
-    info = dls.info
-    score, det_flagged, oof, facts = _detect(ds, dls, detector, c, recipe, prep_epochs, kw, labels_csv, noise_kw)
+def _setup_clean_retrain(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "Clean-then-retrain: drop the samples `detector` flags (as many as the noise rate says), train on the rest."
+    ds, dls, recipe, out, c, info = run.ds, run.dls, run.recipe, run.out, run.opts, run.dls.info
+    score, det_flagged, oof, facts = _detect(run, detector, kw, fit_predict)
     est = noise_rate_estimates(oof, info.given, c["noise"]) if oof is not None else None
     def estimate():
         nonlocal est
@@ -385,149 +385,75 @@ def _setup_clean_retrain(ds, dls, recipe, out, detector, noise_rate, estimator, 
                 extra=dict(detector=detector, detector_info=facts))
 
 # %% ../nbs/14_robust.ipynb #3aebe9f3
-def _add_fields(out:Path, fields:dict)->dict:
-    "Add `fields` to a finished run's params.json, then to its result.json (last)."
-    params = read_json(out/"params.json"); params.update({k: v for k, v in fields.items() if k in ("method", "method_kw", "noise_rate", "noise_estimator")})
-    atomic_json(out/"params.json", params)
-    result = read_json(out/"result.json"); result.update(fields)
-    atomic_json(out/"result.json", result)
-    return result
+FAMILIES = {"coteaching": _setup_coteaching, "incv-coteaching": _setup_incv_coteaching, "clean-retrain": _setup_clean_retrain}
 
-# %% ../nbs/14_robust.ipynb #dd5346e4
-def train_method(data, # a `Dataset`, a dataset folder or an image folder
-                 out, # run folder to write
-                 method:str="ce", # a name from `METHODS`
-                 task=14, # 4 or 14 for generated data ('label' for others)
-                 noise:str="sym", # noise kind: sym, pair, matrix, hier-within, hier-across
-                 ratio:float=0.0, # share of training labels to corrupt
-                 arch:str="resnet18", # a name from `learn.ARCHS` or 'timm:<name>'
-                 epochs:int=5, # epochs of the final training (one-cycle)
-                 seed:int=0, # seed of noise, initialisation, order, augmentation and folds
-                 noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)
-                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, gap, cl, incv, detector
+def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
+    "The `train_run` setup of a co-teaching, INCV + co-teaching or clean-then-retrain method."
+    def setup(run:RunContext)->Prepared:
+        c, dls, info = run.opts, run.dls, run.dls.info
+        prep_epochs = int(kw.get("prep_epochs") or c["epochs"])
+        fit_predict = lambda: _fit_predict(dls, run.recipe, prep_epochs, c["seed"], c["augment"])
+        run.say(f"{fields['method']}: preparing ({info.n_corrupted}/{len(info.ids)} labels corrupted)")
+        s = FAMILIES[family](run, detector=detector, noise_rate=fields["noise_rate"], estimator=estimator, kw=kw,
+                             prep_epochs=prep_epochs, fit_predict=fit_predict)
+        run.say(f"{fields['method']}: noise rate {s['rate']:.4f} ({s['source']})")
+        learn, cot, kept = s["learn"], s["coteaching"], s["kept"]
+        pair = learn.raw_model if isinstance(learn.raw_model, PeerPair) else None
+        def after_fit(learn):
+            return dict(selection=cot.log if cot is not None else None,
+                        peer_test_acc=_test_acc(pair.nets[1], learn, dls.test) if pair is not None else None)
+        return Prepared(learn, cbs=s["cbs"], kept=kept, params=dict(fields, prep_epochs=prep_epochs),
+                        result=dict(noise_rate_used=float(s["rate"]), noise_rate_source=s["source"],
+                                    noise_rate_estimates=s["estimates"],
+                                    **(_kept_stats(kept, info) if kept is not None else {}), **s["extra"]),
+                        note="\n\nCo-teaching: a PeerPair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
+                        model=pair.nets[0] if pair is not None else None, after_fit=after_fit)
+    return setup
+
+def _jsonable_kw(kw):
+    return None if kw is None else {k: (list(v) if isinstance(v, tuple) else jsonable(v)) for k, v in kw.items()}
+
+def method_setup(method:str="ce", # a name from `METHODS`
                  loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
                  method_kw:dict|None=None, # method settings (see the table above)
-                 bs:int=256, # batch size
-                 lr:float|None=None, # peak learning rate (None: `learn.default_lr`)
-                 size:int|None=None, # image side (None: as stored)
-                 device="auto", # auto, cpu, cuda (falls back to CPU with a warning), cuda! (strict)
-                 precision:str="auto", # auto, fp32, bf16, fp16
-                 pretrained:bool=False, # ImageNet weights from the local torch cache
-                 compile:bool=False, # torch.compile the final model
-                 track_samples:bool=True, # per-sample loss and margin at every epoch
-                 overwrite:bool=False, # replace a previous run in `out`
-                 opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
-                 wd:float|None=None, # weight decay (None: optimiser default)
-                 augment:bool=True, # flips and shifts on the training split
-                 corrupt_valid:bool=False, # corrupt the validation labels too
-                 loss_kw:dict|None=None, # loss parameters (q, alpha, beta, eps)
-                 labels_csv=None, # given training labels for an image folder (CSV: path, label)
-                 cbs=None, # extra fastai callbacks for the final training (not for loss methods)
-                 verbose:bool=False, # print progress
-                 **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
-                )->dict:
-    "Train with any robust `method` on noisy labels, test on clean ones, write the run folder; return result.json's content."
+                 noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)
+                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, gap, cl, incv, detector
+                 corrupt_valid:bool=False, # whether the run corrupts the validation labels too
+                )->tuple:
+    "(setup for `learn.train_run`, the loss the run trains with) of a robust `method`, its options checked."
     family, detector = parse_method(method)
     kw = _method_kw(family, method, method_kw)
     noise_rate = _check_noise_rate(noise_rate)
     estimator = _resolve_estimator(noise_estimator, family, corrupt_valid)
-    get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
-    if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
     fields = dict(method=method, method_kw=_jsonable_kw(method_kw), noise_rate=noise_rate, noise_estimator=noise_estimator)
-    common = dict(task=task, noise=noise, ratio=ratio, arch=arch, epochs=epochs, seed=seed, bs=bs, lr=lr, size=size,
-                  device=device, precision=precision, pretrained=pretrained, compile=compile, track_samples=track_samples,
-                  overwrite=overwrite, opt=opt, wd=wd, augment=augment, corrupt_valid=corrupt_valid, verbose=verbose)
-    if family == "loss":
-        if method == "ce": method = fields["method"] = loss            # plain training with the given loss
-        if loss not in ("ce", method): raise ValueError(f"method {method!r} is the loss {method!r}; loss {loss!r} conflicts with it")
-        if cbs: raise ValueError(f"cbs apply to coteaching, incv-coteaching and clean-retrain methods, not to the loss method {method!r}")
-        if labels_csv is not None: common["labels_csv"] = labels_csv
-        train_run(data, out, loss=method, loss_kw=loss_kw, **common, **noise_kw)
-        return _add_fields(Path(out), dict(fields, noise_rate_used=None, noise_rate_source="unused", noise_rate_estimates=None))
-    return _train_other(data, out, family, detector, kw, dict(fields, estimator=estimator), loss, loss_kw, labels_csv, cbs,
-                        common, noise_kw)
+    if family != "loss": return _family_setup(family, detector, kw, fields, estimator), loss
+    if method == "ce": method = fields["method"] = loss            # plain training with the given loss
+    if loss not in ("ce", method): raise ValueError(f"method {method!r} is the loss {method!r}; loss {loss!r} conflicts with it")
+    def setup(run:RunContext)->Prepared:
+        return Prepared(make_learner(run.dls, path=run.out, **run.recipe), params=fields,
+                        result=dict(noise_rate_used=None, noise_rate_source="unused", noise_rate_estimates=None))
+    return setup, method
 
-def _jsonable_kw(kw):
-    return None if kw is None else {k: (list(v) if isinstance(v, tuple) else _jsonable(v)) for k, v in kw.items()}
+# %% ../nbs/14_robust.ipynb #dd5346e4
+@delegates(train_run, but=["method"])
+def train_method(data, # a `Dataset`, a dataset folder or an image folder
+                 out, # run folder to write
+                 method:str="ce", # a name from `METHODS`
+                 noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)
+                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, gap, cl, incv, detector
+                 loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
+                 method_kw:dict|None=None, # method settings (see the table above)
+                 cbs=None, # extra fastai callbacks for the final training (not for loss methods)
+                 corrupt_valid:bool=False, # corrupt the validation labels too
+                 **kwargs, # the run's other options: those of `learn.train_run`
+                )->dict:
+    "`learn.train_run` with the setup of a robust `method` (by name); return result.json's content."
+    setup, loss = method_setup(method, loss, method_kw, noise_rate, noise_estimator, corrupt_valid)
+    if cbs and parse_method(method)[0] == "loss":
+        raise ValueError(f"cbs apply to coteaching, incv-coteaching and clean-retrain methods, not to the loss method {loss!r}")
+    return train_run(data, out, loss=loss, corrupt_valid=corrupt_valid, method=setup, cbs=cbs, **kwargs)
 
 # %% ../nbs/14_robust.ipynb #e43a91b4
-def _train_other(data, out, family, detector, kw, fields, loss, loss_kw, labels_csv, cbs, c, noise_kw)->dict:
-    t0 = time.time()
-    estimator = fields.pop("estimator")
-    out = _prepare_run_dir(Path(out), c["overwrite"])
-    ds = as_dataset(data, size=c["size"], labels_csv=labels_csv)
-    seed, epochs = c["seed"], int(c["epochs"])
-    seed_everything(seed)
-    dls = dataloaders(ds, task=c["task"], noise=c["noise"], ratio=c["ratio"], seed=seed, bs=c["bs"], device=c["device"],
-                      size=c["size"], augment=c["augment"], corrupt_valid=c["corrupt_valid"],
-                      normalize="imagenet" if c["pretrained"] else "dataset", **noise_kw)
-    info = dls.info
-    recipe = dict(arch=c["arch"], loss=loss, lr=c["lr"], opt=c["opt"], wd=c["wd"], precision=c["precision"],
-                  pretrained=c["pretrained"], loss_kw=loss_kw)
-    prep_epochs = int(kw.get("prep_epochs") or epochs)
-    fit_predict = lambda: _fit_predict(dls, recipe, prep_epochs, seed, c["augment"])
-    say = (lambda m: print(m, flush=True)) if c["verbose"] else (lambda m: None)
-    say(f"{fields['method']}: preparing ({info.n_corrupted}/{len(info.ids)} labels corrupted)")
-    if family == "coteaching":
-        setup = _setup_coteaching(dls, recipe, out, fields["noise_rate"], estimator, c["noise"], seed, epochs, kw, fit_predict)
-    elif family == "incv-coteaching":
-        setup = _setup_incv_coteaching(dls, recipe, out, fields["noise_rate"], estimator, c["noise"], seed, epochs, kw, fit_predict)
-    else:
-        setup = _setup_clean_retrain(ds, dls, recipe, out, detector, fields["noise_rate"], estimator, c, prep_epochs,
-                                     kw, labels_csv, noise_kw, fit_predict)
-    prep_time = time.time() - t0
-    say(f"{fields['method']}: noise rate {setup['rate']:.4f} ({setup['source']}), prepared in {prep_time:.1f}s")
-    learn = setup["learn"]
-    params = _run_params(ds, dls, learn, c, loss, loss_kw, labels_csv, noise_kw, dict(fields, prep_epochs=prep_epochs))
-    atomic_json(out/"params.json", params)
-    atomic_json(out/"label_mapping.json", info.label_mapping())
-    summary = str(learn.summary())
-    if setup["coteaching"] is not None: summary += "\n\nCo-teaching: a PeerPair of two such networks (the first is evaluated and saved).\n"
-    atomic_write(out/"model_summary.txt", summary + "\n")
-    if c["compile"]: learn.model = torch.compile(learn.raw_model)
-    stats = SampleStats(_eval_dl(dls))
-    logger = RunLogger(out, dls.test, info, verbose=c["verbose"])
-    t_fit = time.time()
-    learn.fit_one_cycle(epochs, cbs=setup["cbs"] + ([stats] if c["track_samples"] else []) + [logger] + list(cbs or []))
-    train_time = time.time() - t_fit
-    if not c["track_samples"]: stats.learn = learn; stats.measure(keep=False)
-    return _finish_run(out, learn, dls, stats, logger, setup, params,
-                       dict(prep_time_s=prep_time, train_time_s=train_time, t0=t0))
-
-def _run_params(ds, dls, learn, c, loss, loss_kw, labels_csv, noise_kw, fields)->dict:
-    "params.json: the same keys as `train_run`'s, plus the method fields."
-    info = dls.info
-    return dict(data=str(ds.path) if ds.path else None, dataset_hash=_data_hash(ds), task=info.task, noise=c["noise"],
-                ratio=float(c["ratio"]), arch=c["arch"], loss=loss, loss_kw=loss_kw or {}, epochs=int(c["epochs"]),
-                seed=c["seed"], bs=c["bs"], lr=float(learn.lr), lr_requested=c["lr"], opt=c["opt"], wd=c["wd"],
-                size=dls.train.store.size, augment=c["augment"], corrupt_valid=c["corrupt_valid"],
-                device_requested=str(c["device"]), device=str(torch.device(dls.device)), precision=learn.precision,
-                precision_requested=c["precision"], pretrained=c["pretrained"], compile=c["compile"],
-                track_samples=c["track_samples"], noise_kw={k: _jsonable(v) for k, v in noise_kw.items()},
-                labels_csv=str(labels_csv) if labels_csv else None, n_classes=info.n_classes, classes=info.classes,
-                n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
-                **fields, versions=versions())
-
-def _finish_run(out, learn, dls, stats, logger, setup, params, times)->dict:
-    "Write sample_stats.npz (+ the kept mask), model.pth (the first network of a pair) and, last, result.json."
-    info = dls.info
-    arrays = stats.arrays(info)
-    if setup["kept"] is not None: arrays["kept"] = np.asarray(setup["kept"], bool)
-    buf = io.BytesIO(); np.savez_compressed(buf, **arrays)
-    atomic_write(out/"sample_stats.npz", buf.getvalue())
-    model, peer_acc = learn.raw_model, None
-    if isinstance(model, PeerPair): peer_acc, model = _test_acc(model.nets[1], learn, dls.test), model.nets[0]
-    _save_state(model, out/"model.pth")
-    cot, kept = setup["coteaching"], setup["kept"]
-    result = dict(params, realised_ratio=info.realised_ratio, n_corrupted=info.n_corrupted, final=logger.rows[-1],
-                  noise_rate_used=float(setup["rate"]), noise_rate_source=setup["source"],
-                  noise_rate_estimates=setup["estimates"], **(_kept_stats(kept, info) if kept is not None else {}),
-                  **setup["extra"], selection=cot.log if cot is not None else None, peer_test_acc=peer_acc,
-                  prep_time_s=times["prep_time_s"], train_time_s=times["train_time_s"],
-                  total_time_s=time.time() - times["t0"], device=str(torch.device(dls.device)))
-    atomic_json(out/"result.json", result)
-    return read_json(out/"result.json")          # plain JSON types, exactly what the file says
-
 def _test_acc(net:nn.Module, learn, test_dl)->float:
     "Clean test accuracy of `net` (evaluated like the learner's model)."
     was, model = net.training, learn.model

@@ -18,19 +18,19 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import yaml
-from IPython.core.displayhook import DisplayHook
-from IPython.core.displaypub import DisplayPublisher
-from IPython.core.interactiveshell import InteractiveShell
-from papermill.engines import Engine, papermill_engines
-from traitlets.config import Config
 from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json, stable_hash, versions
+from fastcore.meta import delegates
+from .dataset import load_dataset
+from .engine import ENGINES
+from .noise import NOISE_KINDS, check_ratio
+from .results import (PARAM_COLUMNS, STATUSES, collect_results, is_done, load_plan, read_status, sweep_status,
+                                  write_status)
 
 # %% auto #0
-__all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'STATUSES', 'ENGINES', 'PARAM_COLUMNS', 'default_template', 'template_params',
-           'load_sweep_file', 'run_id', 'plan_sweep', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError',
-           'merge_plans', 'check_plan', 'write_plan', 'check_unlocked', 'sweep_lock', 'read_status', 'write_status',
-           'is_done', 'sweep_status', 'CaptureShell', 'InProcessEngine', 'cached_dataset', 'execute_run',
-           'connect_scheduler', 'collect_results', 'sweep_summary', 'run_sweep']
+__all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
+           'plan_sweep', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'merge_plans', 'check_plan',
+           'write_plan', 'check_unlocked', 'sweep_lock', 'cached_dataset', 'execute_run', 'connect_scheduler',
+           'sweep_summary', 'run_sweep']
 
 # %% ../nbs/20_sweep.ipynb #71b54668
 def default_template()->Path:
@@ -58,7 +58,6 @@ AXES = {'ratios': 'ratio', 'seeds': 'seed', 'archs': 'arch', 'losses': 'loss', '
 SWEEP_DEFAULTS = dict(task=14, noise='sym', ratio=0.0, arch='resnet18', loss='ce', epochs=5, seed=0)
 _SINGULAR = {v: k for k, v in AXES.items() if v != k}
 _RESERVED = ('out', 'overwrite')  # set per run by the sweep
-_SCALAR = (str, int, float, bool, type(None))
 
 def _split_commas(v): return [s.strip() for s in v.split(',') if s.strip()]
 
@@ -156,11 +155,7 @@ def _check_data(data)->tuple:
     if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
     path = Path(data).expanduser().resolve()
     if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir(): return str(path), None
-    try: from false_labels.dataset import load_dataset
-    except ImportError: load_dataset = None
-    if load_dataset is not None: return str(path), load_dataset(path)
-    if not (path/'card.json').is_file(): raise ValueError(f"{str(data)!r} is not a false_labels dataset (no card.json)")
-    return str(path), None
+    return str(path), load_dataset(path)
 
 def _check_values(axes:dict, ds):
     "Refuse values the dataset and the noise module would refuse."
@@ -168,19 +163,15 @@ def _check_values(axes:dict, ds):
     if ds is not None:
         for t in tasks:
             if t is not None: check_choice('task', t, ds.tasks)
-    try: from false_labels import noise as nz
-    except ImportError: nz = None
-    if nz is not None:
-        for k in axes.get('noise', [None]):
-            if k is not None: check_choice('noise', k, nz.NOISE_KINDS)
-            for t in tasks:
-                n_classes = ds.n_classes(t) if ds is not None and t is not None else None
-                for r in axes.get('ratio', []): nz.check_ratio(r, n_classes, k)
+    for k in axes.get('noise', [None]):
+        if k is not None: check_choice('noise', k, NOISE_KINDS)
+        for t in tasks:
+            n_classes = ds.n_classes(t) if ds is not None and t is not None else None
+            for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
 
 def _check_training(axes:dict):
     "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
-    try: from false_labels import learn
-    except ImportError: return
+    from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
     if any(m is not None for m in axes.get('method', [])):
@@ -329,142 +320,6 @@ def sweep_lock(sweep_dir:str|Path, # sweep folder to hold
         try: yield path
         finally: f.seek(0); f.truncate(); f.flush()
     finally: f.close()
-
-# %% ../nbs/20_sweep.ipynb #205f0bcb
-STATUSES = ('pending', 'running', 'done', 'failed')
-
-def read_status(run_dir:str|Path)->dict:
-    "A run's status (`{'status': 'pending'}` when it has none)."
-    f = Path(run_dir)/'status.json'
-    try: return read_json(f)
-    except (FileNotFoundError, json.JSONDecodeError): return dict(status='pending')
-
-def write_status(run_dir:str|Path, **status)->dict:
-    "Atomically (re)write a run's status."
-    check_choice('status', status.get('status'), STATUSES)
-    atomic_json(Path(run_dir)/'status.json', status)
-    return status
-
-def is_done(run_dir:str|Path)->bool:
-    "Has this run finished (status done and `result.json` present)?"
-    return read_status(run_dir).get('status') == 'done' and (Path(run_dir)/'result.json').is_file()
-
-def sweep_status(sweep_dir:str|Path)->pd.DataFrame:
-    "One row per planned run: its status, attempts, duration and error."
-    sweep_dir = Path(sweep_dir)
-    rows = []
-    for r in _load_plan(sweep_dir)['runs']:
-        st = read_status(sweep_dir/'runs'/r['run_id'])
-        status = st.get('status', 'pending')
-        if status == 'done' and not is_done(sweep_dir/'runs'/r['run_id']): status = 'failed'
-        rows.append(dict(run_id=r['run_id'], status=status, attempt=st.get('attempt', 0),
-                         duration_s=st.get('duration_s'), error=st.get('error')))
-    return pd.DataFrame(rows, columns=['run_id', 'status', 'attempt', 'duration_s', 'error'])
-
-def _load_plan(sweep_dir:Path)->dict:
-    f = Path(sweep_dir)/'plan.json'
-    if not f.is_file(): raise ValueError(f"{str(sweep_dir)!r} is not a sweep folder (no plan.json)")
-    return read_json(f)
-
-# %% ../nbs/20_sweep.ipynb #ee984c9d
-class _Hook(DisplayHook):
-    "Cell results (`Out[n]`) become `execute_result` outputs."
-    def start_displayhook(self): pass
-    def write_output_prompt(self): pass
-    def finish_displayhook(self): pass
-    def log_output(self, format_dict): pass
-    def write_format_data(self, format_dict, md_dict=None):
-        self.shell._emit(nbformat.v4.new_output('execute_result', data=format_dict, metadata=md_dict or {},
-                                                execution_count=self.shell._count))
-
-class _Publisher(DisplayPublisher):
-    "`display(...)` calls become `display_data` outputs."
-    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-        self.shell._emit(nbformat.v4.new_output('display_data', data=data, metadata=metadata or {}))
-    def clear_output(self, wait=False): self.shell._outputs.clear()
-
-class _Stream(io.TextIOBase):
-    "stdout/stderr replacement appending `stream` outputs."
-    def __init__(self, shell, name): self.shell, self.name = shell, name
-    def writable(self): return True
-    def isatty(self): return False
-    def write(self, s):
-        self.shell._stream(self.name, str(s)); return len(s)
-
-class CaptureShell(InteractiveShell):
-    "An IPython shell that runs cells in this process and captures their outputs as nbformat outputs."
-    displayhook_class, display_pub_class = _Hook, _Publisher
-
-    def __init__(self):
-        cfg = Config(); cfg.HistoryManager.enabled = False; cfg.HistoryManager.hist_file = ':memory:'
-        super().__init__(config=cfg)
-        self._outputs, self._count, self._dirty, self._frozen = [], 0, False, False
-
-    def enable_gui(self, gui=None): pass
-    def init_sys_modules(self): pass  # keep the real __main__ (multiprocessing's spawn needs it), as embedded shells do
-    def _emit(self, out): self._outputs.append(out)
-    def _stream(self, name, text):
-        last = self._outputs[-1] if self._outputs else None
-        if last is not None and last.output_type == 'stream' and last.name == name: last.text += text
-        else: self._outputs.append(nbformat.v4.new_output('stream', name=name, text=text))
-    def _showtraceback(self, etype, evalue, stb):
-        self._emit(nbformat.v4.new_output('error', ename=getattr(etype, '__name__', str(etype)), evalue=str(evalue),
-                                          traceback=list(stb)))
-
-    def run_code_cell(self, source:str)->tuple:
-        "Run one cell; return (success, outputs)."
-        self._outputs, self._count = [], self._count + 1
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Stream(self, 'stdout'), _Stream(self, 'stderr')
-        try: res = self.run_cell(source, store_history=True)
-        finally: sys.stdout, sys.stderr = saved
-        return res.success, self._outputs
-
-# %% ../nbs/20_sweep.ipynb #81b6cbcd
-_SHELL, _SHELL_LOCK = None, threading.RLock()
-
-def _shell()->CaptureShell:
-    global _SHELL
-    if _SHELL is None: _SHELL = CaptureShell()
-    return _SHELL
-
-def _after_notebook(sh:CaptureShell):
-    "Drop the notebook's namespace, collect its garbage, give freed GPU memory back."
-    sh.reset(new_session=False)  # clears the namespace and runs a full garbage collection
-    sh._dirty = False
-    if not sh._frozen:  # the first notebook imported what every later one uses: move those objects out of the
-        import gc       # collector's sight, so later collections only walk what a notebook creates (much faster)
-        gc.freeze(); sh._frozen = True
-    torch = sys.modules.get('torch')
-    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.empty_cache()
-
-class InProcessEngine(Engine):
-    "Papermill engine executing cells in this process: imports, CUDA and caches persist between notebooks."
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-        with _SHELL_LOCK:  # one notebook at a time per process: the shell, stdout and cwd are process-wide
-            sh, prev = _shell(), InteractiveShell._instance
-            if sh._dirty: sh.reset(new_session=False)
-            sh._count, sh._dirty = 0, True
-            InteractiveShell._instance = sh  # so that display() and get_ipython() reach this shell
-            try:
-                for i, cell in enumerate(nb_man.nb.cells):
-                    nb_man.cell_start(cell, i)
-                    try:
-                        if cell.cell_type != 'code' or not cell.source.strip(): continue
-                        ok, outputs = sh.run_code_cell(cell.source)
-                        cell.outputs, cell.execution_count = outputs, sh._count
-                        if not ok:
-                            nb_man.cell_exception(cell, cell_index=i)
-                            break
-                    finally: nb_man.cell_complete(cell, cell_index=i)
-            finally:
-                InteractiveShell._instance = prev
-                _after_notebook(sh)
-        return nb_man.nb
-
-ENGINES = {'inprocess': 'false_labels.inprocess', 'kernel': None}  # our names -> papermill engine names
-papermill_engines.register('false_labels.inprocess', InProcessEngine)
 
 # %% ../nbs/20_sweep.ipynb #812c3cd4
 _DATASETS = {}
@@ -751,62 +606,6 @@ def _run_dask(tasks:list, client, bar)->list:
         raise
     return out
 
-# %% ../nbs/20_sweep.ipynb #1a785ed4
-PARAM_COLUMNS = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed', 'bs', 'lr', 'size')
-_SKIP = ('out', 'overwrite', 'versions', 'final', 'classes', 'metrics', 'params')
-
-def _flat_params(d:dict)->dict:
-    "Scalar parameters as they are; small dicts/lists (noise_kw, loss_kw) as compact JSON."
-    return {k: v if isinstance(v, _SCALAR) else json.dumps(v, sort_keys=True, separators=(',', ':'))
-            for k, v in d.items() if k not in _SKIP}
-
-def _n_classes(run_dir:Path, res:dict):
-    if res.get('n_classes') is not None: return res['n_classes']
-    f = run_dir/'label_mapping.json'
-    return len(read_json(f)) if f.is_file() else None
-
-def _run_rows(run:dict, run_dir:Path)->pd.DataFrame:
-    "The results rows (one per epoch) of one finished run."
-    res = read_json(run_dir/'result.json')
-    recorded = read_json(run_dir/'params.json') if (run_dir/'params.json').is_file() else {}
-    recorded = {**_flat_params(recorded), **_flat_params(res)}  # what train_run resolved (lr, size, device ...)
-    params = dict(run['params'])  # the plan's values, except where it left one to the default (None)
-    for k, v in recorded.items():  # resolved values (lr, device, precision: `<k>_requested` holds the request) win
-        if params.get(k) is None or f'{k}_requested' in recorded: params[k] = v
-    params['n_classes'] = _n_classes(run_dir, res)
-    m = pd.read_csv(run_dir/'metrics.csv') if (run_dir/'metrics.csv').is_file() else pd.DataFrame([res.get('final') or {}])
-    info = {'run_id': run['run_id'], **{k: v for k, v in params.items() if k not in m.columns}}
-    df = pd.concat([pd.DataFrame([info] * len(m)), m.reset_index(drop=True)], axis=1)
-    df['run_dir'], df['notebook'] = str(run_dir.resolve()), str((run_dir/'run.ipynb').resolve())
-    df['is_final'] = df['epoch'] == df['epoch'].max() if 'epoch' in df else True
-    return df
-
-def _tidy(df:pd.DataFrame)->pd.DataFrame:
-    "Parquet-safe columns: the standard parameters always present, mixed-type columns as strings."
-    for c in PARAM_COLUMNS:
-        if c not in df: df[c] = None
-    first = ['run_id', *PARAM_COLUMNS]
-    df = df[first + [c for c in df.columns if c not in first]]
-    for c in df.columns[df.dtypes == object]:
-        kinds = {type(v) for v in df[c] if v is not None and not (isinstance(v, float) and math.isnan(v))}
-        if len(kinds) > 1 and not kinds <= {int, float}: df[c] = [None if v is None else str(v) for v in df[c]]
-    return df.reset_index(drop=True)
-
-def collect_results(sweep_dir:str|Path, # sweep folder
-                    write:bool=True, # also write SWEEP/results.parquet and results.csv
-                   )->pd.DataFrame:
-    "One tidy table of every finished run of a sweep: a row per (run, epoch)."
-    sweep_dir = Path(sweep_dir)
-    plan = _load_plan(sweep_dir)
-    frames = [_run_rows(r, sweep_dir/'runs'/r['run_id']) for r in plan['runs'] if is_done(sweep_dir/'runs'/r['run_id'])]
-    df = _tidy(pd.concat(frames, ignore_index=True) if frames else
-               pd.DataFrame(columns=['run_id', 'realised_ratio', 'n_classes', 'epoch', 'run_dir', 'notebook', 'is_final']))
-    if write:
-        buf = io.BytesIO(); df.to_parquet(buf, index=False)
-        atomic_write(sweep_dir/'results.parquet', buf.getvalue())
-        atomic_write(sweep_dir/'results.csv', df.to_csv(index=False))
-    return df
-
 # %% ../nbs/20_sweep.ipynb #126afcb7
 class _Progress:
     "Counts of a sweep's runs, shown on a tqdm bar."
@@ -867,35 +666,27 @@ def _tasks(sweep_dir:Path, plan:dict, engine:str)->list:
                         engine=engine, attempt=attempts + 1, previous_error=old.get('error')))
     return out
 
+_PLAN_AXES = ('ratios', 'seeds', 'archs', 'losses', 'methods', 'noise', 'epochs', 'task', 'grid')
+
+@delegates(plan_sweep)
 def run_sweep(out:str|Path, # sweep folder (created, or resumed)
               data:str|Path|None=None, # dataset folder every run trains on
-              ratios=None, # corruption ratios: a list, or '0,0.01,0.1'
-              seeds=None, # n (seeds 0..n-1) or a list of seeds
-              archs=None, # architecture(s)
-              losses=None, # loss(es)
-              methods=None, # training method(s), if the template has a `method` parameter
-              noise=None, # noise kind(s)
-              epochs=None, # epochs (one value or a list)
-              task=None, # label task(s)
               jobs:int|None=None, # runs at once on local workers (None: one per GPU, or 1); 0: in this process
               scheduler:str|None=None, # Dask scheduler address: run on that cluster instead
               engine:str='inprocess', # 'inprocess' (long-lived workers) or 'kernel' (papermill's kernel per run)
               extend:bool=False, # merge into a folder holding a different plan instead of refusing
-              sweep_file:str|Path|None=None, # YAML/JSON file with the grid; arguments override it
-              template:str|Path|None=None, # papermill template; None: the packaged training template
-              grid:dict|None=None, # extra axes: {template parameter: [values]}
               gpus='auto', # local GPUs to spread workers over: 'auto', a count, ids, or None
               progress:bool=True, # show a progress bar and print the summary
               connect_timeout:float=10.0, # seconds to wait for the Dask scheduler
-              **train_kw, # any other template parameter, fixed for every run (bs, lr, size, device, ...)
+              **plan_kw, # the plan: `plan_sweep`'s arguments (axes, sweep_file, template, grid, template parameters)
              )->pd.DataFrame:
     "Plan, execute (resumably, several at once) and collect a sweep; return its results table."
     t0 = time.monotonic()
     check_choice('engine', engine, list(ENGINES))
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 0):
         raise ValueError(f"jobs {jobs!r} must be an integer >= 0")
-    plan = _plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
-                      epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
+    given = dict(data=data, **{k: plan_kw.pop(k, None) for k in _PLAN_AXES})
+    plan = _plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
     out, training = Path(out), _is_default(plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):

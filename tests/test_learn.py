@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels.core import OutputExistsError
+from false_labels.core import OutputExistsError, read_json
 from false_labels.data import DeviceUnavailableError, dataloaders
 from false_labels.dataset import Dataset
 from false_labels.learn import (ARCHS, LOSSES, RUN_FILES, PretrainedWeightsMissing, default_lr, load_model, make_learner,
@@ -252,3 +252,22 @@ def test_overwrite_keeps_foreign_files(tds, tmp_path):
     train_run(tds, out, **{**RUN, "epochs": 1})                  # a foreign file does not block a run
     train_run(tds, out, overwrite=True, **{**RUN, "epochs": 1})
     assert (out/"run.ipynb").read_text() == "{}" and (out/"result.json").exists()
+
+
+def test_a_method_is_one_setup(tmp_path):
+    "train_run takes a setup: its callbacks run, its params/result fields and kept mask land in the run folder."
+    import numpy as np
+    from fastai.callback.core import Callback
+    from false_labels.learn import Prepared, make_learner
+    class Count(Callback):
+        def before_fit(self): self.n = 0
+        def after_batch(self): self.n += self.training
+    def setup(run):
+        cb = Count()
+        kept = np.ones(run.dls.train.n, bool); kept[0] = False
+        return Prepared(make_learner(run.dls, path=run.out, **run.recipe), cbs=[cb], kept=kept, params=dict(method="count"),
+                        result=dict(extra=1), after_fit=lambda learn: dict(n_batches=cb.n))
+    res = train_run(colour_toy(n=120), tmp_path/"run", task="label", arch="small_cnn", epochs=1, bs=32, device="cpu", method=setup)
+    assert res["method"] == "count" and res["extra"] == 1 and res["n_batches"] > 0 and "prep_time_s" in res
+    assert read_json(tmp_path/"run"/"params.json")["method"] == "count"
+    assert np.load(tmp_path/"run"/"sample_stats.npz")["kept"].sum() == res["n_train"] - 1

@@ -44,15 +44,17 @@ def test_template_shipped_byte_identical():
     assert not any("default_exp" in c.source for c in cells)
     assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
 
-def test_template_parameters_follow_train_run():
-    from false_labels.learn import train_run
-    sig = {k: p.default for k, p in inspect.signature(train_run).parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD}
+def test_template_parameters_follow_train_method():
+    from false_labels.robust import train_method
+    sig = {k: p.default for k, p in inspect.signature(train_method).parameters.items()
+           if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "cbs"}  # callbacks: Python objects, no parameter
     ps = template_params()
     assert set(sig) <= set(ps), f"template lacks {set(sig) - set(ps)}"
-    smoke = {"data", "out", "arch", "epochs", "overwrite"}  # smoke-sized or set by the sweep
+    assert ps["method"] == "None"  # None: plain training with `loss`
+    smoke = {"data", "out", "arch", "epochs", "overwrite", "method"}  # smoke-sized, set by the sweep, or None for 'ce'
     for k, v in sig.items():
-        if k not in smoke: assert eval(ps[k]) == v, f"template default {k} = {ps[k]}, train_run's is {v!r}"
-    for k, v in SWEEP_DEFAULTS.items(): assert sig[k] == v, f"SWEEP_DEFAULTS[{k!r}] = {v!r}, train_run's is {sig[k]!r}"
+        if k not in smoke: assert eval(ps[k]) == v, f"template default {k} = {ps[k]}, train_method's is {v!r}"
+    for k, v in SWEEP_DEFAULTS.items(): assert sig[k] == v, f"SWEEP_DEFAULTS[{k!r}] = {v!r}, train_method's is {sig[k]!r}"
 
 # ---------------------------------------------------------------- plans and ids
 
