@@ -30,9 +30,9 @@ from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, r
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
 
 # %% auto #0
-__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'RUN_FILES', 'PretrainedWeightsMissing', 'Arch',
-           'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE',
-           'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
+__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'RUN_FILES', 'PretrainedWeightsMissing',
+           'Arch', 'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE',
+           'GCE', 'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
            'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger',
            'SampleStats', 'train_run', 'load_model']
 
@@ -119,6 +119,11 @@ ARCHS = {
 # The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
 # plus batch size and one-cycle epochs.
 CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="sgd", bs=256, epochs=15, precision="auto")
+
+# The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
+# (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
+STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="small_cnn", loss="ce", opt="adamw", bs=128, epochs=10,
+                    precision="auto", ratios=(0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4), seeds=2)
 
 def _has_timm()->bool:
     try: import timm; return True
