@@ -71,6 +71,26 @@ def is_valid_polygon(poly, # (4, 2) vertices [x, y], in order around the polygon
     q = [tuple(map(float, v)) for v in p]
     return bool(_turn(q)) and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle)
 
+_ORDERS = np.array([[0, 1, 2, 3], [0, 1, 3, 2], [0, 2, 1, 3]])
+_PAIRS = np.array([(a, b) for a in range(4) for b in range(a + 1, 4)])
+
+def _valid_candidates(p, h, w, min_area, max_area, min_dist, max_angle)->tuple:
+    "`_convex_order` + `_shape_ok` on a batch (B, 4, 2) of int candidates at once: (ordered (B, 4, 2), valid (B,))."
+    q = p[:, _ORDERS]                                             # (B, 3 orders, 4, 2)
+    u, v = np.roll(q, 1, axis=2) - q, np.roll(q, -1, axis=2) - q  # to the previous and the next vertex
+    turn = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    convex = (turn > 0).all(-1) | (turn < 0).all(-1)
+    q, u, v = (a[np.arange(len(p)), convex.argmax(1)] for a in (q, u, v))   # the first convex order
+    x, y = q[..., 0], q[..., 1]
+    area = np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1)) / 2
+    ok = convex.any(1) & (min_area * h * w <= area) & (area <= max_area * h * w)
+    d = q[:, _PAIRS[:, 0]] - q[:, _PAIRS[:, 1]]
+    ok &= ((d ** 2).sum(-1) >= (min_dist * min(h, w)) ** 2).all(1)
+    dot = (u * v).sum(-1)
+    lim = math.cos(math.radians(max_angle)) * np.sqrt(((u ** 2).sum(-1) * (v ** 2).sum(-1)).astype(np.float64))
+    ok &= (dot > lim).all(1)
+    return q, ok
+
 def random_polygon(h:int, w:int, # image height and width
                    rng:np.random.Generator, # the only source of randomness
                    min_area:float=0.1, max_area:float=0.5, # area bounds, as fractions of h*w
@@ -81,10 +101,10 @@ def random_polygon(h:int, w:int, # image height and width
     "A random convex quadrilateral (4, 2) int32 [x, y] that follows the region rules."
     if min(h, w) < 8: raise ValueError(f"image {h}x{w} is too small for a region (needs at least 8x8)")
     for _ in range(1000):
-        xy = rng.random((batch, 8)).tolist()
-        for c in xy:
-            q = _convex_order([(int(c[k] * w), int(c[k + 4] * h)) for k in range(4)])
-            if q and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle): return np.array(q, np.int32)
+        xy = rng.random((batch, 8))
+        p = np.stack([(xy[:, :4] * w).astype(np.int64), (xy[:, 4:] * h).astype(np.int64)], -1)
+        q, ok = _valid_candidates(p, h, w, min_area, max_area, min_dist, max_angle)
+        if ok.any(): return q[ok.argmax()].astype(np.int32)
     raise ValueError(f"no valid polygon found for a {h}x{w} image with area in [{min_area}, {max_area}]: "
                      "loosen the bounds")
 
