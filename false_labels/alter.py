@@ -71,25 +71,38 @@ def is_valid_polygon(poly, # (4, 2) vertices [x, y], in order around the polygon
     q = [tuple(map(float, v)) for v in p]
     return bool(_turn(q)) and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle)
 
-_ORDERS = np.array([[0, 1, 2, 3], [0, 1, 3, 2], [0, 2, 1, 3]])
-_PAIRS = np.array([(a, b) for a in range(4) for b in range(a + 1, 4)])
-
-def _valid_candidates(p, h, w, min_area, max_area, min_dist, max_angle)->tuple:
-    "`_convex_order` + `_shape_ok` on a batch (B, 4, 2) of int candidates at once: (ordered (B, 4, 2), valid (B,))."
-    q = p[:, _ORDERS]                                             # (B, 3 orders, 4, 2)
-    u, v = np.roll(q, 1, axis=2) - q, np.roll(q, -1, axis=2) - q  # to the previous and the next vertex
-    turn = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
-    convex = (turn > 0).all(-1) | (turn < 0).all(-1)
-    q, u, v = (a[np.arange(len(p)), convex.argmax(1)] for a in (q, u, v))   # the first convex order
-    x, y = q[..., 0], q[..., 1]
-    area = np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1)) / 2
-    ok = convex.any(1) & (min_area * h * w <= area) & (area <= max_area * h * w)
-    d = q[:, _PAIRS[:, 0]] - q[:, _PAIRS[:, 1]]
-    ok &= ((d ** 2).sum(-1) >= (min_dist * min(h, w)) ** 2).all(1)
-    dot = (u * v).sum(-1)
-    lim = math.cos(math.radians(max_angle)) * np.sqrt(((u ** 2).sum(-1) * (v ** 2).sum(-1)).astype(np.float64))
-    ok &= (dot > lim).all(1)
-    return q, ok
+def _first_valid(cands, h, w, area_lo, area_hi, d2, cmax):
+    "The first of `cands` (rows of 4 x then 4 y in [0, 1)) whose quadrilateral follows the rules, in convex order; None if none."
+    for c in cands:
+        a, b, cc, d = (int(c[0] * w), int(c[4] * h)), (int(c[1] * w), int(c[5] * h)), (int(c[2] * w), int(c[6] * h)), (int(c[3] * w), int(c[7] * h))
+        pts = (a, b, cc, d)
+        # inlined `_shape_ok` + `_convex_order` (same arithmetic, same result), the cheapest rejection first
+        bad = False
+        for i in range(4):
+            xi, yi = pts[i]
+            for j in range(i + 1, 4):
+                dx, dy = xi - pts[j][0], yi - pts[j][1]
+                if dx * dx + dy * dy < d2: bad = True; break
+            if bad: break
+        if bad: continue
+        for q in ((a, b, cc, d), (a, b, d, cc), (a, cc, b, d)):
+            s = 0; ok = True
+            for k in range(4):
+                (px, py), (x, y), (nx, ny) = q[k - 1], q[k], q[(k + 1) % 4]
+                t = (px - x) * (ny - y) - (py - y) * (nx - x)
+                if t == 0 or (s and (t > 0) != (s > 0)): ok = False; break
+                s = t
+            if ok: break
+        else: continue
+        area2 = q[0][0] * q[1][1] - q[1][0] * q[0][1] + q[1][0] * q[2][1] - q[2][0] * q[1][1] \
+              + q[2][0] * q[3][1] - q[3][0] * q[2][1] + q[3][0] * q[0][1] - q[0][0] * q[3][1]
+        if not area_lo <= abs(area2) / 2 <= area_hi: continue
+        for k in range(4):
+            (px, py), (x, y), (nx, ny) = q[k - 1], q[k], q[(k + 1) % 4]
+            ux, uy, vx, vy = px - x, py - y, nx - x, ny - y
+            if (ux * vx + uy * vy) <= cmax * math.sqrt((ux * ux + uy * uy) * (vx * vx + vy * vy)): break
+        else: return q
+    return None
 
 def random_polygon(h:int, w:int, # image height and width
                    rng:np.random.Generator, # the only source of randomness
@@ -100,11 +113,10 @@ def random_polygon(h:int, w:int, # image height and width
                   )->np.ndarray:
     "A random convex quadrilateral (4, 2) int32 [x, y] that follows the region rules."
     if min(h, w) < 8: raise ValueError(f"image {h}x{w} is too small for a region (needs at least 8x8)")
+    lims = (min_area * h * w, max_area * h * w, (min_dist * min(h, w)) ** 2, math.cos(math.radians(max_angle)))
     for _ in range(1000):
-        xy = rng.random((batch, 8))
-        p = np.stack([(xy[:, :4] * w).astype(np.int64), (xy[:, 4:] * h).astype(np.int64)], -1)
-        q, ok = _valid_candidates(p, h, w, min_area, max_area, min_dist, max_angle)
-        if ok.any(): return q[ok.argmax()].astype(np.int32)
+        q = _first_valid(rng.random((batch, 8)).tolist(), h, w, *lims)
+        if q: return np.array(q, np.int32)
     raise ValueError(f"no valid polygon found for a {h}x{w} image with area in [{min_area}, {max_area}]: "
                      "loosen the bounds")
 
