@@ -36,12 +36,12 @@ def parse(c:str)->dict:
 def run(cfg:dict, seed:int, folder:Path)->dict:
     ds = bench_dataset(None, cfg["n"], cfg["size"], folder=folder)
     out = Path(tempfile.mkdtemp(prefix="recipe_", dir=folder))/"run"
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     res = train_run(ds, out, task=4, ratio=0.0, arch=cfg["arch"], epochs=cfg["epochs"], seed=seed, bs=cfg["bs"],
                     opt=cfg["opt"], precision=cfg["precision"], device="cpu")
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
     curve = pd.read_csv(out/"metrics.csv")["test_acc"].tolist()
-    return dict(acc=res["final"]["test_acc"], wall=wall, train=res["train_time_s"], curve=curve, precision=res["precision"])
+    return dict(acc=res["final"]["test_acc"], wall=wall, cpu=cpu, train=res["train_time_s"], curve=curve, precision=res["precision"])
 
 
 def main():
@@ -67,7 +67,7 @@ def main():
         order = list(range(len(cfgs))) if k % 2 == 0 else list(range(len(cfgs)))[::-1]
         for i in order:
             x = run(cfgs[i], seed, folder); res[i].append(x)
-            print(f"  seed {seed} {cfgs[i]} {x['precision']}: test acc {x['acc']:.4f} in {x['wall']:.1f} s "
+            print(f"  seed {seed} {cfgs[i]} {x['precision']}: test acc {x['acc']:.4f} in {x['wall']:.1f} s (CPU {x['cpu']:.1f} s) "
                   f"(train {x['train']:.1f} s) curve {' '.join(f'{v:.3f}' for v in x['curve'])} load {os.getloadavg()[0]:.2f}",
                   flush=True)
     print("\nsummary (mean over seeds): config | clean test acc | run wall s")
