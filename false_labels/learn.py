@@ -114,6 +114,7 @@ ARCHS = {
     "basic_cnn": Arch(_no_pretrained(_basic_cnn, "basic_cnn"), lr_sgd=0.05, lr_adamw=1e-3),
     "small_cnn": Arch(_no_pretrained(_small_cnn, "small_cnn"), lr_sgd=0.1, lr_adamw=1e-2),
     "cpu_net": Arch(_no_pretrained(_cpu_net, "cpu_net"), lr_sgd=0.2, lr_adamw=3e-3),
+    "cpu_net_small": Arch(_no_pretrained(partial(_cpu_net, widths=(16, 32, 64, 128)), "cpu_net_small"), lr_sgd=0.2, lr_adamw=3e-3),
 }
 
 # The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
