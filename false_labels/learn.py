@@ -123,8 +123,8 @@ CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="s
 
 # The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
 # (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
-STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="small_cnn", loss="ce", opt="adamw", bs=128, epochs=10,
-                    precision="auto", ratios=(0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4), seeds=2)
+STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="cpu_net_small", loss="ce", opt="adamw", bs=64, epochs=10,
+                    precision="auto", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2)
 
 def _has_timm()->bool:
     try: import timm; return True
