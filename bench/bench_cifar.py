@@ -96,9 +96,10 @@ def main():
     for name, r in arms:
         res = [train_eval(ds, r, s) for s in a.seeds]
         accs, secs = [x["acc"] for x in res], [x["train_s"] for x in res]
+        cpus = ", ".join(f"{x['cpu_s']:.0f}" for x in res)
         print(f"{name:15s} {r}: precision {res[0]['precision']} lr {res[0]['lr']:.3g} | test acc "
               f"{', '.join(f'{x:.4f}' for x in accs)} (mean {statistics.mean(accs):.4f}) | train "
-              f"{', '.join(f'{x:.0f}' for x in secs)} s wall, {', '.join(f"{x['cpu_s']:.0f}" for x in res)} s CPU | load {os.getloadavg()}", flush=True)
+              f"{', '.join(f'{x:.0f}' for x in secs)} s wall, {cpus} s CPU | load {os.getloadavg()}", flush=True)
         if name == "cpu default" and not a.quick:
             ok = statistics.mean(accs) >= 0.78 and max(secs) <= 180
             print(f"bar (>= 78 %, <= 180 s on 2 cores): {'PASS' if ok else 'FAIL'}")
