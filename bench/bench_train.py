@@ -7,6 +7,12 @@ Speed mode (side by side, one process, same model / batch size / precision / opt
           random flip per item in worker processes, collate, then Normalize on the device)
   Bars: ours >= 85 % of plain's images/s; ours >= 3x folder's.
 
+CPU mode (`--mode cpu`, issue 18): the project's trainer with its CPU defaults (precision 'auto': bf16 autocast and
+channels-last where the CPU has native bf16) against a plain float32 PyTorch loop (NCHW, no autocast) on the same
+model, batch, data, optimiser and constant learning rate, for 3 seeds, arms alternating; images/s of the training
+phase and clean test accuracy of both. Bar: ours >= 2x plain fp32's images/s, same accuracy within seed noise.
+  python bench/bench_train.py --mode cpu --threads 2
+
 Quality mode: ResNet-18 with a CIFAR stem at 64 px on a 20,000-image generated set, no noise, <= 30 epochs, SGD
 Nesterov + one-cycle + flips/shifts, no label smoothing; clean test accuracy for tasks 14 and 4 and accuracy per
 subclass. Bars: >= 95 % (14 classes), >= 98 % (4 classes).
@@ -14,7 +20,7 @@ subclass. Bars: >= 95 % (14 classes), >= 98 % (4 classes).
 GPU:  python bench/bench_train.py --mode all
 CPU:  python bench/bench_train.py --device cpu --small --mode all
 """
-import argparse, json, statistics, sys, tempfile, time
+import argparse, json, os, statistics, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +35,9 @@ from false_labels.learn import load_model, make_learner, make_loss, make_model, 
 from common import bench_dataset
 
 
+CLOCK = time.perf_counter          # --clock cpu: process CPU time (a shared machine's load does not count)
+
+
 def _sync(dev):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
@@ -37,24 +46,25 @@ def get_data(args): return bench_dataset(args.data, args.n, args.size, prefix="b
 
 
 # --- the three arms ---------------------------------------------------------------------------------------------
-def plain_loop(ds, arch, args, dev):
+def plain_loop(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=None):
     "Images/s per epoch of a hand-written loop over the same device tensors as TensorDL uses."
-    dls = dataloaders(ds, task=14, bs=args.bs, device=dev, seed=0)        # only to share the store, labels and stats
+    dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=seed)  # only to share the store, labels and stats
     tr = dls.train
     imgs, ids, labels = tr.store.images, tr.ids, tr.labels
     mean = torch.tensor(tr.mean, device=dev).view(1, 3, 1, 1); std = torch.tensor(tr.std, device=dev).view(1, 3, 1, 1)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = make_model(arch, dls.c).to(dev)
-    cl = dev.type == "cuda"
+    cl = dev.type == "cuda" if cl is None else cl
     if cl: model = model.to(memory_format=torch.channels_last)
     opt = make_opt("sgd")(model.parameters(), lr=0.05).opt                 # the same torch optimiser as the learner's
     loss_fn = make_loss("ce")
-    amp = _amp(args, dev)
+    amp = _amp(args, dev, precision)
     n, bs, m = tr.n, args.bs, tr.max_shift
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     out = []
+    if keep is not None: keep.update(model=model, dls=dls, precision=precision or args.precision)
     for ep in range(args.epochs):
-        _sync(dev); t = time.perf_counter()
+        _sync(dev); t = CLOCK()
         order = torch.randperm(n, generator=g).to(dev)
         flip = (torch.rand(n, generator=g) < 0.5).to(dev)
         dy, dx = torch.randint(-m, m + 1, (2, n), generator=g).to(dev)
@@ -69,7 +79,7 @@ def plain_loop(ds, arch, args, dev):
             loss.backward()
             opt.step(); opt.zero_grad(set_to_none=True)
         _sync(dev)
-        out.append(n // bs * bs / (time.perf_counter() - t))
+        out.append(n // bs * bs / (CLOCK() - t))
     return out
 
 
@@ -80,24 +90,25 @@ class _TrainTimer:
         class TrainTimer(Callback):
             order = 100
             def __init__(self): self.rates = []
-            def before_train(self): _sync(dev); self.t = time.perf_counter(); self.n = 0
+            def before_train(self): _sync(dev); self.t = CLOCK(); self.n = 0
             def after_batch(self):
                 if self.training: self.n += len(self.learn.yb[0])
-            def after_train(self): _sync(dev); self.rates.append(self.n / (time.perf_counter() - self.t))
+            def after_train(self): _sync(dev); self.rates.append(self.n / (CLOCK() - self.t))
         return TrainTimer()
 
 
 def ours(ds, arch, args, dev):
-    dls = dataloaders(ds, task=14, bs=args.bs, device=dev, seed=0)
+    dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=0)
     return _timed_fit(dls, arch, args, dev)
 
 
-def _timed_fit(dls, arch, args, dev)->list:
+def _timed_fit(dls, arch, args, dev, seed:int=0, keep=None)->list:
     "Images/s of each epoch of a fastai learner over `dls` (same seed, loss and lr for every arm)."
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     learn = make_learner(dls, arch, "ce", lr=0.05, precision=args.precision)
     timer = _TrainTimer(dev)
     learn.fit(args.epochs, cbs=[timer])
+    if keep is not None: keep.update(learn=learn)
     return timer.rates
 
 
@@ -127,9 +138,9 @@ def folder(ds, arch, args, dev, png_root):
     return _timed_fit(fdls, arch, args, dev)
 
 
-def _amp(args, dev):
+def _amp(args, dev, precision=None):
     from false_labels.learn import resolve_precision
-    p = resolve_precision(args.precision, dev)
+    p = resolve_precision(precision or args.precision, dev)
     if p == "fp32": return torch.autocast(dev.type, enabled=False)
     return torch.autocast(dev.type, dtype=torch.bfloat16 if p == "bf16" else torch.float16)
 
@@ -152,6 +163,44 @@ def speed(ds, args, dev):
         print(f"{arch}: ours/plain = {row['ours_vs_plain']:.3f} (bar >= 0.85)   ours/folder = {row['ours_vs_folder']:.2f}x (bar >= 3)", flush=True)
         rows.append(row)
     return rows
+
+
+# --- CPU: the trainer's defaults against a plain fp32 loop -------------------------------------------------------
+def _test_acc(model, dls, precision)->float:
+    "Clean test accuracy of a bare model on `dls.test` (eval mode, the precision it trained in)."
+    class _L: pass
+    learn = _L(); learn.model, learn.precision, learn.dls = model, precision, dls
+    pred = predict_logits(learn, dls.test).argmax(1)
+    return float((pred == dls.test.labels).float().mean())
+
+
+def cpu_mode(ds, args, dev):
+    "Per seed, arms alternating: plain fp32 loop vs the project's trainer at precision 'auto'; rates and accuracies."
+    from false_labels.learn import resolve_precision
+    arch, rows = args.archs.split(",")[0], []
+    def plain(seed):
+        k = {}; rates = plain_loop(ds, arch, args, dev, seed, precision="fp32", cl=False, keep=k)
+        return rates, _test_acc(k["model"], k["dls"], "fp32")
+    def ours_(seed):
+        k = {}; dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=seed)
+        rates = _timed_fit(dls, arch, args, dev, seed, keep=k)
+        return rates, _test_acc(k["learn"].model, dls, k["learn"].precision)
+    arms = dict(plain_fp32=plain, ours=ours_)
+    res = {k: dict(rate=[], acc=[]) for k in arms}
+    for i, seed in enumerate(args.seeds):
+        for name in (list(arms) if i % 2 == 0 else list(arms)[::-1]):
+            rates, acc = arms[name](seed)
+            res[name]["rate"] += rates[1:] or rates; res[name]["acc"].append(acc)
+            print(f"  seed {seed} {name:10s} " + " ".join(f"{v:7.0f}" for v in rates) + f" img/s  test acc {acc:.4f}  "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+    med = {k: statistics.median(v["rate"]) for k, v in res.items()}
+    acc = {k: (statistics.mean(v["acc"]), statistics.pstdev(v["acc"])) for k, v in res.items()}
+    ratio = med["ours"] / med["plain_fp32"]
+    print(f"{arch} at {ds.size}px, bs {args.bs}, task {args.task}, {args.epochs} epochs, ours in "
+          f"{resolve_precision(args.precision, dev)}: ours {med['ours']:.0f} img/s vs plain fp32 {med['plain_fp32']:.0f} "
+          f"-> {ratio:.2f}x (bar >= 2; {args.clock} clock, {torch.get_num_threads()} threads); test acc ours {acc['ours'][0]:.4f} +- {acc['ours'][1]:.4f}, plain fp32 "
+          f"{acc['plain_fp32'][0]:.4f} +- {acc['plain_fp32'][1]:.4f} over seeds {args.seeds}", flush=True)
+    return dict(arch=arch, ratio=ratio, img_s=med, acc={k: v["acc"] for k, v in res.items()})
 
 
 # --- quality ------------------------------------------------------------------------------------------------------
@@ -191,7 +240,11 @@ def quality(ds, args, dev):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", default="speed", choices=("speed", "quality", "all"))
+    ap.add_argument("--mode", default="speed", choices=("speed", "quality", "all", "cpu"))
+    ap.add_argument("--task", type=int, default=14, help="speed/cpu-mode labelling (4 or 14)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="cpu-mode seeds")
+    ap.add_argument("--clock", default="wall", choices=("wall", "cpu"),
+                    help="time per epoch: wall clock, or this process's CPU time (with --threads 1 on a shared machine)")
     ap.add_argument("--device", default="auto"); ap.add_argument("--small", action="store_true", help="tiny CPU-sized settings")
     ap.add_argument("--data", default=None, help="existing dataset folder (default: generate one)")
     ap.add_argument("--n", type=int, default=20_000); ap.add_argument("--size", type=int, default=64)
@@ -211,7 +264,15 @@ def main(argv=None):
         args.archs = "small_cnn" if args.archs == ap.get_default("archs") else args.archs
         args.quality_arch = "small_cnn" if args.quality_arch == ap.get_default("quality_arch") else args.quality_arch
         args.quality_epochs = min(args.quality_epochs, 4)
-    import os
+    global CLOCK
+    if args.clock == "cpu": CLOCK = time.process_time
+    if args.mode == "cpu":
+        args.device = "cpu"
+        if args.archs == ap.get_default("archs"): args.archs = "small_cnn"
+        if "--n" not in (argv or sys.argv): args.n = 6000
+        if "--size" not in (argv or sys.argv): args.size = 32
+        if "--bs" not in (argv or sys.argv): args.bs = 256
+        if "--epochs" not in (argv or sys.argv): args.epochs = 6
     if args.workers is None: args.workers = min(16, os.cpu_count() or 1)
     if args.threads: torch.set_num_threads(args.threads)
     dev = pick_device(args.device)
@@ -221,6 +282,7 @@ def main(argv=None):
     ds = get_data(args)
     res = dict(device=str(dev), n=len(ds), size=ds.size, bs=args.bs)
     if args.mode in ("speed", "all"): res["speed"] = speed(ds, args, dev)
+    if args.mode == "cpu": res["cpu"] = cpu_mode(ds, args, dev)
     if args.mode in ("quality", "all"): res["quality"] = quality(ds, args, dev)
     if args.out: Path(args.out).write_text(json.dumps(res, indent=2))
     return res

@@ -71,6 +71,39 @@ def is_valid_polygon(poly, # (4, 2) vertices [x, y], in order around the polygon
     q = [tuple(map(float, v)) for v in p]
     return bool(_turn(q)) and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle)
 
+def _first_valid(cands, h, w, area_lo, area_hi, d2, cmax):
+    "The first of `cands` (rows of 4 x then 4 y in [0, 1)) whose quadrilateral follows the rules, in convex order; None if none."
+    for c in cands:
+        a, b, cc, d = (int(c[0] * w), int(c[4] * h)), (int(c[1] * w), int(c[5] * h)), (int(c[2] * w), int(c[6] * h)), (int(c[3] * w), int(c[7] * h))
+        pts = (a, b, cc, d)
+        # inlined `_shape_ok` + `_convex_order` (same arithmetic, same result), the cheapest rejection first
+        bad = False
+        for i in range(4):
+            xi, yi = pts[i]
+            for j in range(i + 1, 4):
+                dx, dy = xi - pts[j][0], yi - pts[j][1]
+                if dx * dx + dy * dy < d2: bad = True; break
+            if bad: break
+        if bad: continue
+        for q in ((a, b, cc, d), (a, b, d, cc), (a, cc, b, d)):
+            s = 0; ok = True
+            for k in range(4):
+                (px, py), (x, y), (nx, ny) = q[k - 1], q[k], q[(k + 1) % 4]
+                t = (px - x) * (ny - y) - (py - y) * (nx - x)
+                if t == 0 or (s and (t > 0) != (s > 0)): ok = False; break
+                s = t
+            if ok: break
+        else: continue
+        area2 = q[0][0] * q[1][1] - q[1][0] * q[0][1] + q[1][0] * q[2][1] - q[2][0] * q[1][1] \
+              + q[2][0] * q[3][1] - q[3][0] * q[2][1] + q[3][0] * q[0][1] - q[0][0] * q[3][1]
+        if not area_lo <= abs(area2) / 2 <= area_hi: continue
+        for k in range(4):
+            (px, py), (x, y), (nx, ny) = q[k - 1], q[k], q[(k + 1) % 4]
+            ux, uy, vx, vy = px - x, py - y, nx - x, ny - y
+            if (ux * vx + uy * vy) <= cmax * math.sqrt((ux * ux + uy * uy) * (vx * vx + vy * vy)): break
+        else: return q
+    return None
+
 def random_polygon(h:int, w:int, # image height and width
                    rng:np.random.Generator, # the only source of randomness
                    min_area:float=0.1, max_area:float=0.5, # area bounds, as fractions of h*w
@@ -80,11 +113,10 @@ def random_polygon(h:int, w:int, # image height and width
                   )->np.ndarray:
     "A random convex quadrilateral (4, 2) int32 [x, y] that follows the region rules."
     if min(h, w) < 8: raise ValueError(f"image {h}x{w} is too small for a region (needs at least 8x8)")
+    lims = (min_area * h * w, max_area * h * w, (min_dist * min(h, w)) ** 2, math.cos(math.radians(max_angle)))
     for _ in range(1000):
-        xy = rng.random((batch, 8)).tolist()
-        for c in xy:
-            q = _convex_order([(int(c[k] * w), int(c[k + 4] * h)) for k in range(4)])
-            if q and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle): return np.array(q, np.int32)
+        q = _first_valid(rng.random((batch, 8)).tolist(), h, w, *lims)
+        if q: return np.array(q, np.int32)
     raise ValueError(f"no valid polygon found for a {h}x{w} image with area in [{min_area}, {max_area}]: "
                      "loosen the bounds")
 

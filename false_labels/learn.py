@@ -31,11 +31,12 @@ from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, r
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
 
 # %% auto #0
-__all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model',
-           'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss',
-           'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner',
-           'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state',
-           'RunContext', 'Prepared', 'plain_setup', 'train_run', 'load_model']
+__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch',
+           'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE',
+           'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
+           'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger',
+           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'train_run',
+           'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -54,6 +55,15 @@ def _small_cnn(n_classes:int)->nn.Module:
     def block(ci, co, s): return [nn.Conv2d(ci, co, 3, s, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
     return nn.Sequential(*block(3, 16, 1), *block(16, 32, 2), *block(32, 64, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(64, n_classes))
+
+def _cpu_net(n_classes:int, widths:tuple=(32, 64, 128, 256))->nn.Module:
+    "Four stages of two conv-BN-ReLU each (`widths`), max-pool between stages: the CPU default for real photos."
+    def cbr(ci, co): return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
+    layers, ci = [], 3
+    for i, co in enumerate(widths):
+        layers += cbr(ci, co) + cbr(co, co); ci = co
+        if i < len(widths) - 1: layers.append(nn.MaxPool2d(2))  # not ceil_mode: 2-3x slower in bf16 channels-last on CPUs
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ci, n_classes))
 
 # %% ../nbs/13_learn.ipynb #3a35b5fe
 class PretrainedWeightsMissing(ValueError):
@@ -105,7 +115,18 @@ ARCHS = {
     **{n: Arch(partial(_xresnet, n)) for n in ("xresnet18", "xresnet34")},
     "basic_cnn": Arch(_no_pretrained(_basic_cnn, "basic_cnn"), lr_sgd=0.05, lr_adamw=1e-3),
     "small_cnn": Arch(_no_pretrained(_small_cnn, "small_cnn"), lr_sgd=0.1, lr_adamw=1e-2),
+    "cpu_net": Arch(_no_pretrained(_cpu_net, "cpu_net"), lr_sgd=0.2, lr_adamw=3e-3),
+    "cpu_net_small": Arch(_no_pretrained(partial(_cpu_net, widths=(16, 32, 64, 128)), "cpu_net_small"), lr_sgd=0.2, lr_adamw=3e-3),
 }
+
+# The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
+# plus batch size and one-cycle epochs.
+CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="sgd", bs=256, epochs=15, precision="auto")
+
+# The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
+# (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
+STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="cpu_net_small", loss="ce", opt="adamw", bs=64, epochs=10,
+                    precision="auto", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2)
 
 def _has_timm()->bool:
     try: import timm; return True
@@ -211,14 +232,25 @@ def make_loss(loss:str, # a name from `LOSSES`
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 OPTS = ("sgd", "adamw")
 
+def cpu_bf16_supported()->bool:
+    "Whether this CPU has native bf16 arithmetic (AVX-512 BF16 or AMX), so that bf16 autocast pays off."
+    if not torch.backends.mkldnn.is_available(): return False
+    for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        try:
+            if getattr(torch.cpu, f)(): return True
+        except Exception: pass
+    try: flags = Path("/proc/cpuinfo").read_text()
+    except OSError: return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
 def resolve_precision(precision:str, # auto, fp32, bf16 or fp16
                       device, # the training device
                      )->str:
-    "The concrete precision for `precision` on `device`."
+    "The concrete precision for `precision` on `device` ('auto': bf16 where the device computes it natively)."
     check_choice("precision", precision, PRECISIONS)
     dev = torch.device(device)
     if precision == "auto":
-        if dev.type != "cuda": return "fp32"
+        if dev.type != "cuda": return "bf16" if dev.type == "cpu" and cpu_bf16_supported() else "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision == "fp16" and dev.type != "cuda": raise ValueError("precision 'fp16' needs a CUDA device; use 'fp32' or 'bf16'")
     return precision
@@ -285,7 +317,7 @@ def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoade
                  precision:str="auto", # auto, fp32, bf16, fp16
                  pretrained:bool=False, # ImageNet weights from the local torch cache
                  compile:bool=False, # torch.compile the model
-                 channels_last:bool|None=None, # NHWC weights (None: on CUDA)
+                 channels_last:bool|None=None, # NHWC weights (None: on CUDA, and on the CPU in bf16)
                  loss_kw:dict|None=None, # parameters of the loss (q, alpha, beta, eps)
                  metrics=None, # fastai metrics (default: accuracy)
                  cbs=None, # extra callbacks
@@ -296,9 +328,9 @@ def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoade
     dev = torch.device(dls.device if getattr(dls, "device", None) is not None else "cpu")
     check_choice("loss", loss, list(LOSSES))
     model = make_model(arch, dls.c, pretrained).to(dev)
-    cl = dev.type == "cuda" if channels_last is None else channels_last
-    if cl: model = model.to(memory_format=torch.channels_last)
     prec = resolve_precision(precision, dev)
+    cl = (dev.type == "cuda" or prec == "bf16") if channels_last is None else channels_last
+    if cl: model = model.to(memory_format=torch.channels_last)
     if dev.type == "cuda": torch.backends.cudnn.benchmark = True     # fixed shapes: let cuDNN pick the fastest kernels
     bs = getattr(dls.train, "bs", 256)
     learn = Learner(dls, model, loss_func=make_loss(loss, **(loss_kw or {})), opt_func=make_opt(opt, wd),

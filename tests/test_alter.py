@@ -212,3 +212,19 @@ def test_bad_input():
     with pytest.raises(ValueError, match="'alpha'"): add_offset(img, m, 'alpha', 10)
     with pytest.raises(ValueError, match="4x4"): random_polygon(4, 4, np.random.default_rng())
     with pytest.raises(ValueError, match="loosen"): random_polygon(64, 64, np.random.default_rng(), min_area=0.9, max_area=0.95)
+
+
+def test_random_polygon_is_the_first_valid_candidate():
+    "The inlined fast path picks exactly what `_convex_order` + `_shape_ok` pick, draw for draw (datasets unchanged)."
+    from false_labels.alter import _convex_order, _shape_ok
+    for s in range(300):
+        h, w = [(128, 128), (32, 32), (64, 48), (200, 311)][s % 4]
+        kw = {} if s % 3 else dict(min_area=0.3, max_area=0.4, max_angle=120.)
+        got = random_polygon(h, w, np.random.default_rng(s), **kw)
+        rules = dict(min_area=0.1, max_area=0.5, min_dist=0.1, max_angle=140.) | kw
+        r, want = np.random.default_rng(s), None
+        while want is None:
+            for c in r.random((32, 8)).tolist():
+                q = _convex_order([(int(c[k] * w), int(c[k + 4] * h)) for k in range(4)])
+                if q and _shape_ok(q, h, w, **rules): want = q; break
+        assert got.tolist() == [list(v) for v in want]

@@ -39,7 +39,8 @@ def ds(): return toy()
 
 
 @pytest.fixture(scope="module")
-def fp(ds): return make_fit_predict(ds, task="label", arch="small_cnn", epochs=2, bs=32, device="cpu", seed=1)
+def fp(ds): return make_fit_predict(ds, task="label", arch="small_cnn", epochs=2, bs=32, device="cpu", seed=1,
+                                     precision="fp32")  # exact comparisons with a plain fp32 forward pass
 
 
 @pytest.fixture(scope="module")
