@@ -110,16 +110,19 @@ def cmd_detect(a):
 
 # %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
-    "Generate -> sweep -> report on the embedded default data, small enough for a laptop CPU."
+    "Generate -> sweep -> report on the embedded default data, with the CPU recipe chosen by measurement."
     from false_labels.generate import generate_dataset, summary
     from false_labels.dataset import load_dataset
+    from false_labels.learn import STUDY_RECIPE
+    r = {**STUDY_RECIPE, **{k: v for k, v in vars(a).items() if k in STUDY_RECIPE and v is not None}}
     out = Path(a.out); data = out/"data"
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
-    else: ds = generate_dataset(data, n=a.n, size=a.size, seed=a.seed, progress=not a.quiet)
+    else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
     print(summary(ds))
     from false_labels.sweep import run_sweep
-    run_sweep(out/"sweep", data=str(data), ratios=a.ratios, seeds=a.seeds, archs=[a.arch], losses=["ce"],
-              noise="sym", epochs=a.epochs, task=a.task, jobs=a.jobs, extend=True, opt="adamw", bs=128)
+    run_sweep(out/"sweep", data=str(data), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]],
+              losses=[r["loss"]], noise="sym", epochs=r["epochs"], task=r["task"], jobs=a.jobs, extend=True,
+              opt=r["opt"], bs=r["bs"], precision=r["precision"])
     from false_labels.report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
@@ -211,11 +214,13 @@ def build_parser()->argparse.ArgumentParser:
 
     p = sub.add_parser("study", help="generate -> sweep -> report on the embedded data, small enough for a CPU")
     p.add_argument("--out", default="data/study")
-    p.add_argument("--n", type=int, default=3000); p.add_argument("--size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0); p.add_argument("--task", type=int, default=4)
-    p.add_argument("--ratios", type=_floats, default=[0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4])
-    p.add_argument("--seeds", type=_seeds, default=2)
-    p.add_argument("--arch", default="small_cnn"); p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--n", type=int, default=None, help="images to generate (default: the study recipe's 3000)")
+    p.add_argument("--size", type=int, default=None, help="image side (default 32)")
+    p.add_argument("--seed", type=int, default=0); p.add_argument("--task", type=int, default=None, help="4 (default) or 14")
+    p.add_argument("--ratios", type=_floats, default=None, help="corruption ratios (default 0,0.1,0.2,0.3,0.4)")
+    p.add_argument("--seeds", type=_seeds, default=None, help="seeds per ratio (default 2)")
+    p.add_argument("--arch", default=None, help="architecture (default cpu_net_small)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 10)")
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_study)
