@@ -116,7 +116,8 @@ def main():
     p.add_argument("--wd", type=float, default=0.0, help="weight decay (0: let CE memorise)")
     p.add_argument("--noise", default="sym"); p.add_argument("--ratios", default="0,0.4")
     p.add_argument("--methods", default=",".join(METHODS)); p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default on CPU: 1; several threads spin-wait on a shared machine, 4x slower here)")
     p.add_argument("--elr-beta", type=float, default=0.7); p.add_argument("--elr-lam", type=float, default=3.0)
     p.add_argument("--dm-lr", type=float, default=0.02); p.add_argument("--dm-bs", type=int, default=64)
     p.add_argument("--dm-warmup", type=int, default=None)
@@ -126,8 +127,8 @@ def main():
     args = p.parse_args()
     for k, full, quick in (("n", 14000, 3500), ("arch", "basic_cnn", "small_cnn"), ("epochs", 40, 20)):
         if getattr(args, k) is None: setattr(args, k, quick if args.quick else full)
-    if args.threads: torch.set_num_threads(args.threads)
     dev = pick_device(args.device)
+    if args.threads or dev.type == "cpu": torch.set_num_threads(args.threads or 1)
     print("machine:", os.cpu_count(), "cores;", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
           "| device", dev, flush=True)
     ds = bench_dataset(args.data, args.n, args.size, folder=args.folder or "/tmp/bench_protocol", prefix="bench_protocol_")
