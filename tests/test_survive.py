@@ -1,0 +1,143 @@
+"Tests for false_labels.survive: ELR, Co-teaching+ and DivideMix as fastai parts."
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from false_labels.core import seed_everything
+from false_labels.data import dataloaders
+from false_labels.learn import predict_logits
+from false_labels.survive import (ELR, ELRLoss, CoTeachingPlus, CoTeachingPlusLoss, DivideMix, TwinNets, augment_batch,
+                                  corrupted_by_id, default_init_epoch, default_lambda_u, default_warmup,
+                                  dividemix_learner, elr_learner, gmm_clean_prob, plus_forget_schedule, twin_learner)
+from toys import colour_toy
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def dls():
+    return dataloaders(colour_toy(n=240), task="label", noise="sym", ratio=0.3, bs=32, device="cpu", augment=False)
+
+
+# --- ELR
+def test_elr_loss_matches_formula():
+    lf = ELRLoss(beta=0.7, lam=3.0); lf.reset(10, 3)
+    logits = torch.randn(4, 3, requires_grad=True); y = torch.tensor([0, 1, 2, 0]); ids = torch.tensor([9, 2, 5, 0])
+    lf.target[ids] = torch.tensor([[.5, .25, .25]] * 4)
+    lf.ids = ids
+    loss = lf(logits, y)
+    p = logits.softmax(1).clamp(1e-4, 1 - 1e-4); q = p.detach() / p.detach().sum(1, keepdim=True)
+    t = 0.7 * torch.tensor([[.5, .25, .25]] * 4) + 0.3 * q
+    want = (F.cross_entropy(logits, y, reduction="none") + 3 * torch.log(1 - (t * p).sum(1))).mean()
+    assert torch.allclose(loss, want, atol=1e-6) and torch.allclose(lf.target[ids], t)
+    loss.backward()
+    assert logits.grad is not None
+
+
+def test_elr_no_ids_is_ce_and_no_update():
+    lf = ELRLoss(); lf.reset(5, 3)
+    logits, y = torch.randn(2, 3), torch.tensor([0, 1])
+    assert torch.allclose(lf(logits, y), F.cross_entropy(logits, y))
+    assert lf.target.sum() == 0
+    lf.ids = torch.tensor([0, 1])
+    with torch.no_grad(): lf(logits, y)                  # evaluation passes never touch the target
+    assert lf.target.sum() == 0
+
+
+def test_elr_bad_args():
+    with pytest.raises(ValueError, match="beta"): ELRLoss(beta=1.5)
+    with pytest.raises(ValueError, match="lam"): ELRLoss(lam=-1)
+
+
+def test_elr_learner_fills_targets_of_training_ids(dls):
+    seed_everything(0)
+    learn = elr_learner(dls, arch="small_cnn", lr=1e-2, opt="adamw")
+    learn.fit(1)
+    t = learn.loss_func.target
+    ids = torch.as_tensor(dls.info.ids)
+    seen = t[ids].sum(1) > 0
+    assert seen.float().mean() > 0.8 and torch.allclose(t[ids][seen].sum(1), torch.full((int(seen.sum()),), 0.3), atol=1e-4)
+    others = torch.ones(len(t), dtype=torch.bool); others[ids] = False
+    assert t[others].sum() == 0                             # validation and test samples never enter the target
+    assert learn.loss_func.ids is None
+
+
+# --- Co-teaching+
+def test_plus_schedule_and_init_epoch():
+    s = plus_forget_schedule(12, 0.4, num_gradual=5)
+    assert np.allclose(s[:5], np.linspace(0, 0.4, 5)) and (s[5:] == 0.4).all()
+    assert default_init_epoch(200) == 20 and default_init_epoch(5) == 1
+    with pytest.raises(ValueError, match="num_gradual"): plus_forget_schedule(5, 0.2, num_gradual=0)
+
+
+def test_coteaching_plus_picks_among_disagreements():
+    lf = CoTeachingPlusLoss(); lf.disagree, lf.forget_rate = True, 0.0
+    a = torch.tensor([[2., 0.], [2., 0.], [0., 2.]]); b = torch.tensor([[2., 0.], [0., 2.], [2., 0.]])
+    pred = torch.stack([a, b]).requires_grad_()
+    y = torch.tensor([0, 0, 0])
+    loss = lf(pred, y)
+    assert lf.pool.tolist() == [1, 2] and lf.picked.shape == (2, 2)
+    ce = F.cross_entropy(pred.detach().flatten(0, 1), y.repeat(2), reduction="none").view(2, 3)
+    assert torch.allclose(loss, ce[:, 1:].mean(1).sum())
+    lf.disagree = False
+    lf(pred, y); assert lf.pool.tolist() == [0, 1, 2]
+    assert lf(a, y).ndim == 0                                   # evaluation logits: plain loss
+
+
+def test_coteaching_plus_fit_logs(dls):
+    seed_everything(0)
+    learn = twin_learner(dls, CoTeachingPlusLoss(), arch="small_cnn", lr=1e-2, opt="adamw")
+    cb = CoTeachingPlus(plus_forget_schedule(3, 0.3, num_gradual=2), init_epoch=1, corrupted_by_id=corrupted_by_id(dls.info))
+    learn.fit(3, cbs=[cb])
+    assert [r["disagree"] for r in cb.log] == [False, True, True]
+    assert cb.log[0]["pool_share"] == 1.0 and 0 <= cb.log[-1]["pool_share"] < 1
+    assert 0 <= cb.log[-1]["picked_clean_share"] <= 1
+    assert isinstance(learn.model, TwinNets) and predict_logits(learn, dls.test).shape == (dls.test.n, 3)
+
+
+def test_callbacks_refuse_wrong_loss(dls):
+    learn = twin_learner(dls, torch.nn.CrossEntropyLoss(), arch="small_cnn")
+    with pytest.raises(ValueError, match="CoTeachingPlusLoss"): learn.fit(1, cbs=[CoTeachingPlus([0.1])])
+
+
+# --- DivideMix
+def test_gmm_and_defaults():
+    rng = np.random.default_rng(0)
+    w = gmm_clean_prob(np.r_[rng.normal(0.1, 0.05, 80), rng.normal(1.0, 0.1, 20)])
+    assert (w[:80] > 0.5).all() and (w[80:] < 0.5).all()
+    with pytest.raises(ValueError, match="at least 2"): gmm_clean_prob([1.0])
+    assert default_lambda_u("sym", 0.2) == 0 and default_lambda_u("sym", 0.5) == 25 and default_lambda_u("pair", 0.4) == 0
+    assert default_warmup(30) == 6 and default_warmup(2) == 1
+
+
+def test_augment_batch_reproducible_and_shape():
+    x = torch.randn(4, 3, 16, 16)
+    a = augment_batch(x, torch.Generator().manual_seed(3)); b = augment_batch(x, torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, b)
+    c = augment_batch(x, torch.Generator().manual_seed(3), max_shift=0)
+    assert all(torch.equal(c[i], x[i]) or torch.equal(c[i], x[i].flip(2)) for i in range(4))
+
+
+def test_dividemix_runs_and_divides(dls):
+    seed_everything(0)
+    learn = dividemix_learner(dls, arch="small_cnn")
+    dm = DivideMix(warmup=1, lambda_u=25, rampup=1, corrupted_by_id=corrupted_by_id(dls.info))
+    w0 = [p.detach().clone() for p in learn.model.nets[1].parameters()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learn.fit(2, cbs=[dm])
+    assert [r["phase"] for r in dm.log] == ["warmup", "dividemix"]
+    assert dm.prob_clean.shape == (2, dls.train.n) and ((dm.prob_clean >= 0) & (dm.prob_clean <= 1)).all()
+    assert np.isfinite(dm.log[-1]["loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(w0, learn.model.nets[1].parameters()))   # both nets train
+    assert learn.model.eval_output == "mean"
+
+
+def test_dividemix_bad_args(dls):
+    with pytest.raises(ValueError, match="p_threshold"): DivideMix(p_threshold=1.0)
+    learn = twin_learner(dls, CoTeachingPlusLoss(), arch="small_cnn")
+    learn.model = learn.model.nets[0]
+    with pytest.raises(ValueError, match="TwinNets"): learn.fit(1, cbs=[DivideMix()])
