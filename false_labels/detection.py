@@ -22,10 +22,12 @@ from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .learn import LOSSES, SampleStats, amp_context, get_arch, load_model, make_learner, predict_logits
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
-from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_threshold_samples, check_labels,
-                                 check_probs, ema_curves, ema_loss, evaluate_detectors, incv,
-                                 out_of_fold_probs, plot_ema_curves, plot_pr_curves, plot_score_histograms,
-                                 score_from_stats, suspects_table, training_values)
+from .stats import check_labels, check_probs, out_of_fold_probs
+from .dynamics import assign_threshold_samples, aum, aum_threshold, ema_curves, ema_loss
+from .incv import INCV_NOISE_KINDS, incv
+from .value import training_values
+from .detect import Detection, evaluate_detectors, score_from_stats, suspects_table
+from .charts import plot_ema_curves, plot_pr_curves, plot_score_histograms
 
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
@@ -372,7 +374,7 @@ def _ensemble(fp:FitPredict, o:_Opts, res:_Outcome):
 
 # %% ../nbs/15_detection.ipynb #ac70918c
 def _ema_x_title(chart, title:str):
-    "Retitle the x axis of `detect.plot_ema_curves` (our steps are the sample's own observations)."
+    "Retitle the x axis of `charts.plot_ema_curves` (our steps are the sample's own observations)."
     for layer in chart.spec.layer: layer.encoding.x.title = title
     return chart
 

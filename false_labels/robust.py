@@ -16,8 +16,10 @@ import torch.nn as nn
 from fastai.callback.core import Callback
 from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .detect import (estimate_noise_from_accuracy, estimate_noise_from_gap, estimate_noise_rate, flag_top_k, incv,
-                                 label_precision_recall, out_of_fold_probs)
+from .stats import out_of_fold_probs
+from .confident import estimate_noise_from_gap, estimate_noise_rate
+from .incv import estimate_noise_from_accuracy, incv
+from .detect import flag_top_k, label_precision_recall
 from .detection import METHODS as DETECTION_METHODS, detect_in_memory
 from .trainer import make_fit_predict
 from fastcore.meta import delegates

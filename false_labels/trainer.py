@@ -14,7 +14,7 @@ from fastai.callback.core import Callback, CancelValidException
 from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, dataloaders
 from .learn import LOSSES, amp_context, get_arch, make_learner, predict_logits
-from .detect import check_labels
+from .stats import check_labels
 
 # %% auto #0
 __all__ = ['sync_device', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker', 'pack_observations']

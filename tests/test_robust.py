@@ -190,7 +190,7 @@ def test_noise_rate_estimated_and_recorded(tds, tmp_path):
 
 
 def test_noise_rate_estimates_arrays():
-    from false_labels.detect import estimate_noise_from_accuracy
+    from false_labels.incv import estimate_noise_from_accuracy
     true = np.arange(200) % 2
     p = np.where(true[:, None] == np.arange(2), 0.9, 0.1)       # a model sure of the true class
     est = noise_rate_estimates(p, true)
