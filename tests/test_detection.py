@@ -18,8 +18,8 @@ from false_labels import detect as D, dynamics as DY, stats as S
 from false_labels.core import OutputExistsError
 from false_labels.data import dataloaders
 from false_labels.dataset import Dataset
-from false_labels.detection import (METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, detect_sweep,
-                                    detection_results, find_run, parse_methods)
+from false_labels.detection import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detection_sweep import detect_sweep, detection_results, find_run
 from false_labels.trainer import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
 from false_labels.learn import make_model, train_run
 from false_labels.report import detection_section, detection_table
