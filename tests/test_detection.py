@@ -117,6 +117,18 @@ def test_index_errors(fp):
     with pytest.raises(ValueError, match="unknown arch 'vgg'"): FitPredict(fp.dls, arch="vgg")
 
 
+def test_trainer_options_are_make_learners(fp):
+    "FitPredict's model options are `make_learner`'s (delegated, documented once); make_fit_predict passes them on."
+    from inspect import signature
+    from false_labels.learn import make_learner
+    from false_labels.trainer import RECIPE
+    assert set(fp.kw) == set(RECIPE) and fp.kw["arch"] == "small_cnn" and fp.kw["opt"] == "sgd" and fp.kw["lr"] is None
+    assert set(RECIPE) <= set(signature(FitPredict).parameters) and set(RECIPE) <= set(signature(make_fit_predict).parameters)
+    assert signature(FitPredict).parameters["opt"].default == signature(make_learner).parameters["opt"].default
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'colour'"): FitPredict(fp.dls, colour="red")
+    assert FitPredict(fp.dls, arch="small_cnn", opt="adamw", wd=0.1).kw["wd"] == 0.1
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # per-iteration tracking
 @settings(max_examples=30, deadline=None)
