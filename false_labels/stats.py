@@ -63,6 +63,7 @@ def check_probs(probs, # (N, C) predicted class probabilities
     return p, y
 
 def check_mask(mask, n:int|None=None, name:str="mask")->np.ndarray:
+    "A 1-D boolean mask (0/1 accepted) of `n` entries, or a `ValueError` naming `name`."
     m = to_numpy(mask)
     if m.ndim != 1: raise ValueError(f"{name} must be 1-D, got shape {m.shape}")
     if m.dtype != bool:
@@ -72,6 +73,7 @@ def check_mask(mask, n:int|None=None, name:str="mask")->np.ndarray:
     return m
 
 def check_scores(scores, n:int|None=None, name:str="scores")->np.ndarray:
+    "1-D finite float64 scores of `n` entries, or a `ValueError` naming `name` and the first bad value."
     s = to_numpy(scores).astype(np.float64)
     if s.ndim != 1: raise ValueError(f"{name} must be 1-D, got shape {s.shape}")
     if n is not None and len(s) != n: raise ValueError(f"{name} has {len(s)} entries, expected {n}")
@@ -80,6 +82,7 @@ def check_scores(scores, n:int|None=None, name:str="scores")->np.ndarray:
     return s
 
 def check_fraction(name:str, x:float, lo_open:bool=True)->float:
+    "`x` as a float in (0, 1] (or [0, 1] when not `lo_open`), or a `ValueError` naming `name`."
     x = float(x)
     if not ((0 < x if lo_open else 0 <= x) and x <= 1): raise ValueError(f"{name}={x} must be in {'(0' if lo_open else '[0'}, 1]")
     return x
@@ -90,7 +93,9 @@ def _softmax(z:np.ndarray)->np.ndarray:
     e = np.exp(z)
     return e / e.sum(-1, keepdims=True)
 
-def with_bias(X:np.ndarray)->np.ndarray: return np.hstack([X, np.ones((len(X), 1), X.dtype)])
+def with_bias(X:np.ndarray)->np.ndarray:
+    "`X` with a column of ones appended (the bias of a linear model)."
+    return np.hstack([X, np.ones((len(X), 1), X.dtype)])
 
 def _fit_softmax(X, y, n_classes, epochs=20, lr=0.5, steps_per_epoch=5, on_epoch=None)->np.ndarray:
     "Full-batch gradient descent on a softmax regression; calls `on_epoch(W)` after each epoch."
