@@ -10,7 +10,7 @@ Usage: python bench/bench_detect.py [--n 50000] [--classes 14] [--epochs 30] [--
 import argparse, time, warnings
 import numpy as np
 import pandas as pd
-from false_labels import detect as D
+from false_labels import confident as CL, dynamics as DY, value as TV
 from false_labels.core import versions
 from false_labels.noise import corrupt
 
@@ -37,8 +37,8 @@ def bench_cl(n, C, repeat):
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for f in D.FILTERS:
-            t_ours, ours = timeit(lambda: D.find_label_issues(y, p, filter_by=f), repeat)
+        for f in CL.FILTERS:
+            t_ours, ours = timeit(lambda: CL.find_label_issues(y, p, filter_by=f), repeat)
             t_cl, theirs = timeit(lambda: clf.find_label_issues(y, p, filter_by=f), repeat)
             t_cl1, _ = timeit(lambda: clf.find_label_issues(y, p, filter_by=f, n_jobs=1), repeat)
             j = (ours & theirs).sum() / max((ours | theirs).sum(), 1)
@@ -46,7 +46,7 @@ def bench_cl(n, C, repeat):
             print(f"{f:22s} {t_ours*1e3:8.1f} {t_cl*1e3:12.1f} {t_cl1*1e3:12.1f} {best/t_ours:8.1f}x {j:8.5f} "
                   f"{bad[ours].mean():6.3f} {ours[bad].mean():6.3f}")
             rows.append(dict(filter_by=f, ours_ms=t_ours * 1e3, cleanlab_ms=t_cl * 1e3, cleanlab_njobs1_ms=t_cl1 * 1e3, jaccard=j))
-    t_q, _ = timeit(lambda: D.label_quality(y, p), repeat)
+    t_q, _ = timeit(lambda: CL.label_quality(y, p), repeat)
     t_qc, _ = timeit(lambda: clr.get_label_quality_scores(y, p, adjust_pred_probs=False), repeat)
     print(f"label_quality (self_confidence): ours {t_q*1e3:.1f} ms, cleanlab get_label_quality_scores {t_qc*1e3:.1f} ms ({t_qc/t_q:.1f}x)")
     return rows
@@ -56,8 +56,8 @@ def bench_dynamics(n, E, repeat):
     L = rng.gamma(2, 0.5, (E, n)).astype(np.float32)
     M = rng.normal(0, 2, (E, n)).astype(np.float32)
     print(f"\n## loss dynamics, {E} epochs x {n} samples")
-    t_ema, s = timeit(lambda: D.ema_loss(L), repeat)
-    t_cur, c = timeit(lambda: D.ema_curves(L), repeat)
+    t_ema, s = timeit(lambda: DY.ema_loss(L), repeat)
+    t_cur, c = timeit(lambda: DY.ema_curves(L), repeat)
     frame = pd.DataFrame(np.vstack([np.zeros((1, n), np.float32), L]))
     t_pd, ref = timeit(lambda: frame.ewm(alpha=0.001, adjust=False).mean(), max(1, repeat // 2))
     assert np.allclose(ref.to_numpy()[-1], s, rtol=1e-4) and np.allclose(ref.to_numpy()[1:], c, rtol=1e-4)
@@ -65,7 +65,7 @@ def bench_dynamics(n, E, repeat):
     t0 = time.perf_counter()
     for i in range(k): pd.Series([0.0, *L[:, i]], index=[-1, *range(E)]).ewm(alpha=0.001, adjust=False).mean().iloc[-1]
     t_loop = (time.perf_counter() - t0) * n / k
-    t_aum, a = timeit(lambda: D.aum(M), repeat)
+    t_aum, a = timeit(lambda: DY.aum(M), repeat)
     t_nm, a_ref = timeit(lambda: np.nanmean(M, 0), repeat)
     assert np.allclose(a, a_ref, atol=1e-5)
     print(f"ema_loss (closed form)   {t_ema*1e3:8.2f} ms   vs pandas frame ewm {t_pd*1e3:8.1f} ms ({t_pd/t_ema:.0f}x); "
@@ -74,8 +74,8 @@ def bench_dynamics(n, E, repeat):
     print(f"aum                      {t_aum*1e3:8.2f} ms   vs np.nanmean {t_nm*1e3:.2f} ms")
     Ls = L[:, :5000].repeat(40, 0)                     # per-iteration tracking: each sample seen once per 40 steps
     Ls[np.random.default_rng(1).random(Ls.shape) > 1 / 40] = np.nan
-    t_sp, _ = timeit(lambda: D.ema_loss(Ls), repeat)
-    t_spc, _ = timeit(lambda: D.ema_curves(Ls), repeat)
+    t_sp, _ = timeit(lambda: DY.ema_loss(Ls), repeat)
+    t_spc, _ = timeit(lambda: DY.ema_curves(Ls), repeat)
     print(f"sparse per-iteration {Ls.shape[0]} x {Ls.shape[1]} (97.5% NaN): ema_loss {t_sp*1e3:.1f} ms, ema_curves {t_spc*1e3:.1f} ms")
     return dict(ema_ms=t_ema * 1e3, curves_ms=t_cur * 1e3, pandas_ms=t_pd * 1e3, datumaro_loop_s=t_loop, aum_ms=t_aum * 1e3)
 
@@ -98,7 +98,7 @@ def bench_tv(C, device, episodes=32, dim=512, per_class=100, val_per_class=20):
     y, yv = np.repeat(np.arange(C), per_class), np.repeat(np.arange(C), val_per_class)
     print(f"\n## training-value episodes: {episodes} episodes x {n} steps, D={dim}, C={C}, {M} validation samples, device {device}")
     t0 = time.perf_counter()
-    D.mc_training_values(X, y, V, yv, C, episodes=episodes, lr=1e-3, device=device)
+    TV.mc_training_values(X, y, V, yv, C, episodes=episodes, lr=1e-3, device=device)
     if device and device.startswith("cuda"): torch.cuda.synchronize()
     t_vec = time.perf_counter() - t0
     steps = 300
@@ -106,7 +106,7 @@ def bench_tv(C, device, episodes=32, dim=512, per_class=100, val_per_class=20):
     yt, yvt = torch.tensor(y, device=device), torch.tensor(yv, device=device)
     W0 = torch.randn(dim, C, device=device) * 0.05
     order = torch.randperm(n)[:steps].tolist()
-    with D._cpu_threads(device, 0):                   # small per-step tensors: one thread, as the batched version
+    with TV._cpu_threads(device, 0):                   # small per-step tensors: one thread, as the batched version
         t0 = time.perf_counter(); _one_at_a_time(Xt, yt, Vt, yvt, W0, order, 1e-3)
     if device and device.startswith("cuda"): torch.cuda.synchronize()
     t_base = (time.perf_counter() - t0) / steps

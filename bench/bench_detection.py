@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 
 from false_labels.core import versions
-from false_labels.detection import detect_sweep, make_fit_predict
+from false_labels.detection_sweep import detect_sweep
+from false_labels.trainer import make_fit_predict
 
 from common import bench_dataset
 

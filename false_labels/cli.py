@@ -93,7 +93,8 @@ _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "b
 
 def cmd_detect(a):
     "Find the corrupted labels: run the detectors, score them against the truth, write suspects and id lists."
-    from false_labels.detection import detect_labels, detect_sweep
+    from false_labels.detection import detect_labels
+    from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
     kw.update(overwrite=a.overwrite, folders=a.folders)
     if a.ratios is not None:

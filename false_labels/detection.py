@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/detection.html.md"""
 
 # %% ../nbs/15_detection.ipynb #1b7dedff
 from __future__ import annotations
-import io, time, warnings, zlib
+import io, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -14,24 +14,25 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import altair as alt
-from fastai.callback.core import Callback, CancelValidException
-from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir,
-                               read_json, seed_everything, to_json, versions)
+from .core import (atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir, read_json,
+                               to_json, versions)
 from .dataset import Dataset
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
-from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .learn import LOSSES, SampleStats, amp_context, get_arch, load_model, make_learner, predict_logits
+from .data import as_dataset, dataloaders
+from .learn import LOSSES, SampleStats, get_arch, load_model
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
-from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_threshold_samples, check_labels,
-                                 check_probs, ema_curves, ema_loss, evaluate_detectors, incv,
-                                 out_of_fold_probs, plot_ema_curves, plot_pr_curves, plot_score_histograms,
-                                 score_from_stats, suspects_table, training_values)
+from .stats import check_probs, out_of_fold_probs
+from .dynamics import assign_threshold_samples, aum, aum_threshold, ema_curves
+from .incv import INCV_NOISE_KINDS, incv
+from .value import training_values
+from .detect import Detection, evaluate_detectors, score_from_stats, suspects_table
+from .charts import plot_ema_curves, plot_pr_curves, plot_score_histograms
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'SWEEP_FORMAT', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
-           'cleanlab_detection', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOutcome', 'write_detection',
-           'detect_labels', 'detect_in_memory', 'find_run', 'detect_sweep', 'detection_results', 'long_metrics',
-           'plot_detection_sweep']
+__all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs', 'cleanlab_detection',
+           'labels_for', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOptions', 'DetectionOutcome',
+           'write_detection', 'run_detection', 'check_detection_options', 'prepare_loaders', 'detect_labels',
+           'check_training', 'detection_params', 'detect_in_memory']
 
 # %% ../nbs/15_detection.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -155,7 +156,7 @@ class _Labels:
     truth: np.ndarray|None
     source: dict = field(default_factory=dict)
 
-def _labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise_kw)->_Labels:
+def labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise_kw)->_Labels:
     "Given labels and the truth (or None), with where they came from."
     tr = ds.split_idx("train")
     if labels_csv is not None:
@@ -241,7 +242,7 @@ def _write_png(path:Path, img:np.ndarray):
 
 # %% ../nbs/15_detection.ipynb #17309c21
 @dataclass
-class _Opts:
+class DetectionOptions:
     "The method settings of one detection (see `detect_labels`)."
     methods: list
     folds: int = 4
@@ -301,7 +302,7 @@ class DetectionOutcome:
         return np.asarray(self.detections[self.selected].flagged, bool)
 
 # %% ../nbs/15_detection.ipynb #d1652497
-def _main_inputs(fp:FitPredict, o:_Opts, res:_Outcome):
+def _main_inputs(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     "The tracked run (or a reused sweep run), when a method needs it."
     need = bool({"ema", "ema_epoch", "tv"} & set(o.methods)) or ("aum" in o.methods and not o.aum_threshold) \
            or ("cl" in o.methods and o.folds == 0)
@@ -312,7 +313,7 @@ def _main_inputs(fp:FitPredict, o:_Opts, res:_Outcome):
                          "tracking there, so 'ema' and 'aum' use the run's per-epoch values")
     elif need: res.main = res.stage("tracked_run", fp, lambda: _tracked_run(fp), o.verbose)
 
-def _dynamics_methods(fp:FitPredict, o:_Opts, res:_Outcome):
+def _dynamics_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     "EMA (per iteration and per epoch) and AUM."
     stats, m = dict(given=fp.given), res.main
     if "ema" in o.methods:
@@ -328,7 +329,7 @@ def _dynamics_methods(fp:FitPredict, o:_Opts, res:_Outcome):
         a = _finite_aum(m.get("iter_margin", m["epoch_margin"]))
         res.put(Detection("aum", -a, a < 0, dict(cut="AUM < 0 (no threshold runs)")), "aum", **res.main_cost)
 
-def _probability_methods(fp:FitPredict, o:_Opts, res:_Outcome):
+def _probability_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     "Confident learning on out-of-fold (or in-sample) probabilities, and cleanlab on the same ones."
     if "cl" not in o.methods: return
     if o.folds >= 2:
@@ -343,7 +344,7 @@ def _probability_methods(fp:FitPredict, o:_Opts, res:_Outcome):
     if cd is None: res.notes.append(note); warnings.warn(note)
     else: res.put(cd, "cleanlab", probs=src, seconds=0.0, trainings=0)
 
-def _trainer_methods(fp:FitPredict, o:_Opts, res:_Outcome, noise):
+def _trainer_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise):
     "INCV (trainings) and training values (features of the tracked run's model)."
     stats = dict(given=fp.given)
     if "incv" in o.methods:
@@ -363,7 +364,7 @@ def _trainer_methods(fp:FitPredict, o:_Opts, res:_Outcome, noise):
         r = res.stage("tv", fp, tv, o.verbose)
         res.put(_renamed(score_from_stats(stats, "tv", tv=r), "tv", cut="training value < 0"), "tv", **res.timing["tv"])
 
-def _ensemble(fp:FitPredict, o:_Opts, res:_Outcome):
+def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     if "ensemble" not in o.methods: return
     members = {m: d for m, d in res.dets.items() if m in MEMBERS}
     d = score_from_stats(dict(given=fp.given), "ensemble", detections=members)
@@ -372,7 +373,7 @@ def _ensemble(fp:FitPredict, o:_Opts, res:_Outcome):
 
 # %% ../nbs/15_detection.ipynb #ac70918c
 def _ema_x_title(chart, title:str):
-    "Retitle the x axis of `detect.plot_ema_curves` (our steps are the sample's own observations)."
+    "Retitle the x axis of `charts.plot_ema_curves` (our steps are the sample's own observations)."
     for layer in chart.spec.layer: layer.encoding.x.title = title
     return chart
 
@@ -421,7 +422,7 @@ def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
     for k, d in res.dets.items(): out[f"score_{k}"], out[f"flagged_{k}"] = d.score, d.flagged
     return out
 
-def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:_Opts)->DetectionOutcome:
+def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOptions)->DetectionOutcome:
     "Compute every requested method with `fp` (its given labels) and score them, in memory."
     t0, truth, res = time.perf_counter(), labels.truth, _Outcome()
     if truth is None:
@@ -446,7 +447,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:_Opts)->Dete
     facts["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
     return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth))
 
-def write_detection(d:DetectionOutcome, # from `detect_labels` (through `_run_detection`) or `detect_in_memory`
+def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
                     out, # detection folder (written aside, moved into place)
                     params:dict|None=None, # the settings to record in params.json
                     overwrite:bool=False, # replace a non-empty `out`
@@ -472,7 +473,7 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `_run_de
     ev.attrs.update(out=str(out), selected=d.selected, notes=d.facts["notes"])
     return ev
 
-def _run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:_Opts, overwrite:bool, params:dict)->pd.DataFrame:
+def run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:DetectionOptions, overwrite:bool, params:dict)->pd.DataFrame:
     "Compute, then write the folder `out`."
     return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top)
 
@@ -494,7 +495,7 @@ def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, t
     atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
 
 # %% ../nbs/15_detection.ipynb #a635e5ce
-def _check_common(methods, folds, k, n, select, scored:bool=True):
+def check_detection_options(methods, folds, k, n, select, scored:bool=True):
     "Fail before any training on settings that cannot work."
     if select == "best" and not scored: raise ValueError("select='best' needs the truth (corrupted labels or clean_labels_csv)")
     if not isinstance(folds, (int, np.integer)) or not (folds == 0 or 2 <= folds <= n):
@@ -503,7 +504,7 @@ def _check_common(methods, folds, k, n, select, scored:bool=True):
     if k is not None and k > n: raise ValueError(f"k={k} is larger than the dataset ({n} training samples)")
     if select not in (None, "best"): check_choice("select", select, ("best",) + tuple(methods))
 
-def _prepare(data, task, seed, bs, device, size, augment, resident)->tuple:
+def prepare_loaders(data, task, seed, bs, device, size, augment, resident)->tuple:
     "The dataset and loaders (one device copy of the images) every training of a detection shares."
     ds = as_dataset(data, size=size)
     dls = dataloaders(ds, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment, resident=resident)
@@ -552,23 +553,23 @@ def detect_labels(data, # a `Dataset`, a dataset folder or an image folder (trai
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
-    _check_training(arch, loss, epochs)
+    check_training(arch, loss, epochs)
     check_writable_dir(Path(out), overwrite)
-    ds, dls = _prepare(data, task, seed, bs, device, size, augment, resident)
-    labels = _labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
-    _check_common(methods, folds, k, len(labels.given), select, labels.truth is not None)
+    ds, dls = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
+    labels = labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
+    check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None)
     fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
                     augment=augment, seed=seed)
-    params = _params(ds, dls, locals(), labels_csv is not None)
-    o = _Opts(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
+    params = detection_params(ds, dls, locals(), labels_csv is not None)
+    o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
               run, folders, charts, top, verbose)
-    return _run_detection(fp, ds, labels, Path(out), o, overwrite, params)
+    return run_detection(fp, ds, labels, Path(out), o, overwrite, params)
 
-def _check_training(arch, loss, epochs):
+def check_training(arch, loss, epochs):
     get_arch(arch); check_choice("loss", loss, list(LOSSES))
     if not isinstance(epochs, (int, np.integer)) or epochs < 1: raise ValueError(f"epochs {epochs!r} must be an integer >= 1")
 
-def _params(ds, dls, kw:dict, from_csv:bool)->dict:
+def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
     "params.json's parameters from `detect_labels`' arguments."
     skip = {"data", "out", "overwrite", "verbose", "ds", "dls", "labels", "methods", "fp", "noise_kw"}
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items() if k not in skip}
@@ -594,151 +595,7 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
                     )->DetectionOutcome:
     "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
     methods = parse_methods(method)
-    _check_common(methods, folds, k, fp.n, select, truth is not None)
+    check_detection_options(methods, folds, k, fp.n, select, truth is not None)
     labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
                                            noise=noise, ratio=None))
-    return _compute_detection(fp, ds, labels, _Opts(methods, folds, seed, k=k, select=select, charts=False, **opts))
-
-# %% ../nbs/15_detection.ipynb #b43a03a0
-SWEEP_FORMAT = "false_labels.detection_sweep/1"
-
-def find_run(sweep_dir, # a `false_labels.sweep` folder (runs/<id>/result.json)
-             task, noise:str, ratio:float, seed:int, # settings the run must share (they fix the given labels)
-             arch:str|None=None, # preferred architecture
-            )->Path|None:
-    "A finished run of a sweep with the same task, noise, ratio and seed (same arch preferred), or None."
-    hits = []
-    for res in sorted(Path(sweep_dir).glob("runs/*/result.json")):
-        p = read_json(res)
-        if (str(p.get("task")), p.get("noise"), int(p.get("seed", -1))) == (str(task), noise, int(seed)) \
-           and np.isclose(float(p.get("ratio", -1)), ratio) and p.get("track_samples", True):
-            hits.append((p.get("arch") != arch, res.parent))
-    return min(hits)[1] if hits else None
-
-def _ratio_dir(out:Path, r:float)->Path: return out/f"ratio_{r:g}"
-
-_COSMETIC = ("run", "device", "versions", "charts", "top", "verbose")   # settings that do not change the results
-
-def _same_settings(folder:Path, params:dict)->bool:
-    old = read_json(folder/"params.json")
-    keys = [k for k in params if k not in _COSMETIC]
-    return all(to_json(old.get(k)) == to_json(params.get(k)) for k in keys)
-
-def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
-                 out, # sweep output folder (resumable)
-                 ratios=(0.002, 0.05, 0.1, 0.2, 0.4), # ratios to corrupt
-                 task=14, # labelling
-                 noise:str="sym", # noise kind
-                 seed:int=0, # seed of everything
-                 sweep=None, # a false_labels sweep folder whose finished runs may be reused
-                 overwrite:bool=False, # recompute ratio folders that exist (with other settings: required)
-                 device="auto", # auto, cpu, cuda
-                 bs:int=256, # batch size
-                 size:int|None=None, # image side
-                 augment:bool=True, # flips and shifts while training
-                 resident:bool|None=None, # images on the device (None: when they fit)
-                 verbose:bool=False, # progress lines
-                 **kw, # every other `detect_labels` argument (method, folds, arch, epochs, charts, ...)
-                )->pd.DataFrame:
-    "`detect_labels` at every ratio on one shared trainer; one folder per ratio and a tidy detection_results.csv."
-    if "labels_csv" in kw or "ratio" in kw: raise ValueError("detect_sweep corrupts at `ratios`: use detect_labels for labels_csv or one ratio")
-    rs = sorted({float(check_ratio(r)) for r in ([ratios] if np.isscalar(ratios) else ratios)})
-    if not rs: raise ValueError("ratios is empty")
-    if 0.0 in rs: raise ValueError("ratio 0 has nothing to detect (no truth); sweep ratios > 0")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):
-        raise OutputExistsError(f"{str(out)!r} is not empty and is not a detection sweep folder: choose another out")
-    opts, noise_kw = _sweep_options(kw)
-    methods = parse_methods(opts["method"])
-    _check_training(opts["arch"], opts["loss"], opts["epochs"])
-    ds, dls = _prepare(data, task, seed, bs, device, size, augment, resident)
-    _check_common(methods, opts["folds"], opts["k"], len(ds.split_idx("train")), opts["select"])
-    sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
-                        sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
-                        noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
-    if (out/"params.json").exists() and not overwrite:
-        old = read_json(out/"params.json")
-        if any(to_json(old.get(k)) != to_json(v) for k, v in sweep_params.items() if k not in _COSMETIC):
-            raise OutputExistsError(f"{str(out)!r} holds a detection sweep with other settings: pass overwrite=True to redo it")
-    atomic_json(out/"params.json", dict(sweep_params, ratios=rs, versions=versions()))
-    base = FitPredict(dls, None, arch=opts["arch"], loss=opts["loss"], epochs=opts["epochs"], lr=opts["lr"], opt=opts["opt"],
-                      wd=opts["wd"], precision=opts["precision"], augment=augment, seed=seed)
-    frames = []
-    for r in rs:
-        folder = _ratio_dir(out, r)
-        labels = _labels_for(ds, task, noise, r, seed, None, None, dict(noise_kw))
-        fp = base.with_labels(labels.given)
-        run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
-        call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,
-                    clean_labels_csv=None, device=device, bs=bs, size=size, augment=augment, resident=resident, run=run,
-                    noise_kw=noise_kw, overwrite=overwrite, verbose=verbose)
-        params = _params(ds, dls, call, False)
-        if (folder/"evaluation.csv").exists() and (folder/"params.json").exists() and not overwrite:
-            if not _same_settings(folder, params):
-                raise OutputExistsError(f"{str(folder)!r} holds a detection with other settings: pass overwrite=True to redo it")
-            ev = pd.read_csv(folder/"evaluation.csv")
-            if verbose: print(f"[sweep] ratio {r:g}: reused {folder}", flush=True)
-        else:
-            if verbose: print(f"[sweep] ratio {r:g}", flush=True)
-            o = _Opts(methods, seed=seed, run=run, verbose=verbose, **{k: opts[k] for k in _OPT_KEYS})
-            ev = _run_detection(fp, ds, labels, folder, o, True, params)
-        info = read_json(folder/"params.json")
-        frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=seed,
-                                selected=ev["method"] == info.get("selected")))
-    res = pd.concat(frames, ignore_index=True)
-    first = ["ratio", "realised_ratio", "noise", "seed", "method", "selected"]
-    res = res[first + [c for c in res.columns if c not in first]]
-    atomic_write(out/"detection_results.csv", res.to_csv(index=False))
-    charts = opts["charts"]
-    if charts: save_chart(plot_detection_sweep(res), out/"charts"/"detection_summary",
-                          ("png", "svg", "json") if charts is True else tuple(charts))
-    return res
-
-def _sweep_options(kw:dict)->tuple:
-    "`detect_labels` options for every ratio (defaults filled in), and the noise keywords."
-    unknown = sorted(set(kw) - set(_DEFAULTS) - set(_NOISE_KW))
-    if unknown: raise ValueError(f"unknown detect_labels argument(s) {unknown}; valid: {', '.join(sorted(_DEFAULTS))}")
-    return dict(_DEFAULTS, **{k: v for k, v in kw.items() if k in _DEFAULTS}), {k: v for k, v in kw.items() if k in _NOISE_KW}
-
-_DEFAULTS = dict(method="all", folds=4, arch="resnet18", epochs=10, lr=None, loss="ce", opt="sgd", wd=None, precision="auto",
-                 alpha=0.001, ema_k=None, aum_threshold=True, aum_percentile=99, incv_iter=4, incv_noise=None, tv_kw=None,
-                 k=None, select=None, run=None, folders=False, charts=True, top=16)
-_NOISE_KW = ("mapping", "T", "parents")
-_OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
-             "folders", "charts", "top")
-
-# %% ../nbs/15_detection.ipynb #5c0cf5f1
-def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)
-                     )->pd.DataFrame:
-    "The tidy (ratio, method, metrics...) table of a detection sweep or of one detection."
-    path = Path(path)
-    if (path/"detection_results.csv").exists(): return pd.read_csv(path/"detection_results.csv")
-    if (path/"evaluation.csv").exists():
-        p = read_json(path/"params.json")
-        ev = pd.read_csv(path/"evaluation.csv")
-        return ev.assign(ratio=p.get("ratio"), realised_ratio=p.get("realised_ratio"), noise=p.get("noise"), seed=p.get("seed"),
-                         selected=ev["method"] == p.get("selected"))
-    raise ValueError(f"{str(path)!r} holds no detection results (detection_results.csv or evaluation.csv)")
-
-def long_metrics(results:pd.DataFrame, metrics)->tuple:
-    "(metrics present, long table ratio/method/metric/value) of a detection results table."
-    have = [m for m in metrics if m in results]
-    if not have: raise ValueError(f"results have none of the metrics {list(metrics)} (not scored: no truth?)")
-    return have, results.melt(id_vars=["ratio", "method"], value_vars=have, var_name="metric")
-
-def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
-                         metrics=("f1", "auroc"), # one panel each
-                        )->alt.FacetChart:
-    "Each method's metrics against the corrupted-label ratio (cleanlab dashed)."
-    have, df = long_metrics(results, metrics)
-    df = df.dropna(subset=["value"])
-    df["ratio_pct"] = 100 * df["ratio"]
-    df["source"] = np.where(df["method"] == "cleanlab", "cleanlab (cross-check)", "false_labels")
-    return (alt.Chart(df).mark_line(point=True)
-            .encode(x=alt.X("ratio_pct:Q", scale=alt.Scale(type="log"), title="corrupted labels (%)"),
-                    y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
-                    color=alt.Color("method:N"), strokeDash=alt.StrokeDash("source:N", title=None),
-                    tooltip=["method", "ratio_pct", "metric", alt.Tooltip("value:Q", format=".3f")])
-            .properties(width=300, height=220)
-            .facet(column=alt.Column("metric:N", title=None)))
-
+    return _compute_detection(fp, ds, labels, DetectionOptions(methods, folds, seed, k=k, select=select, charts=False, **opts))

@@ -18,7 +18,8 @@ from .core import OutputExistsError, atomic_dir, atomic_write, read_json, to_jso
 from .analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
     excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
     plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci)
-from .detection import METHODS as DETECTION_METHODS, detection_results, long_metrics, plot_detection_sweep, save_chart, vl_version
+from .detection import METHODS as DETECTION_METHODS, save_chart, vl_version
+from .detection_sweep import detection_results, long_metrics, plot_detection_sweep
 
 # %% auto #0
 __all__ = ['metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart', 'confusion_chart', 'theory_chart',
@@ -553,7 +554,7 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
 # %% ../nbs/31_report.ipynb #2b2c0346
 def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
 
-def detection_table(results:pd.DataFrame, # from `detection.detection_results`
+def detection_table(results:pd.DataFrame, # from `detection_sweep.detection_results`
                     metrics=("f1", "auroc"), # metrics to tabulate
                    )->pd.DataFrame:
     "Method x ratio table: one row per (metric, method), one column per ratio."

@@ -7,6 +7,7 @@ Docs: https://false-labels.github.io/false_labels/robust.html.md"""
 # %% ../nbs/14_robust.ipynb #6f4f49cb
 from __future__ import annotations
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -16,8 +17,10 @@ import torch.nn as nn
 from fastai.callback.core import Callback
 from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .detect import (estimate_noise_from_accuracy, estimate_noise_from_gap, estimate_noise_rate, flag_top_k, incv,
-                                 label_precision_recall, out_of_fold_probs)
+from .stats import out_of_fold_probs
+from .confident import estimate_noise_from_gap, estimate_noise_rate
+from .incv import estimate_noise_from_accuracy, incv
+from .detect import flag_top_k, label_precision_recall
 from .detection import METHODS as DETECTION_METHODS, detect_in_memory
 from .trainer import make_fit_predict
 from fastcore.meta import delegates
@@ -25,9 +28,9 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
                                 make_learner, make_model, predict_logits, train_run)
 
 # %% auto #0
-__all__ = ['NOISE_ESTIMATORS', 'CLEAN_RETRAIN', 'METHODS', 'FAMILIES', 'default_num_gradual', 'forget_schedule',
-           'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
-           'parse_method', 'method_setup', 'train_method']
+__all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'default_num_gradual', 'forget_schedule', 'incv_forget_schedule',
+           'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates', 'MethodSpec',
+           'register_method', 'methods', 'parse_method', 'method_setup', 'train_method']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
 def default_num_gradual(epochs:int, # total training epochs
@@ -224,10 +227,12 @@ def _resolve_estimator(noise_estimator:str, family:str, corrupt_valid:bool)->str
     check_choice("noise_estimator", noise_estimator, NOISE_ESTIMATORS)
     if noise_estimator == "gap" and corrupt_valid:
         raise ValueError("noise_estimator 'gap' needs clean validation labels, but corrupt_valid=True: use 'cl' or 'incv'")
-    if noise_estimator == "detector" and family != "clean-retrain":
-        raise ValueError(f"noise_estimator 'detector' (the detector's own cut) applies to clean-retrain methods, not to {family!r}")
+    spec = REGISTRY.get(family)
+    if noise_estimator == "detector" and not (spec and spec.own_estimate):
+        own = ", ".join(s.name for s in REGISTRY.values() if s.own_estimate)
+        raise ValueError(f"noise_estimator 'detector' (the detector's own cut) applies to {own} methods, not to {family!r}")
     if noise_estimator != "auto": return noise_estimator
-    return ("incv" if family == "incv-coteaching" else "cl") if corrupt_valid else "gap"
+    return (spec.noisy_valid_estimator if spec else "cl") if corrupt_valid else "gap"
 
 # %% ../nbs/14_robust.ipynb #5333b692
 _DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw")
@@ -247,29 +252,53 @@ def _detect(run:RunContext, detector:str, kw:dict, fit_predict:Callable)->tuple:
     return det.score, np.asarray(det.flagged, bool), d.arrays.get("oof_probs"), facts
 
 # %% ../nbs/14_robust.ipynb #cbf30fe5
-CLEAN_RETRAIN = "clean-retrain:"
-_METHOD_KW = {   # method family -> its `method_kw` and their defaults (the family's setup is in `FAMILIES`)
-    "loss": {},
-    "coteaching": dict(num_gradual=None, exponent=1.0, folds=2, prep_epochs=None),
-    "incv-coteaching": dict(num_gradual=None, warmup=None, incv_iter=4, prep_epochs=None, estimate_folds=2),
-    "clean-retrain": dict(prep_epochs=None, folds=4, incv_iter=4, detector_kw=None, estimate_folds=2),
-}
-METHODS = (*LOSSES, *(f for f in _METHOD_KW if f not in ("loss", "clean-retrain")), *(CLEAN_RETRAIN + d for d in DETECTION_METHODS))
+@dataclass(frozen=True)
+class MethodSpec:
+    "A registered robust method: its setup and the `method_kw` it takes, with their defaults."
+    name: str # the name a sweep uses; with `variants`, the prefix of `name:<variant>`
+    setup: Callable # `setup(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict) -> dict` (see below)
+    defaults: dict # its `method_kw` and their defaults
+    variants: tuple = () # the allowed `<variant>`s of `name:<variant>` (clean-retrain: the detectors); empty: `name` alone
+    variant_kind: str = "variant" # what a variant is, for error messages
+    noisy_valid_estimator: str = "cl" # the estimate `noise_estimator='auto'` picks when the validation labels are noisy
+    own_estimate: bool = False # whether `noise_estimator='detector'` (the method's own cut) applies
+    def names(self)->tuple:
+        "The method names a sweep can use."
+        return tuple(f"{self.name}:{v}" for v in self.variants) if self.variants else (self.name,)
+
+REGISTRY = {}   # method name -> MethodSpec, in registration order
+
+def register_method(name:str, # the name a sweep uses (the prefix `name:` with `variants`)
+                    defaults:dict|None=None, # the method's `method_kw` and their defaults
+                    **spec, # the other `MethodSpec` fields: variants, variant_kind, noisy_valid_estimator, own_estimate
+                   )->Callable:
+    "Decorator: register a setup function as the robust method `name` (one registration is the whole method)."
+    if name in LOSSES or ":" in name: raise ValueError(f"method name {name!r} must not be a loss or contain ':'")
+    def deco(setup:Callable)->Callable:
+        REGISTRY[name] = MethodSpec(name, setup, dict(defaults or {}), **spec)
+        return setup
+    return deco
+
+def methods()->tuple:
+    "Every method name: the robust losses, then each registered method (variants spelt out)."
+    return (*LOSSES, *(n for s in REGISTRY.values() for n in s.names()))
+
 _MAX_FORGET = 0.9   # an estimate above this would forget nearly every sample: clip it
 
-def parse_method(method:str, # a name from `METHODS`
+def parse_method(method:str, # a name from `methods()`
                 )->tuple:
-    "(family, detector) of `method`: family is 'loss', 'coteaching', 'incv-coteaching' or 'clean-retrain'."
-    if isinstance(method, str) and method.startswith(CLEAN_RETRAIN):
-        det = method[len(CLEAN_RETRAIN):]
-        if det not in DETECTION_METHODS:
-            raise ValueError(f"unknown detector {det!r} in method {method!r}; valid detectors: {', '.join(DETECTION_METHODS)}")
-        return "clean-retrain", det
-    check_choice("method", method, METHODS)
+    "(family, variant) of `method`: family is 'loss' or a registered name, variant the part after ':' (or None)."
+    name, sep, variant = method.partition(":") if isinstance(method, str) else (method, "", "")
+    spec = REGISTRY.get(name)
+    if sep and spec is not None and spec.variants:
+        if variant not in spec.variants:
+            raise ValueError(f"unknown {spec.variant_kind} {variant!r} in method {method!r}; valid {spec.variant_kind}s: {', '.join(spec.variants)}")
+        return name, variant
+    check_choice("method", method, methods())
     return ("loss", None) if method in LOSSES else (method, None)
 
 def _method_kw(family:str, method:str, method_kw:dict|None)->dict:
-    valid = _METHOD_KW[family]
+    valid = REGISTRY[family].defaults if family in REGISTRY else {}
     for k in method_kw or {}:
         if k not in valid:
             raise ValueError(f"unknown method_kw {k!r} for method {method!r}; valid: {', '.join(valid) or 'none'}")
@@ -310,6 +339,7 @@ def _kept_stats(kept:np.ndarray, info)->dict:
     return dict(n_kept=r["n_kept"], kept_label_precision=r["label_precision"], kept_label_recall=r["label_recall"])
 
 # %% ../nbs/14_robust.ipynb #a4a0e85e
+@register_method("coteaching", dict(num_gradual=None, exponent=1.0, folds=2, prep_epochs=None))
 def _setup_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "Co-teaching: a forget-rate schedule from the (given, known or estimated) noise rate, a pair of networks."
     dls, recipe, out, info = run.dls, run.recipe, run.out, run.dls.info
@@ -328,6 +358,8 @@ def _setup_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:di
                            exponent=kw["exponent"], forget_schedule=schedule.tolist()))
 
 # %% ../nbs/14_robust.ipynb #dabac68e
+@register_method("incv-coteaching", dict(num_gradual=None, warmup=None, incv_iter=4, prep_epochs=None, estimate_folds=2),
+                 noisy_valid_estimator="incv")
 def _setup_incv_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "INCV selects a cleaner set (and candidates), then co-teaching trains a pair on it."
     dls, recipe, out = run.dls, run.recipe, run.out
@@ -363,6 +395,8 @@ def _setup_incv_coteaching(run:RunContext, detector, noise_rate, estimator:str, 
                            n_candidate=int(len(cand)), n_discarded=int(res.discarded.sum()), incv_log=log))
 
 # %% ../nbs/14_robust.ipynb #06fb868c
+@register_method("clean-retrain", dict(prep_epochs=None, folds=4, incv_iter=4, detector_kw=None, estimate_folds=2),
+                 variants=DETECTION_METHODS, variant_kind="detector", own_estimate=True)
 def _setup_clean_retrain(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "Clean-then-retrain: drop the samples `detector` flags (as many as the noise rate says), train on the rest."
     ds, dls, recipe, out, c, info = run.ds, run.dls, run.recipe, run.out, run.opts, run.dls.info
@@ -385,27 +419,28 @@ def _setup_clean_retrain(run:RunContext, detector, noise_rate, estimator:str, kw
                 extra=dict(detector=detector, detector_info=facts))
 
 # %% ../nbs/14_robust.ipynb #3aebe9f3
-FAMILIES = {"coteaching": _setup_coteaching, "incv-coteaching": _setup_incv_coteaching, "clean-retrain": _setup_clean_retrain}
+METHODS = methods()   # the built-in methods (`methods()` also lists those registered later)
 
 def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
-    "The `train_run` setup of a co-teaching, INCV + co-teaching or clean-then-retrain method."
+    "The `train_run` setup of the registered method `family`: its preliminary work, then the learner it returns."
     def setup(run:RunContext)->Prepared:
         c, dls, info = run.opts, run.dls, run.dls.info
         prep_epochs = int(kw.get("prep_epochs") or c["epochs"])
         fit_predict = lambda: _fit_predict(dls, run.recipe, prep_epochs, c["seed"], c["augment"])
         run.say(f"{fields['method']}: preparing ({info.n_corrupted}/{len(info.ids)} labels corrupted)")
-        s = FAMILIES[family](run, detector=detector, noise_rate=fields["noise_rate"], estimator=estimator, kw=kw,
+        s = REGISTRY[family].setup(run, detector=detector, noise_rate=fields["noise_rate"], estimator=estimator, kw=kw,
                              prep_epochs=prep_epochs, fit_predict=fit_predict)
-        run.say(f"{fields['method']}: noise rate {s['rate']:.4f} ({s['source']})")
-        learn, cot, kept = s["learn"], s["coteaching"], s["kept"]
+        rate, source = s.get("rate"), s.get("source", "unused")
+        if rate is not None: run.say(f"{fields['method']}: noise rate {rate:.4f} ({source})")
+        learn, cot, kept = s["learn"], s.get("coteaching"), s.get("kept")
         pair = learn.raw_model if isinstance(learn.raw_model, PeerPair) else None
         def after_fit(learn):
             return dict(selection=cot.log if cot is not None else None,
                         peer_test_acc=_test_acc(pair.nets[1], learn, dls.test) if pair is not None else None)
-        return Prepared(learn, cbs=s["cbs"], kept=kept, params=dict(fields, prep_epochs=prep_epochs),
-                        result=dict(noise_rate_used=float(s["rate"]), noise_rate_source=s["source"],
-                                    noise_rate_estimates=s["estimates"],
-                                    **(_kept_stats(kept, info) if kept is not None else {}), **s["extra"]),
+        return Prepared(learn, cbs=s.get("cbs", []), kept=kept, params=dict(fields, prep_epochs=prep_epochs),
+                        result=dict(noise_rate_used=None if rate is None else float(rate), noise_rate_source=source,
+                                    noise_rate_estimates=s.get("estimates"),
+                                    **(_kept_stats(kept, info) if kept is not None else {}), **s.get("extra", {})),
                         note="\n\nCo-teaching: a PeerPair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
                         model=pair.nets[0] if pair is not None else None, after_fit=after_fit)
     return setup
@@ -413,7 +448,7 @@ def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
 def _jsonable_kw(kw):
     return None if kw is None else {k: (list(v) if isinstance(v, tuple) else jsonable(v)) for k, v in kw.items()}
 
-def method_setup(method:str="ce", # a name from `METHODS`
+def method_setup(method:str="ce", # a name from `methods()`
                  loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
                  method_kw:dict|None=None, # method settings (see the table above)
                  noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)

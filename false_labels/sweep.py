@@ -6,320 +6,25 @@ Docs: https://false-labels.github.io/false_labels/sweep.html.md"""
 
 # %% ../nbs/20_sweep.ipynb #d83f0955
 from __future__ import annotations
-import io, itertools, json, math, os, re, signal, socket, sys, threading, time, traceback, uuid
+import json, os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
 import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
-import yaml
-from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json, stable_hash, versions
+from .core import OutputExistsError, check_choice, read_json
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
-from .noise import NOISE_KINDS, check_ratio
-from .results import (PARAM_COLUMNS, STATUSES, collect_results, is_done, load_plan, read_status, sweep_status,
-                                  write_status)
+from .results import collect_results, is_done, read_status, sweep_status, write_status
+from .plan import (SchedulerError, check_training_axes, is_default_template, utc_now, build_plan,
+                               check_plan, check_unlocked, plan_sweep, sweep_lock, template_params, write_plan)
 
 # %% auto #0
-__all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
-           'plan_sweep', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'merge_plans', 'check_plan',
-           'write_plan', 'check_unlocked', 'sweep_lock', 'cached_dataset', 'execute_run', 'connect_scheduler',
-           'sweep_summary', 'run_sweep']
-
-# %% ../nbs/20_sweep.ipynb #71b54668
-def default_template()->Path:
-    "The training template shipped with the package."
-    import false_labels
-    return Path(false_labels.__file__).parent/'runs'/'train_run.ipynb'
-
-_PARAMS_CACHE = {}
-
-def template_params(template:str|Path|None=None, # papermill notebook; None: `default_template()`
-                   )->dict:
-    "Parameter names of a papermill `template`, mapped to their default (source text)."
-    path = Path(template or default_template())
-    if not path.is_file(): raise ValueError(f"template {str(path)!r} does not exist")
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
-    if key not in _PARAMS_CACHE:
-        ps = pm.inspect_notebook(str(path))
-        if not ps: raise ValueError(f"template {str(path)!r} has no cell tagged 'parameters'")
-        _PARAMS_CACHE[key] = {k: v['default'] for k, v in ps.items()}
-    return dict(_PARAMS_CACHE[key])
-
-# %% ../nbs/20_sweep.ipynb #753eee1c
-AXES = {'ratios': 'ratio', 'seeds': 'seed', 'archs': 'arch', 'losses': 'loss', 'methods': 'method',
-        'noise': 'noise', 'epochs': 'epochs', 'task': 'task'}
-SWEEP_DEFAULTS = dict(task=14, noise='sym', ratio=0.0, arch='resnet18', loss='ce', epochs=5, seed=0)
-_SINGULAR = {v: k for k, v in AXES.items() if v != k}
-_RESERVED = ('out', 'overwrite')  # set per run by the sweep
-
-def _split_commas(v): return [s.strip() for s in v.split(',') if s.strip()]
-
-def _as_values(name:str, v)->list:
-    "One axis' values as a list (comma-separated strings split, scalars wrapped)."
-    if isinstance(v, str): v = _split_commas(v)
-    elif isinstance(v, (range, tuple, np.ndarray, pd.Series)): v = list(v)
-    elif not isinstance(v, list): v = [v]
-    if not v: raise ValueError(f"{name} is empty")
-    return v
-
-def _number(name:str, v, kind):
-    try:
-        x = kind(v)
-        if kind is int and float(v) != x: raise ValueError
-        return x
-    except (TypeError, ValueError): raise ValueError(f"{name}: {v!r} is not a valid {kind.__name__}") from None
-
-def _seeds(v)->list[int]:
-    "`n` (or '3') means seeds 0..n-1; a list (or '0,7,9') means those seeds."
-    if isinstance(v, (bool, np.bool_)): raise ValueError(f"seeds: {v!r} is not a number or a list of seeds")
-    if isinstance(v, str) and ',' not in v: v = _number('seeds', v.strip(), int)
-    if isinstance(v, (int, np.integer)):
-        if v < 1: raise ValueError(f"seeds: {v!r} must be >= 1 (a count) or a list of seeds")
-        return list(range(int(v)))
-    return [_number('seeds', s, int) for s in _as_values('seeds', v)]
-
-def _task(v): return int(v) if isinstance(v, str) and v.strip().isdigit() else v
-
-_CANON = dict(ratio=lambda v: _number('ratios', v, float), seed=lambda v: _number('seeds', v, int),
-              epochs=lambda v: _number('epochs', v, int), task=_task)
-
-def _axis(single:str, v)->list:
-    "Canonical, de-duplicated values of one axis."
-    vals = _seeds(v) if single == 'seed' else [_CANON.get(single, lambda x: x)(x) for x in _as_values(single, v)]
-    return list(dict.fromkeys(vals))
-
-# %% ../nbs/20_sweep.ipynb #77c0d94f
-def _normalise(args:dict, where:str, valid)->dict:
-    "Map singular axis names to plural, refuse unknown or doubled names."
-    out = {}
-    for k, v in args.items():
-        key = _SINGULAR.get(k, k)
-        if key in out: raise ValueError(f"{where}: both {key!r} and {AXES[key]!r} given; use one")
-        out[key] = v
-    unknown = [k for k in out if k not in valid]
-    if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-                         f"valid: {', '.join(sorted(valid))}")
-    return out
-
-def _valid_keys(template)->set:
-    ps = set(template_params(template)) - set(_RESERVED)
-    return ps | {k for k, v in AXES.items() if v in ps} | {'grid'}
-
-def load_sweep_file(path:str|Path, # YAML (.yaml/.yml) or JSON sweep file
-                    template:str|Path|None=None, # template whose parameters are valid keys
-                   )->dict:
-    "Read and validate a sweep file; return its arguments for `plan_sweep`."
-    path = Path(path)
-    if not path.is_file(): raise ValueError(f"sweep file {str(path)!r} does not exist")
-    try: args = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be parsed: {e}") from None
-    if args is None: args = {}
-    if not isinstance(args, dict): raise ValueError(f"sweep file {str(path)!r} must hold a mapping of names to values")
-    args = _normalise(args, f"sweep file {str(path)!r}", _valid_keys(template))
-    if 'grid' in args and not isinstance(args['grid'], dict):
-        raise ValueError(f"sweep file {str(path)!r}: grid must map parameter names to lists of values")
-    return args
-
-# %% ../nbs/20_sweep.ipynb #2d2d493f
-def _slug(v)->str: return re.sub(r'[^A-Za-z0-9._]+', '_', str(v)).strip('_') or '_'
-
-def _data_key(params:dict)->dict:
-    "The parameters as hashed: the data folder replaced by its content hashes when it has a card."
-    data, out = params.get('data'), dict(params)
-    card = Path(data)/'card.json' if data else None
-    if card is not None and card.is_file():
-        hashes = read_json(card).get('hashes')
-        if hashes: out['data'] = {'hashes': hashes}
-    return out
-
-def run_id(params:dict, # one run's parameters
-          )->str:
-    "Readable, stable id of a run: its main parameters plus a hash of all of them."
-    parts = [params.get(k) for k in ('arch', 'loss', 'method', 'noise')]
-    if 'ratio' in params: parts.append(f"r{float(params['ratio']):g}")
-    if 'seed' in params: parts.append(f"s{params['seed']}")
-    prefix = '-'.join(_slug(p) for p in parts if p is not None)
-    return f"{prefix}-{stable_hash(_data_key(params), 8)}" if prefix else stable_hash(_data_key(params), 8)
-
-# %% ../nbs/20_sweep.ipynb #41ff6bda
-def _check_data(data)->tuple:
-    "(absolute path, loaded dataset or None) of a valid data folder: a dataset, or an image folder with train/."
-    if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
-    path = Path(data).expanduser().resolve()
-    if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir(): return str(path), None
-    return str(path), load_dataset(path)
-
-def _check_values(axes:dict, ds):
-    "Refuse values the dataset and the noise module would refuse."
-    tasks = axes.get('task', [None])
-    if ds is not None:
-        for t in tasks:
-            if t is not None: check_choice('task', t, ds.tasks)
-    for k in axes.get('noise', [None]):
-        if k is not None: check_choice('noise', k, NOISE_KINDS)
-        for t in tasks:
-            n_classes = ds.n_classes(t) if ds is not None and t is not None else None
-            for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
-
-def _check_training(axes:dict):
-    "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
-    from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
-    for a in axes.get('arch', []): learn.get_arch(a)
-    for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
-    if any(m is not None for m in axes.get('method', [])):
-        from false_labels.robust import parse_method
-        for m in axes['method']:
-            if m is not None: parse_method(m)
-
-def _is_default(template)->bool: return Path(template).resolve() == default_template().resolve()
-
-# %% ../nbs/20_sweep.ipynb #ab532b5f
-PLAN_FORMAT = 'false_labels.sweep/1'
-_ORDER = ('arch', 'loss', 'method', 'noise', 'task', 'epochs', 'seed', 'ratio')  # outer -> inner loop
-_FIRST = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed')  # column order
-
-def plan_sweep(data:str|Path|None=None, # dataset folder every run trains on
-               ratios=None, # corruption ratios: a list, or '0,0.01,0.1'
-               seeds=None, # n (seeds 0..n-1) or a list of seeds
-               archs=None, # architecture(s)
-               losses=None, # loss(es)
-               methods=None, # training method(s), if the template has a `method` parameter
-               noise=None, # noise kind(s)
-               epochs=None, # epochs (one value or a list)
-               task=None, # label task(s): 4 or 14 for generated data
-               sweep_file:str|Path|None=None, # YAML/JSON file with any of these names; arguments override it
-               template:str|Path|None=None, # papermill template; None: the packaged training template
-               grid:dict|None=None, # extra axes: {template parameter: [values]}
-               **train_kw, # any other template parameter, fixed for every run (bs, lr, size, device, ...)
-              )->dict:
-    "Validate a sweep's arguments and list its runs (id and parameters); nothing is written."
-    plan = _plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
-                      epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
-    if _is_default(plan['template']): _check_training(plan['axes'])
-    return plan
-
-def _plan(given:dict, sweep_file, template, train_kw:dict)->dict:
-    "`plan_sweep` without the training module's checks (the sweep does those in a worker)."
-    template = str(Path(template or default_template()).resolve())
-    valid = _valid_keys(template)
-    args = load_sweep_file(sweep_file, template) if sweep_file is not None else {}
-    args.update(_normalise({k: v for k, v in given.items() if v is not None}, 'sweep', valid | {'data'}))
-    args.update(_normalise(train_kw, 'sweep', valid))
-    grid = {**(args.pop('grid', None) or {})}
-    _normalise(grid, 'grid', valid - set(AXES) - {'grid', 'data'})
-    data, ds = _check_data(args.pop('data', None))
-    have = template_params(template)
-    axes = {AXES[k]: _axis(AXES[k], args.pop(k)) for k in list(args) if k in AXES}
-    for single, default in SWEEP_DEFAULTS.items():
-        if single in have and single not in axes: axes[single] = [default]
-    for k, v in grid.items(): axes[k] = _as_values(k, v)
-    fixed = {k: v for k, v in args.items() if k not in axes}
-    _check_values(axes, ds)
-    names = sorted(axes, key=lambda k: (_ORDER.index(k) if k in _ORDER else -1, k))
-    runs, seen = [], set()
-    for combo in itertools.product(*(axes[k] for k in names)):
-        params = {'data': data, **fixed, **dict(zip(names, combo))}
-        params = {**{k: params[k] for k in _FIRST if k in params}, **params}
-        rid = run_id(params)
-        if rid not in seen: seen.add(rid); runs.append(dict(run_id=rid, params=params))
-    return dict(format=PLAN_FORMAT, template=template, data=data, axes=axes, fixed=fixed, runs=runs,
-                hash=stable_hash(sorted(seen)))
-
-# %% ../nbs/20_sweep.ipynb #61dbb12c
-class PlanMismatchError(ValueError):
-    "The sweep folder already holds a different plan."
-
-class SweepLockedError(FileExistsError):
-    "Another sweep process is writing this sweep folder."
-
-class SchedulerError(ValueError):
-    "The Dask scheduler does not answer."
-
-def _now()->str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
-
-def _plan_diff(old:dict, new:dict)->str:
-    a, b = {r['run_id'] for r in old['runs']}, {r['run_id'] for r in new['runs']}
-    return f"it has {len(a)} runs, the new plan {len(b)}: {len(b - a)} new, {len(a - b)} not in the new plan"
-
-def merge_plans(old:dict, new:dict)->dict:
-    "The union of two plans' runs (the new plan's parameters win for shared ids)."
-    runs = {r['run_id']: r for r in old['runs']}
-    runs.update({r['run_id']: r for r in new['runs']})
-    grids = old.get('grids', [dict(axes=old.get('axes'), fixed=old.get('fixed'))])
-    return {**new, 'runs': list(runs.values()), 'hash': stable_hash(sorted(runs)),
-            'grids': grids + [dict(axes=new.get('axes'), fixed=new.get('fixed'))]}
-
-def check_plan(sweep_dir:str|Path, # sweep folder
-               plan:dict, # from `plan_sweep`
-               extend:bool=False, # a different plan will be merged, not refused
-              )->dict|None:
-    "The plan already in `sweep_dir` (None if none); `PlanMismatchError` if it differs and not `extend`."
-    f = Path(sweep_dir)/'plan.json'
-    if not f.exists(): return None
-    old = read_json(f)
-    if old.get('hash') != plan['hash'] and not extend:
-        raise PlanMismatchError(f"sweep folder {str(sweep_dir)!r} holds a different plan ({_plan_diff(old, plan)}); "
-                                "pass extend=True (--extend) to add the new runs to it, or choose another folder")
-    return old
-
-def write_plan(sweep_dir:str|Path, # sweep folder
-               plan:dict, # from `plan_sweep`
-               extend:bool=False, # merge with a different plan already there instead of refusing
-              )->dict:
-    "Write (or check against, or merge into) `SWEEP/plan.json`; return the plan in force."
-    f = Path(sweep_dir)/'plan.json'
-    old = check_plan(sweep_dir, plan, extend)
-    if old is not None:
-        if old.get('hash') != plan['hash']: plan = merge_plans(old, plan)
-        elif 'grids' in old: plan = {**plan, 'grids': old['grids']}
-        plan['created'] = old.get('created')
-    atomic_json(f, {**plan, 'created': plan.get('created') or _now(), 'updated': _now(), 'versions': versions()})
-    return plan
-
-# %% ../nbs/20_sweep.ipynb #8e1f1e53
-def _holder(f)->str:
-    f.seek(0); return f.read().strip() or 'unknown process'
-
-def check_unlocked(sweep_dir:str|Path):
-    "Raise `SweepLockedError` if another process holds the sweep folder's lock (creates nothing)."
-    path = Path(sweep_dir)/'.lock'
-    if not path.is_file(): return
-    with open(path, 'r') as f:
-        try:
-            import fcntl
-            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB); fcntl.flock(f, fcntl.LOCK_UN)
-        except ImportError: pass
-        except OSError:
-            raise SweepLockedError(f"sweep folder {str(sweep_dir)!r} is being written by another sweep ({_holder(f)}); "
-                                   "wait for it to finish or stop it") from None
-
-@contextmanager
-def sweep_lock(sweep_dir:str|Path, # sweep folder to hold
-              ):
-    "Hold the sweep folder's lock for the block; raise `SweepLockedError` if another process holds it."
-    path = Path(sweep_dir)/'.lock'
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, 'a+')
-    try:
-        try:
-            import fcntl
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError: pass  # no flock (Windows): no protection
-        except OSError:
-            raise SweepLockedError(f"sweep folder {str(sweep_dir)!r} is being written by another sweep ({_holder(f)}); "
-                                   "wait for it to finish or stop it") from None
-        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n"); f.flush()
-        try: yield path
-        finally: f.seek(0); f.truncate(); f.flush()
-    finally: f.close()
+__all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'sweep_summary', 'run_sweep']
 
 # %% ../nbs/20_sweep.ipynb #812c3cd4
 _DATASETS = {}
@@ -358,7 +63,7 @@ def execute_run(task:dict, # from the sweep: run_id, params, run_dir, template, 
     params = {**task['params'], 'out': str(run_dir)}
     if 'overwrite' in template_params(task['template']): params['overwrite'] = True  # clear a failed attempt's files
     st = dict(run_id=task['run_id'], status='running', attempt=task.get('attempt', 1), engine=task.get('engine', 'inprocess'),
-              host=socket.gethostname(), pid=os.getpid(), worker=_worker_name(), started=_now(),
+              host=socket.gethostname(), pid=os.getpid(), worker=_worker_name(), started=utc_now(),
               notebook=str(run_dir/'run.ipynb'))
     if task.get('previous_error'): st['previous_error'] = task['previous_error']
     write_status(run_dir, **st)
@@ -373,7 +78,7 @@ def execute_run(task:dict, # from the sweep: run_id, params, run_dir, template, 
     except BaseException as e:  # a failed (or interrupted) run is recorded, never raised
         err, tb = _error_info(e)
         st.update(status='failed', error=err, traceback=tb)
-    st.update(ended=_now(), duration_s=round(time.perf_counter() - t0, 3))
+    st.update(ended=utc_now(), duration_s=round(time.perf_counter() - t0, 3))
     return write_status(run_dir, **st)
 
 # %% ../nbs/20_sweep.ipynb #368c7682
@@ -408,7 +113,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
         except (EOFError, OSError, KeyboardInterrupt): break
         if msg is None: break
         try:
-            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(_check_training, msg[1]))
+            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(check_training_axes, msg[1]))
             else: conn.send(execute_run(msg))
         except (BrokenPipeError, OSError): break
 
@@ -472,7 +177,7 @@ def _failed(task:dict, error:str, tb:str='')->dict:
     st = read_status(run_dir)
     if st.get('status') == 'done' and is_done(run_dir): return st
     st = {**st, 'run_id': task['run_id'], 'status': 'failed', 'attempt': task.get('attempt', 1), 'error': error,
-          'traceback': tb, 'ended': _now()}
+          'traceback': tb, 'ended': utc_now()}
     return write_status(run_dir, **st)
 
 # %% ../nbs/20_sweep.ipynb #2ef75049
@@ -686,8 +391,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 0):
         raise ValueError(f"jobs {jobs!r} must be an integer >= 0")
     given = dict(data=data, **{k: plan_kw.pop(k, None) for k in _PLAN_AXES})
-    plan = _plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
-    out, training = Path(out), _is_default(plan['template'])
+    plan = build_plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
+    out, training = Path(out), is_default_template(plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):
         raise OutputExistsError(f"{str(out)!r} is not empty and holds no sweep (no plan.json): choose another folder")
@@ -702,7 +407,7 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
             if n: pool = _LocalPool(n, gpus, warm)  # workers warm up while the driver finishes
         if training:
             if pool is not None: pool.check(plan['axes'])
-            else: _check_training(plan['axes'])
+            else: check_training_axes(plan['axes'])
         with sweep_lock(out):
             plan = write_plan(out, plan, extend)
             tasks = _tasks(out, plan, engine)

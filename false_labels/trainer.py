@@ -7,17 +7,19 @@ Docs: https://false-labels.github.io/false_labels/trainer.html.md"""
 # %% ../nbs/16_trainer.ipynb #0f092bc2
 from __future__ import annotations
 import copy, shutil, tempfile, time, weakref, zlib
+from inspect import signature
 import numpy as np
 import torch
 import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException
+from fastcore.meta import delegates
 from .core import check_choice, seed_everything
 from .data import NoisyDataLoaders, dataloaders
 from .learn import LOSSES, amp_context, get_arch, make_learner, predict_logits
-from .detect import check_labels
+from .stats import check_labels
 
 # %% auto #0
-__all__ = ['sync_device', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker', 'pack_observations']
+__all__ = ['RECIPE', 'sync_device', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker', 'pack_observations']
 
 # %% ../nbs/16_trainer.ipynb #be4ab734
 def _check_idx(idx, n:int, name:str, split:str="train")->np.ndarray:
@@ -88,25 +90,24 @@ class _Scratch:
         self.name = tempfile.mkdtemp(prefix="false_labels_fp_")
         weakref.finalize(self, shutil.rmtree, self.name, True)
 
+RECIPE = ("arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "compile", "loss_kw")   # `make_learner`'s model options
+
 class FitPredict:
     "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
+    @delegates(make_learner, but=[p for p in signature(make_learner).parameters if p not in RECIPE])
     def __init__(self,
                  dls:NoisyDataLoaders, # loaders from `data.dataloaders`: their store, normalisation and splits are shared
                  given=None, # (n,) given labels of the training split (default: the labels `dls.train` serves)
-                 arch:str="resnet18", # a name from `learn.ARCHS` or 'timm:<name>'
-                 loss:str="ce", # a name from `learn.LOSSES`
                  epochs:int=5, # one-cycle epochs per training
-                 lr:float|None=None, # peak learning rate (None: `learn.default_lr`)
-                 opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
-                 wd:float|None=None, # weight decay (None: the optimiser's default)
-                 precision:str="auto", # auto, fp32, bf16, fp16
-                 pretrained:bool=False, # ImageNet weights from the local torch cache
-                 compile:bool=False, # torch.compile every model (pays the compile time per training)
-                 loss_kw:dict|None=None, # loss parameters
                  augment:bool=True, # flips and shifts while training
                  seed:int=0, # seed of the initial weights and (with the training set) of the data order
+                 **recipe, # the model options of `learn.make_learner` (every training uses them): see `RECIPE`
                 ):
-        get_arch(arch); check_choice("loss", loss, list(LOSSES))
+        unknown = sorted(set(recipe) - set(RECIPE))
+        if unknown: raise TypeError(f"FitPredict got unexpected keyword argument(s) {unknown}; model options: {', '.join(RECIPE)}")
+        defaults = signature(make_learner).parameters
+        self.kw = {k: recipe.get(k, defaults[k].default) for k in RECIPE}
+        get_arch(self.kw["arch"]); check_choice("loss", self.kw["loss"], list(LOSSES))
         if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
         self.dls, self.device = dls, torch.device(dls.device)
         self.classes = list(dls.vocab)
@@ -114,8 +115,6 @@ class FitPredict:
         self.given = check_labels(dls.train.labels if given is None else given, len(self.classes), "given labels")
         if len(self.given) != len(self.ids):
             raise ValueError(f"given labels has {len(self.given)} entries but the training split has {len(self.ids)} samples")
-        self.kw = dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained,
-                       compile=compile, loss_kw=loss_kw)
         self.epochs, self.augment, self.seed = int(epochs), augment, int(seed)
         self._tmp = _Scratch()
         pos = torch.full((dls.train.store.n,), -1, dtype=torch.long)
@@ -210,25 +209,23 @@ class FitPredict:
                 f"on {self.device}; {self.n_trainings} trainings so far, {self.train_seconds:.1f} s)")
 
 # %% ../nbs/16_trainer.ipynb #db9fb3f7
+@delegates(FitPredict, but=["dls", "given", "seed"])
 def make_fit_predict(data, # a `Dataset`, a dataset or image folder, or `NoisyDataLoaders` (their store is reused)
                      given_labels=None, # (n,) given labels of the training split (default: the dataset's / served labels)
                      task=14, # 4 or 14 for generated data, 'label' for others
-                     arch:str="resnet18", # a name from `learn.ARCHS`
-                     epochs:int=5, # epochs per training
                      bs:int=256, # batch size
-                     lr:float|None=None, # peak learning rate (None: default for arch/opt/bs)
                      device="auto", # auto, cpu, cuda
                      size:int|None=None, # image side (None: as stored)
                      seed:int=0, # seed of initial weights and data order
                      resident:bool|None=None, # images on the device (None: when they fit)
-                     **kw, # other `FitPredict` arguments (loss, opt, wd, precision, pretrained, compile, loss_kw, augment)
+                     **kw, # the `FitPredict` options: epochs, augment and the model options (arch, loss, lr, ...)
                     )->FitPredict:
     "A `fit_predict(train_idx, eval_idx, save_best=False) -> probs` over the fast trainer (positions in the training split)."
     if isinstance(data, NoisyDataLoaders): dls = data
     else:
         dls = dataloaders(data, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, resident=resident,
                           augment=kw.get("augment", True), normalize="imagenet" if kw.get("pretrained") else "dataset")
-    return FitPredict(dls, given_labels, arch=arch, epochs=epochs, lr=lr, seed=seed, **kw)
+    return FitPredict(dls, given_labels, seed=seed, **kw)
 
 # %% ../nbs/16_trainer.ipynb #d46f5a2b
 def _margins(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:

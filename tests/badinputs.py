@@ -255,7 +255,7 @@ def _api():
     "(id, call(env, tmp) -> anything, exception types, wanted substrings)."
     import false_labels.noise as noise, false_labels.detect as det
     import false_labels.generate as gen, false_labels.dataset as dset
-    import false_labels.learn as learn, false_labels.sweep as sweep
+    import false_labels.learn as learn, false_labels.sweep as sweep, false_labels.plan as plan
     import false_labels.analysis as analysis, false_labels.report as report
     import false_labels.detection as detection, false_labels.robust as robust
     y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
@@ -379,8 +379,8 @@ def _api():
         ("write_report:missing", lambda e, t: report.write_report(e["missing"]), NF, ("nosuchthing",)),
         ("write_report:notsweep", lambda e, t: report.write_report(e["notsweep"]), NF, ("notsweep",)),
         ("write_report:noresults", lambda e, t: report.write_report(e["sweep_noresults"], out=t/"rep"), NF, ("sweep_noresults",)),
-        ("read_sweep_file:bad", lambda e, t: sweep.load_sweep_file(e["yaml_bad"]), VE, ("bad.yaml",)),
-        ("read_sweep_file:unknownkey", lambda e, t: sweep.load_sweep_file(e["yaml_unknownkey"]), VE, ("ratioz",)),
+        ("read_sweep_file:bad", lambda e, t: plan.load_sweep_file(e["yaml_bad"]), VE, ("bad.yaml",)),
+        ("read_sweep_file:unknownkey", lambda e, t: plan.load_sweep_file(e["yaml_unknownkey"]), VE, ("ratioz",)),
     ]
     return cases
 

@@ -14,12 +14,12 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels import detect as D
+from false_labels import detect as D, dynamics as DY, stats as S
 from false_labels.core import OutputExistsError
 from false_labels.data import dataloaders
 from false_labels.dataset import Dataset
-from false_labels.detection import (METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, detect_sweep,
-                                    detection_results, find_run, parse_methods)
+from false_labels.detection import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detection_sweep import detect_sweep, detection_results, find_run
 from false_labels.trainer import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
 from false_labels.learn import make_model, train_run
 from false_labels.report import detection_section, detection_table
@@ -79,7 +79,7 @@ def test_out_of_fold_probs_come_from_models_that_never_saw_the_sample(fp):
     def recording(train_idx, eval_idx, save_best=False):
         calls.append((np.asarray(train_idx), np.asarray(eval_idx)))
         return fp(train_idx, eval_idx, save_best)
-    oof = D.out_of_fold_probs(recording, fp.given, folds=2, seed=0)
+    oof = S.out_of_fold_probs(recording, fp.given, folds=2, seed=0)
     assert oof.shape == (fp.n, 3)
     np.testing.assert_allclose(oof.sum(1), 1, atol=1e-5)
     seen = np.concatenate([e for _, e in calls])
@@ -118,6 +118,18 @@ def test_index_errors(fp):
     with pytest.raises(ValueError, match="unknown arch 'vgg'"): FitPredict(fp.dls, arch="vgg")
 
 
+def test_trainer_options_are_make_learners(fp):
+    "FitPredict's model options are `make_learner`'s (delegated, documented once); make_fit_predict passes them on."
+    from inspect import signature
+    from false_labels.learn import make_learner
+    from false_labels.trainer import RECIPE
+    assert set(fp.kw) == set(RECIPE) and fp.kw["arch"] == "small_cnn" and fp.kw["opt"] == "sgd" and fp.kw["lr"] is None
+    assert set(RECIPE) <= set(signature(FitPredict).parameters) and set(RECIPE) <= set(signature(make_fit_predict).parameters)
+    assert signature(FitPredict).parameters["opt"].default == signature(make_learner).parameters["opt"].default
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'colour'"): FitPredict(fp.dls, colour="red")
+    assert FitPredict(fp.dls, arch="small_cnn", opt="adamw", wd=0.1).kw["wd"] == 0.1
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # per-iteration tracking
 @settings(max_examples=30, deadline=None)
@@ -140,9 +152,9 @@ def test_tracker_sees_every_sample_each_epoch_and_matches_dense_ema(fp):
     L = pack_observations(obs["pos"], obs["loss"], fp.n)
     dense = np.full((obs["step"].max() + 1, fp.n), np.nan)
     dense[obs["step"], obs["pos"]] = obs["loss"]
-    np.testing.assert_allclose(D.ema_loss(L), D.ema_loss(dense), rtol=1e-9)
+    np.testing.assert_allclose(DY.ema_loss(L), DY.ema_loss(dense), rtol=1e-9)
     M = pack_observations(obs["pos"], obs["margin"], fp.n)
-    np.testing.assert_allclose(D.aum(M), np.nanmean(M, 0), rtol=1e-6)
+    np.testing.assert_allclose(DY.aum(M), np.nanmean(M, 0), rtol=1e-6)
     assert (obs["loss"] >= 0).all() and np.isfinite(obs["margin"]).all()
 
 
@@ -302,7 +314,7 @@ def test_reuse_a_sweep_run(ds, tmp_path):
     assert p["trainings"] == 0 and any("reused from run" in n for n in p["notes"])
     assert ev.loc["cl", "probs"] == "in-sample (final model)" and any("in-sample" in n for n in p["notes"])
     st = np.load(run/"sample_stats.npz")
-    np.testing.assert_allclose(np.load(tmp_path/"d"/"detection_stats.npz")["score_ema"], D.ema_loss(st["loss"]))
+    np.testing.assert_allclose(np.load(tmp_path/"d"/"detection_stats.npz")["score_ema"], DY.ema_loss(st["loss"]))
     with pytest.raises(ValueError, match="other given labels"):
         detect_labels(ds, tmp_path/"e", ratio=0.2, seed=1, run=run, method="ema", charts=False, **TINY)
 

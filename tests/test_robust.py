@@ -190,7 +190,7 @@ def test_noise_rate_estimated_and_recorded(tds, tmp_path):
 
 
 def test_noise_rate_estimates_arrays():
-    from false_labels.detect import estimate_noise_from_accuracy
+    from false_labels.incv import estimate_noise_from_accuracy
     true = np.arange(200) % 2
     p = np.where(true[:, None] == np.arange(2), 0.9, 0.1)       # a model sure of the true class
     est = noise_rate_estimates(p, true)
@@ -386,3 +386,25 @@ def test_plain_method_with_another_loss_is_that_loss_method(tds, tmp_path):
     res = train_method(tds, tmp_path/"r", method="ce", loss="sce", **RUN)
     assert (res["method"], res["loss"]) == ("sce", "sce")
     assert json.loads((tmp_path/"r"/"params.json").read_text())["method"] == "sce"
+
+
+def test_register_method_is_the_whole_method():
+    from false_labels.robust import REGISTRY, methods, register_method, method_setup
+    from false_labels.detection import METHODS as DETECTION_METHODS
+    assert METHODS == (*LOSSES, "coteaching", "incv-coteaching", *(f"clean-retrain:{d}" for d in DETECTION_METHODS))
+
+    @register_method("toy-method", dict(share=0.5))
+    def _toy(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict): return dict(learn=None)
+    try:
+        assert "toy-method" in methods() and "toy-method" not in METHODS
+        assert parse_method("toy-method") == ("toy-method", None)
+        setup, loss = method_setup("toy-method", method_kw=dict(share=0.3))
+        assert callable(setup) and loss == "ce"
+        with pytest.raises(ValueError, match="unknown method_kw 'frac' for method 'toy-method'; valid: share"):
+            method_setup("toy-method", method_kw=dict(frac=1))
+        with pytest.raises(ValueError, match="applies to clean-retrain methods, not to 'toy-method'"):
+            method_setup("toy-method", noise_estimator="detector")
+    finally: del REGISTRY["toy-method"]
+    assert "toy-method" not in methods()
+    with pytest.raises(ValueError, match="must not be a loss"): register_method("gce")
+    with pytest.raises(ValueError, match="unknown detector 'magic'"): parse_method("clean-retrain:magic")

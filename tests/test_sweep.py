@@ -7,9 +7,10 @@ import papermill as pm
 import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
 from false_labels.core import OutputExistsError, read_json
-from false_labels.sweep import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepLockedError, collect_results,
-                                default_template, execute_run, is_done, load_sweep_file, plan_sweep, read_status,
-                                run_id, run_sweep, sweep_lock, sweep_status, sweep_summary, template_params, write_plan)
+from false_labels.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepLockedError, default_template,
+                               load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
+from false_labels.results import collect_results, is_done, read_status, sweep_status
+from false_labels.sweep import execute_run, run_sweep, sweep_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(archs='small_cnn', task=4, bs=64, progress=False)  # tiny CNN, tiny batches, no bar
@@ -144,7 +145,7 @@ def test_different_plan_refused_unless_extend(data, tmp_path):
 def test_lock_refuses_a_second_sweep_and_dies_with_its_holder(data, tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from false_labels.sweep import sweep_lock
+        from false_labels.plan import sweep_lock
         with sweep_lock({str(tmp_path)!r}):
             print('locked', flush=True); time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
     try:
