@@ -272,6 +272,18 @@ def clean_label_set(self:Dataset)->str|None:
     return self.card.get("clean_set")
 
 @patch(as_prop=True)
+def imported(self:Dataset)->bool:
+    "Whether the dataset holds the user's own images (`imports.import_images`), not generated ones."
+    return "source" in self.card
+
+@patch(as_prop=True)
+def default_task(self:Dataset):
+    "The task a run uses when none is given: the dataset's own label on imported data, 14 on generated data."
+    ts = self.tasks
+    if not self.imported and 14 in ts: return 14
+    return "label" if "label" in ts else ts[-1]
+
+@patch(as_prop=True)
 def has_truth(self:Dataset)->bool:
     "Whether corrupted labels can be scored: generated data, or a clean label set is chosen."
     if "label_sets" in self.card or "source" in self.card: return self.clean_label_set is not None
