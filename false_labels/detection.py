@@ -654,7 +654,7 @@ def _params(ds, dls, kw:dict, from_csv:bool)->dict:
              labels_csv=str(kw["labels_csv"]) if kw["labels_csv"] else None,
              clean_labels_csv=str(kw["clean_labels_csv"]) if kw["clean_labels_csv"] else None,
              run=str(kw["run"]) if kw["run"] else None, tv_kw=kw["tv_kw"] or {})
-    if ds.imported: p.update(labels=ds.given_label_set, clean_labels=ds.clean_label_set, ratio=float(kw["ratio"]),
+    if ds.imported: p.update(given_set=ds.given_label_set, clean_set=ds.clean_label_set, ratio=float(kw["ratio"]),
                              n_scored=int(dls.train.n), n_images=len(ds))
     return p
 

@@ -143,3 +143,15 @@ def test_no_warning_from_the_command(collections, tmp_path):
         r = subprocess.run([sys.executable, "-m", "false_labels", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
         assert r.returncode == 0, r.stderr
         assert "Warning" not in r.stderr, r.stderr
+
+
+def test_detect_labels_and_clean_labels_choose_the_sets(collections, tmp_path, capsys, one_thread):
+    det = tmp_path/"det"
+    run(capsys, "detect", "--data", collections["cifarn"], "--out", det, *TINY, "--folds", 2, "--method", "cl", "--labels", "worst", "--quiet")
+    p, s = json.loads((det/"params.json").read_text()), pd.read_csv(det/"suspects.csv")
+    df = pd.read_csv(collections["cifarn"])
+    assert p["given_set"] == "worst" and p["clean_set"] == "clean" and p["labels"]["given"] == "label set worst" and int(s.corrupted.sum()) == int((df.worst != df.clean_label).sum())
+    run(capsys, "detect", "--data", collections["cifarn"], "--out", tmp_path/"d2", *TINY, "--folds", 2, "--method", "cl",
+        "--clean-labels", "worst", "--quiet")                                    # a truth alone: the given set checked against it
+    s2 = pd.read_csv(tmp_path/"d2"/"suspects.csv")
+    assert int(s2.corrupted.sum()) == int((df.worst != df.aggre).sum())
