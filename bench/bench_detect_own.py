@@ -4,7 +4,8 @@ The collection is CIFAR-10 as JPEGs in `train|test/<class>/NNNN.jpg` (the layout
 `--root` (default /work/cifar; never needed by the tests). The benchmark takes the first `--per-class` files of each class
 of train/ (10 x 1,000 = 10,000 images), injects `--ratio` symmetric noise with the project's `noise.corrupt`, writes a
 CSV `path,label,clean_label` (noisy labels as the given set, the folder's labels as the clean set), imports it at 32 px,
-and runs `detection.detect_labels` on the CPU with the project's CPU recipe (small_cnn, AdamW, as bench_detection --quick).
+and runs `detection.detect_labels` on the CPU with the project's CPU recipe (cpu_net_small where `learn.ARCHS` has it,
+else small_cnn; AdamW, batch 64).
 Every image is scored (no hidden test split). cleanlab's row uses the same out-of-fold probabilities as our
 confident learning, so the two F1s compare detectors, not models.
 
@@ -18,9 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from false_labels import learn
 from false_labels.detection import detect_labels
 from false_labels.imports import import_images
 from false_labels.noise import corrupt
+
+
+CPU_ARCH = next(a for a in ("cpu_net_small", "small_cnn") if a in learn.ARCHS)   # the CPU recipe where the project has it
 
 
 def subset_csv(root:Path, per_class:int, ratio:float, seed:int, out:Path)->Path:
@@ -41,7 +46,7 @@ def main():
     ap.add_argument("--per-class", type=int, default=1000)
     ap.add_argument("--ratio", type=float, default=0.2)
     ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--arch", default="small_cnn")
+    ap.add_argument("--arch", default=CPU_ARCH, help=f"default: the project's CPU architecture ({CPU_ARCH})")
     ap.add_argument("--opt", default="adamw")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--bs", type=int, default=64)
