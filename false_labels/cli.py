@@ -50,7 +50,7 @@ def cmd_generate(a):
     print(summary(ds))
     print(f"done in {time.time()-t:.1f}s -> {Path(a.out).resolve()}")
 
-# %% ../nbs/40_cli.ipynb #c7d22d76
+# %% ../nbs/40_cli.ipynb #33defd20
 def import_summary(ds)->str:
     "A few lines about an imported dataset: images, classes, splits, label sets (given/clean) and skipped files."
     m, src = ds.manifest, ds.card.get("source", {})
@@ -83,6 +83,8 @@ def open_data(data, size=None, quiet:bool=False)->str:
     if not quiet: print(f"data: {len(ds)} images from {str(data)!r} (import cached in {ds.path})", flush=True)
     return str(ds.path)
 
+
+# %% ../nbs/40_cli.ipynb #c7d22d76
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
                "clean_labels")
 
