@@ -155,3 +155,10 @@ def test_detect_labels_and_clean_labels_choose_the_sets(collections, tmp_path, c
         "--clean-labels", "worst", "--quiet")                                    # a truth alone: the given set checked against it
     s2 = pd.read_csv(tmp_path/"d2"/"suspects.csv")
     assert int(s2.corrupted.sum()) == int((df.worst != df.aggre).sum())
+
+
+def test_detect_ratio_adds_synthetic_noise_on_request(collections, tmp_path, capsys, one_thread):
+    det = tmp_path/"det"
+    out = run(capsys, "detect", "--data", collections["flat"], "--out", det, *TINY, "--folds", 2, "--method", "cl", "--ratio", 0.2, "--quiet")
+    p, s = json.loads((det/"params.json").read_text()), pd.read_csv(det/"suspects.csv")
+    assert p["ratio"] == 0.2 and p["scored"] and p["n_corrupted"] == 24 and int(s.corrupted.sum()) == 24 and "f1" in out
