@@ -11,6 +11,11 @@ confident learning, so the two F1s compare detectors, not models.
 
 CPU:  nice -n 10 python bench/bench_detect_own.py            (10,000 images, 4 folds, all methods; 10-30 min on 2 busy cores)
       python bench/bench_detect_own.py --per-class 200 --epochs 5 --method cl,ema   (a quick look)
+
+Measured (small_cnn, AdamW, 10 epochs, 4 folds, --method ema,aum,cl,ensemble (the ensemble adds incv and tv),
+1 torch thread, 2 shared cores at load 3.6-8.6): 10,000 of 10,000 images scored, 15 trainings in 20.1 min;
+best F1 ours 0.651 (ema) vs cleanlab find_label_issues 0.537 on the same out-of-fold probabilities (ratio 1.21);
+cl 0.537, tv 0.565, ensemble 0.579, aum 0.523, incv 0.530; import of the 10,000 JPEGs 2.3 s.
 """
 import argparse, os, sys, tempfile, time
 from pathlib import Path
