@@ -10,7 +10,8 @@ import argparse, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'build_parser', 'main']
+__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect',
+           'cmd_study', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -49,29 +50,74 @@ def cmd_generate(a):
     print(summary(ds))
     print(f"done in {time.time()-t:.1f}s -> {Path(a.out).resolve()}")
 
+# %% ../nbs/40_cli.ipynb #33defd20
+def import_summary(ds)->str:
+    "A few lines about an imported dataset: images, classes, splits, label sets (given/clean) and skipped files."
+    m, src = ds.manifest, ds.card.get("source", {})
+    names = ds.classes("label") if "label" in ds.tasks else ds.classes()
+    splits = ", ".join(f"{s} {int((m['split'] == s).sum())}" for s in ("train", "valid", "test") if (m["split"] == s).any())
+    sets = ", ".join(ds.label_set_names) or "-"
+    clean = ds.clean_label_set or "none (suspects are ranked, nothing is scored)"
+    skipped = (ds.card.get("skipped") or {}).get("count", 0)
+    return (f"{len(ds)} images at {ds.size} px, {len(names)} classes ({', '.join(map(str, names[:8]))}{', ...' if len(names) > 8 else ''})\n"
+            f"layout {src.get('layout', '?')}; splits: {splits}{'' if src.get('splits') else ' (none given: every image is scored by detect)'}\n"
+            f"label sets: {sets}; given: {ds.given_label_set}; clean: {clean}\n"
+            f"skipped {skipped} unreadable file(s)")
+
+def cmd_import(a):
+    "Import a labelled image collection (image folders, CSV/TSV, CIFAR batches with CIFAR-N labels, .npz) as a dataset."
+    from false_labels.imports import import_images
+    t = time.time()
+    classes = _flat([a.classes], None) if a.classes else None
+    ds = import_images(a.src, out=a.out, size=a.size, classes=classes, human=a.human, workers=a.workers,
+                       overwrite=a.overwrite, progress=not a.quiet, verbose=not a.quiet)
+    print(import_summary(ds))
+    print(f"done in {time.time()-t:.1f}s -> {Path(ds.path).resolve()}")
+
+def open_data(data, size=None, quiet:bool=False)->str:
+    "The dataset folder behind `--data`: a dataset folder as is, anything else imported (cached by content, with a progress bar)."
+    p = Path(data)
+    if (p/"card.json").exists() or not p.exists(): return str(data)      # a dataset, or let the command name the missing path
+    from false_labels.imports import import_images
+    ds = import_images(p, size=size, progress=not quiet, verbose=not quiet)
+    if not quiet: print(f"data: {len(ds)} images from {str(data)!r} (import cached in {ds.path})", flush=True)
+    return str(ds.path)
+
+
 # %% ../nbs/40_cli.ipynb #c7d22d76
-_TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision")
+_TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
+               "clean_labels")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
 
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
+    data = open_data(a.data, a.size, a.quiet)
+    import false_labels.data      # fastai is loaded here, with its import-time torch.jit warning filtered, before robust
     from false_labels.robust import train_method
-    res = train_method(a.data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, **kw)
+    res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
     if res.get("noise_rate_source") not in (None, "unused"):
         print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
-    print(f"realised ratio {res.get('realised_ratio', float('nan')):.4f} ({res.get('n_corrupted', '?')} labels)  "
-          f"clean test accuracy {m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
+    labels = f"labels {res['labels']}  " if res.get("labels") else ""
+    if res.get("realised_ratio") is None:
+        print(f"{labels}no clean label set: no label counted as corrupted; test accuracy on the given labels "
+              f"{m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
+    else:
+        print(f"{labels}realised ratio {res['realised_ratio']:.4f} ({res.get('n_corrupted', '?')} labels)  "
+              f"clean test accuracy {m.get('test_acc', float('nan')):.4f}  macro F1 {m.get('test_macro_f1', float('nan')):.4f}")
 
 # %% ../nbs/40_cli.ipynb #1f079a96
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
     from false_labels.sweep import run_sweep
-    kw = dict(data=a.data, noise=a.noise, epochs=a.epochs, task=a.task, jobs=a.jobs, scheduler=a.scheduler,
+    data = open_data(a.data, a.size, False) if a.data else None
+    kw = dict(data=data, noise=a.noise, epochs=a.epochs, task=a.task, jobs=a.jobs, scheduler=a.scheduler,
               extend=a.extend, sweep_file=a.file, engine=a.engine)
+    if a.labels: kw["labels"] = _flat(a.labels, None)
+    if a.clean_labels: kw["clean_labels"] = a.clean_labels
     if a.ratios is not None: kw["ratios"] = a.ratios
     if a.seeds is not None: kw["seeds"] = a.seeds
     if a.arch: kw["archs"] = _flat(a.arch, None)
@@ -89,25 +135,31 @@ def cmd_report(a):
     print(f"report -> {Path(path).resolve()}")
 
 # %% ../nbs/40_cli.ipynb #58d0cab2
-_DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device")
+_DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt")
 
 def cmd_detect(a):
-    "Find the corrupted labels: run the detectors, score them against the truth, write suspects and id lists."
+    "Find the mislabeled images: run the detectors, rank every image, score them against the truth when there is one."
     from false_labels.detection import detect_labels
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
-    kw.update(overwrite=a.overwrite, folders=a.folders)
+    kw.update(overwrite=a.overwrite)
+    data = open_data(a.data, a.size, a.quiet)
     if a.ratios is not None:
-        if a.labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels")
-        kw.pop("folders"); res = detect_sweep(a.data, a.out, ratios=a.ratios, **kw)
+        if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
+        res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
-        if a.labels: kw.update(labels_csv=a.labels, clean_labels_csv=a.clean_labels)
-        else: kw["ratio"] = a.ratio
-        res = detect_labels(a.data, a.out, **kw)
-    cols = [c for c in ("ratio", "method", "precision", "recall", "f1", "precision_at_k", "recall_at_k", "auroc")
+        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,
+                  min_prob=a.min_prob, progress=not a.quiet)
+        if a.ratio is not None: kw["ratio"] = a.ratio
+        res = detect_labels(data, a.out, **kw)
+    cols = [c for c in ("ratio", "method", "n_flagged", "precision", "recall", "f1", "precision_at_k", "recall_at_k", "auroc")
             if c in res.columns]
     print(res[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"detection -> {Path(a.out).resolve()}")
+    if "f1" not in res.columns: print("no truth (no clean label set): detectors ranked the images, nothing was scored")
+    out = Path(a.out).resolve()
+    if (out/"review.html").exists(): print(f"suspects -> {out/'suspects.csv'}\nreview page -> {out/'review.html'}\n"
+                                           f"corrected labels ({a.policy}) -> {out/'corrected_labels.csv'}")
+    print(f"detection -> {out}")
 
 # %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
@@ -129,9 +181,15 @@ def cmd_study(a):
     print(f"\nreport -> {Path(path).resolve()}")
 
 # %% ../nbs/40_cli.ipynb #3770b6be
+def _add_label_opts(p, axis=False):
+    p.add_argument("--labels", default=None, action="append" if axis else "store",
+                   help="training labels: a label set of the dataset (given, clean, aggre, worst, ...) or a CSV (file|path|id, label)"
+                        + ("; repeat or comma-separate to sweep label sets" if axis else ""))
+    p.add_argument("--clean-labels", default=None, help="the truth: a label set name or a CSV (default: the dataset's clean set, if any)")
+
 def _add_train_opts(p, sweep=False):
-    p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
-    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
+    p.add_argument("--data", required=not sweep, help="dataset folder, or any collection `import` reads (folders, CSV, CIFAR, .npz)")
+    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14); imported data: 'label' (the default)")
     p.add_argument("--noise", default=None if sweep else "sym",
                    help="noise model: sym, pair, matrix, hier-within, hier-across (default sym)")
     p.add_argument("--epochs", type=int, default=None)
@@ -162,10 +220,23 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("import", help="import your own labelled images (folders, CSV/TSV, CIFAR batches, .npz) as a dataset")
+    p.add_argument("src", help="<class>/ folders, train|valid|test/<class>/ folders, a CSV/TSV (path,label[,split][,clean_label]...), "
+                                "cifar-10-batches-py/ or cifar-100-python/, or a .npz")
+    p.add_argument("--out", default=None, help="dataset folder to write (default: the import cache, reused by --data)")
+    p.add_argument("--size", type=int, default=None, help="side of the stored square images (default: median shorter side)")
+    p.add_argument("--classes", default=None, help="class names in label order, comma-separated (default: sorted names found)")
+    p.add_argument("--human", default=None, help="CIFAR-N label file (CIFAR-10_human.pt / CIFAR-100_human.pt)")
+    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_import)
+
     p = sub.add_parser("train", help="train one model on noisy labels, test on clean ones")
     _add_train_opts(p)
+    _add_label_opts(p)
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--ratio", type=float, default=0.0, help="share of training labels to corrupt, in [0, 1)")
+    p.add_argument("--ratio", type=float, default=None, help="share of training labels to corrupt, in [0, 1) (default 0)")
     p.add_argument("--arch", default=None); p.add_argument("--loss", default=None)
     p.add_argument("--method", default=None, help="robust training method: coteaching, incv-coteaching, clean-retrain:cl, gce ...")
     p.add_argument("--seed", type=int, default=None)
@@ -173,10 +244,12 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="run or resume a sweep of training runs (papermill, local pool or Dask)")
     _add_train_opts(p, sweep=True)
+    _add_label_opts(p, axis=True)
     p.add_argument("--out", required=True, help="sweep folder")
     p.add_argument("--ratios", type=_floats, default=None, help="comma-separated corruption ratios")
     p.add_argument("--seeds", type=_seeds, default=None, help="N (seeds 0..N-1) or a comma-separated list")
@@ -196,21 +269,28 @@ def build_parser()->argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("detect", help="find the corrupted labels and score the detectors against the truth")
-    p.add_argument("--data", required=True, help="dataset folder or image folder")
+    p.add_argument("--data", required=True, help="dataset folder, or any collection `import` reads (folders, CSV, CIFAR, .npz)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14)")
-    p.add_argument("--noise", default="sym"); p.add_argument("--ratio", type=float, default=0.1)
+    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14); imported data: 'label' (the default)")
+    p.add_argument("--noise", default="sym")
+    p.add_argument("--ratio", type=float, default=None, help="synthetic noise to inject (default 0.1 on generated data, 0 on imported data)")
     p.add_argument("--ratios", type=_floats, default=None, help="sweep these ratios instead of one --ratio")
-    p.add_argument("--labels", default=None, help="CSV of given (noisy) training labels: id or path, label")
-    p.add_argument("--clean-labels", default=None, help="CSV of the true labels, or 'dataset'")
+    p.add_argument("--labels", default=None, help="training labels: a label set of the dataset or a CSV (id or path, label)")
+    p.add_argument("--clean-labels", default=None, help="the truth: a label set name, a CSV, or 'dataset' (the dataset's labels)")
     p.add_argument("--method", default="all", help="all, or a comma-separated list of ema, ema_epoch, aum, cl, incv, tv, ensemble")
     p.add_argument("--folds", type=int, default=None, help="k of the out-of-fold probabilities (default 4)")
     p.add_argument("--arch", default=None); p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None); p.add_argument("--lr", type=float, default=None)
     p.add_argument("--size", type=int, default=None); p.add_argument("--device", default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--folders", action="store_true", help="also write clean/ and dirty/ image folders")
+    p.add_argument("--seed", type=int, default=None); p.add_argument("--opt", default=None, help="sgd (default) or adamw")
+    p.add_argument("--folders", nargs="?", const="link", default=None, choices=("link", "symlink", "copy"),
+                   help="also put the images into clean/<class>/ and dirty/<class>/ (imported data: the original files, "
+                        "hard-linked by default, or copied)")
+    p.add_argument("--top", type=int, default=200, help="suspects on review.html (default 200)")
+    p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
+    p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("study", help="generate -> sweep -> report on the embedded data, small enough for a CPU")

@@ -272,6 +272,18 @@ def clean_label_set(self:Dataset)->str|None:
     return self.card.get("clean_set")
 
 @patch(as_prop=True)
+def imported(self:Dataset)->bool:
+    "Whether the dataset holds the user's own images (`imports.import_images`), not generated ones."
+    return "source" in self.card
+
+@patch(as_prop=True)
+def default_task(self:Dataset):
+    "The task a run uses when none is given: the dataset's own label on imported data, 14 on generated data."
+    ts = self.tasks
+    if not self.imported and 14 in ts: return 14
+    return "label" if "label" in ts else ts[-1]
+
+@patch(as_prop=True)
 def has_truth(self:Dataset)->bool:
     "Whether corrupted labels can be scored: generated data, or a clean label set is chosen."
     if "label_sets" in self.card or "source" in self.card: return self.clean_label_set is not None
@@ -292,7 +304,9 @@ def label_set(self:Dataset,
     if p.suffix.lower() != ".csv" and not p.is_file():
         check_choice("label set", name, list(self.label_set_names) + ["<labels.csv>"])
     if not p.is_file(): raise ValueError(f"labels CSV {str(p)!r} does not exist")
-    out = self.label_set(None).copy()
+    base = self.given_label_set
+    out = (self.label_set(None) if base is None or base in self.label_sets or "given" not in self.manifest
+           else self.manifest["given"].to_numpy(np.int64)).copy()
     tr, err = self.split_idx("train"), None
     for col in (c for c in _KEY_COLS if c in self.manifest):
         try: out[tr] = read_labels_csv(p, ids=self.manifest[col].astype(str).to_numpy()[tr].tolist(), classes=self.classes())
@@ -310,7 +324,7 @@ def with_labels(self:Dataset,
                 clean_labels=None, # the truth: a label set name or a CSV (None: the card's clean set, if any)
                )->Dataset:
     "A view (same images) whose manifest `given` column holds the training labels and task 'label' the truth (a labels CSV is compared with the dataset's own labels unless `clean_labels` says otherwise)."
-    if labels is None and clean_labels is None and not self.label_sets: return self
+    if labels is None and clean_labels is None and (not self.label_sets or "truth" in self.manifest): return self   # already a view
     m, card = self.manifest.copy(), dict(self.card)
     m["given"] = self.label_set(labels)
     if not self.label_sets and clean_labels is None: return Dataset(self.images, m, card, self.path)

@@ -14,11 +14,15 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import altair as alt
-from .core import (atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir, read_json,
-                               to_json, versions)
-from .dataset import Dataset
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
+from fastai.callback.core import Callback, CancelValidException
+from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir,
+                               read_json, seed_everything, to_json, versions)
+from tqdm.auto import tqdm
+from .dataset import Dataset, check_folds
+from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
-from .data import as_dataset, dataloaders
+from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .learn import LOSSES, SampleStats, get_arch, load_model
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .stats import check_probs, out_of_fold_probs
@@ -31,8 +35,8 @@ from .charts import plot_ema_curves, plot_pr_curves, plot_score_histograms
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs', 'cleanlab_detection',
            'labels_for', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOptions', 'DetectionOutcome',
-           'write_detection', 'run_detection', 'check_detection_options', 'prepare_loaders', 'detect_labels',
-           'check_training', 'detection_params', 'detect_in_memory']
+           'write_detection', 'run_detection', 'check_detection_options', 'prepare_loaders', 'labels_of',
+           'detect_labels', 'check_training', 'detection_params', 'detect_in_memory']
 
 # %% ../nbs/15_detection.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -172,6 +176,18 @@ def labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise
     return _Labels(given, truth, dict(given=f"{noise} noise, ratio {ratio:g}, seed {seed}" if ratio > 0 else "dataset labels",
                                       truth="dataset labels" if ratio > 0 else None, noise=noise, ratio=float(ratio)))
 
+def _imported_labels(ds:Dataset, ids:np.ndarray, task, noise, ratio, seed, noise_kw)->_Labels:
+    "Given labels and truth of the scored rows of imported data: its chosen label sets, plus synthetic noise when `ratio` > 0."
+    given = _served(ds, task)[ids]
+    truth = ds.labels(task)[ids] if ds.has_truth else None
+    src = dict(given=f"label set {ds.given_label_set}", truth=None if truth is None else f"label set {ds.clean_label_set}",
+               noise=None, ratio=None)
+    if not ratio: return _Labels(given, truth, src)
+    check_ratio(ratio)
+    noisy = corrupt(given, ratio, noise, n_classes=ds.n_classes(task), seed=seed, ids=ids, classes=ds.classes(task), **noise_kw)[0]
+    return _Labels(np.asarray(noisy, np.int64), given, dict(given=f"{noise} noise, ratio {ratio:g}, seed {seed} on {src['given']}",
+                                                           truth=src["given"], noise=noise, ratio=float(ratio)))
+
 def _check_run(run, fp:FitPredict)->dict:
     "A sweep run's sample_stats, checked to be about the same samples and given labels."
     run = Path(run)
@@ -261,6 +277,7 @@ class DetectionOptions:
     charts: object = True
     top: int = 16
     verbose: bool = False
+    progress: bool = False
 
 @dataclass
 class _Outcome:
@@ -274,9 +291,11 @@ class _Outcome:
     extra: dict = field(default_factory=dict)
     def put(self, d:Detection, name:str, **facts):
         self.dets[name] = d; self.meta[name] = dict(facts, cut=d.info.get("cut"))
+    bar: object = None
     def stage(self, name:str, fp:FitPredict, f, verbose:bool=False):
         "Run `f`, recording its seconds and trainings under `name`."
         n0, t0 = fp.n_trainings, time.perf_counter()
+        if self.bar is not None: self.bar.set_postfix_str(name)
         r = f(); sync_device(fp.device)
         self.timing[name] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings - n0)
         if verbose: print(f"[detect] {name}: {self.timing[name]['seconds']:.1f} s, {self.timing[name]['trainings']} training(s)", flush=True)
@@ -396,8 +415,11 @@ def _select(select, dets:dict, ev:pd.DataFrame, scored:bool)->str:
     return select
 
 def _suspects(fp:FitPredict, ds:Dataset, res:_Outcome, truth, chosen:str)->pd.DataFrame:
-    "suspects.csv: `detect.suspects_table` with class names, corrupted flags, files and ranks."
+    "suspects.csv: `review.suspects_table` on imported data (original paths), else `detect.suspects_table` with class names, corrupted flags, files and ranks."
     probs = res.oof if res.oof is not None else (res.main or {}).get("probs")
+    if ds.imported and probs is not None:
+        return review_table(ds, fp.ids, fp.given, probs, {m: d.score for m, d in res.dets.items()},
+                            res.dets[chosen].flagged, rank_by=chosen, true=truth)
     t = suspects_table(res.dets, fp.given, probs, fp.ids, truth, by=chosen)
     names = np.asarray(fp.classes, dtype=object)
     t.insert(2, "given_class", names[t["given"]])
@@ -427,12 +449,19 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     t0, truth, res = time.perf_counter(), labels.truth, _Outcome()
     if truth is None:
         msg = f"no truth for the given labels ({labels.source.get('given')}): scoring skipped"
-        res.notes.append(msg); warnings.warn(msg)
-    _main_inputs(fp, o, res)
-    _dynamics_methods(fp, o, res)
-    _probability_methods(fp, o, res)
-    _trainer_methods(fp, o, res, labels.source.get("noise"))
-    _ensemble(fp, o, res)
+        res.notes.append(msg)
+        if not ds.imported: warnings.warn(msg)      # imported data without a clean label set: expected, said in params.json
+    if o.progress:
+        res.bar = tqdm(desc=f"detect {fp.n} images", unit="training", dynamic_ncols=True)
+        fp.on_train = lambda _: res.bar.update(1)
+    try:
+        _main_inputs(fp, o, res)
+        _dynamics_methods(fp, o, res)
+        _probability_methods(fp, o, res)
+        _trainer_methods(fp, o, res, labels.source.get("noise"))
+        _ensemble(fp, o, res)
+    finally:
+        if res.bar is not None: res.bar.close(); fp.on_train = None
     ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
     chosen = _select(o.select, res.dets, ev, truth is not None)
     table = _suspects(fp, ds, res, truth, chosen)
@@ -445,6 +474,9 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
         facts.update(realised_ratio=cmp["noise_rate"], n_corrupted=cmp["n_changed"])
     base = res.timing.get("tracked_run", {}).get("seconds")
     facts["cost_vs_tracked_run"] = {s: v["seconds"] / base for s, v in res.timing.items()} if base else None
+    if o.progress:
+        print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
+              f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
     return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth))
 
 def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
@@ -452,11 +484,15 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
                     params:dict|None=None, # the settings to record in params.json
                     overwrite:bool=False, # replace a non-empty `out`
                     charts=True, # True (png, svg, json), False, or a list of formats
-                    folders:bool=False, # also write clean/<class>/ and dirty/<class>/ PNG folders
+                    folders=False, # clean/<class>/ and dirty/<class>/ folders: False, True, 'link', 'symlink' or 'copy' (imported data: the original files; generated: PNGs)
                     top:int=16, # suspects in the gallery
+                    review_top:int=200, # suspects on review.html (imported data)
+                    policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
+                    min_prob:float=0.5, # least suggested probability to relabel
                    )->pd.DataFrame:
-    "Write a detection folder (evaluation, suspects, id lists, arrays, charts); return the evaluation table."
+    "Write a detection folder (evaluation, suspects, id lists, arrays, charts; on imported data also review.html and corrected_labels.csv); return the evaluation table."
     out, (ds, fp, res, truth), flagged = Path(out), d.parts, d.flagged
+    review = "suggested_prob" in d.suspects     # the review table: rows point at the user's files
     with atomic_dir(out, overwrite) as tmp:
         atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
         atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
@@ -465,7 +501,15 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
         buf = io.BytesIO(); np.savez_compressed(buf, **d.arrays)
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
         if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top)   # may add a note
-        if folders:
+        if review:
+            review_page(d.suspects, ds, tmp/"review.html", top=review_top)
+            corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
+        if folders and review:
+            export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)
+            for part in ("clean", "dirty"):
+                if (tmp/"_folders"/part).exists(): (tmp/"_folders"/part).rename(tmp/part)
+            (tmp/"_folders").rmdir()
+        elif folders:
             for name, sel in (("dirty", flagged), ("clean", ~flagged)):
                 for i, y in zip(fp.ids[sel], fp.given[sel]): _write_png(tmp/name/str(fp.classes[y])/f"{i}.png", ds.images[i])
         atomic_json(tmp/"params.json", dict(params or {}, **d.facts, versions=versions()))
@@ -473,9 +517,10 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
     ev.attrs.update(out=str(out), selected=d.selected, notes=d.facts["notes"])
     return ev
 
-def run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:DetectionOptions, overwrite:bool, params:dict)->pd.DataFrame:
+def run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:DetectionOptions, overwrite:bool, params:dict,
+                  **write_kw)->pd.DataFrame:
     "Compute, then write the folder `out`."
-    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top)
+    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, **write_kw)
 
 def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int):
     "EMA curves (dataset and per-class means), score histograms, PR curves and the gallery of top suspects."
@@ -504,22 +549,44 @@ def check_detection_options(methods, folds, k, n, select, scored:bool=True):
     if k is not None and k > n: raise ValueError(f"k={k} is larger than the dataset ({n} training samples)")
     if select not in (None, "best"): check_choice("select", select, ("best",) + tuple(methods))
 
-def prepare_loaders(data, task, seed, bs, device, size, augment, resident)->tuple:
-    "The dataset and loaders (one device copy of the images) every training of a detection shares."
-    ds = as_dataset(data, size=size)
-    dls = dataloaders(ds, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment, resident=resident)
-    return ds, dls
+def _is_csv(v)->bool: return v is not None and str(v) != "dataset" and Path(str(v)).suffix.lower() in (".csv", ".tsv")
+
+def prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels=None, clean_labels=None)->tuple:
+    "(dataset, loaders, task): one device copy of the images every training of a detection shares; on imported data the training split is every image but a test split the source gave."
+    ds = as_dataset(data, size=size, fill_splits=False)
+    task = ds.default_task if task is None else task
+    if not ds.imported:
+        if labels is not None and not _is_csv(labels):
+            raise ValueError(f"labels {labels!r}: generated data has no label sets; give a CSV of labels (id or path, label)")
+        dls = dataloaders(ds, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment, resident=resident)
+        return ds, dls, task
+    ds = ds.with_labels(labels, None if clean_labels == "dataset" else clean_labels)
+    scored = np.flatnonzero(ds.manifest["split"].to_numpy() != "test")     # every image but the source's own test split
+    dls = dataloaders(ds.fill_splits(), task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment,
+                      resident=resident)
+    t = dls.train
+    train = t.new(ids=torch.as_tensor(scored, device=t.ids.device),
+                  labels=torch.as_tensor(_served(ds, task)[scored], device=t.ids.device),
+                  true_labels=torch.as_tensor(ds.labels(task)[scored], device=t.ids.device), drop_last=len(scored) > t.bs)
+    return ds, NoisyDataLoaders(train, dls.valid, dls.test, info=None, path=dls.path, device=dls.device), task
+
+def labels_of(ds:Dataset, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise_kw)->_Labels:
+    "The given labels and truth of the rows `dls` trains on (imported data: its label sets; generated: corrupted or read)."
+    if ds.imported: return _imported_labels(ds, dls.train.ids.cpu().numpy(), task, noise, ratio, seed, noise_kw)
+    return labels_for(ds, task, noise, 0.1 if ratio is None else ratio, seed, labels_csv, clean_labels_csv, noise_kw)
 
 _TRAIN_KEYS = ("arch", "epochs", "bs", "lr", "loss", "opt", "wd", "precision", "augment")
 
-def detect_labels(data, # a `Dataset`, a dataset folder or an image folder (train/<class>/...)
+def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
                   out, # output folder (written atomically)
-                  task=14, # 4 or 14 for generated data, 'label' for others
+                  task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label')
                   noise:str="sym", # noise kind for the corruption (see `noise.NOISE_KINDS`)
-                  ratio:float=0.1, # share of training labels to corrupt (ignored with labels_csv; 0: check the dataset's labels)
+                  ratio:float|None=None, # share of training labels to corrupt (None: 0.1 on generated data, 0 on imported data; ignored with labels_csv)
                   seed:int=0, # seed of corruption, folds, trainings and methods
                   labels_csv=None, # CSV of given training labels (id or path, label): real noisy labels
                   clean_labels_csv=None, # CSV of their true labels ('dataset': the dataset's labels); None: not scored
+                  labels=None, # imported data: the training labels, a label set name or a CSV (None: the given set)
+                  clean_labels=None, # imported data: the truth, a label set name or a CSV (None: the clean set, if any)
                   method="all", # 'all' or names from `METHODS` (list or comma-separated)
                   folds:int=4, # k of the out-of-fold probabilities (0: in-sample probabilities, labelled so)
                   arch:str="resnet18", # architecture of every training
@@ -543,11 +610,15 @@ def detect_labels(data, # a `Dataset`, a dataset folder or an image folder (trai
                   k:int|None=None, # cut-off of precision@k / recall@k (default: the true number of flips)
                   select:str|None=None, # method writing the id lists: None (ensemble, else first), 'best' (F1), or a name
                   run=None, # a finished run folder at the same settings: reuse its per-epoch stats, probs and model
-                  folders:bool=False, # also write clean/<class>/ and dirty/<class>/ PNG folders
+                  folders=False, # clean/<class>/ and dirty/<class>/ folders: True or 'link', 'symlink', 'copy' (imported: the original files)
                   charts=True, # True (png, svg, json), False, or a list of formats
                   top:int=16, # suspects in the gallery
+                  review_top:int=200, # suspects on review.html (imported data)
+                  policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
+                  min_prob:float=0.5, # least suggested probability to relabel
                   overwrite:bool=False, # replace a non-empty `out`
                   verbose:bool=False, # one line per stage
+                  progress:bool=False, # a progress bar over the trainings and a closing summary line
                   resident:bool|None=None, # images on the device (None: when they fit)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
@@ -555,15 +626,21 @@ def detect_labels(data, # a `Dataset`, a dataset folder or an image folder (trai
     methods = parse_methods(method)
     check_training(arch, loss, epochs)
     check_writable_dir(Path(out), overwrite)
-    ds, dls = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
-    labels = labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
+    if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
+    ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,
+                             clean_labels if clean_labels is not None else clean_labels_csv)
+    if not ds.imported and labels is not None: labels_csv, labels = labels, None
+    if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
+    ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
+    labels = labels_of(ds, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
     check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None)
+    if ds.imported and folds >= 2: check_folds(labels.given, dls.vocab, folds)
     fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
                     augment=augment, seed=seed)
     params = detection_params(ds, dls, locals(), labels_csv is not None)
     o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
-              run, folders, charts, top, verbose)
-    return run_detection(fp, ds, labels, Path(out), o, overwrite, params)
+              run, folders, charts, top, verbose, progress)
+    return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):
     get_arch(arch); check_choice("loss", loss, list(LOSSES))
@@ -571,7 +648,7 @@ def check_training(arch, loss, epochs):
 
 def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
     "params.json's parameters from `detect_labels`' arguments."
-    skip = {"data", "out", "overwrite", "verbose", "ds", "dls", "labels", "methods", "fp", "noise_kw"}
+    skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw"}
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items() if k not in skip}
     p.update(format="false_labels.detection/1", data=str(ds.path) if ds.path else None, size=dls.train.store.size,
              device=str(dls.device), ratio=None if from_csv else float(kw["ratio"]),
@@ -579,6 +656,8 @@ def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
              labels_csv=str(kw["labels_csv"]) if kw["labels_csv"] else None,
              clean_labels_csv=str(kw["clean_labels_csv"]) if kw["clean_labels_csv"] else None,
              run=str(kw["run"]) if kw["run"] else None, tv_kw=kw["tv_kw"] or {})
+    if ds.imported: p.update(given_set=ds.given_label_set, clean_set=ds.clean_label_set, ratio=float(kw["ratio"]),
+                             n_scored=int(dls.train.n), n_images=len(ds))
     return p
 
 # %% ../nbs/15_detection.ipynb #44349aa4

@@ -13,7 +13,7 @@ import altair as alt
 from .core import OutputExistsError, atomic_json, atomic_write, read_json, to_json, versions
 from .noise import check_ratio
 from .trainer import FitPredict
-from .detection import (DetectionOptions, check_detection_options, check_training, detection_params, labels_for,
+from .detection import (DetectionOptions, check_detection_options, check_training, detection_params, labels_of,
                                     parse_methods, prepare_loaders, run_detection, save_chart)
 
 # %% auto #0
@@ -47,7 +47,7 @@ def _same_settings(folder:Path, params:dict)->bool:
 def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
                  out, # sweep output folder (resumable)
                  ratios=(0.002, 0.05, 0.1, 0.2, 0.4), # ratios to corrupt
-                 task=14, # labelling
+                 task=None, # labelling (None: the data's default, 14 or 'label')
                  noise:str="sym", # noise kind
                  seed:int=0, # seed of everything
                  sweep=None, # a false_labels sweep folder whose finished runs may be reused
@@ -71,8 +71,8 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     opts, noise_kw = _sweep_options(kw)
     methods = parse_methods(opts["method"])
     check_training(opts["arch"], opts["loss"], opts["epochs"])
-    ds, dls = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
-    check_detection_options(methods, opts["folds"], opts["k"], len(ds.split_idx("train")), opts["select"])
+    ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
+    check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"])
     sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
                         sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
                         noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
@@ -86,7 +86,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     frames = []
     for r in rs:
         folder = _ratio_dir(out, r)
-        labels = labels_for(ds, task, noise, r, seed, None, None, dict(noise_kw))
+        labels = labels_of(ds, dls, task, noise, r, seed, None, None, dict(noise_kw))
         fp = base.with_labels(labels.given)
         run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
         call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.callback.core import Callback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.progress import ProgressCallback
@@ -443,13 +444,23 @@ class SampleStats(Callback):
                     probs=(self.probs.cpu().numpy() if self.probs is not None else np.zeros((n, info.n_classes))).astype(np.float32))
 
 # %% ../nbs/13_learn.ipynb #4ed90b19
+def _label_key(ds)->dict|None:
+    "The chosen training labels and truth of a dataset view (None when it serves its own labels only)."
+    cols = [c for c in ("given", "truth") if c in ds.manifest]
+    if not cols: return None
+    return dict(given_set=ds.card.get("given_set"), clean_set=ds.card.get("clean_set"),
+                **{c: stable_hash(ds.manifest[c].to_numpy(np.int64).tolist(), 16) for c in cols})
+
 def data_hash(ds)->str:
-    "A short hash identifying the dataset's content."
-    if ds.card.get("hashes"): return stable_hash(ds.card["hashes"], 16)
-    import hashlib
-    h = hashlib.sha256(np.ascontiguousarray(ds.images).data)
-    h.update(pd.util.hash_pandas_object(ds.manifest, index=False).values.tobytes())
-    return h.hexdigest()[:16]
+    "A short hash identifying the dataset's content and the label sets chosen for training and as the truth."
+    if ds.card.get("hashes"): base = stable_hash(ds.card["hashes"], 16)
+    else:
+        import hashlib
+        h = hashlib.sha256(np.ascontiguousarray(ds.images).data)
+        h.update(pd.util.hash_pandas_object(ds.manifest, index=False).values.tobytes())
+        base = h.hexdigest()[:16]
+    key = _label_key(ds)
+    return base if key is None else stable_hash(dict(data=base, labels=key), 16)
 
 def jsonable(v):
     "`v` as JSON can hold it: tensors and arrays become lists."
@@ -495,7 +506,7 @@ def plain_setup(run:RunContext)->Prepared:
 # %% ../nbs/13_learn.ipynb #b43782fe
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
-              task=14, # 4 or 14 for generated data ('label' for others)
+              task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label')
               noise:str="sym", # noise kind: sym, pair, matrix, hier-within, hier-across
               ratio:float=0.0, # share of training labels to corrupt
               arch:str="resnet18", # a name from `ARCHS` or 'timm:<name>'
@@ -517,6 +528,8 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
               corrupt_valid:bool=False, # corrupt the validation labels too
               loss_kw:dict|None=None, # loss parameters (q, alpha, beta, eps)
               labels_csv=None, # given training labels for an image folder (CSV: path, label)
+              labels=None, # training labels: a label set name of the dataset or a CSV (None: its given set)
+              clean_labels=None, # the truth: a label set name or a CSV (None: the dataset's clean set, if any)
               verbose:bool=False, # print one line per epoch
               method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
               cbs=None, # extra fastai callbacks of the training
@@ -527,14 +540,16 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
     if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
     out = prepare_run_dir(out, overwrite)
-    ds = as_dataset(data, size=size, labels_csv=labels_csv)
+    ds = as_dataset(data, size=size, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels)
+    task = ds.default_task if task is None else task
     seed_everything(seed)
     dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       corrupt_valid=corrupt_valid, normalize="imagenet" if pretrained else "dataset", **noise_kw)
     info, dev = dls.info, torch.device(dls.device)
     recipe = dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained, loss_kw=loss_kw)
     opts = dict(task=task, noise=noise, ratio=ratio, epochs=int(epochs), seed=seed, bs=bs, size=size, device=device,
-                augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, verbose=verbose)
+                augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels,
+                verbose=verbose)
     prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw))
     prep_time, learn = time.time() - t0, prep.learn
     params = dict(data=str(ds.path) if ds.path else None, dataset_hash=data_hash(ds), task=info.task, noise=noise,
@@ -543,7 +558,8 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
                   corrupt_valid=corrupt_valid, device_requested=str(device), device=str(dev), precision=learn.precision,
                   precision_requested=precision, pretrained=pretrained, compile=compile, track_samples=track_samples,
                   noise_kw={k: jsonable(v) for k, v in noise_kw.items()}, labels_csv=str(labels_csv) if labels_csv else None,
-                  n_classes=info.n_classes, classes=info.classes,
+                  labels=ds.card.get("given_set") or (str(labels) if labels is not None else None),
+                  clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
                   n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
                   **prep.params, versions=versions())
     atomic_json(out/"params.json", params)
@@ -563,7 +579,9 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     after = prep.after_fit(learn) if prep.after_fit is not None else {}
     save_state(learn.raw_model if prep.model is None else prep.model, out/"model.pth")
     times = dict(prep_time_s=prep_time) if method is not None else {}
-    result = dict(params, realised_ratio=info.realised_ratio, n_corrupted=info.n_corrupted, final=logger.rows[-1],
+    known = params["scored"]          # without a truth and without injected noise, nothing can be counted as corrupted
+    result = dict(params, realised_ratio=info.realised_ratio if known else None, n_corrupted=info.n_corrupted if known else None,
+                  final=logger.rows[-1],
                   **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
     atomic_json(out/"result.json", result)
     return read_json(out/"result.json")          # plain JSON types, exactly what the file says

@@ -46,7 +46,7 @@ def template_params(template:str|Path|None=None, # papermill notebook; None: `de
 
 # %% ../nbs/20_plan.ipynb #753eee1c
 AXES = {'ratios': 'ratio', 'seeds': 'seed', 'archs': 'arch', 'losses': 'loss', 'methods': 'method',
-        'noise': 'noise', 'epochs': 'epochs', 'task': 'task'}
+        'noise': 'noise', 'epochs': 'epochs', 'task': 'task', 'labels': 'labels'}
 SWEEP_DEFAULTS = dict(task=14, noise='sym', ratio=0.0, arch='resnet18', loss='ce', epochs=5, seed=0)
 _SINGULAR = {v: k for k, v in AXES.items() if v != k}
 _RESERVED = ('out', 'overwrite')  # set per run by the sweep
@@ -155,6 +155,9 @@ def _check_values(axes:dict, ds):
     if ds is not None:
         for t in tasks:
             if t is not None: check_choice('task', t, ds.tasks)
+    for v in axes.get('labels', []):       # label sets of the dataset, or CSV files
+        if ds is not None and v is not None and not str(v).lower().endswith(('.csv', '.tsv')):
+            check_choice('label set', v, list(ds.label_set_names) + ['<labels.csv>'])
     for k in axes.get('noise', [None]):
         if k is not None: check_choice('noise', k, NOISE_KINDS)
         for t in tasks:
@@ -175,7 +178,7 @@ def is_default_template(template)->bool: return Path(template).resolve() == defa
 
 # %% ../nbs/20_plan.ipynb #ab532b5f
 PLAN_FORMAT = 'false_labels.sweep/1'
-_ORDER = ('arch', 'loss', 'method', 'noise', 'task', 'epochs', 'seed', 'ratio')  # outer -> inner loop
+_ORDER = ('labels', 'arch', 'loss', 'method', 'noise', 'task', 'epochs', 'seed', 'ratio')  # outer -> inner loop
 _FIRST = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed')  # column order
 
 def plan_sweep(data:str|Path|None=None, # dataset folder every run trains on
@@ -210,6 +213,7 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
     data, ds = _check_data(args.pop('data', None))
     have = template_params(template)
     axes = {AXES[k]: _axis(AXES[k], args.pop(k)) for k in list(args) if k in AXES}
+    if ds is not None and ds.imported and 'task' in have and 'task' not in axes: axes['task'] = [ds.default_task]
     for single, default in SWEEP_DEFAULTS.items():
         if single in have and single not in axes: axes[single] = [default]
     for k, v in grid.items(): axes[k] = _as_values(k, v)

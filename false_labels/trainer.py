@@ -6,11 +6,12 @@ Docs: https://false-labels.github.io/false_labels/trainer.html.md"""
 
 # %% ../nbs/16_trainer.ipynb #0f092bc2
 from __future__ import annotations
-import copy, shutil, tempfile, time, weakref, zlib
+import copy, shutil, tempfile, time, warnings, weakref, zlib
 from inspect import signature
 import numpy as np
 import torch
 import torch.nn as nn
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.callback.core import Callback, CancelValidException
 from fastcore.meta import delegates
 from .core import check_choice, seed_everything
@@ -121,6 +122,7 @@ class FitPredict:
         pos[torch.as_tensor(self.ids)] = torch.arange(len(self.ids))
         self.positions = pos.to(self.device)          # sample id -> position in the training split
         self.n_trainings, self.train_seconds, self.log = 0, 0.0, []
+        self.on_train = None                          # called with the trainer after each training (progress bars)
 
     @property
     def n(self)->int: return len(self.ids)
@@ -180,6 +182,7 @@ class FitPredict:
         sync_device(self.device); dt = time.perf_counter() - t0
         self.n_trainings += 1; self.train_seconds += dt
         self.log.append(dict(n_train=len(idx), seconds=dt, best_on=None if best_on is None else len(best_on)))
+        if self.on_train is not None: self.on_train(self)
         return learn
 
     def predict(self, learn, # a `Learner` from `train`

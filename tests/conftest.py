@@ -9,3 +9,9 @@ def one_thread():
     n = torch.get_num_threads(); torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def _import_cache(tmp_path, monkeypatch):
+    "Imports (`imports.import_images`, `--data <folder>`) are cached in a folder of the test, never in the user's cache."
+    monkeypatch.setenv("FALSE_LABELS_CACHE", str(tmp_path/"import_cache"))
