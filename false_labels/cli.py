@@ -10,7 +10,8 @@ import argparse, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'build_parser', 'main']
+__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'one_line', 'ArgParser',
+           'build_parser', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -80,7 +81,10 @@ def cmd_sweep(a):
     for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
-    run_sweep(a.out, **kw)
+    failed = run_sweep(a.out, **kw).attrs.get("failed")
+    if failed:   # the table is written; the exit status says that runs failed
+        print(f"false-labels sweep: {failed[0]} of {failed[1]} run{'s' if failed[1] != 1 else ''} failed; run the same command again to retry them", file=sys.stderr)
+        return 1
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
@@ -124,6 +128,16 @@ def cmd_study(a):
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
 
+# %% ../nbs/40_cli.ipynb #fe85ec52
+def one_line(message)->str:
+    "`message` on one line: runs of white space (newlines included) become one space."
+    return " ".join(str(message).split())
+
+class ArgParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block)."
+    def error(self, message:str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
 # %% ../nbs/40_cli.ipynb #3770b6be
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder (from `generate`) or image folder")
@@ -141,9 +155,10 @@ def _add_train_opts(p, sweep=False):
 
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
-    ap = argparse.ArgumentParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
+    ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
     from false_labels import __version__
     ap.add_argument("--version", action="version", version=f"false_labels {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("generate", help="generate an altered-image dataset (labels correct by construction)")
@@ -222,12 +237,31 @@ def build_parser()->argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/40_cli.ipynb #d97227d0
+_NEEDS = (("noise_rate", "method"), ("noise_estimator", "method"), ("clean_labels", "labels"))  # (option, the option it needs)
+
+def error_line(e:BaseException)->str:
+    "One line for the user: the message of `e` (an OS error as 'what: which file')."
+    if isinstance(e, OSError) and e.errno is not None and e.strerror:
+        files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        return one_line(f"{e.strerror}: {files}" if files else e.strerror)
+    return one_line(e) or type(e).__name__
+
 def main(argv:list[str]|None=None)->int:
-    "Entry point of `false-labels`; returns the exit status."
-    args = build_parser().parse_args(argv)
-    try: args.func(args)
+    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 interrupted)."
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    prog = f"false-labels {args.command}"
+    for opt, need in _NEEDS:
+        if getattr(args, opt, None) is not None and not getattr(args, need, None):
+            print(f"{prog}: error: --{opt.replace('_', '-')} needs --{need}", file=sys.stderr); return 2
+    try: rc = args.func(args)
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
-        print(f"false-labels {args.command}: error: {e}", file=sys.stderr); return 2
-    return 0
+    except (ValueError, OSError) as e:   # bad input, a missing/unwritable file, a full disk
+        if args.debug: raise
+        print(f"{prog}: error: {error_line(e)}", file=sys.stderr); return 2
+    except Exception as e:               # a bug: one line, the traceback with --debug
+        if args.debug: raise
+        print(f"{prog}: error: {type(e).__name__}: {error_line(e)} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    return rc if isinstance(rc, int) else 0
