@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import yaml
-from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json, stable_hash, versions
+from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
+                               read_json, stable_hash, versions)
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
@@ -120,7 +121,14 @@ def load_sweep_file(path:str|Path, # YAML (.yaml/.yml) or JSON sweep file
     path = Path(path)
     if not path.is_file(): raise ValueError(f"sweep file {str(path)!r} does not exist")
     try: args = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be parsed: {e}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"sweep file {str(path)!r}, line {e.lineno} column {e.colno}: {e.msg}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ''
+        what = ' '.join(str(getattr(e, 'problem', None) or e).split())
+        raise ValueError(f"sweep file {str(path)!r}{where}: {what}") from None
+    except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be read: {e}") from None
     if args is None: args = {}
     if not isinstance(args, dict): raise ValueError(f"sweep file {str(path)!r} must hold a mapping of names to values")
     args = _normalise(args, f"sweep file {str(path)!r}", _valid_keys(template))
@@ -154,8 +162,29 @@ def _check_data(data)->tuple:
     "(absolute path, loaded dataset or None) of a valid data folder: a dataset, or an image folder with train/."
     if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
     path = Path(data).expanduser().resolve()
-    if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir(): return str(path), None
-    return str(path), load_dataset(path)
+    if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir():
+        classes = [d.name for d in (path/'train').iterdir() if d.is_dir()]
+        if len(classes) < 2:
+            raise ValueError(f"image folder {str(path)!r} has {len(classes)} class folder(s) under train/ ({', '.join(classes)}); at least 2 are needed")
+        return str(path), None
+    ds = load_dataset(path)
+    for s in ('train', 'valid', 'test'):
+        if len(ds.split_idx(s)) == 0:
+            raise ValueError(f"dataset {str(path)!r} has an empty {s} split ({len(ds)} images): every run needs all three; generate more images")
+    return str(path), ds
+
+def _check_numbers(axes:dict, fixed:dict):
+    "Refuse training values no run could use: epochs/bs/size < 1, a seed < 0, a learning rate that is not a finite number > 0."
+    for e in axes.get('epochs', []): check_int('epochs', e, 1)
+    for s in axes.get('seed', []): check_int('seed', s, 0)
+    for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE)):
+        for v in _as_values(k, fixed[k]) if fixed.get(k) is not None else []: check_int(k, v, lo, hi)
+    for v in _as_values('lr', fixed['lr']) if fixed.get('lr') is not None else []: check_positive('lr', v)
+    nr = fixed.get('noise_rate')
+    if nr is not None and nr != 'known':
+        try: ok = 0 <= float(nr) < 1
+        except (TypeError, ValueError): ok = False
+        if not ok: raise ValueError(f"noise_rate {nr!r} must be 'known' or a number in [0, 1)")
 
 def _check_values(axes:dict, ds):
     "Refuse values the dataset and the noise module would refuse."
@@ -169,11 +198,17 @@ def _check_values(axes:dict, ds):
             n_classes = ds.n_classes(t) if ds is not None and t is not None else None
             for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
 
-def _check_training(axes:dict):
+def _check_training(axes:dict, fixed:dict|None=None):
     "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
     from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
+    fixed = fixed or {}
+    if fixed.get('device') is not None: learn.pick_device(fixed['device'])
+    if fixed.get('precision') is not None: check_choice('precision', fixed['precision'], learn.PRECISIONS)
+    if fixed.get('noise_estimator') is not None:
+        from false_labels.robust import NOISE_ESTIMATORS
+        check_choice('noise_estimator', fixed['noise_estimator'], NOISE_ESTIMATORS)
     if any(m is not None for m in axes.get('method', [])):
         from false_labels.robust import parse_method
         for m in axes['method']:
@@ -203,7 +238,7 @@ def plan_sweep(data:str|Path|None=None, # dataset folder every run trains on
     "Validate a sweep's arguments and list its runs (id and parameters); nothing is written."
     plan = _plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
                       epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
-    if _is_default(plan['template']): _check_training(plan['axes'])
+    if _is_default(plan['template']): _check_training(plan['axes'], plan['fixed'])
     return plan
 
 def _plan(given:dict, sweep_file, template, train_kw:dict)->dict:
@@ -222,7 +257,7 @@ def _plan(given:dict, sweep_file, template, train_kw:dict)->dict:
         if single in have and single not in axes: axes[single] = [default]
     for k, v in grid.items(): axes[k] = _as_values(k, v)
     fixed = {k: v for k, v in args.items() if k not in axes}
-    _check_values(axes, ds)
+    _check_values(axes, ds); _check_numbers(axes, fixed)
     names = sorted(axes, key=lambda k: (_ORDER.index(k) if k in _ORDER else -1, k))
     runs, seen = [], set()
     for combo in itertools.product(*(axes[k] for k in names)):
@@ -408,7 +443,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
         except (EOFError, OSError, KeyboardInterrupt): break
         if msg is None: break
         try:
-            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(_check_training, msg[1]))
+            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(_check_training, *msg[1:]))
             else: conn.send(execute_run(msg))
         except (BrokenPipeError, OSError): break
 
@@ -482,10 +517,10 @@ class _LocalPool:
         ctx = mp.get_context('spawn')
         self.workers = [_Worker(ctx, i, _worker_env(i, gpus, jobs), warm) for i in range(jobs)]
 
-    def check(self, axes:dict):
+    def check(self, axes:dict, fixed:dict|None=None):
         "Check architecture and loss names in the first worker (it imports the training module anyway)."
         w = self.workers[0]
-        try: w.conn.send(('check', axes)); err = w.conn.recv()
+        try: w.conn.send(('check', axes, fixed)); err = w.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a sweep worker died while starting; run with jobs=0 to see the error") from None
         if err: raise ValueError(err)
@@ -555,7 +590,9 @@ def _run_here(tasks:list, bar)->list:
 def _probe(address:str, timeout:float):
     "Fail fast, with a clear message, when nothing listens at a tcp scheduler address."
     m = re.match(r'^(?:tcp://)?\[?([^\]/]+?)\]?:(\d+)$', address.strip())
-    if not m: return
+    if not m:
+        if re.match(r'^(tls|ucx|inproc|ws|wss)://\S+$', address.strip()): return  # other transports: distributed answers
+        raise SchedulerError(f"dask scheduler address {address!r} is not tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786); nothing was started")
     try: socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
     except OSError as e:
         raise SchedulerError(f"dask scheduler {address!r} does not answer ({e}); start it (`dask scheduler`) or fix "
@@ -701,8 +738,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
             warm = ('false_labels.learn',) if training and engine == 'inprocess' else ()
             if n: pool = _LocalPool(n, gpus, warm)  # workers warm up while the driver finishes
         if training:
-            if pool is not None: pool.check(plan['axes'])
-            else: _check_training(plan['axes'])
+            if pool is not None: pool.check(plan['axes'], plan['fixed'])
+            else: _check_training(plan['axes'], plan['fixed'])
         with sweep_lock(out):
             plan = write_plan(out, plan, extend)
             tasks = _tasks(out, plan, engine)
@@ -720,6 +757,9 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
         if pool is not None: pool.stop()
         if client is not None: client.close()
     df.attrs['wall_s'] = time.monotonic() - t0
+    st = sweep_status(out)
+    n_failed = int((st.status == 'failed').sum())
+    if n_failed: df.attrs['failed'] = (n_failed, len(st))  # (failed, planned): the CLI's exit status says so
     return df
 
 def _n_unfinished(out:Path, plan:dict, extend:bool)->int:
