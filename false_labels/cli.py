@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/cli.html.md"""
 
 # %% ../nbs/40_cli.ipynb #ff7cc9e6
 from __future__ import annotations
-import argparse, sys, time
+import argparse, sys, time, warnings
 from pathlib import Path
 
 # %% auto #0
@@ -32,8 +32,10 @@ def _seeds(s:str)->int|list[int]:
 def _noise_rate(s:str)->str|float:
     "'known' (the realised injected rate) or a number in [0, 1)."
     if s == "known": return s
-    try: return float(s)
+    try: x = float(s)
     except ValueError: raise argparse.ArgumentTypeError(f"not 'known' or a number: {s!r}") from None
+    if not 0 <= x < 1: raise argparse.ArgumentTypeError(f"{s!r} is not 'known' or a number in [0, 1)")
+    return x
 
 def _flat(values, default):
     "Flatten repeated/comma-separated options; `default` when none given."
@@ -117,6 +119,9 @@ def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, small enough for a laptop CPU."
     from false_labels.generate import generate_dataset, summary
     from false_labels.dataset import load_dataset
+    from false_labels.sweep import check_axes
+    check_axes(tasks=(4, 14), ratios=a.ratios, seeds=a.seeds, archs=[a.arch], epochs=a.epochs, task=a.task)  # before any work
+    if a.jobs is not None and a.jobs < 0: raise ValueError(f"jobs {a.jobs} must be >= 0")
     out = Path(a.out); data = out/"data"
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=a.n, size=a.size, seed=a.seed, progress=not a.quiet)
@@ -253,7 +258,10 @@ def main(argv:list[str]|None=None)->int:
     prog = f"false-labels {args.command}"
     for opt, need in _NEEDS:
         if getattr(args, opt, None) is not None and not getattr(args, need, None):
-            print(f"{prog}: error: --{opt.replace('_', '-')} needs --{need}", file=sys.stderr); return 2
+            print(f"{prog}: error: --{opt.replace('_', '-')} {getattr(args, opt)} needs --{need}", file=sys.stderr); return 2
+    if not args.debug:   # warnings on one line each; other packages' deprecation notices are not the user's business
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!false_labels)")
+        warnings.formatwarning = lambda msg, cat, *_, **__: f"false-labels: warning: {one_line(msg)}\n"
     try: rc = args.func(args)
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130

@@ -195,7 +195,7 @@ def _check_alpha(alpha)->float:
 def _check_dynamics(x, name:str)->tuple[np.ndarray, np.ndarray|None]:
     "Return `(values as float64 (T, N), observed mask)`; the mask is None when every value is observed."
     a = _to_numpy(x)
-    if a.ndim == 1: a = a[:, None]
+    if a.ndim == 1: raise ValueError(f"{name} must be 2-D (T, N): a row per epoch or iteration, a column per sample; got 1-D shape {a.shape} (one sample's history: {name}[:, None]; one epoch: {name}[None])")
     if a.ndim != 2 or a.shape[0] == 0: raise ValueError(f"{name} must be (T, N) with T >= 1 observations per sample, got shape {a.shape}")
     a = a.astype(np.float64, copy=False)
     if np.isfinite(a.sum()): return a, None        # one reduction: no NaN, no inf
@@ -807,6 +807,7 @@ def flag_top_k(score, # (N,) suspicion scores
               )->np.ndarray:
     "Flag the `k` highest scores (ties broken by index)."
     s = _check_scores(score)
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)): raise ValueError(f"k={k!r} must be an integer count of samples to flag")
     if not 0 <= k <= len(s): raise ValueError(f"k={k} must be between 0 and the number of samples ({len(s)})")
     out = np.zeros(len(s), bool); out[np.argsort(-s, kind="stable")[:k]] = True
     return out
@@ -818,6 +819,7 @@ def flag_by_gmm(score, # (N,) suspicion scores
     "Flag samples whose posterior of the high-score component of a 2-Gaussian mixture exceeds `threshold` (DivideMix)."
     from sklearn.mixture import GaussianMixture
     s = _check_scores(score)
+    if isinstance(threshold, (bool, str)) or not 0 < threshold < 1: raise ValueError(f"threshold {threshold!r} must be a posterior in (0, 1)")
     rng_ = s.max() - s.min()
     if rng_ == 0: return np.zeros(len(s), bool)
     z = ((s - s.min()) / rng_)[:, None]

@@ -20,7 +20,7 @@ from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, che
 from .dataset import Dataset
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .learn import LOSSES, SampleStats, amp_context, get_arch, load_model, make_learner, predict_logits
+from .learn import LOSSES, SampleStats, check_fit_args, amp_context, get_arch, load_model, make_learner, predict_logits
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .detect import (INCV_NOISE_KINDS, Detection, aum, aum_threshold, assign_threshold_samples, check_labels,
                                  check_probs, ema_curves, ema_loss, evaluate_detectors, incv,
@@ -552,7 +552,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder or an image folder (trai
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
-    _check_training(arch, loss, epochs)
+    _check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
     check_writable_dir(Path(out), overwrite)
     ds, dls = _prepare(data, task, seed, bs, device, size, augment, resident)
     labels = _labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
@@ -644,6 +644,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     if "labels_csv" in kw or "ratio" in kw: raise ValueError("detect_sweep corrupts at `ratios`: use detect_labels for labels_csv or one ratio")
     rs = sorted({float(check_ratio(r)) for r in ([ratios] if np.isscalar(ratios) else ratios)})
     if not rs: raise ValueError("ratios is empty")
+    check_fit_args(kw.get("epochs", 1), bs, kw.get("lr"), size, seed)
     if 0.0 in rs: raise ValueError("ratio 0 has nothing to detect (no truth); sweep ratios > 0")
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):

@@ -35,7 +35,7 @@ __all__ = ['ARCHS', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 
            'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss',
            'resolve_precision', 'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner',
            'amp_context', 'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state',
-           'RunContext', 'Prepared', 'plain_setup', 'train_run', 'load_model']
+           'RunContext', 'Prepared', 'plain_setup', 'check_fit_args', 'train_run', 'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -460,6 +460,18 @@ def plain_setup(run:RunContext)->Prepared:
     "The plain method: one learner trained with the run's loss."
     return Prepared(make_learner(run.dls, path=run.out, **run.recipe))
 
+# %% ../nbs/13_learn.ipynb #fe50446c
+def check_fit_args(epochs=1, # one-cycle epochs: an integer >= 1
+                   bs=1, # batch size: an integer >= 1
+                   lr=None, # peak learning rate: None or a finite number > 0
+                   size=None, # image side: None or an integer in [1, MAX_SIZE]
+                   seed=0, # an integer >= 0
+                  )->tuple:
+    "Refuse training values no run could use, naming the value; return (epochs, bs, seed) as ints."
+    if lr is not None: check_positive("lr", lr)
+    if size is not None: check_int("size", size, 1, MAX_SIZE)
+    return check_int("epochs", epochs, 1), check_int("bs", bs, 1), check_int("seed", seed, 0)
+
 # %% ../nbs/13_learn.ipynb #7507e657
 def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compile:bool, track_samples:bool, cbs, noise_kw:dict)->dict:
     "`train_run`'s work once every input is checked and the run folder is held: set up, fit, write the run's files."
@@ -534,9 +546,7 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
     t0 = time.time()
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
-    epochs, bs, seed = check_int("epochs", epochs, 1), check_int("bs", bs, 1), check_int("seed", seed, 0)
-    if lr is not None: check_positive("lr", lr)
-    if size is not None: check_int("size", size, 1, MAX_SIZE)
+    epochs, bs, seed = check_fit_args(epochs, bs, lr, size, seed)
     out = check_run_dir(out, overwrite)     # every answer comes before the run folder is created
     ds = as_dataset(data, size=size, labels_csv=labels_csv)
     seed_everything(seed)

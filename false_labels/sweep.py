@@ -29,9 +29,9 @@ from .results import (PARAM_COLUMNS, STATUSES, collect_results, is_done, load_pl
 
 # %% auto #0
 __all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
-           'plan_sweep', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'merge_plans', 'check_plan',
-           'write_plan', 'check_unlocked', 'sweep_lock', 'cached_dataset', 'execute_run', 'connect_scheduler',
-           'sweep_summary', 'run_sweep']
+           'plan_sweep', 'check_axes', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'merge_plans',
+           'check_plan', 'write_plan', 'check_unlocked', 'sweep_lock', 'cached_dataset', 'execute_run',
+           'connect_scheduler', 'sweep_summary', 'run_sweep']
 
 # %% ../nbs/20_sweep.ipynb #71b54668
 def default_template()->Path:
@@ -132,6 +132,8 @@ def load_sweep_file(path:str|Path, # YAML (.yaml/.yml) or JSON sweep file
     if args is None: args = {}
     if not isinstance(args, dict): raise ValueError(f"sweep file {str(path)!r} must hold a mapping of names to values")
     args = _normalise(args, f"sweep file {str(path)!r}", _valid_keys(template))
+    for k, v in args.items():  # every axis' values are checked, even those the arguments override
+        if k in AXES: _axis(AXES[k], v)
     if 'grid' in args and not isinstance(args['grid'], dict):
         raise ValueError(f"sweep file {str(path)!r}: grid must map parameter names to lists of values")
     return args
@@ -267,6 +269,18 @@ def _plan(given:dict, sweep_file, template, train_kw:dict)->dict:
         if rid not in seen: seen.add(rid); runs.append(dict(run_id=rid, params=params))
     return dict(format=PLAN_FORMAT, template=template, data=data, axes=axes, fixed=fixed, runs=runs,
                 hash=stable_hash(sorted(seen)))
+
+def check_axes(tasks=None, # the valid task names (None: not checked)
+               **given, # a sweep's axes and fixed values, as `plan_sweep` takes them (ratios, seeds, archs, epochs, bs, ...)
+              )->dict:
+    "Check a sweep's values before its dataset exists (as `plan_sweep` does, less the dataset); return the axes."
+    valid = _valid_keys(default_template())
+    args = _normalise({k: v for k, v in given.items() if v is not None}, 'sweep', valid)
+    axes = {AXES[k]: _axis(AXES[k], args.pop(k)) for k in list(args) if k in AXES}
+    _check_values(axes, None); _check_numbers(axes, args)
+    for t in axes.get('task', []) if tasks is not None else []: check_choice('task', t, tasks)
+    _check_training(axes, args)
+    return axes
 
 # %% ../nbs/20_sweep.ipynb #61dbb12c
 class PlanMismatchError(ValueError):

@@ -3,7 +3,6 @@
 Real processes where the process is the point (kill -9, SIGINT, two writers at once, an unreachable scheduler);
 in-process patches where the fault is the point (a full disk: `open` raising ENOSPC under a folder; a tiny
 `disk_usage`). Tiny data: 120 images of 16 px, 1 epoch of small_cnn on the CPU.
-Enabled with FL_BAD_INPUTS=1 (phase 2 turns it on by default).
 """
 import builtins, errno, io, json, os, signal, stat, subprocess, sys, time
 from pathlib import Path
@@ -12,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.skipif(os.environ.get("FL_BAD_INPUTS") != "1", reason="enabled in phase 2")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIT = ["--task", "4", "--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu"]
