@@ -8,10 +8,11 @@ Docs: https://false-labels.github.io/false_labels/cli.html.md"""
 from __future__ import annotations
 import argparse, sys, time, warnings
 from pathlib import Path
+from .core import one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'one_line', 'ArgParser',
-           'build_parser', 'error_line', 'main']
+__all__ = ['cmd_generate', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
+           'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -134,10 +135,6 @@ def cmd_study(a):
     print(f"\nreport -> {Path(path).resolve()}")
 
 # %% ../nbs/40_cli.ipynb #fe85ec52
-def one_line(message)->str:
-    "`message` on one line: runs of white space (newlines included) become one space."
-    return " ".join(str(message).split())
-
 class ArgParser(argparse.ArgumentParser):
     "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block)."
     def error(self, message:str):
@@ -259,9 +256,18 @@ def main(argv:list[str]|None=None)->int:
     for opt, need in _NEEDS:
         if getattr(args, opt, None) is not None and not getattr(args, need, None):
             print(f"{prog}: error: --{opt.replace('_', '-')} {getattr(args, opt)} needs --{need}", file=sys.stderr); return 2
-    if not args.debug:   # warnings on one line each; other packages' deprecation notices are not the user's business
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!false_labels)")
-        warnings.formatwarning = lambda msg, cat, *_, **__: f"false-labels: warning: {one_line(msg)}\n"
+    with warnings.catch_warnings():
+        if not args.debug: _quiet_warnings()
+        return _run(args, prog)
+
+def _quiet_warnings():
+    "Warnings on one line each; other packages' deprecation notices are not the user's business."
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!false_labels)")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.showwarning = lambda msg, *_, **__: print(f"false-labels: warning: {one_line(msg)}", file=sys.stderr)
+
+def _run(args, prog:str)->int:
+    "Run the subcommand; map what it raises to one line and an exit status."
     try: rc = args.func(args)
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130

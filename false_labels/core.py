@@ -14,8 +14,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['MAX_SIZE', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError', 'check_writable_dir',
-           'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'check_choice',
-           'check_int', 'check_positive']
+           'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
+           'check_choice', 'check_int', 'check_positive']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -154,6 +154,10 @@ def versions(pkgs=_PKGS)->dict:
     return out
 
 # %% ../nbs/00_core.ipynb #c3d247b7
+def one_line(message)->str:
+    "`message` on one line: runs of white space (newlines included) become one space."
+    return " ".join(str(message).split())
+
 def check_choice(name:str, value, choices)->None:
     "Raise a `ValueError` naming `value` and listing the valid `choices`."
     if value not in choices:

@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/sweep.html.md"""
 
 # %% ../nbs/20_sweep.ipynb #d83f0955
 from __future__ import annotations
-import io, itertools, json, math, os, re, signal, socket, sys, threading, time, traceback, uuid
+import gc, io, itertools, json, math, os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
 from contextlib import contextmanager
@@ -19,7 +19,7 @@ import pandas as pd
 import papermill as pm
 import yaml
 from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
-                               read_json, stable_hash, versions)
+                               one_line, read_json, stable_hash, versions)
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
@@ -619,8 +619,16 @@ def connect_scheduler(address:str, # dask scheduler address, e.g. tcp://10.0.0.5
     from distributed import Client
     _probe(address, timeout)
     try: return Client(address, timeout=timeout, set_as_default=False)
-    except Exception as e:
-        raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {type(e).__name__}: {e}; nothing was started") from None
+    except Exception as e:   # MemoryError: distributed read a huge 'length' from a service that is not a Dask scheduler
+        why = "the service there does not speak the Dask protocol" if isinstance(e, MemoryError) else f"{type(e).__name__}: {one_line(e)}"
+    _collect_quietly()   # the half-built Client would print a traceback from its __del__ later
+    raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {why}; nothing was started")
+
+def _collect_quietly():
+    "Collect garbage now, dropping errors raised in `__del__` methods (a failed `distributed.Client`'s close)."
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: None
+    try: gc.collect()
+    finally: sys.unraisablehook = hook
 
 def _gpu_resources(client)->dict|None:
     "{'GPU': 1} when the cluster's workers declare GPUs, else None."
@@ -658,6 +666,10 @@ def _run_dask(tasks:list, client, bar)->list:
     return out
 
 # %% ../nbs/20_sweep.ipynb #126afcb7
+def _interactive()->bool:
+    "Is a person watching (a terminal or a notebook)? Progress bars are noise in logs and captured output."
+    return sys.stderr.isatty() or 'ipykernel' in sys.modules
+
 class _Progress:
     "Counts of a sweep's runs, shown on a tqdm bar."
     def __init__(self, total:int, enabled:bool=True):
@@ -757,7 +769,7 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
         with sweep_lock(out):
             plan = write_plan(out, plan, extend)
             tasks = _tasks(out, plan, engine)
-            bar, ran = _Progress(len(tasks), progress), []
+            bar, ran = _Progress(len(tasks), progress and _interactive()), []
             try:
                 if not tasks: pass
                 elif client is not None: ran = _run_dask(tasks, client, bar)
