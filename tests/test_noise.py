@@ -106,9 +106,12 @@ def test_numpy_equals_torch(data, kind, r, seed, dtype):
     y = np.array(y)
     kw = _kw(kind, C)
     assume(_informative(kind, y, r, C, kw))
-    try: n_np, m_np = corrupt(y, r, kind, C, seed, **kw)
-    except ValueError: return
     yt = torch.as_tensor(y, dtype=dtype)
+    try: n_np, m_np = corrupt(y, r, kind, C, seed, **kw)
+    except ValueError as e:                      # refused: torch must refuse the same input with the same message
+        with pytest.raises(ValueError) as et: corrupt(yt, r, kind, C, seed, **kw)
+        assert str(et.value) == str(e)
+        return
     n_t, m_t = corrupt(yt, r, kind, C, seed, **kw)
     assert isinstance(n_t, torch.Tensor) and n_t.dtype == dtype and m_t.dtype == torch.bool
     assert n_t.device == yt.device
