@@ -236,7 +236,7 @@ _DTYPES = dict(id="int64", split=str, label="int64", label4="int64", label14="in
                crop=str, flip="int64", polygon=str, seed="int64", effect="float64",
                path=str, file=str, given="int64", truth="int64")
 
-FULL_HASH_BYTES = 1 << 30  # images.npy up to this size is hashed in full on load; larger ones by size (and once per process)
+FULL_HASH_BYTES = 512 << 20  # images.npy up to this size is hashed in full on load (once per process); larger ones by size
 _VERIFIED = {}  # (file, size, mtime_ns) -> sha256 already checked in this process
 
 def verify_file(path:Path, # a dataset file named in the card's hashes

@@ -122,12 +122,12 @@ def load_sweep_file(path:str|Path, # YAML (.yaml/.yml) or JSON sweep file
     if not path.is_file(): raise ValueError(f"sweep file {str(path)!r} does not exist")
     try: args = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"sweep file {str(path)!r}, line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ValueError(f"sweep file {str(path)!r} cannot be parsed, line {e.lineno} column {e.colno}: {e.msg}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, 'problem_mark', None)
         where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ''
         what = ' '.join(str(getattr(e, 'problem', None) or e).split())
-        raise ValueError(f"sweep file {str(path)!r}{where}: {what}") from None
+        raise ValueError(f"sweep file {str(path)!r} cannot be parsed{where}: {what}") from None
     except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be read: {e}") from None
     if args is None: args = {}
     if not isinstance(args, dict): raise ValueError(f"sweep file {str(path)!r} must hold a mapping of names to values")
