@@ -19,7 +19,7 @@ import pandas as pd
 import papermill as pm
 import yaml
 from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
-                               one_line, read_json, stable_hash, versions)
+                               check_writable_dir, one_line, read_json, stable_hash, versions)
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
@@ -752,6 +752,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
     plan = _plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
     out, training = Path(out), _is_default(plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
+    if not out.exists(): check_writable_dir(out)  # a path under a file, or in a read-only folder: refused before any work
+    elif not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"sweep folder {str(out)!r} is not writable")
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):
         raise OutputExistsError(f"{str(out)!r} is not empty and holds no sweep (no plan.json): choose another folder")
     check_unlocked(out); check_plan(out, plan, extend)  # early answers; both are checked again under the lock
