@@ -466,11 +466,11 @@ def generate_dataset(out:str|Path, # dataset folder to create
     t0 = time.perf_counter()
     n, size, seed, workers, splits = _check_args(n, size, seed, workers, splits, sampling)
     out = check_writable_dir(out, overwrite)
-    labels, bases = sample_labels(n, seed, sampling), None
+    src = image_source(source)
+    labels = sample_labels(n, seed, sampling)
     split = stratified_splits(labels, splits, int(np.random.SeedSequence(seed, spawn_key=(3,)).generate_state(1)[0]))
     _check_splits(split, n, splits)
     _check_space(out, n, size, png)
-    src = image_source(source)
     bases = assign_bases(n, len(src), seed)
     with dataset_writer(out, (n, size, size, 3), overwrite) as (tmp, images):
         maker_args = (_worker_spec(src, tmp) if workers > 1 else src, size, seed, labels, bases)
