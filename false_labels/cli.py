@@ -6,12 +6,13 @@ Docs: https://false-labels.github.io/false_labels/cli.html.md"""
 
 # %% ../nbs/40_cli.ipynb #ff7cc9e6
 from __future__ import annotations
-import argparse, sys, time
+import argparse, json, sys, time, warnings
 from pathlib import Path
+from .core import one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_detect',
-           'cmd_study', 'build_parser', 'main']
+__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train', 'cmd_sweep',
+           'cmd_report', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -32,8 +33,10 @@ def _seeds(s:str)->int|list[int]:
 def _noise_rate(s:str)->str|float:
     "'known' (the realised injected rate) or a number in [0, 1)."
     if s == "known": return s
-    try: return float(s)
+    try: x = float(s)
     except ValueError: raise argparse.ArgumentTypeError(f"not 'known' or a number: {s!r}") from None
+    if not 0 <= x < 1: raise argparse.ArgumentTypeError(f"{s!r} is not 'known' or a number in [0, 1)")
+    return x
 
 def _flat(values, default):
     "Flatten repeated/comma-separated options; `default` when none given."
@@ -83,6 +86,14 @@ def open_data(data, size=None, quiet:bool=False)->str:
     if not quiet: print(f"data: {len(ds)} images from {str(data)!r} (import cached in {ds.path})", flush=True)
     return str(ds.path)
 
+def check_clean_labels(a, data):
+    "`--clean-labels` alone chooses the truth among an imported dataset's label sets; generated data's labels are the truth already."
+    if getattr(a, "clean_labels", None) is None or getattr(a, "labels", None): return
+    card = Path(data)/"card.json"
+    if not card.exists() or "source" not in json.loads(card.read_text()):
+        raise ValueError(f"--clean-labels {a.clean_labels} needs --labels here: {str(a.data)!r} is not an imported dataset with label sets, "
+                         "so its own labels are the truth")
+
 
 # %% ../nbs/40_cli.ipynb #c7d22d76
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
@@ -93,7 +104,7 @@ _METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
-    data = open_data(a.data, a.size, a.quiet)
+    data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     import false_labels.data      # fastai is loaded here, with its import-time torch.jit warning filtered, before robust
     from false_labels.robust import train_method
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
@@ -126,7 +137,10 @@ def cmd_sweep(a):
     for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
-    run_sweep(a.out, **kw)
+    failed = run_sweep(a.out, **kw).attrs.get("failed")
+    if failed:   # the table is written; the exit status says that runs failed
+        print(f"false-labels sweep: {failed[0]} of {failed[1]} run{'s' if failed[1] != 1 else ''} failed; run the same command again to retry them", file=sys.stderr)
+        return 1
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
@@ -143,7 +157,7 @@ def cmd_detect(a):
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
     kw.update(overwrite=a.overwrite)
-    data = open_data(a.data, a.size, a.quiet)
+    data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
@@ -168,6 +182,9 @@ def cmd_study(a):
     from false_labels.dataset import load_dataset
     from false_labels.learn import STUDY_RECIPE
     r = {**STUDY_RECIPE, **{k: v for k, v in vars(a).items() if k in STUDY_RECIPE and v is not None}}
+    from false_labels.plan import check_axes
+    check_axes(tasks=(4, 14), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]], epochs=r["epochs"], task=r["task"])  # before any work
+    if a.jobs is not None and a.jobs < 0: raise ValueError(f"jobs {a.jobs} must be >= 0")
     out = Path(a.out); data = out/"data"
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
@@ -179,6 +196,12 @@ def cmd_study(a):
     from false_labels.report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
+
+# %% ../nbs/40_cli.ipynb #fe85ec52
+class ArgParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block)."
+    def error(self, message:str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 # %% ../nbs/40_cli.ipynb #3770b6be
 def _add_label_opts(p, axis=False):
@@ -203,9 +226,10 @@ def _add_train_opts(p, sweep=False):
 
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
-    ap = argparse.ArgumentParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
+    ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
     from false_labels import __version__
     ap.add_argument("--version", action="version", version=f"false_labels {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("generate", help="generate an altered-image dataset (labels correct by construction)")
@@ -308,12 +332,43 @@ def build_parser()->argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/40_cli.ipynb #d97227d0
+_NEEDS = (("noise_rate", "method"), ("noise_estimator", "method"))  # (option, the option it needs)
+
+def error_line(e:BaseException)->str:
+    "One line for the user: the message of `e` (an OS error as 'what: which file')."
+    if isinstance(e, OSError) and e.errno is not None and e.strerror:
+        files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        return one_line(f"{e.strerror}: {files}" if files else e.strerror)
+    return one_line(e) or type(e).__name__
+
 def main(argv:list[str]|None=None)->int:
-    "Entry point of `false-labels`; returns the exit status."
-    args = build_parser().parse_args(argv)
-    try: args.func(args)
+    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 interrupted)."
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    prog = f"false-labels {args.command}"
+    for opt, need in _NEEDS:
+        if getattr(args, opt, None) is not None and not getattr(args, need, None):
+            print(f"{prog}: error: --{opt.replace('_', '-')} {getattr(args, opt)} needs --{need}", file=sys.stderr); return 2
+    with warnings.catch_warnings():
+        if not args.debug: _quiet_warnings()
+        return _run(args, prog)
+
+def _quiet_warnings():
+    "Warnings on one line each; other packages' deprecation notices are not the user's business."
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!false_labels)")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.showwarning = lambda msg, *_, **__: print(f"false-labels: warning: {one_line(msg)}", file=sys.stderr)
+
+def _run(args, prog:str)->int:
+    "Run the subcommand; map what it raises to one line and an exit status."
+    try: rc = args.func(args)
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
-        print(f"false-labels {args.command}: error: {e}", file=sys.stderr); return 2
-    return 0
+    except (ValueError, OSError) as e:   # bad input, a missing/unwritable file, a full disk
+        if args.debug: raise
+        print(f"{prog}: error: {error_line(e)}", file=sys.stderr); return 2
+    except Exception as e:               # a bug: one line, the traceback with --debug
+        if args.debug: raise
+        print(f"{prog}: error: {type(e).__name__}: {error_line(e)} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    return rc if isinstance(rc, int) else 0

@@ -6,25 +6,32 @@ Docs: https://false-labels.github.io/false_labels/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #e3e575fd
 from __future__ import annotations
-import hashlib, json, os, platform, random, shutil, sys, tempfile, uuid
+import hashlib, json, math, os, platform, random, re, shutil, sys, tempfile, uuid
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError', 'check_writable_dir', 'atomic_dir',
-           'stable_hash', 'file_hash', 'seed_everything', 'versions', 'check_choice']
+__all__ = ['MAX_SIZE', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError', 'check_writable_dir',
+           'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
+           'check_choice', 'check_int', 'check_positive']
 
 # %% ../nbs/00_core.ipynb #c974d759
+def umask()->int:
+    "The process's file-mode creation mask (read, then restored)."
+    m = os.umask(0o022); os.umask(m)
+    return m
+
 def atomic_write(path:str|Path, # file to (over)write
                  data:str|bytes, # the whole content
                 )->Path:
-    "Write `data` to `path` through a temporary file and an atomic rename."
+    "Write `data` to `path` through a temporary file and an atomic rename (mode 0666 minus the umask, like `open`)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush(); os.fsync(f.fileno())
@@ -57,26 +64,56 @@ def read_json(path:str|Path):
 class OutputExistsError(FileExistsError):
     "Raised when an output folder already holds data and overwriting was not asked for."
 
+def _existing_ancestor(path:Path)->Path:
+    for p in [path, *path.parents]:
+        if p.exists(): return p
+    return Path(".")
+
 def check_writable_dir(path:str|Path, overwrite:bool=False)->Path:
-    "Refuse an existing non-empty folder unless `overwrite`; return the path."
+    "Refuse an existing non-empty folder unless `overwrite`, a path under a file, or an unwritable place; return the path."
     path = Path(path)
-    if path.exists() and not path.is_dir(): raise OutputExistsError(f"{path} exists and is not a folder")
+    if path.exists() and not path.is_dir(): raise OutputExistsError(f"{str(path)!r} exists and is not a folder")
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise OutputExistsError(f"output folder {str(path)!r} is not empty: pass overwrite=True (--overwrite) to replace it")
+    anc = _existing_ancestor(path.parent)
+    if not anc.is_dir(): raise OutputExistsError(f"{str(anc)!r} is a file, so {str(path)!r} cannot be created under it")
+    if not os.access(anc, os.W_OK | os.X_OK): raise PermissionError(f"folder {str(anc)!r} is not writable: cannot create {str(path)!r}")
     return path
+
+def _alive(pid:int)->bool:
+    "Is process `pid` (on this machine) still running?"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def clean_stale(path:str|Path)->list:
+    "Remove what killed writers of `path` left: sibling `.NAME.partial-PID-*` and `.NAME.old-PID-*` whose process is gone."
+    path, removed = Path(path), []
+    if not path.parent.is_dir(): return removed
+    pat = re.compile(rf"\.{re.escape(path.name)}\.(?:partial|old)-(\d+)-[0-9a-z_]+")
+    for p in path.parent.iterdir():
+        m = pat.fullmatch(p.name)
+        if m and not _alive(int(m.group(1))):
+            if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+            else: p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 @contextmanager
 def atomic_dir(path:str|Path, # final folder
                overwrite:bool=False, # replace a non-empty `path`
               ):
-    "Yield a temporary sibling folder that replaces `path` only if the block succeeds."
+    "Yield a temporary sibling folder that replaces `path` only if the block succeeds (leftovers of killed writers are cleaned first)."
     path = check_writable_dir(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    clean_stale(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
     try:
+        os.chmod(tmp, 0o777 & ~umask())
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+            old = path.with_name(f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -117,7 +154,29 @@ def versions(pkgs=_PKGS)->dict:
     return out
 
 # %% ../nbs/00_core.ipynb #c3d247b7
+def one_line(message)->str:
+    "`message` on one line: runs of white space (newlines included) become one space."
+    return " ".join(str(message).split())
+
 def check_choice(name:str, value, choices)->None:
     "Raise a `ValueError` naming `value` and listing the valid `choices`."
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(str, choices))}")
+
+MAX_SIZE = 4096  # the largest image side (pixels) accepted anywhere
+
+def check_int(name:str, value, low:int|None=None, high:int|None=None)->int:
+    "`value` as an `int` within [low, high]; a `ValueError` naming it otherwise (bools, fractions and text refused)."
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok and isinstance(value, (float, np.floating)) and math.isfinite(value) and value == int(value): value, ok = int(value), True
+    rng = (f">= {low}" if high is None else f"in [{low}, {high}]") if low is not None else (f"<= {high}" if high is not None else "")
+    if not ok: raise ValueError(f"{name} {value!r} must be an integer" + (f" {rng}" if rng else ""))
+    if (low is not None and value < low) or (high is not None and value > high): raise ValueError(f"{name} {value!r} must be {rng}")
+    return int(value)
+
+def check_positive(name:str, value)->float:
+    "`value` as a finite `float` > 0; a `ValueError` naming it otherwise."
+    try: x = float(value) if not isinstance(value, (bool, str)) else None
+    except (TypeError, ValueError): x = None
+    if x is None or not math.isfinite(x) or x <= 0: raise ValueError(f"{name} {value!r} must be a finite number > 0")
+    return x

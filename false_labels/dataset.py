@@ -16,8 +16,8 @@ from .noise import read_labels_csv
 from .core import atomic_dir, check_choice, file_hash, read_json, to_json, versions
 
 # %% auto #0
-__all__ = ['FORMAT', 'SPLITS', 'FILES', 'task_spec', 'check_fractions', 'stratified_splits', 'Dataset', 'dataset_writer',
-           'finish_dataset', 'write_dataset', 'load_dataset', 'check_folds']
+__all__ = ['FORMAT', 'SPLITS', 'FILES', 'FULL_HASH_BYTES', 'task_spec', 'check_fractions', 'stratified_splits', 'Dataset',
+           'dataset_writer', 'finish_dataset', 'write_dataset', 'verify_file', 'load_dataset', 'check_folds']
 
 # %% ../nbs/10_dataset.ipynb #8074bb5c
 FORMAT = "false_labels.dataset/1"
@@ -127,6 +127,11 @@ def _check_parts(images, manifest, card):
     if not card.get("tasks"): raise ValueError("the card needs a non-empty 'tasks' entry (see task_spec)")
     for name, t in card["tasks"].items():
         if t["column"] not in manifest: raise ValueError(f"task {name!r}: manifest has no column {t['column']!r}")
+        col, n = manifest[t["column"]], len(t.get("classes") or [])
+        if n and pd.api.types.is_integer_dtype(col) and len(col) and (col.min() < 0 or col.max() >= n):
+            bad = col[(col < 0) | (col >= n)]
+            raise ValueError(f"task {name!r}: manifest.csv column {t['column']!r} holds label {bad.iloc[0]} (row {bad.index[0]}), "
+                             f"outside 0..{n - 1} ({n} classes)")
 
 # %% ../nbs/10_dataset.ipynb #188749c8
 @patch(cls_method=True)
@@ -231,22 +236,54 @@ _DTYPES = dict(id="int64", split=str, label="int64", label4="int64", label14="in
                crop=str, flip="int64", polygon=str, seed="int64", effect="float64",
                path=str, file=str, given="int64", truth="int64")
 
+FULL_HASH_BYTES = 512 << 20  # images.npy up to this size is hashed in full on load (once per process); larger ones by size
+_VERIFIED = {}  # (file, size, mtime_ns) -> sha256 already checked in this process
+
+def verify_file(path:Path, # a dataset file named in the card's hashes
+                want:str, # 'sha256:<hex>' from the card
+                full:bool=True, # hash the content (else trust a file of the right size)
+               ):
+    "Refuse a file whose content no longer matches the card's hash (edited by hand, or damaged), naming it."
+    st = path.stat(); key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if not full or _VERIFIED.get(key) == want: return
+    algo, _, hexd = str(want).partition(":")
+    if algo != "sha256" or not hexd: return  # a card without hashes (written by hand): nothing to compare
+    if file_hash(path, len(hexd)) != hexd:
+        raise ValueError(f"{str(path)!r} does not match the SHA-256 in card.json: the file was changed after the dataset "
+                         "was written; regenerate the dataset (or re-import it)")
+    _VERIFIED[key] = want
+
+def _open_images(path:Path):
+    f = path/"images.npy"
+    try: return np.load(f, mmap_mode="r")
+    except (ValueError, OSError) as e: raise ValueError(f"{str(f)!r} cannot be read ({e}): truncated or damaged") from None
+
 def load_dataset(path:str|Path, # dataset folder
+                 verify:bool=True, # check the files against the card's hashes (images.npy in full up to `FULL_HASH_BYTES`)
                 )->Dataset:
-    "Open a dataset folder (images memory-mapped read-only)."
+    "Open a dataset folder (images memory-mapped read-only), refusing files that no longer match the card."
     path = Path(path)
     if not path.exists(): raise ValueError(f"dataset folder {str(path)!r} does not exist")
     if not path.is_dir(): raise ValueError(f"{str(path)!r} is not a folder")
     missing = [f for f in FILES if not (path/f).is_file()]
     if missing:
         raise ValueError(f"{str(path)!r} is not a false_labels dataset: missing {', '.join(missing)}")
-    card = read_json(path/"card.json")
+    try: card = read_json(path/"card.json")
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{str(path/'card.json')!r} is not valid JSON ({e})") from None
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r}: card.json format is {card.get('format') if isinstance(card, dict) else None!r}, expected {FORMAT!r}")
-    images = np.load(path/"images.npy", mmap_mode="r")
-    header = pd.read_csv(path/"manifest.csv", nrows=0).columns
-    manifest = pd.read_csv(path/"manifest.csv", keep_default_na=False,
-                           dtype={k: v for k, v in _DTYPES.items() if k in header})
+    images = _open_images(path)
+    if verify:
+        hashes = card.get("hashes") or {}
+        if "manifest.csv" in hashes: verify_file(path/"manifest.csv", hashes["manifest.csv"])
+        if "images.npy" in hashes:
+            verify_file(path/"images.npy", hashes["images.npy"], full=(path/"images.npy").stat().st_size <= FULL_HASH_BYTES)
+    try:
+        header = pd.read_csv(path/"manifest.csv", nrows=0).columns
+        manifest = pd.read_csv(path/"manifest.csv", keep_default_na=False,
+                               dtype={k: v for k, v in _DTYPES.items() if k in header})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ValueError(f"{str(path/'manifest.csv')!r} cannot be read: {' '.join(str(e).split())}") from None
     try: return Dataset(images, manifest, card, path)
     except ValueError as e: raise ValueError(f"{str(path)!r}: {e}") from None
 

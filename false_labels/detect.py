@@ -32,6 +32,7 @@ def flag_top_k(score, # (N,) suspicion scores
               )->np.ndarray:
     "Flag the `k` highest scores (ties broken by index)."
     s = check_scores(score)
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)): raise ValueError(f"k={k!r} must be an integer count of samples to flag")
     if not 0 <= k <= len(s): raise ValueError(f"k={k} must be between 0 and the number of samples ({len(s)})")
     out = np.zeros(len(s), bool); out[np.argsort(-s, kind="stable")[:k]] = True
     return out
@@ -43,6 +44,7 @@ def flag_by_gmm(score, # (N,) suspicion scores
     "Flag samples whose posterior of the high-score component of a 2-Gaussian mixture exceeds `threshold` (DivideMix)."
     from sklearn.mixture import GaussianMixture
     s = check_scores(score)
+    if isinstance(threshold, (bool, str)) or not 0 < threshold < 1: raise ValueError(f"threshold {threshold!r} must be a posterior in (0, 1)")
     rng_ = s.max() - s.min()
     if rng_ == 0: return np.zeros(len(s), bool)
     z = ((s - s.min()) / rng_)[:, None]

@@ -23,7 +23,7 @@ from .dataset import Dataset, check_folds
 from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .learn import LOSSES, SampleStats, get_arch, load_model
+from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .stats import check_probs, out_of_fold_probs
 from .dynamics import assign_threshold_samples, aum, aum_threshold, ema_curves
@@ -624,7 +624,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
-    check_training(arch, loss, epochs)
+    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
     check_writable_dir(Path(out), overwrite)
     if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
     ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import altair as alt
 from .core import OutputExistsError, atomic_json, atomic_write, read_json, to_json, versions
+from .learn import check_fit_args
 from .noise import check_ratio
 from .trainer import FitPredict
 from .detection import (DetectionOptions, check_detection_options, check_training, detection_params, labels_of,
@@ -64,6 +65,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     if "labels_csv" in kw or "ratio" in kw: raise ValueError("detect_sweep corrupts at `ratios`: use detect_labels for labels_csv or one ratio")
     rs = sorted({float(check_ratio(r)) for r in ([ratios] if np.isscalar(ratios) else ratios)})
     if not rs: raise ValueError("ratios is empty")
+    check_fit_args(kw.get("epochs", 1), bs, kw.get("lr"), size, seed)
     if 0.0 in rs: raise ValueError("ratio 0 has nothing to detect (no truth); sweep ratios > 0")
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):

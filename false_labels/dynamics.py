@@ -22,7 +22,7 @@ def _check_alpha(alpha)->float:
 def check_dynamics(x, name:str)->tuple[np.ndarray, np.ndarray|None]:
     "Return `(values as float64 (T, N), observed mask)`; the mask is None when every value is observed."
     a = to_numpy(x)
-    if a.ndim == 1: a = a[:, None]
+    if a.ndim == 1: raise ValueError(f"{name} must be 2-D (T, N): a row per epoch or iteration, a column per sample; got 1-D shape {a.shape} (one sample's history: {name}[:, None]; one epoch: {name}[None])")
     if a.ndim != 2 or a.shape[0] == 0: raise ValueError(f"{name} must be (T, N) with T >= 1 observations per sample, got shape {a.shape}")
     a = a.astype(np.float64, copy=False)
     if np.isfinite(a.sum()): return a, None        # one reduction: no NaN, no inf

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from .core import check_choice
+from .core import check_choice, check_writable_dir
 from .alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, alter, is_visible
 from .dataset import (SPLITS, Dataset, check_fractions, dataset_writer, finish_dataset, load_dataset,
                                   stratified_splits, task_spec)
@@ -22,7 +22,7 @@ from .dataset import (SPLITS, Dataset, check_fractions, dataset_writer, finish_d
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'SAMPLINGS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource',
            'ArraySource', 'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'image_seed',
-           'sample_labels', 'assign_bases', 'gallery_image', 'generate_dataset', 'summary']
+           'sample_labels', 'assign_bases', 'gallery_image', 'fmt_bytes', 'generate_dataset', 'summary']
 
 # %% ../nbs/11_generate.ipynb #ba8745e5
 _COLOR_PHOTOS = {"astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg",
@@ -430,12 +430,24 @@ def _worker_spec(src:ImageSource, tmp:Path)->tuple:
         spec = ("memmap", str(tmp/".bases.npy"), a.offset, a.shape)
     return spec
 
+def fmt_bytes(b:float)->str:
+    "A byte count a reader can compare: KiB, MiB or GiB with two significant decimals."
+    for unit, k in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if abs(b) >= 1 << k: return f"{b / (1 << k):.2f} {unit}"
+    return f"{int(b)} B"
+
 def _check_space(out:Path, n:int, size:int, png:bool):
     need = n * size * size * 3 * (2 if png else 1) + (1 << 20)
     parent = next(p for p in [out, *out.parents] if p.exists())
     free = shutil.disk_usage(parent).free
     if need > free:
-        raise ValueError(f"n={n:,} images of {size}px need ~{need / 2**30:.1f} GiB but {str(parent)!r} has {free / 2**30:.1f} GiB free")
+        raise ValueError(f"n={n:,} images of {size}px need ~{fmt_bytes(need)} but {str(parent)!r} has {fmt_bytes(free)} free")
+
+def _check_splits(split:np.ndarray, n:int, splits):
+    "Refuse an `n` so small that a split with a non-zero fraction would get no image."
+    for name, frac in zip(SPLITS, splits):
+        if frac > 0 and not (split == name).any():
+            raise ValueError(f"n={n} is too small: the {name} split (fraction {frac}) would be empty; use a larger n")
 
 def generate_dataset(out:str|Path, # dataset folder to create
                      n:int=14_000, # number of images
@@ -453,11 +465,13 @@ def generate_dataset(out:str|Path, # dataset folder to create
     "Generate an altered-image dataset folder and return it loaded."
     t0 = time.perf_counter()
     n, size, seed, workers, splits = _check_args(n, size, seed, workers, splits, sampling)
-    out = Path(out)
+    out = check_writable_dir(out, overwrite)
     src = image_source(source)
-    _check_space(out, n, size, png)
-    labels, bases = sample_labels(n, seed, sampling), assign_bases(n, len(src), seed)
+    labels = sample_labels(n, seed, sampling)
     split = stratified_splits(labels, splits, int(np.random.SeedSequence(seed, spawn_key=(3,)).generate_state(1)[0]))
+    _check_splits(split, n, splits)
+    _check_space(out, n, size, png)
+    bases = assign_bases(n, len(src), seed)
     with dataset_writer(out, (n, size, size, 3), overwrite) as (tmp, images):
         maker_args = (_worker_spec(src, tmp) if workers > 1 else src, size, seed, labels, bases)
         png_dir = tmp/"png" if png else None

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
-from .core import atomic_dir, read_json, stable_hash
+from .core import MAX_SIZE, atomic_dir, check_int, check_writable_dir, read_json, stable_hash
 from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
 
 # %% auto #0
@@ -381,6 +381,8 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
                  )->Dataset:
     "Import your own images as a dataset (task 'label', every label set kept), cached by content."
     src = Path(src)
+    if size is not None: check_int("size", size, 1, MAX_SIZE)       # the options are answered before the source is read
+    if out is not None and not (Path(out)/"card.json").is_file(): check_writable_dir(out, overwrite)
     layout = detect_layout(src)
     if layout == "dataset": return load_dataset(src)
     plan = (scan_image_folder(src) if layout.endswith("image_folder") else scan_csv(src, classes) if layout == "csv"

@@ -26,9 +26,9 @@ from fastai.learner import AvgSmoothLoss, Learner
 from fastai.metrics import accuracy
 from fastai.optimizer import OptimWrapper
 from sklearn.metrics import classification_report, confusion_matrix
-from .results import RUN_FILES, prepare_run_dir
-from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, read_json, seed_everything,
-                               stable_hash, versions)
+from .results import RUN_FILES, check_run_dir, prepare_run_dir, run_dir_lock
+from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
+                               read_json, seed_everything, stable_hash, versions)
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
 
 # %% auto #0
@@ -36,8 +36,8 @@ __all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 
            'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE',
            'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
            'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger',
-           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'train_run',
-           'load_model']
+           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup',
+           'check_fit_args', 'train_run', 'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -503,6 +503,62 @@ def plain_setup(run:RunContext)->Prepared:
     "The plain method: one learner trained with the run's loss."
     return Prepared(make_learner(run.dls, path=run.out, **run.recipe))
 
+# %% ../nbs/13_learn.ipynb #fe50446c
+def check_fit_args(epochs=1, # one-cycle epochs: an integer >= 1
+                   bs=1, # batch size: an integer >= 1
+                   lr=None, # peak learning rate: None or a finite number > 0
+                   size=None, # image side: None or an integer in [1, MAX_SIZE]
+                   seed=0, # an integer >= 0
+                  )->tuple:
+    "Refuse training values no run could use, naming the value; return (epochs, bs, seed) as ints."
+    if lr is not None: check_positive("lr", lr)
+    if size is not None: check_int("size", size, 1, MAX_SIZE)
+    return check_int("epochs", epochs, 1), check_int("bs", bs, 1), check_int("seed", seed, 0)
+
+# %% ../nbs/13_learn.ipynb #7507e657
+def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compile:bool, track_samples:bool, cbs, noise_kw:dict)->dict:
+    "`train_run`'s work once every input is checked and the run folder is held: set up, fit, write the run's files."
+    info, dev = dls.info, torch.device(dls.device)
+    task, noise, ratio, epochs, seed, bs, size, device, augment, corrupt_valid, labels_csv, verbose = (opts[k] for k in (
+        "task", "noise", "ratio", "epochs", "seed", "bs", "size", "device", "augment", "corrupt_valid", "labels_csv", "verbose"))
+    arch, loss, lr, opt, wd, precision, pretrained, loss_kw = (recipe[k] for k in (
+        "arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "loss_kw"))
+    prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw))
+    prep_time, learn = time.time() - t0, prep.learn
+    params = dict(data=str(ds.path) if ds.path else None, dataset_hash=data_hash(ds), task=info.task, noise=noise,
+                  ratio=float(ratio), arch=arch, loss=loss, loss_kw=loss_kw or {}, epochs=int(epochs), seed=seed, bs=bs,
+                  lr=float(learn.lr), lr_requested=lr, opt=opt, wd=wd, size=dls.train.store.size, augment=augment,
+                  corrupt_valid=corrupt_valid, device_requested=str(device), device=str(dev), precision=learn.precision,
+                  precision_requested=precision, pretrained=pretrained, compile=compile, track_samples=track_samples,
+                  noise_kw={k: jsonable(v) for k, v in noise_kw.items()}, labels_csv=str(labels_csv) if labels_csv else None,
+                  labels=ds.card.get("given_set") or (str(opts["labels"]) if opts["labels"] is not None else None),
+                  clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
+                  n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
+                  **prep.params, versions=versions())
+    atomic_json(out/"params.json", params)
+    atomic_json(out/"label_mapping.json", info.label_mapping())
+    atomic_write(out/"model_summary.txt", str(learn.summary()) + prep.note + "\n")
+    if compile: learn.model = torch.compile(learn.raw_model)
+    stats = SampleStats(dls.train.new(shuffle=False, augment=False, drop_last=False, bs=dls.valid.bs, with_ids=False))
+    logger = RunLogger(out, dls.test, info, verbose=verbose)
+    t_fit = time.time()
+    learn.fit_one_cycle(int(epochs), cbs=prep.cbs + ([stats] if track_samples else []) + [logger] + list(cbs or []))
+    train_time = time.time() - t_fit
+    if not track_samples: stats.learn = learn; stats.measure(keep=False)
+    arrays = stats.arrays(info)
+    if prep.kept is not None: arrays["kept"] = np.asarray(prep.kept, bool)
+    buf = io.BytesIO(); np.savez_compressed(buf, **arrays)
+    atomic_write(out/"sample_stats.npz", buf.getvalue())
+    after = prep.after_fit(learn) if prep.after_fit is not None else {}
+    save_state(learn.raw_model if prep.model is None else prep.model, out/"model.pth")
+    times = dict(prep_time_s=prep_time) if method is not None else {}
+    known = params["scored"]          # without a truth and without injected noise, nothing can be counted as corrupted
+    result = dict(params, realised_ratio=info.realised_ratio if known else None, n_corrupted=info.n_corrupted if known else None,
+                  final=logger.rows[-1],
+                  **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
+    atomic_json(out/"result.json", result)
+    return read_json(out/"result.json")          # plain JSON types, exactly what the file says
+
 # %% ../nbs/13_learn.ipynb #b43782fe
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
@@ -538,53 +594,25 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
     t0 = time.time()
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
-    if int(epochs) < 1: raise ValueError(f"epochs {epochs!r} must be >= 1")
-    out = prepare_run_dir(out, overwrite)
+    epochs, bs, seed = check_fit_args(epochs, bs, lr, size, seed)
+    out = check_run_dir(out, overwrite)     # every answer comes before the run folder is created
     ds = as_dataset(data, size=size, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels)
     task = ds.default_task if task is None else task
     seed_everything(seed)
     dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       corrupt_valid=corrupt_valid, normalize="imagenet" if pretrained else "dataset", **noise_kw)
     info, dev = dls.info, torch.device(dls.device)
-    recipe = dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision, pretrained=pretrained, loss_kw=loss_kw)
-    opts = dict(task=task, noise=noise, ratio=ratio, epochs=int(epochs), seed=seed, bs=bs, size=size, device=device,
-                augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels,
-                verbose=verbose)
-    prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw))
-    prep_time, learn = time.time() - t0, prep.learn
-    params = dict(data=str(ds.path) if ds.path else None, dataset_hash=data_hash(ds), task=info.task, noise=noise,
-                  ratio=float(ratio), arch=arch, loss=loss, loss_kw=loss_kw or {}, epochs=int(epochs), seed=seed, bs=bs,
-                  lr=float(learn.lr), lr_requested=lr, opt=opt, wd=wd, size=dls.train.store.size, augment=augment,
-                  corrupt_valid=corrupt_valid, device_requested=str(device), device=str(dev), precision=learn.precision,
-                  precision_requested=precision, pretrained=pretrained, compile=compile, track_samples=track_samples,
-                  noise_kw={k: jsonable(v) for k, v in noise_kw.items()}, labels_csv=str(labels_csv) if labels_csv else None,
-                  labels=ds.card.get("given_set") or (str(labels) if labels is not None else None),
-                  clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
-                  n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
-                  **prep.params, versions=versions())
-    atomic_json(out/"params.json", params)
-    atomic_json(out/"label_mapping.json", info.label_mapping())
-    atomic_write(out/"model_summary.txt", str(learn.summary()) + prep.note + "\n")
-    if compile: learn.model = torch.compile(learn.raw_model)
-    stats = SampleStats(dls.train.new(shuffle=False, augment=False, drop_last=False, bs=dls.valid.bs, with_ids=False))
-    logger = RunLogger(out, dls.test, info, verbose=verbose)
-    t_fit = time.time()
-    learn.fit_one_cycle(int(epochs), cbs=prep.cbs + ([stats] if track_samples else []) + [logger] + list(cbs or []))
-    train_time = time.time() - t_fit
-    if not track_samples: stats.learn = learn; stats.measure(keep=False)
-    arrays = stats.arrays(info)
-    if prep.kept is not None: arrays["kept"] = np.asarray(prep.kept, bool)
-    buf = io.BytesIO(); np.savez_compressed(buf, **arrays)
-    atomic_write(out/"sample_stats.npz", buf.getvalue())
-    after = prep.after_fit(learn) if prep.after_fit is not None else {}
-    save_state(learn.raw_model if prep.model is None else prep.model, out/"model.pth")
-    times = dict(prep_time_s=prep_time) if method is not None else {}
-    known = params["scored"]          # without a truth and without injected noise, nothing can be counted as corrupted
-    result = dict(params, realised_ratio=info.realised_ratio if known else None, n_corrupted=info.n_corrupted if known else None,
-                  final=logger.rows[-1],
-                  **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
-    atomic_json(out/"result.json", result)
-    return read_json(out/"result.json")          # plain JSON types, exactly what the file says
+    resolve_precision(precision, dev)
+    if len(np.unique(info.true)) < 2:
+        raise ValueError(f"{str(ds.path or data)!r}: the training split holds one class only ({info.classes}); at least 2 are needed")
+    with run_dir_lock(out, overwrite):
+        return _fit_run(ds, dls, out, t0, method, recipe=dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision,
+                        pretrained=pretrained, loss_kw=loss_kw),
+                        opts=dict(task=task, noise=noise, ratio=ratio, epochs=epochs, seed=seed, bs=bs, size=size, device=device,
+                                  augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels,
+                                  clean_labels=clean_labels, verbose=verbose),
+                        compile=compile, track_samples=track_samples, cbs=cbs, noise_kw=noise_kw)
+
 
 # %% ../nbs/13_learn.ipynb #07caf9cb
 def load_model(run, # a run folder written by `train_run`

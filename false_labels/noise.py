@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import altair as alt
-from .core import check_choice
+from .core import check_choice, check_int
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',
@@ -390,6 +390,8 @@ def corrupt(labels, # integer labels (NumPy array, list or torch tensor on any d
            ):
     "Corrupt `labels` with noise `kind`; return `(noisy, mask)` in the input's type and device."
     check_choice('noise kind', kind, NOISE_KINDS)
+    check_int('seed', seed, 0)
+    if n_classes is not None: check_int('n_classes', n_classes, 2)
     used = dict(mapping='pair', T='matrix', parents='hier')
     for arg, val in dict(mapping=mapping, T=T, parents=parents).items():
         if val is not None and not kind.startswith(used[arg]): raise ValueError(f"{arg} is not used by kind={kind!r} (only by {used[arg]!r} noise)")
@@ -538,8 +540,10 @@ def plot_realised_ratios(requested, # requested ratios (or a DataFrame with colu
 
 # %% ../nbs/02_noise.ipynb #b1821123
 def _check_eps(eps):
-    "Noise rate(s) as floats; each in [0, 1) (NaN passes through as NaN)."
-    e = np.asarray(eps, float)
+    "Noise rate(s) as floats; each in [0, 1) (NaN inside an array passes through as NaN; a lone NaN is refused)."
+    try: e = np.asarray(eps, float)
+    except (TypeError, ValueError): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)") from None
+    if e.ndim == 0 and np.isnan(e): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)")
     if np.any(~np.isnan(e) & ~((e >= 0) & (e < 1))): raise ValueError(f"noise rate {eps!r} is outside [0, 1)")
     return e
 
@@ -614,9 +618,15 @@ def read_labels_csv(path, # CSV file with an id/path column and a label column
                     label_col:str|None=None, # label column (default: 'label', 'given', ... or the second of two)
                    )->np.ndarray:
     "Given labels (int64 class indices) from a CSV, ordered like `ids`; errors name unknown classes and bad ids."
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    id_col = _pick_col(df, id_col, _ID_COLS, 'id')
-    label_col = _pick_col(df, label_col, _LABEL_COLS, 'label', exclude=id_col)
+    if Path(path).is_dir(): raise ValueError(f"labels CSV {str(path)!r} is a folder, not a CSV file")
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError: raise FileNotFoundError(f"labels CSV {str(path)!r} does not exist") from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise ValueError(f"labels CSV {str(path)!r} cannot be read as CSV: {' '.join(str(e).split())}") from None
+    try:
+        id_col = _pick_col(df, id_col, _ID_COLS, 'id')
+        label_col = _pick_col(df, label_col, _LABEL_COLS, 'label', exclude=id_col)
+    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
     keys = np.array([_key(k) for k in df[id_col]], dtype=object)
     dup = pd.Series(keys).duplicated(keep=False)
     if dup.any():

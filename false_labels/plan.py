@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import yaml
-from .core import atomic_json, check_choice, read_json, stable_hash, versions
+from .core import MAX_SIZE, atomic_json, check_choice, check_int, check_positive, read_json, stable_hash, versions
 from .dataset import load_dataset
 from .noise import NOISE_KINDS, check_ratio
 
 # %% auto #0
 __all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
-           'check_training_axes', 'is_default_template', 'plan_sweep', 'build_plan', 'PlanMismatchError',
+           'check_training_axes', 'is_default_template', 'plan_sweep', 'build_plan', 'check_axes', 'PlanMismatchError',
            'SweepLockedError', 'SchedulerError', 'utc_now', 'merge_plans', 'check_plan', 'write_plan', 'check_unlocked',
            'sweep_lock']
 
@@ -112,10 +112,19 @@ def load_sweep_file(path:str|Path, # YAML (.yaml/.yml) or JSON sweep file
     path = Path(path)
     if not path.is_file(): raise ValueError(f"sweep file {str(path)!r} does not exist")
     try: args = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be parsed: {e}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"sweep file {str(path)!r} cannot be parsed, line {e.lineno} column {e.colno}: {e.msg}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ''
+        what = ' '.join(str(getattr(e, 'problem', None) or e).split())
+        raise ValueError(f"sweep file {str(path)!r} cannot be parsed{where}: {what}") from None
+    except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"sweep file {str(path)!r} cannot be read: {e}") from None
     if args is None: args = {}
     if not isinstance(args, dict): raise ValueError(f"sweep file {str(path)!r} must hold a mapping of names to values")
     args = _normalise(args, f"sweep file {str(path)!r}", _valid_keys(template))
+    for k, v in args.items():  # every axis' values are checked, even those the arguments override
+        if k in AXES: _axis(AXES[k], v)
     if 'grid' in args and not isinstance(args['grid'], dict):
         raise ValueError(f"sweep file {str(path)!r}: grid must map parameter names to lists of values")
     return args
@@ -146,8 +155,29 @@ def _check_data(data)->tuple:
     "(absolute path, loaded dataset or None) of a valid data folder: a dataset, or an image folder with train/."
     if data is None: raise ValueError("a sweep needs data=DATASET_DIR (--data): the dataset every run trains on")
     path = Path(data).expanduser().resolve()
-    if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir(): return str(path), None
-    return str(path), load_dataset(path)
+    if path.is_dir() and not (path/'card.json').exists() and (path/'train').is_dir():
+        classes = [d.name for d in (path/'train').iterdir() if d.is_dir()]
+        if len(classes) < 2:
+            raise ValueError(f"image folder {str(path)!r} has {len(classes)} class folder(s) under train/ ({', '.join(classes)}); at least 2 are needed")
+        return str(path), None
+    ds = load_dataset(path)
+    for s in ('train', 'valid', 'test'):
+        if len(ds.split_idx(s)) == 0 and not ds.imported:
+            raise ValueError(f"dataset {str(path)!r} has an empty {s} split ({len(ds)} images): every run needs all three; generate more images")
+    return str(path), ds
+
+def _check_numbers(axes:dict, fixed:dict):
+    "Refuse training values no run could use: epochs/bs/size < 1, a seed < 0, a learning rate that is not a finite number > 0."
+    for e in axes.get('epochs', []): check_int('epochs', e, 1)
+    for s in axes.get('seed', []): check_int('seed', s, 0)
+    for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE)):
+        for v in _as_values(k, fixed[k]) if fixed.get(k) is not None else []: check_int(k, v, lo, hi)
+    for v in _as_values('lr', fixed['lr']) if fixed.get('lr') is not None else []: check_positive('lr', v)
+    nr = fixed.get('noise_rate')
+    if nr is not None and nr != 'known':
+        try: ok = 0 <= float(nr) < 1
+        except (TypeError, ValueError): ok = False
+        if not ok: raise ValueError(f"noise_rate {nr!r} must be 'known' or a number in [0, 1)")
 
 def _check_values(axes:dict, ds):
     "Refuse values the dataset and the noise module would refuse."
@@ -164,11 +194,17 @@ def _check_values(axes:dict, ds):
             n_classes = ds.n_classes(t) if ds is not None and t is not None else None
             for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
 
-def check_training_axes(axes:dict):
-    "Refuse architectures, losses and methods the training modules do not know (imports torch and fastai)."
+def check_training_axes(axes:dict, fixed:dict|None=None):
+    "Refuse architectures, losses, methods, devices and precisions the training modules do not know (imports torch and fastai)."
     from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
+    fixed = fixed or {}
+    if fixed.get('device') is not None: learn.pick_device(fixed['device'])
+    if fixed.get('precision') is not None: check_choice('precision', fixed['precision'], learn.PRECISIONS)
+    if fixed.get('noise_estimator') is not None:
+        from false_labels.robust import NOISE_ESTIMATORS
+        check_choice('noise_estimator', fixed['noise_estimator'], NOISE_ESTIMATORS)
     if any(m is not None for m in axes.get('method', [])):
         from false_labels.robust import parse_method
         for m in axes['method']:
@@ -198,7 +234,7 @@ def plan_sweep(data:str|Path|None=None, # dataset folder every run trains on
     "Validate a sweep's arguments and list its runs (id and parameters); nothing is written."
     plan = build_plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
                       epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
-    if is_default_template(plan['template']): check_training_axes(plan['axes'])
+    if is_default_template(plan['template']): check_training_axes(plan['axes'], plan['fixed'])
     return plan
 
 def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
@@ -218,7 +254,7 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
         if single in have and single not in axes: axes[single] = [default]
     for k, v in grid.items(): axes[k] = _as_values(k, v)
     fixed = {k: v for k, v in args.items() if k not in axes}
-    _check_values(axes, ds)
+    _check_values(axes, ds); _check_numbers(axes, fixed)
     names = sorted(axes, key=lambda k: (_ORDER.index(k) if k in _ORDER else -1, k))
     runs, seen = [], set()
     for combo in itertools.product(*(axes[k] for k in names)):
@@ -228,6 +264,18 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
         if rid not in seen: seen.add(rid); runs.append(dict(run_id=rid, params=params))
     return dict(format=PLAN_FORMAT, template=template, data=data, axes=axes, fixed=fixed, runs=runs,
                 hash=stable_hash(sorted(seen)))
+
+def check_axes(tasks=None, # the valid task names (None: not checked)
+               **given, # a sweep's axes and fixed values, as `plan_sweep` takes them (ratios, seeds, archs, epochs, bs, ...)
+              )->dict:
+    "Check a sweep's values before its dataset exists (as `plan_sweep` does, less the dataset); return the axes."
+    valid = _valid_keys(default_template())
+    args = _normalise({k: v for k, v in given.items() if v is not None}, 'sweep', valid)
+    axes = {AXES[k]: _axis(AXES[k], args.pop(k)) for k in list(args) if k in AXES}
+    _check_values(axes, None); _check_numbers(axes, args)
+    for t in axes.get('task', []) if tasks is not None else []: check_choice('task', t, tasks)
+    check_training_axes(axes, args)
+    return axes
 
 # %% ../nbs/20_plan.ipynb #61dbb12c
 class PlanMismatchError(ValueError):

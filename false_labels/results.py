@@ -6,33 +6,79 @@ Docs: https://false-labels.github.io/false_labels/results.html.md"""
 
 # %% ../nbs/04_results.ipynb #6eac2756
 from __future__ import annotations
-import io, json, math, shutil
+import fcntl, io, json, math, os, shutil
+from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import OutputExistsError, atomic_json, atomic_write, check_choice, read_json
+from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, read_json
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STATUSES', 'PARAM_COLUMNS', 'prepare_run_dir', 'read_status', 'write_status', 'is_done', 'sweep_status',
-           'load_plan', 'collect_results']
+__all__ = ['RUN_FILES', 'STATUSES', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir', 'run_dir_lock', 'prepare_run_dir',
+           'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan', 'collect_results']
 
 # %% ../nbs/04_results.ipynb #19b0a726
 RUN_FILES = ("params.json", "label_mapping.json", "model_summary.txt", "metrics.csv", "class_report", "scalars",
              "sample_stats.npz", "model.pth", "result.json")
+_RUN_SIDE = ("status.json", "run.ipynb")  # what a sweep keeps in its run folders
 
-def prepare_run_dir(out:str|Path, # the run folder
-                    overwrite:bool=False, # clear a previous run's files instead of refusing
-                   )->Path:
-    "Create `out`; refuse (or with `overwrite`, clear) a previous run's files in it, result.json first."
+class RunLockedError(OutputExistsError):
+    "Another process is writing this run folder."
+
+def check_run_dir(out:str|Path, # the run folder
+                  overwrite:bool=False, # a finished run in `out` may be replaced
+                 )->Path:
+    "Refuse, creating nothing, a run folder this run cannot write: a finished run (unless `overwrite`), other files, a bad place."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise OutputExistsError(f"{str(out)!r} exists and is not a folder")
-    found = [f for f in RUN_FILES if (out/f).exists()]
-    if found and not overwrite:
+    if not out.exists(): check_writable_dir(out); return out
+    if (out/"result.json").exists() and not overwrite:
+        found = [f for f in RUN_FILES if (out/f).exists()]
         raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
+    other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + _RUN_SIDE and not p.name.startswith("."))
+    if other and not overwrite:
+        raise OutputExistsError(f"run folder {str(out)!r} holds files that are not a run's ({', '.join(other[:3])}): "
+                                "choose an empty folder, or pass overwrite=True (--overwrite)")
+    if not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"run folder {str(out)!r} is not writable")
+    return out
+
+def _clear_run(out:Path):
     for f in ("result.json",) + RUN_FILES:
         p = out/f
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
+    for p in out.glob(".*.tmp"): p.unlink(missing_ok=True)
+
+@contextmanager
+def run_dir_lock(out:str|Path, # the run folder
+                 overwrite:bool=False, # replace a finished run
+                ):
+    "Create and hold `out` for one run: refuse a second writer, clear an unfinished run; if the block fails, remove what it wrote."
+    out = check_run_dir(out, overwrite)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    lock = out/".lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there; wait for it or choose another folder") from None
+    try:
+        check_run_dir(out, overwrite)  # again, under the lock
+        _clear_run(out)
+        yield out
+    except BaseException:
+        _clear_run(out); lock.unlink(missing_ok=True)
+        if created and not any(out.iterdir()): out.rmdir()
+        raise
+    else: lock.unlink(missing_ok=True)
+    finally: os.close(fd)
+
+def prepare_run_dir(out:str|Path, # the run folder
+                    overwrite:bool=False, # clear a previous run's files instead of refusing
+                   )->Path:
+    "Create `out` for a run (no lock: see `run_dir_lock`), clearing an earlier run's files; refuse as `check_run_dir` does."
+    out = check_run_dir(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True); _clear_run(out)
     return out
 
 # %% ../nbs/04_results.ipynb #32def893

@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/sweep.html.md"""
 
 # %% ../nbs/20_sweep.ipynb #d83f0955
 from __future__ import annotations
-import json, os, re, signal, socket, sys, threading, time, traceback, uuid
+import gc, json, os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
 from multiprocessing.connection import wait as wait_ready
@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
-from .core import OutputExistsError, check_choice, read_json
+from .core import OutputExistsError, check_choice, check_writable_dir, one_line, read_json
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
@@ -113,7 +113,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
         except (EOFError, OSError, KeyboardInterrupt): break
         if msg is None: break
         try:
-            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(check_training_axes, msg[1]))
+            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(check_training_axes, *msg[1:]))
             else: conn.send(execute_run(msg))
         except (BrokenPipeError, OSError): break
 
@@ -187,10 +187,10 @@ class _LocalPool:
         ctx = mp.get_context('spawn')
         self.workers = [_Worker(ctx, i, _worker_env(i, gpus, jobs), warm) for i in range(jobs)]
 
-    def check(self, axes:dict):
+    def check(self, axes:dict, fixed:dict|None=None):
         "Check architecture and loss names in the first worker (it imports the training module anyway)."
         w = self.workers[0]
-        try: w.conn.send(('check', axes)); err = w.conn.recv()
+        try: w.conn.send(('check', axes, fixed)); err = w.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a sweep worker died while starting; run with jobs=0 to see the error") from None
         if err: raise ValueError(err)
@@ -260,7 +260,9 @@ def _run_here(tasks:list, bar)->list:
 def _probe(address:str, timeout:float):
     "Fail fast, with a clear message, when nothing listens at a tcp scheduler address."
     m = re.match(r'^(?:tcp://)?\[?([^\]/]+?)\]?:(\d+)$', address.strip())
-    if not m: return
+    if not m:
+        if re.match(r'^(tls|ucx|inproc|ws|wss)://\S+$', address.strip()): return  # other transports: distributed answers
+        raise SchedulerError(f"dask scheduler address {address!r} is not tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786); nothing was started")
     try: socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
     except OSError as e:
         raise SchedulerError(f"dask scheduler {address!r} does not answer ({e}); start it (`dask scheduler`) or fix "
@@ -273,8 +275,16 @@ def connect_scheduler(address:str, # dask scheduler address, e.g. tcp://10.0.0.5
     from distributed import Client
     _probe(address, timeout)
     try: return Client(address, timeout=timeout, set_as_default=False)
-    except Exception as e:
-        raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {type(e).__name__}: {e}; nothing was started") from None
+    except Exception as e:   # MemoryError: distributed read a huge 'length' from a service that is not a Dask scheduler
+        why = "the service there does not speak the Dask protocol" if isinstance(e, MemoryError) else f"{type(e).__name__}: {one_line(e)}"
+    _collect_quietly()   # the half-built Client would print a traceback from its __del__ later
+    raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {why}; nothing was started")
+
+def _collect_quietly():
+    "Collect garbage now, dropping errors raised in `__del__` methods (a failed `distributed.Client`'s close)."
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: None
+    try: gc.collect()
+    finally: sys.unraisablehook = hook
 
 def _gpu_resources(client)->dict|None:
     "{'GPU': 1} when the cluster's workers declare GPUs, else None."
@@ -312,6 +322,10 @@ def _run_dask(tasks:list, client, bar)->list:
     return out
 
 # %% ../nbs/20_sweep.ipynb #126afcb7
+def _interactive()->bool:
+    "Is a person watching (a terminal or a notebook)? Progress bars are noise in logs and captured output."
+    return sys.stderr.isatty() or 'ipykernel' in sys.modules
+
 class _Progress:
     "Counts of a sweep's runs, shown on a tqdm bar."
     def __init__(self, total:int, enabled:bool=True):
@@ -394,6 +408,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
     plan = build_plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
     out, training = Path(out), is_default_template(plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
+    if not out.exists(): check_writable_dir(out)  # a path under a file, or in a read-only folder: refused before any work
+    elif not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"sweep folder {str(out)!r} is not writable")
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):
         raise OutputExistsError(f"{str(out)!r} is not empty and holds no sweep (no plan.json): choose another folder")
     check_unlocked(out); check_plan(out, plan, extend)  # early answers; both are checked again under the lock
@@ -406,12 +422,12 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
             warm = ('false_labels.learn',) if training and engine == 'inprocess' else ()
             if n: pool = _LocalPool(n, gpus, warm)  # workers warm up while the driver finishes
         if training:
-            if pool is not None: pool.check(plan['axes'])
-            else: check_training_axes(plan['axes'])
+            if pool is not None: pool.check(plan['axes'], plan['fixed'])
+            else: check_training_axes(plan['axes'], plan['fixed'])
         with sweep_lock(out):
             plan = write_plan(out, plan, extend)
             tasks = _tasks(out, plan, engine)
-            bar, ran = _Progress(len(tasks), progress), []
+            bar, ran = _Progress(len(tasks), progress and _interactive()), []
             try:
                 if not tasks: pass
                 elif client is not None: ran = _run_dask(tasks, client, bar)
@@ -425,6 +441,9 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
         if pool is not None: pool.stop()
         if client is not None: client.close()
     df.attrs['wall_s'] = time.monotonic() - t0
+    st = sweep_status(out)
+    n_failed = int((st.status == 'failed').sum())
+    if n_failed: df.attrs['failed'] = (n_failed, len(st))  # (failed, planned): the CLI's exit status says so
     return df
 
 def _n_unfinished(out:Path, plan:dict, extend:bool)->int:

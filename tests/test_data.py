@@ -216,7 +216,10 @@ def test_show_batch_and_decode(tds):
     axs = dls.show_batch(max_n=16)
     titles = [ax.get_title() for ax in axs]
     assert any("true:" in t for t in titles)                    # corrupted labels are annotated
-    dls.valid.show_results(dls.valid.one_batch(), torch.zeros(32, dtype=torch.long), max_n=4)
+    b = dls.valid.one_batch()
+    axs = dls.valid.show_results(b, torch.zeros(len(b[1]), dtype=torch.long), max_n=4)
+    y = dls.valid.decode(b)[1]
+    assert [ax.get_title() for ax in list(axs)[:4]] == [f"{dls.vocab[int(y[i])]}/{dls.vocab[0]}" for i in range(4)]
     plt.close("all")
 
 

@@ -117,11 +117,11 @@ def test_summary(ds):
 
 
 def test_png_export(tmp_path):
-    d = generate_dataset(tmp_path/"p", n=28, size=32, seed=0, workers=1, png=True, progress=False, gallery=False)
+    d = generate_dataset(tmp_path/"p", n=120, size=32, seed=0, workers=1, png=True, progress=False, gallery=False)
     files = sorted((tmp_path/"p"/"png").rglob("*.png"))
-    assert len(files) == 28
+    assert len(files) == 120
     for row in d.manifest.itertuples():
-        f = tmp_path/"p"/"png"/row.cls/row.subclass/f"{row.id:02d}.png"
+        f = tmp_path/"p"/"png"/row.cls/row.subclass/f"{row.id:03d}.png"
         np.testing.assert_array_equal(cv2.imread(str(f))[..., ::-1], d.images[row.id])
     assert not (tmp_path/"p"/"gallery.png").exists()
 
@@ -146,23 +146,23 @@ def test_folder_of_unreadable_files(tmp_path):
     (tmp_path/"bad").mkdir()
     (tmp_path/"bad"/"x.png").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="none of the 1 source images could be read"):
-        generate_dataset(tmp_path/"o", n=14, size=32, source=tmp_path/"bad", workers=1, progress=False)
+        generate_dataset(tmp_path/"o", n=120, size=32, source=tmp_path/"bad", workers=1, progress=False)
     assert not (tmp_path/"o").exists()
 
 
 def test_small_images_are_upscaled(tmp_path):
     _photos(tmp_path/"small", n=3, size=(20, 24))
     with pytest.warns(UserWarning, match="smaller than 48px and were upscaled"):
-        d = generate_dataset(tmp_path/"u", n=28, size=48, source=tmp_path/"small", workers=1, progress=False)
-    assert d.card["stats"]["upscaled"] == 28 and d.images.shape[1:] == (48, 48, 3)
+        d = generate_dataset(tmp_path/"u", n=120, size=48, source=tmp_path/"small", workers=1, progress=False)
+    assert d.card["stats"]["upscaled"] == 120 and d.images.shape[1:] == (48, 48, 3)
     assert "upscaled" in summary(d)
 
 
 def test_array_source(tmp_path):
     arr = np.stack([cv2.GaussianBlur(np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8), (3, 3), 0)
                     for i in range(5)])
-    a = generate_dataset(tmp_path/"a1", n=42, size=32, source=arr, workers=1, progress=False)
-    b = generate_dataset(tmp_path/"a2", n=42, size=32, source=arr, workers=2, progress=False)
+    a = generate_dataset(tmp_path/"a1", n=120, size=32, source=arr, workers=1, progress=False)
+    b = generate_dataset(tmp_path/"a2", n=120, size=32, source=arr, workers=2, progress=False)
     assert (tmp_path/"a1"/"images.npy").read_bytes() == (tmp_path/"a2"/"images.npy").read_bytes()
     assert set(a.manifest.base) <= {f"array:{i}" for i in range(5)}
     assert not (tmp_path/"a2"/".bases.npy").exists()
@@ -185,26 +185,26 @@ def test_bad_arguments(tmp_path, kw, msg):
 
 def test_bad_sources(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
-        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"missing", progress=False)
+        generate_dataset(tmp_path/"x", n=120, size=32, source=tmp_path/"missing", progress=False)
     (tmp_path/"empty"/"sub").mkdir(parents=True)
     (tmp_path/"empty"/"sub"/"a.txt").write_text("x")
     with pytest.raises(ValueError, match="holds no images"):
-        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"empty", progress=False)
+        generate_dataset(tmp_path/"x", n=120, size=32, source=tmp_path/"empty", progress=False)
     (tmp_path/"file.png").write_bytes(b"x")
     with pytest.raises(ValueError, match="is not a folder"):
-        generate_dataset(tmp_path/"x", n=14, size=32, source=tmp_path/"file.png", progress=False)
+        generate_dataset(tmp_path/"x", n=120, size=32, source=tmp_path/"file.png", progress=False)
     assert not (tmp_path/"x").exists()
 
 
 def test_existing_output_is_refused_unless_overwrite(tmp_path):
     (tmp_path/"out").mkdir(); (tmp_path/"out"/"keep.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
-        generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False)
+        generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False)
     assert (tmp_path/"out"/"keep.txt").read_text() == "mine"
-    d = generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False, overwrite=True)
-    assert not (tmp_path/"out"/"keep.txt").exists() and len(d) == 14
+    d = generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False, overwrite=True)
+    assert not (tmp_path/"out"/"keep.txt").exists() and len(d) == 120
     (tmp_path/"empty").mkdir()
-    assert len(generate_dataset(tmp_path/"empty", n=14, size=32, workers=1, progress=False)) == 14  # empty is fine
+    assert len(generate_dataset(tmp_path/"empty", n=120, size=32, workers=1, progress=False)) == 120  # empty is fine
 
 
 def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
@@ -217,7 +217,7 @@ def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
         generate_dataset(tmp_path/"out", n=100, size=32, workers=1, progress=False)
     assert list(tmp_path.iterdir()) == []  # no output folder, no hidden partial folder
     monkeypatch.setattr(gen._Maker, "make", make)
-    old = generate_dataset(tmp_path/"out", n=14, size=32, workers=1, progress=False)
+    old = generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False)
     h = old.card["hashes"]
     monkeypatch.setattr(gen._Maker, "make", boom)
     with pytest.raises(RuntimeError):
@@ -234,7 +234,8 @@ def test_load_dataset_errors(tmp_path, ds):
     for f in ("images.npy", "manifest.csv", "card.json"): (tmp_path/"d"/f).write_bytes((ds.path/f).read_bytes())
     assert len(load_dataset(tmp_path/"d")) == len(ds)
     ds.manifest.iloc[:10].to_csv(tmp_path/"d"/"manifest.csv", index=False)
-    with pytest.raises(ValueError, match="manifest has 10 rows but there are 280 images"): load_dataset(tmp_path/"d")
+    with pytest.raises(ValueError, match="manifest.csv' does not match the SHA-256 in card.json"): load_dataset(tmp_path/"d")
+    with pytest.raises(ValueError, match="manifest has 10 rows but there are 280 images"): load_dataset(tmp_path/"d", verify=False)
     card = read_json(ds.path/"card.json"); card["format"] = "other/9"
     (tmp_path/"d"/"card.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="format is 'other/9'"): load_dataset(tmp_path/"d")

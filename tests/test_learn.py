@@ -134,8 +134,12 @@ def test_learner_fit_summary_lr_find_show(tds):
     assert "Total params" in s and "32 x 3 x 16 x 16" in s
     sug = learn.lr_find(num_it=12, show_plot=True)
     assert np.isfinite(sug.valley)
-    dls.show_batch(max_n=4)
+    axs = dls.show_batch(max_n=4)
+    assert len(axs) >= 4 and all(ax.get_title() for ax in list(axs)[:4])     # each image titled with its label
+    plt.close("all")
     learn.show_results(max_n=4)
+    titles = [ax.get_title() for ax in plt.gcf().axes if ax.get_title()]
+    assert len(titles) == 4 and all(t.count("/") == 1 and set(t.split("/")) <= set(dls.vocab) for t in titles)  # label/prediction
     preds, targs = learn.get_preds(dl=dls.test)
     assert preds.shape == (dls.test.n, 3) and torch.allclose(preds.sum(1), torch.ones(dls.test.n))
     plt.close("all")
@@ -144,7 +148,12 @@ def test_learner_fit_summary_lr_find_show(tds):
 def test_bf16_autocast_on_cpu(tds):
     dls = dataloaders(tds, task="label", bs=32, device="cpu")
     learn = make_learner(dls, "small_cnn", "ce", precision="bf16")
-    learn.fit(1, 1e-2)
+    dtypes = []
+    conv = next(m for m in learn.model.modules() if isinstance(m, torch.nn.Conv2d))
+    h = conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    try: learn.fit(1, 1e-2)
+    finally: h.remove()
+    assert dtypes and set(dtypes) == {torch.bfloat16}, set(dtypes)      # the convolutions ran in bf16, not fp32
     assert np.isfinite(learn.recorder.values[-1][0])
 
 
@@ -230,13 +239,15 @@ def test_run_from_generated_folder_cli_style(tmp_path):
 
 def test_run_bad_input(tds, tmp_path, run):
     out, _ = run
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     with pytest.raises(ValueError, match="unknown arch 'resnet9'; valid: resnet18"): train_run(tds, tmp_path/"a", **{**RUN, "arch": "resnet9"})
     with pytest.raises(ValueError, match="unknown loss 'nll'; valid: ce, mae"): train_run(tds, tmp_path/"b", loss="nll", **RUN)
     with pytest.raises(ValueError, match="does not exist"): train_run(tmp_path/"missing", tmp_path/"c", **RUN)
     with pytest.raises(ValueError, match="ratio"): train_run(tds, tmp_path/"d", ratio=1.2, **RUN)
     with pytest.raises(ValueError, match="unknown task 4"): train_run(tds, tmp_path/"e", **{**RUN, "task": 4})
     with pytest.raises(OutputExistsError, match="already holds a run"): train_run(tds, out, **RUN)
-    assert not (tmp_path/"a"/"result.json").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name in "abcde"], "a refused run created its folder"
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "a refused run changed the finished one"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")

@@ -47,7 +47,10 @@ def test_charts_are_returned_valid_and_never_displayed(tmp_path, monkeypatch):
     for ch in charts:
         assert isinstance(ch, alt.TopLevelMixin)
         spec = ch.to_dict()  # validates against the Vega-Lite schema
-        assert json.dumps(spec)
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/"), spec.get("$schema")
+        assert spec.get("datasets") and all(len(rows) for rows in spec["datasets"].values()), "a chart without data rows"
+        text = json.dumps(spec)
+        assert '"encoding"' in text and '"field"' in text, "a chart that encodes no field"
     layers = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in metric_chart(df).to_dict()["layer"]]
     assert layers == ["area", "line", "circle"]
 

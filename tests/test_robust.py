@@ -374,7 +374,7 @@ def test_errors(tds, tmp_path):
     with pytest.raises(ValueError, match="epochs 0 must be >= 1"): bad(method="coteaching", epochs=0)
     with pytest.raises(ValueError, match="warmup 9 must be between 0 and epochs"):
         bad(method="incv-coteaching", method_kw=dict(incv_iter=1, warmup=9))
-    assert not (tmp_path/"x").exists() or not (tmp_path/"x"/"result.json").exists()
+    assert not (tmp_path/"x").exists(), "a refused run left its folder"
     train_method(tds, tmp_path/"done", method="coteaching", noise_rate=0.2, **RUN)
     with pytest.raises(OutputExistsError, match="already holds a run"):
         train_method(tds, tmp_path/"done", method="coteaching", noise_rate=0.2, **RUN)
