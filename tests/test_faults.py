@@ -114,14 +114,14 @@ def test_sweep_interrupted_then_resumed(ds, tmp_path, sig, capsys, one_thread):
 
 
 # ---------------------------------------------------------------- generate: kill -9, then the same command
-GEN = ["--n", "3000", "--size", "32", "--seed", "5", "--workers", "1", "--quiet"]
+GEN = ["--n", "12000", "--size", "32", "--seed", "5", "--workers", "1", "--quiet"]
 
 
 def test_generate_killed_then_rerun(tmp_path):
     out = tmp_path/"ds"
     p = start("generate", "--out", out, *GEN)
     wait_for(lambda: any(".partial-" in q.name for q in tmp_path.iterdir()), 120, "the partial folder", p)
-    time.sleep(1.0)
+    time.sleep(0.3)                       # mid-build: 12,000 images take seconds even on a fast, quiet machine
     os.killpg(p.pid, signal.SIGKILL); p.wait()
     assert not out.exists(), "a killed generate left the final folder"
     rc, o, err = fl("generate", "--out", out, *GEN)
