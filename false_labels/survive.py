@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelTrainException
+from fastai.callback.core import Callback
 from sklearn.mixture import GaussianMixture
 from .core import check_choice
 from .learn import CrossEntropy, NoisyLabelLoss, make_learner, make_model, predict_logits
@@ -282,7 +282,7 @@ class DivideMix(Callback):
             row["loss"] = float(np.mean([self._train(i, probs[1 - i]) for i in (0, 1)]))   # co-divide: the peer's split
         self.log.append(row)
         self.learn.model.train()
-        raise CancelTrainException()
+        self.learn.dl = []                  # fastai's own loop then runs no batch; the Recorder still logs the epoch
 
     # --- helpers
     def _loader(self, pos, bs, epoch_seed):
@@ -303,7 +303,7 @@ class DivideMix(Callback):
             if self.asym:                                               # NegEntropy: penalise confident predictions
                 p = out.softmax(1); loss = loss + (p * p.clamp_min(1e-12).log()).sum(1).mean()
             opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss) * len(yb), n + len(yb)
+            tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
         return tot / max(n, 1)
 
     @torch.no_grad()
@@ -346,7 +346,7 @@ class DivideMix(Callback):
             ux = next(unl_it)[0] if unl_it is not None else None
             loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
             opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss), n + 1
+            tot, n = tot + float(loss.detach()), n + 1
         peer.train()
         return tot / max(n, 1)
 
