@@ -10,7 +10,7 @@ estimator of `robust.noise_rate_estimates` reads them:
   incv  INCV's formula from the out-of-fold accuracy (symmetric form for idn)
 It prints each estimate and its absolute error against the realised rate (the issue's bar: within 0.05).
 
-CPU (small): python bench/bench_estimators.py --n 1500 --size 16 --epochs 10
+CPU (small): python bench/bench_estimators.py --n 3000 --size 16 --epochs 10   (learn.STUDY_RECIPE's cpu_net_small, bs 64)
 CPU:         python bench/bench_estimators.py --n 4000 --size 32 --epochs 15
 GPU:         python bench/bench_estimators.py --device cuda --n 14000 --size 32 --epochs 20 --arch resnet18
 """
@@ -53,8 +53,8 @@ def estimate(ds, noise, ratio, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data"); p.add_argument("--n", type=int, default=1500); p.add_argument("--size", type=int, default=16)
-    p.add_argument("--arch", default="basic_cnn"); p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--bs", type=int, default=128); p.add_argument("--opt", default="adamw")
+    p.add_argument("--arch", default="cpu_net_small"); p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--bs", type=int, default=64); p.add_argument("--opt", default="adamw")
     p.add_argument("--folds", type=int, default=2, help="as robust's default for co-teaching")
     p.add_argument("--noises", default="sym,idn"); p.add_argument("--ratios", default="0.2,0.4")
     p.add_argument("--seed", type=int, default=0); p.add_argument("--device", default="cpu")
