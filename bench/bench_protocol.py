@@ -49,7 +49,8 @@ def run(method, ds, ratio, args, out):
         if method == "oracle": res = train_run(ds, out, method=oracle_setup, **kw)
         else:
             nr = None if args.noise_rate is None else ("known" if args.noise_rate == "known" else float(args.noise_rate))
-            res = train_method(ds, out, method=method, noise_rate=nr if method != "ce" else None, **kw)
+            res = train_method(ds, out, method=method, noise_rate=nr if method != "ce" else None,
+                               method_kw=args.method_kw.get(method), **kw)
     secs = time.perf_counter() - t
     m = pd.read_csv(out/"metrics.csv")
     z = np.load(out/"sample_stats.npz")
@@ -83,6 +84,7 @@ def main():
     p.add_argument("--noise", default="sym"); p.add_argument("--ratios", default="0,0.4")
     p.add_argument("--noise-rate", default=None, help="None: estimate (the user path); 'known'; or a number")
     p.add_argument("--methods", default=",".join(METHODS)); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--method-kw", type=json.loads, default={}, help='JSON: method -> its method_kw, e.g. \'{"dividemix": {"bs": 32}}\'')
     p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default on CPU: 1; several threads spin-wait on a shared machine)")
     p.add_argument("--folder", default=None, help="where the generated dataset is kept (reused)")
