@@ -289,7 +289,7 @@ class DivideMix(Callback):
         tr = self.train_dl
         pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
         return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
-                      drop_last=False, bs=bs, seed=epoch_seed, with_ids=False)
+                      drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
 
     def _aug(self, x): return augment_batch(x, self.gen)
 
@@ -331,10 +331,10 @@ class DivideMix(Callback):
         "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
         net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
         lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
-        if len(lab) == 0: return float("nan")                            # nothing trusted: skip (the reference would fail)
+        if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
         es = self.seed * 7919 + 2 * self.epoch + i
         lab_dl = self._loader(lab, self.batch, es)
-        unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) else None
+        unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
         w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
         n_iter = len(lab) // self.batch + 1
         net.train(); peer.eval()

@@ -205,3 +205,17 @@ def test_method_relabel_retrain_counts(mds, tmp_path):
     for k in ("relabel_precision", "drop_precision"):
         assert res[k] is None or 0 <= res[k] <= 1
     assert 0 <= res["label_accuracy_before"] <= 1 and 0 <= res["label_accuracy_after"] <= 1
+
+
+def test_dividemix_never_trains_on_a_batch_of_one():
+    dls = next(d for d in (dataloaders(colour_toy(n=k), task="label", noise="sym", ratio=0.3, bs=32, device="cpu",
+                                       augment=False) for k in range(160, 180)) if d.train.n % 2 == 1)
+    n = dls.train.n
+    b = next(b for b in range(4, n) if (n - 1) % (2 * b) == 0)        # warm-up batches of 2b leave exactly 1 sample
+    seed_everything(0)
+    learn = dividemix_learner(dls, arch="basic_cnn")                   # batch norm on 1x1 maps: fails on a batch of 1
+    dm = DivideMix(warmup=1, bs=b, rampup=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learn.fit(2, cbs=[dm])                                          # batch norm refuses a batch of 1 in training
+    assert [r["phase"] for r in dm.log] == ["warmup", "dividemix"]
