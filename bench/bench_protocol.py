@@ -15,6 +15,21 @@ CPU (small): python bench/bench_protocol.py --n 1500 --size 16 --arch basic_cnn 
                --methods ce,coteaching,elr,dividemix,coteaching-plus,oracle
 CPU:         python bench/bench_protocol.py --quick           (3,500 images at 32 px, small_cnn, 20 epochs)
 GPU:         python bench/bench_protocol.py --device cuda --n 14000 --arch basic_cnn --epochs 40
+
+Measured (small CPU protocol above: 1,050 training images at 16 px, basic_cnn, AdamW 1e-3 one-cycle, bs 128, no
+augmentation, wd 0, fp32, 20 epochs, sym noise, rate 'known'; 2 shared cores, load 0.8-6.8), clean test accuracy:
+  method            ratio  best   last   memorised  recovery (last)
+  ce                0.0    0.672  0.666  -
+  ce                0.4    0.385  0.382  0.71       (loses 0.284)
+  oracle            0.4    0.456  0.456  0.04       +0.26
+  coteaching        0.4    0.416  0.416  0.21       +0.12
+  coteaching-plus   0.4    0.392  0.392  0.12       +0.04
+  elr               0.4    0.375  0.375  0.54       -0.02
+  relabel-retrain   0.4    0.362  0.358  -          -0.08   (cl, 4 folds: 247 relabelled at precision 0.30, 173 dropped at 0.66)
+  dividemix         0.4    0.345  0.345  0.06       -0.13   (method_kw bs 32, lr 0.05; still rising at epoch 20)
+CE memorises (71 % of the corrupted samples predicted as their false label), so noise hurts here; but with 1,050
+images even the oracle (630 clean images) recovers only 26 %, and the two-network / relabelling methods are starved
+(DivideMix's SGD takes few steps; out-of-fold models are weak): a larger split is needed for the issue's bar.
 """
 import argparse, json, os, subprocess, tempfile, time, warnings
 from pathlib import Path
