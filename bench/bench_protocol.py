@@ -27,6 +27,9 @@ augmentation, wd 0, fp32, 20 epochs, sym noise, rate 'known'; 2 shared cores, lo
   elr               0.4    0.375  0.375  0.54       -0.02
   relabel-retrain   0.4    0.362  0.358  -          -0.08   (cl, 4 folds: 247 relabelled at precision 0.30, 173 dropped at 0.66)
   dividemix         0.4    0.345  0.345  0.06       -0.13   (method_kw bs 32, lr 0.05; still rising at epoch 20)
+At 0 % (no harm, bar -0.01 vs CE 0.666 last): coteaching 0.649 (-0.017), elr 0.639 (-0.027), coteaching-plus 0.588
+(-0.078: the disagreement rule starves it), dividemix 0.362 (-0.30; 0.453 at the end of its warm-up, then its GMM still
+splits off a "noisy" share and the MixMatch phase loses ground).
 CE memorises (71 % of the corrupted samples predicted as their false label), so noise hurts here; but with 1,050
 images even the oracle (630 clean images) recovers only 26 %, and the two-network / relabelling methods are starved
 (DivideMix's SGD takes few steps; out-of-fold models are weak): a larger split is needed for the issue's bar.
