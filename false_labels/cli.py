@@ -163,7 +163,7 @@ def cmd_detect(a):
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
         kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,
-                  min_prob=a.min_prob, progress=not a.quiet)
+                  min_prob=a.min_prob, progress=not a.quiet and sys.stderr.isatty())   # a bar for a person, not for logs
         if a.ratio is not None: kw["ratio"] = a.ratio
         res = detect_labels(data, a.out, **kw)
     cols = [c for c in ("ratio", "method", "n_flagged", "precision", "recall", "f1", "precision_at_k", "recall_at_k", "auroc")
@@ -214,7 +214,7 @@ def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder, or any collection `import` reads (folders, CSV, CIFAR, .npz)")
     p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14); imported data: 'label' (the default)")
     p.add_argument("--noise", default=None if sweep else "sym",
-                   help="noise model: sym, pair, matrix, hier-within, hier-across (default sym)")
+                   help="noise model: sym, pair, matrix, hier-within, hier-across, idn (instance-dependent) (default sym)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None, help="batch size")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per architecture)")

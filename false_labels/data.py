@@ -24,11 +24,12 @@ from .core import check_choice
 from .imports import import_images
 from .dataset import SPLITS, Dataset, load_dataset, stratified_splits
 from .noise import corrupt, read_labels_csv
+from .noise_instance import INSTANCE_NOISE_KINDS, instance_noise
 
 # %% auto #0
 __all__ = ['PAD_MODES', 'IMAGE_EXTS', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment',
            'fits_on_device', 'ImageStore', 'TensorDL', 'from_image_folder', 'as_dataset', 'NoiseInfo',
-           'NoisyDataLoaders', 'channel_stats', 'dataloaders']
+           'NoisyDataLoaders', 'channel_stats', 'instance_noisy_labels', 'dataloaders']
 
 # %% ../nbs/12_data.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
@@ -558,10 +559,29 @@ def _task_of(ds:Dataset, task):
         raise ValueError(f"unknown task {task!r} for this dataset; valid: {', '.join(map(str, tasks))}")
     return task
 
+# %% ../nbs/12_data.ipynb #adb12bfc
+def instance_noisy_labels(ds:Dataset, # the dataset (its images feed 'idn')
+                          labels, # (n,) labels to corrupt
+                          ids, # (n,) their sample ids (rows of the images and of `probs`)
+                          ratio:float, kind:str, n_classes:int, seed:int,
+                          probs=None, # 'confusion': (N_all, C) probabilities indexed by sample id, or a .npy file of them
+                          **kw, # side, flip_centre, norm_std, temperature (`noise_instance.instance_noise`)
+                         )->np.ndarray:
+    "Labels corrupted with instance-dependent noise `kind` ('idn' or 'confusion'), exactly and nested over ratios."
+    ids = np.asarray(ids)
+    if probs is not None:
+        p = np.load(probs) if isinstance(probs, (str, Path)) else np.asarray(probs)
+        if p.ndim != 2 or len(p) != len(ds.manifest):
+            raise ValueError(f"probs must have one row per sample of the dataset ({len(ds.manifest)}), got shape {p.shape}")
+        probs = p[ids]
+    images = ds.images[np.sort(ids)][np.argsort(np.argsort(ids))] if kind == "idn" else None
+    return instance_noise(np.asarray(labels), ratio, kind, n_classes, seed, images=images, probs=probs, **kw)[0]
+
+
 # %% ../nbs/12_data.ipynb #55bce30e
 def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
                 task=14, # which labelling: 4 or 14 for generated data, 'label' for others
-                noise:str="sym", # noise kind (see `noise.NOISE_KINDS`)
+                noise:str="sym", # noise kind (see `noise.NOISE_KINDS`), or instance-dependent: idn, confusion (`noise_instance`)
                 ratio:float=0.0, # share of training labels to corrupt
                 seed:int=0, # seed of the corruption, the shuffling and the augmentation
                 bs:int=256, # batch size
@@ -593,6 +613,7 @@ def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
     tr, va, te = split["train"], split["valid"], split["test"]
     def noisy(lab, ids, s):
         t = lambda a: torch.as_tensor(a, device=dev)
+        if noise in INSTANCE_NOISE_KINDS: return t(instance_noisy_labels(ds, lab, ids, ratio, noise, n_classes, s, **noise_kw))
         return corrupt(t(lab), ratio, noise, n_classes=n_classes, seed=s, ids=t(ids), classes=classes, **noise_kw)[0]
     train_given = noisy(given_all[tr], tr, seed)
     valid_given = noisy(given_all[va], va, seed + 1) if corrupt_valid else torch.as_tensor(labels[va], device=dev)

@@ -11,7 +11,8 @@ from scipy import stats
 from .noise import check_ratio
 
 # %% auto #0
-__all__ = ['part_dependent_transitions', 'confusion_transitions', 'flip_propensity', 'corrupt_instance']
+__all__ = ['INSTANCE_NOISE_KINDS', 'part_dependent_transitions', 'confusion_transitions', 'flip_propensity', 'corrupt_instance',
+           'image_features', 'instance_noise']
 
 # %% ../nbs/02a_noise_instance.ipynb #e41f1775
 def _check_features(features, n:int)->np.ndarray:
@@ -49,7 +50,8 @@ def part_dependent_transitions(features, # (N, ...) per-sample features, e.g. no
     rng = np.random.default_rng(seed)
     q = stats.truncnorm((0 - r) / norm_std, (1 - r) / norm_std, loc=r, scale=norm_std).rvs(len(y), random_state=rng)
     W = rng.standard_normal((C, x.shape[1], C))
-    a = np.einsum("nd,ndc->nc", x, W[y])                          # x_i W_{y_i}: one score per class
+    a = np.empty((len(y), C))
+    for k in range(C): a[y == k] = x[y == k] @ W[k]                # x_i W_{y_i}: one score per class
     a[np.arange(len(y)), y] = -np.inf
     a = np.exp(a - a.max(1, keepdims=True)); a /= a.sum(1, keepdims=True)
     T = q[:, None] * a
@@ -117,3 +119,46 @@ def corrupt_instance(labels, # (N,) true integer labels
     new = np.where(off[np.arange(n), new] > 0, new, off.argmax(1))       # float edge cases: never a zero-mass class
     noisy = np.where(mask, new, y)
     return noisy, mask
+
+# %% ../nbs/02a_noise_instance.ipynb #329a88de
+INSTANCE_NOISE_KINDS = ("idn", "confusion")   # what `instance_noise` (and `data.dataloaders`) add to `noise.NOISE_KINDS`
+
+def image_features(images, # (N, H, W, C) uint8 or float images
+                   side:int=8, # features are side x side x C
+                  )->np.ndarray:
+    "Shrunk, per-channel standardised, flattened images: the features of part-dependent noise."
+    x = np.asarray(images, dtype=np.float64)
+    if x.ndim != 4: raise ValueError(f"images must be (N, H, W, C), got shape {x.shape}")
+    N, H, W, C = x.shape
+    if int(side) < 1: raise ValueError(f"side {side!r} must be >= 1")
+    s = min(int(side), H, W)
+    if H % s == 0 and W % s == 0: x = x.reshape(N, s, H // s, s, W // s, C).mean((2, 4))
+    else: x = x[:, (np.arange(s) * H) // s][:, :, (np.arange(s) * W) // s]
+    mu, sd = x.mean((0, 1, 2)), x.std((0, 1, 2))
+    return ((x - mu) / np.where(sd > 0, sd, 1)).reshape(N, -1)
+
+
+# %% ../nbs/02a_noise_instance.ipynb #89721957
+def instance_noise(labels, # (N,) true integer labels
+                   ratio:float, # share to flip, exactly
+                   kind:str, # 'idn' or 'confusion'
+                   n_classes:int, # number of classes
+                   seed:int=0, # one seed for the rows and the flips: nested over ratios
+                   images=None, # (N, H, W, C) images ('idn')
+                   probs=None, # (N, C) model probabilities ('confusion')
+                   side:int=8, # 'idn': feature image side
+                   flip_centre:float=0.5, # 'idn': centre of the per-sample flip rates the rows are built with
+                   norm_std:float=0.1, # 'idn': their spread (Xia et al.: 0.1)
+                   temperature:float=1.0, # 'confusion': > 1 spreads the flips over more classes
+                  )->tuple:
+    "`(noisy, mask)` of instance-dependent noise `kind`: exact count, nested over ratios for a fixed seed."
+    if kind not in INSTANCE_NOISE_KINDS: raise ValueError(f"unknown instance noise kind {kind!r}; valid: {', '.join(INSTANCE_NOISE_KINDS)}")
+    y, C = _check_int_labels(labels, n_classes)
+    if kind == "idn":
+        if images is None: raise ValueError("noise 'idn' needs the images (its rows depend on each image)")
+        T = part_dependent_transitions(image_features(images, side), y, C, flip_centre, seed=seed, norm_std=norm_std)
+    else:
+        if probs is None: raise ValueError("noise 'confusion' needs probs: one row of model probabilities per sample (e.g. out-of-fold)")
+        T = confusion_transitions(probs, y, temperature)
+    return corrupt_instance(y, ratio, T, seed)
+

@@ -17,6 +17,7 @@ import yaml
 from .core import MAX_SIZE, atomic_json, check_choice, check_int, check_positive, read_json, stable_hash, versions
 from .dataset import load_dataset
 from .noise import NOISE_KINDS, check_ratio
+from .noise_instance import INSTANCE_NOISE_KINDS
 
 # %% auto #0
 __all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
@@ -189,10 +190,10 @@ def _check_values(axes:dict, ds):
         if ds is not None and v is not None and not str(v).lower().endswith(('.csv', '.tsv')):
             check_choice('label set', v, list(ds.label_set_names) + ['<labels.csv>'])
     for k in axes.get('noise', [None]):
-        if k is not None: check_choice('noise', k, NOISE_KINDS)
+        if k is not None: check_choice('noise', k, (*NOISE_KINDS, *INSTANCE_NOISE_KINDS))
         for t in tasks:
             n_classes = ds.n_classes(t) if ds is not None and t is not None else None
-            for r in axes.get('ratio', []): check_ratio(r, n_classes, k)
+            for r in axes.get('ratio', []): check_ratio(r, n_classes, k if k in NOISE_KINDS else None)
 
 def check_training_axes(axes:dict, fixed:dict|None=None):
     "Refuse architectures, losses, methods, devices and precisions the training modules do not know (imports torch and fastai)."

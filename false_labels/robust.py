@@ -30,7 +30,7 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
 # %% auto #0
 __all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'default_num_gradual', 'forget_schedule', 'incv_forget_schedule',
            'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates', 'MethodSpec',
-           'register_method', 'methods', 'parse_method', 'method_setup', 'train_method']
+           'register_method', 'methods', 'parse_method', 'method_setup', 'train_method', 'relabel_flagged']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
 def default_num_gradual(epochs:int, # total training epochs
@@ -433,14 +433,15 @@ def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
         rate, source = s.get("rate"), s.get("source", "unused")
         if rate is not None: run.say(f"{fields['method']}: noise rate {rate:.4f} ({source})")
         learn, cot, kept = s["learn"], s.get("coteaching"), s.get("kept")
-        pair = learn.raw_model if isinstance(learn.raw_model, PeerPair) else None
+        pair = learn.raw_model if isinstance(learn.raw_model, (PeerPair, TwinNets)) else None
         def after_fit(learn):
             return dict(selection=cot.log if cot is not None else None,
-                        peer_test_acc=_test_acc(pair.nets[1], learn, dls.test) if pair is not None else None)
+                        peer_test_acc=_test_acc(pair.nets[1], learn, dls.test) if pair is not None else None,
+                        **(s["after_fit"](learn) if s.get("after_fit") else {}))
         return Prepared(learn, cbs=s.get("cbs", []), kept=kept, params=dict(fields, prep_epochs=prep_epochs),
                         result=dict(noise_rate_used=None if rate is None else float(rate), noise_rate_source=source,
                                     noise_rate_estimates=s.get("estimates"),
-                                    **(_kept_stats(kept, info) if kept is not None else {}), **s.get("extra", {})),
+                                    **(_kept_stats(kept, info) if kept is not None and not s.get("after_fit") else {}), **s.get("extra", {})),
                         note="\n\nCo-teaching: a PeerPair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
                         model=pair.nets[0] if pair is not None else None, after_fit=after_fit)
     return setup
@@ -497,3 +498,140 @@ def _test_acc(net:nn.Module, learn, test_dl)->float:
         pred = predict_logits(learn, test_dl).argmax(1)
     finally: learn.model = model; net.train(was)
     return float((pred == test_dl.labels).float().mean())
+
+# %% ../nbs/14_robust.ipynb #f59fac80
+from .survive import (ELR_DEFAULTS, CoTeachingPlus, CoTeachingPlusLoss, DivideMix, TwinNets, corrupted_by_id,
+                      default_init_epoch, default_lambda_u, default_warmup, dividemix_learner, elr_learner,
+                      plus_forget_schedule, twin_learner)
+from .learn import make_loss
+
+
+# %% ../nbs/14_robust.ipynb #9ba1d854
+def _estimated_rate(run:RunContext, noise_rate, estimator:str, kw:dict, fit_predict:Callable)->tuple:
+    "(rate, source, estimates) as co-teaching gets them: given, known, or estimated from `kw['folds']`-fold out-of-fold probabilities."
+    def estimate():
+        est = _oof_estimates(fit_predict(), run.opts["noise"], kw["folds"], run.opts["seed"], clean_valid=estimator == "gap")
+        return *_chosen(est, estimator), est
+    return _resolve_rate(noise_rate, run.dls.info, estimate)
+
+def _setup_elr(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "ELR (Liu et al. 2020): cross-entropy plus the early-learning regulariser on a per-sample running target."
+    if run.recipe["loss"] != "ce": raise ValueError(f"method 'elr' regularises cross-entropy; loss {run.recipe['loss']!r} conflicts with it")
+    seed_everything(run.opts["seed"])
+    learn = elr_learner(run.dls, float(kw["beta"]), float(kw["lam"]), path=run.out, **run.recipe)
+    return dict(learn=learn, cbs=[], coteaching=None, rate=None, source="unused", estimates=None, kept=None,
+                extra=dict(elr_beta=float(kw["beta"]), elr_lam=float(kw["lam"])))
+
+
+# %% ../nbs/14_robust.ipynb #a02cdeab
+def _setup_coteaching_plus(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "Co-teaching+ (Yu et al. 2019): co-teaching's schedule, then small-loss exchange among the samples the pair disagrees on."
+    dls, info, epochs, r = run.dls, run.dls.info, run.opts["epochs"], run.recipe
+    rate, source, est = _estimated_rate(run, noise_rate, estimator, kw, fit_predict)
+    forget, g = min(rate, _MAX_FORGET), int(kw["num_gradual"] or default_num_gradual(epochs))
+    schedule = plus_forget_schedule(epochs, forget, g, kw["exponent"])
+    init = default_init_epoch(epochs) if kw["init_epoch"] is None else int(kw["init_epoch"])
+    if not 0 <= init <= epochs: raise ValueError(f"init_epoch {kw['init_epoch']!r} must be between 0 and epochs ({epochs})")
+    seed_everything(run.opts["seed"])
+    learn = twin_learner(dls, CoTeachingPlusLoss(make_loss(r["loss"], **(r["loss_kw"] or {}))), path=run.out, **r)
+    cb = CoTeachingPlus(schedule, init, corrupted_by_id(info, dls.device))
+    return dict(learn=learn, cbs=[cb], coteaching=cb, rate=rate, source=source, estimates=est, kept=None,
+                extra=dict(forget_rate=forget, num_gradual=g, exponent=kw["exponent"], init_epoch=init,
+                           forget_schedule=schedule.tolist()))
+
+
+# %% ../nbs/14_robust.ipynb #de3d168d
+class _KeptFromSplit(Callback):
+    "After fit: write DivideMix's final labelled split (mean clean probability > p_threshold) into `kept`, in place."
+    order = 6
+    def __init__(self, dm:DivideMix, kept:np.ndarray): self.dm, self.kept = dm, kept
+    def after_fit(self):
+        if self.dm.prob_clean is not None: self.kept[:] = self.dm.prob_clean.mean(0) > self.dm.p_threshold
+
+def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "DivideMix (Li et al. 2020): a warmed-up pair, GMM co-divide each epoch, MixMatch on the labelled/unlabelled split."
+    dls, info, c = run.dls, run.dls.info, run.opts
+    epochs, noise = c["epochs"], c["noise"]
+    if kw["lambda_u"] is None: rate, source, est = _estimated_rate(run, noise_rate, estimator, kw, fit_predict)
+    else: rate, source, est = None, "unused", None
+    lambda_u = default_lambda_u(noise, rate) if kw["lambda_u"] is None else float(kw["lambda_u"])
+    warmup = default_warmup(epochs) if kw["warmup"] is None else int(kw["warmup"])
+    if not 0 <= warmup <= epochs: raise ValueError(f"warmup {kw['warmup']!r} must be between 0 and epochs ({epochs})")
+    rampup = max(1, round(16 * epochs / 300)) if kw["rampup"] is None else int(kw["rampup"])
+    seed_everything(c["seed"])
+    learn = dividemix_learner(dls, path=run.out, **run.recipe)
+    dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=kw["p_threshold"], T=kw["T"], alpha=kw["alpha"],
+                   rampup=rampup, lr=kw["lr"], lr_drop=kw["lr_drop"], wd=kw["wd"], bs=kw["bs"], asym=noise == "pair",
+                   loss_history=kw["loss_history"], seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
+    kept = np.ones(len(info.ids), bool)
+    after = lambda learn: dict(_kept_stats(kept, info), divided=dm.prob_clean is not None)
+    return dict(learn=learn, cbs=[dm, _KeptFromSplit(dm, kept)], coteaching=dm, rate=rate, source=source, estimates=est,
+                kept=kept, after_fit=after,
+                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=float(kw["p_threshold"]),
+                           dividemix_lr=float(kw["lr"])))
+
+
+# %% ../nbs/14_robust.ipynb #ebd1fd22
+def relabel_flagged(probs, # (N, C) out-of-fold probabilities
+                    given, # (N,) given labels
+                    flagged, # (N,) bool: samples a detector flags
+                    threshold:float=0.5, # smallest top-class probability that relabels
+                   )->tuple:
+    "(labels, kept, facts): flagged samples take the top out-of-fold class where its probability >= `threshold`, the rest are dropped."
+    p, y, f = np.asarray(probs), np.asarray(given), np.asarray(flagged, bool)
+    if not 0 < float(threshold) <= 1: raise ValueError(f"threshold {threshold!r} must be in (0, 1]")
+    if p.ndim != 2 or len(p) != len(y) or len(f) != len(y): raise ValueError(f"probs {p.shape}, given {y.shape} and flagged {f.shape} must agree")
+    top, conf = p.argmax(1), p.max(1) >= float(threshold)
+    relabel, confirm, drop = f & conf & (top != y), f & conf & (top == y), f & ~conf
+    return np.where(relabel, top, y), ~drop, dict(n_flagged=int(f.sum()), n_relabelled=int(relabel.sum()),
+                                                   n_confirmed=int(confirm.sum()), n_dropped=int(drop.sum()))
+
+def _relabel_truth(new, kept, facts, info)->dict:
+    "Precision of the relabelling and of the drops against the true labels."
+    y, true, cor = np.asarray(info.given), np.asarray(info.true), np.asarray(info.corrupted, bool)
+    rel, drop = new != y, ~kept
+    mean = lambda a: float(a.mean()) if len(a) else None
+    return dict(relabel_precision=mean(new[rel] == true[rel]), relabel_fixed=int((new[rel] == true[rel]).sum()),
+                drop_precision=mean(cor[drop]), label_accuracy_before=mean(y == true),
+                label_accuracy_after=mean(new[kept] == true[kept]))
+
+def _setup_relabel_retrain(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "Relabel-then-retrain: a detector flags (as clean-retrain), confident out-of-fold predictions relabel, the rest drop."
+    dls, info, c, det = run.dls, run.dls.info, run.opts, kw["detector"]
+    check_choice("relabel detector", det, DETECTION_METHODS)
+    score, _, oof, facts = _detect(run, det, kw, fit_predict)
+    if oof is None:
+        fp = fit_predict()
+        oof = out_of_fold_probs(lambda tr, ev: fp.predict(fp.train(tr), ev), fp.given, folds=kw["folds"], seed=c["seed"])
+    est = noise_rate_estimates(oof, info.given, c["noise"])
+    def estimate():
+        nonlocal est
+        if estimator not in est:
+            est = _oof_estimates(fit_predict(), c["noise"], kw["estimate_folds"], c["seed"], clean_valid=estimator == "gap")
+        return *_chosen(est, estimator), est
+    rate, source, est = _resolve_rate(noise_rate, info, estimate)
+    flagged = flag_top_k(score, int(round(rate * len(score))))
+    new, kept, counts = relabel_flagged(oof, info.given, flagged, kw["threshold"])
+    if not kept.any(): raise ValueError(f"relabel-retrain dropped every training sample: lower threshold {kw['threshold']!r}")
+    tr = dls.train
+    relab = tr.new(labels=torch.as_tensor(new, dtype=tr.labels.dtype, device=tr.labels.device))
+    seed_everything(c["seed"])
+    learn = make_learner(_with_train(dls, _subset(relab, np.flatnonzero(kept), drop_last=kept.sum() > tr.bs)), path=run.out, **run.recipe)
+    return dict(learn=learn, cbs=[], coteaching=None, rate=rate, source=source, estimates=est, kept=kept,
+                extra=dict(detector=det, detector_info=facts, relabel_threshold=float(kw["threshold"]), **counts,
+                           **_relabel_truth(new, kept, counts, info)))
+
+
+# %% ../nbs/14_robust.ipynb #1c78fc19
+_SURVIVE_KW = {   # method family -> its `method_kw` and their defaults
+    "elr": dict(beta=ELR_DEFAULTS["beta"], lam=ELR_DEFAULTS["lam"]),
+    "coteaching-plus": dict(num_gradual=None, exponent=1.0, init_epoch=None, folds=2, prep_epochs=None),
+    "dividemix": dict(lambda_u=None, warmup=None, p_threshold=0.5, T=0.5, alpha=4.0, rampup=None, lr=0.02, lr_drop=None,
+                      wd=5e-4, bs=None, loss_history=1, folds=2, prep_epochs=None),
+    "relabel-retrain": dict(detector="cl", threshold=0.5, prep_epochs=None, folds=4, incv_iter=4, detector_kw=None,
+                            estimate_folds=2),
+}
+for _name, _setup in (("elr", _setup_elr), ("coteaching-plus", _setup_coteaching_plus), ("dividemix", _setup_dividemix),
+                       ("relabel-retrain", _setup_relabel_retrain)):
+    register_method(_name, _SURVIVE_KW[_name])(_setup)
+METHODS = methods()   # the built-in methods, these four included

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelTrainException
+from fastai.callback.core import Callback
 from sklearn.mixture import GaussianMixture
 from .core import check_choice
 from .learn import CrossEntropy, NoisyLabelLoss, make_learner, make_model, predict_logits
@@ -282,14 +282,14 @@ class DivideMix(Callback):
             row["loss"] = float(np.mean([self._train(i, probs[1 - i]) for i in (0, 1)]))   # co-divide: the peer's split
         self.log.append(row)
         self.learn.model.train()
-        raise CancelTrainException()
+        self.learn.dl = []                  # fastai's own loop then runs no batch; the Recorder still logs the epoch
 
     # --- helpers
     def _loader(self, pos, bs, epoch_seed):
         tr = self.train_dl
         pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
         return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
-                      drop_last=False, bs=bs, seed=epoch_seed, with_ids=False)
+                      drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
 
     def _aug(self, x): return augment_batch(x, self.gen)
 
@@ -303,7 +303,7 @@ class DivideMix(Callback):
             if self.asym:                                               # NegEntropy: penalise confident predictions
                 p = out.softmax(1); loss = loss + (p * p.clamp_min(1e-12).log()).sum(1).mean()
             opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss) * len(yb), n + len(yb)
+            tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
         return tot / max(n, 1)
 
     @torch.no_grad()
@@ -331,10 +331,10 @@ class DivideMix(Callback):
         "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
         net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
         lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
-        if len(lab) == 0: return float("nan")                            # nothing trusted: skip (the reference would fail)
+        if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
         es = self.seed * 7919 + 2 * self.epoch + i
         lab_dl = self._loader(lab, self.batch, es)
-        unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) else None
+        unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
         w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
         n_iter = len(lab) // self.batch + 1
         net.train(); peer.eval()
@@ -346,7 +346,7 @@ class DivideMix(Callback):
             ux = next(unl_it)[0] if unl_it is not None else None
             loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
             opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss), n + 1
+            tot, n = tot + float(loss.detach()), n + 1
         peer.train()
         return tot / max(n, 1)
 

@@ -69,3 +69,40 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="at least 2"): part_dependent_transitions(np.ones((3, 4)), [0, 0, 0], 1, 0.2)
     with pytest.raises(ValueError, match="sums to 0"): confusion_transitions(np.zeros((3, 3)), y)
     with pytest.raises(ValueError, match="temperature"): confusion_transitions(T, y, temperature=0)
+
+
+# --- through the loaders (data.dataloaders), the path of train_run and the CLI
+from false_labels.data import dataloaders  # noqa: E402
+from false_labels.toys import colour_toy  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ctoy(): return colour_toy(n=160)
+
+
+def _info(ds, **kw): return dataloaders(ds, task="label", bs=32, device="cpu", augment=False, **kw).info
+
+
+def test_loaders_idn_exact_nested_reproducible(ctoy):
+    infos = {r: _info(ctoy, noise="idn", ratio=r, seed=2) for r in (0.2, 0.4)}
+    n = len(infos[0.2].ids)
+    for r, info in infos.items():
+        assert info.n_corrupted == round(r * n) and (info.given != info.true).sum() == info.n_corrupted
+    lo, hi = infos[0.2], infos[0.4]
+    assert (lo.corrupted <= hi.corrupted).all() and (lo.given[lo.corrupted] == hi.given[lo.corrupted]).all()
+    again = _info(ctoy, noise="idn", ratio=0.2, seed=2)
+    assert (again.given == lo.given).all()
+    other = _info(ctoy, noise="idn", ratio=0.2, seed=3)
+    assert not (other.given == lo.given).all()
+    assert (lo.test_noisy != ctoy.labels("label")[ctoy.split_idx("test")]).sum() == round(0.2 * len(ctoy.split_idx("test")))
+
+
+def test_loaders_confusion_follows_probs(ctoy):
+    N, C = len(ctoy.manifest), 3
+    y = ctoy.labels("label")
+    probs = np.full((N, C), 0.0); probs[np.arange(N), y] = 0.5; probs[np.arange(N), (y + 2) % C] = 0.5   # flips go to y+2
+    info = _info(ctoy, noise="confusion", ratio=0.3, probs=probs)
+    assert info.n_corrupted == round(0.3 * len(info.ids))
+    assert (info.given[info.corrupted] == (info.true[info.corrupted] + 2) % C).all()
+    with pytest.raises(ValueError, match="needs probs"): _info(ctoy, noise="confusion", ratio=0.3)
+    with pytest.raises(ValueError, match="one row per sample"): _info(ctoy, noise="confusion", ratio=0.3, probs=probs[:10])

@@ -32,7 +32,7 @@ def tds(): return toy()
 
 RUN = dict(task="label", noise="sym", ratio=0.3, arch="small_cnn", epochs=3, bs=32, device="cpu", seed=0)
 FAST_KW = {"incv-coteaching": dict(incv_iter=1), "clean-retrain:cl": dict(folds=2), "clean-retrain:incv": dict(incv_iter=1),
-           "clean-retrain:ensemble": dict(folds=2, incv_iter=1)}
+           "clean-retrain:ensemble": dict(folds=2, incv_iter=1), "dividemix": dict(warmup=1), "relabel-retrain": dict(folds=2)}
 
 
 # --- schedules
@@ -331,7 +331,7 @@ def test_run_folder_complete_for_every_method(method, tds, reference, tmp_path):
     st_ = np.load(out/"sample_stats.npz")
     assert st_["loss"].shape == (3, result["n_train"]) and st_["probs"].shape == (result["n_train"], 3)
     family, _ = parse_method(method)
-    if family in ("clean-retrain", "incv-coteaching"):
+    if family in ("clean-retrain", "incv-coteaching", "dividemix", "relabel-retrain"):
         assert result["n_kept"] == int(st_["kept"].sum()) and 0 <= result["kept_label_precision"] <= 1
     if family == "loss": assert result["noise_rate_source"] == "unused" and result["loss"] == method
     assert load_model(out)(torch.zeros(1, 3, 16, 16)).shape == (1, 3)
@@ -340,6 +340,7 @@ def test_run_folder_complete_for_every_method(method, tds, reference, tmp_path):
 def test_methods_cover_losses_and_detectors():
     assert set(LOSSES) <= set(METHODS) and {"coteaching", "incv-coteaching"} <= set(METHODS)
     assert {f"clean-retrain:{d}" for d in DETECTION_METHODS} <= set(METHODS)
+    assert {"elr", "coteaching-plus", "dividemix", "relabel-retrain"} <= set(METHODS)
 
 
 def test_coteaching_reproducible_on_cpu(tds, tmp_path):
@@ -353,8 +354,8 @@ def test_coteaching_reproducible_on_cpu(tds, tmp_path):
 # --- bad input
 def test_errors(tds, tmp_path):
     bad = lambda **kw: train_method(tds, tmp_path/"x", **{**RUN, **kw})
-    with pytest.raises(ValueError, match=r"unknown method 'dividemix'; valid: ce, mae, gce, sce, ls, bootstrap.*coteaching, incv-coteaching, clean-retrain:ema"):
-        bad(method="dividemix")
+    with pytest.raises(ValueError, match=r"unknown method 'jocor'; valid: ce, mae, gce, sce, ls, bootstrap.*coteaching, incv-coteaching, clean-retrain:ema"):
+        bad(method="jocor")
     with pytest.raises(ValueError, match=r"unknown detector 'magic' in method 'clean-retrain:magic'; valid detectors: ema, ema_epoch, aum, cl, incv, tv, ensemble"):
         bad(method="clean-retrain:magic")
     with pytest.raises(ValueError, match="unknown method_kw 'warmup' for method 'coteaching'; valid: num_gradual, exponent"):
@@ -391,7 +392,8 @@ def test_plain_method_with_another_loss_is_that_loss_method(tds, tmp_path):
 def test_register_method_is_the_whole_method():
     from false_labels.robust import REGISTRY, methods, register_method, method_setup
     from false_labels.detection import METHODS as DETECTION_METHODS
-    assert METHODS == (*LOSSES, "coteaching", "incv-coteaching", *(f"clean-retrain:{d}" for d in DETECTION_METHODS))
+    assert METHODS == (*LOSSES, "coteaching", "incv-coteaching", *(f"clean-retrain:{d}" for d in DETECTION_METHODS),
+                       "elr", "coteaching-plus", "dividemix", "relabel-retrain")
 
     @register_method("toy-method", dict(share=0.5))
     def _toy(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict): return dict(learn=None)

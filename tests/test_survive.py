@@ -141,3 +141,81 @@ def test_dividemix_bad_args(dls):
     learn = twin_learner(dls, CoTeachingPlusLoss(), arch="small_cnn")
     learn.model = learn.model.nets[0]
     with pytest.raises(ValueError, match="TwinNets"): learn.fit(1, cbs=[DivideMix()])
+
+
+# --- the methods through train_method (the user path): tiny data, 1-2 epochs
+from false_labels.robust import relabel_flagged, train_method  # noqa: E402
+
+MRUN = dict(task="label", noise="sym", ratio=0.3, arch="small_cnn", bs=32, device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def mds(): return colour_toy(n=160)
+
+
+def _run(mds, tmp_path, method, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = train_method(mds, tmp_path/method, method=method, **{**MRUN, **kw})
+    import json
+    assert json.loads((tmp_path/method/"result.json").read_text()) == res
+    return res
+
+
+def test_method_elr(mds, tmp_path):
+    res = _run(mds, tmp_path, "elr", epochs=1, method_kw=dict(lam=2.0))
+    assert res["method"] == "elr" and res["elr_lam"] == 2.0 and res["elr_beta"] == 0.7
+    assert res["noise_rate_source"] == "unused" and res["noise_rate_used"] is None
+    with pytest.raises(ValueError, match="regularises cross-entropy"): _run(mds, tmp_path, "elr", epochs=1, loss="gce", overwrite=True)
+
+
+def test_method_coteaching_plus(mds, tmp_path):
+    res = _run(mds, tmp_path, "coteaching-plus", epochs=2, noise_rate=0.3, method_kw=dict(init_epoch=1, num_gradual=1))
+    assert res["noise_rate_source"] == "given" and res["forget_rate"] == 0.3 and res["init_epoch"] == 1
+    assert [r["disagree"] for r in res["selection"]] == [False, True]
+    assert res["forget_schedule"] == [0.0, 0.3] and 0 <= res["peer_test_acc"] <= 1
+
+
+def test_method_dividemix(mds, tmp_path):
+    res = _run(mds, tmp_path, "dividemix", epochs=2, noise_rate=0.3, method_kw=dict(warmup=1))
+    assert res["lambda_u"] == default_lambda_u("sym", 0.3) == 25 and res["warmup"] == 1
+    assert [r["phase"] for r in res["selection"]] == ["warmup", "dividemix"] and res["divided"]
+    kept = np.load(tmp_path/"dividemix"/"sample_stats.npz")["kept"]
+    assert res["n_kept"] == int(kept.sum()) and 0 < res["n_kept"] < len(kept)
+    share = (res["selection"][1]["labeled_share_0"] + res["selection"][1]["labeled_share_1"]) / 2
+    assert 0 <= res["kept_label_precision"] <= 1 and 0 < share < 1
+    assert _run(mds, tmp_path, "dividemix", epochs=1, method_kw=dict(lambda_u=0.0, warmup=1), overwrite=True)["noise_rate_source"] == "unused"
+
+
+def test_relabel_flagged_rule():
+    p = np.array([[.9, .1], [.6, .4], [.5, .5], [.2, .8], [.7, .3]])
+    new, kept, f = relabel_flagged(p, np.array([1, 1, 0, 1, 0]), np.array([True, True, True, False, True]), threshold=0.55)
+    assert new.tolist() == [0, 0, 0, 1, 0] and kept.tolist() == [True, True, False, True, True]
+    assert f == dict(n_flagged=4, n_relabelled=2, n_confirmed=1, n_dropped=1)
+    with pytest.raises(ValueError, match="threshold"): relabel_flagged(p, np.zeros(5, int), np.zeros(5, bool), threshold=0)
+
+
+def test_method_relabel_retrain_counts(mds, tmp_path):
+    res = _run(mds, tmp_path, "relabel-retrain", epochs=1, noise_rate=0.3, method_kw=dict(folds=2, threshold=0.4))
+    n = res["n_train"]
+    kept = np.load(tmp_path/"relabel-retrain"/"sample_stats.npz")["kept"]
+    assert res["n_flagged"] == round(0.3 * n) == res["n_relabelled"] + res["n_confirmed"] + res["n_dropped"]
+    assert res["n_kept"] == n - res["n_dropped"] == int(kept.sum())
+    assert res["detector"] == "cl" and res["relabel_threshold"] == 0.4
+    for k in ("relabel_precision", "drop_precision"):
+        assert res[k] is None or 0 <= res[k] <= 1
+    assert 0 <= res["label_accuracy_before"] <= 1 and 0 <= res["label_accuracy_after"] <= 1
+
+
+def test_dividemix_never_trains_on_a_batch_of_one():
+    dls = next(d for d in (dataloaders(colour_toy(n=k), task="label", noise="sym", ratio=0.3, bs=32, device="cpu",
+                                       augment=False) for k in range(160, 180)) if d.train.n % 2 == 1)
+    n = dls.train.n
+    b = next(b for b in range(4, n) if (n - 1) % (2 * b) == 0)        # warm-up batches of 2b leave exactly 1 sample
+    seed_everything(0)
+    learn = dividemix_learner(dls, arch="basic_cnn")                   # batch norm on 1x1 maps: fails on a batch of 1
+    dm = DivideMix(warmup=1, bs=b, rampup=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learn.fit(2, cbs=[dm])                                          # batch norm refuses a batch of 1 in training
+    assert [r["phase"] for r in dm.log] == ["warmup", "dividemix"]
