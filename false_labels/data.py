@@ -21,7 +21,7 @@ from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
 from .core import check_choice
-from .imports import import_images
+from .imports import fit_square, import_images
 from .dataset import SPLITS, Dataset, load_dataset, stratified_splits
 from .noise import corrupt, read_labels_csv
 from .noise_instance import INSTANCE_NOISE_KINDS, instance_noise
@@ -400,14 +400,7 @@ def _read_image(path:Path, size:int)->np.ndarray:
     import cv2
     im = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if im is None: raise ValueError(f"cannot read image {str(path)!r}")
-    h, w = im.shape[:2]
-    s = size / min(h, w)
-    if s != 1:
-        im = cv2.resize(im, (max(size, round(w * s)), max(size, round(h * s))),
-                        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    h, w = im.shape[:2]
-    y0, x0 = (h - size) // 2, (w - size) // 2
-    return np.ascontiguousarray(im[y0:y0 + size, x0:x0 + size, ::-1])
+    return np.ascontiguousarray(fit_square(im, size)[:, :, ::-1])   # the import's resize policy, BGR -> RGB
 
 def _scan_split(folder:Path)->list:
     "(relative class folder name, file) pairs of one split folder."
