@@ -1,4 +1,5 @@
 """Shared fixtures of the test suite."""
+import os, shutil
 import pytest
 import torch
 
@@ -15,3 +16,11 @@ def one_thread():
 def _import_cache(tmp_path, monkeypatch):
     "Imports (`imports.import_images`, `--data <folder>`) are cached in a folder of the test, never in the user's cache."
     monkeypatch.setenv("FALSE_LABELS_CACHE", str(tmp_path/"import_cache"))
+
+
+@pytest.fixture
+def chromium():
+    "Headless Chromium's binary, or the test is skipped (apt-get install -y chromium, or set $CHROMIUM)."
+    for c in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if c and shutil.which(c): return shutil.which(c)
+    pytest.skip("no chromium binary (apt-get install -y chromium, or set $CHROMIUM)")

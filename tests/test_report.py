@@ -144,10 +144,6 @@ def test_render_html_escapes_text():
 
 # ---------------------------------------------------------------------------------------------------------------
 # a real headless Chromium, driven through the DevTools protocol over a pipe (no port, no extra package), no network
-def _chromium():
-    for c in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if c and shutil.which(c): return shutil.which(c)
-
 class _DevTools:
     "Minimal DevTools-protocol client over --remote-debugging-pipe (fd 3: commands in, fd 4: replies out, NUL-separated)."
     def __init__(self, binary, timeout=60.0):
@@ -215,12 +211,6 @@ def _load_page(binary, page:Path, timeout=60.0)->dict:
                 console_errors=[e for e in ev("Runtime.consoleAPICalled") if e.get("type") == "error"]
                                + [e for e in ev("Log.entryAdded") if e["entry"].get("level") == "error"],
                 charts=json.loads(charts or "[]"))
-
-@pytest.fixture
-def chromium():
-    binary = _chromium()
-    if binary is None: pytest.skip("no chromium binary (apt-get install -y chromium, or set $CHROMIUM)")
-    return binary
 
 @pytest.mark.browser
 def test_report_renders_offline_in_headless_chromium(chromium, report, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from false_labels.imports import import_images
 from false_labels.review import corrected_labels, export_folders, review_page, suspects_table
-from test_report import _DevTools, _chromium
+from test_report import _DevTools
 
 
 @pytest.fixture
@@ -78,13 +78,6 @@ def test_review_page_is_self_contained(toy):
     assert "<script" not in page and "http" not in page.replace("<!doctype html>", "")
     assert "apple/0.jpg" in page and "&rarr;" in page
     with pytest.raises(ValueError, match="top 0"): review_page(sus, ds, tmp/"x.html", top=0)
-
-
-@pytest.fixture
-def chromium():
-    binary = _chromium()
-    if binary is None: pytest.skip("no chromium binary (apt-get install -y chromium, or set $CHROMIUM)")
-    return binary
 
 
 @pytest.mark.browser
