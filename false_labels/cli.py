@@ -105,7 +105,6 @@ def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
-    import false_labels.data      # fastai is loaded here, with its import-time torch.jit warning filtered, before robust
     from false_labels.robust import train_method
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorCategory, TensorImage, show_image

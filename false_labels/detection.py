@@ -14,7 +14,6 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import altair as alt
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.callback.core import Callback, CancelValidException
 from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir,
                                read_json, seed_everything, to_json, versions)

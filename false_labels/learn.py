@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.callback.core import Callback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.progress import ProgressCallback

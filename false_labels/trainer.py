@@ -11,7 +11,6 @@ from inspect import signature
 import numpy as np
 import torch
 import torch.nn as nn
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)  # importing fastai calls it
 from fastai.callback.core import Callback, CancelValidException
 from fastcore.meta import delegates
 from .core import check_choice, seed_everything
