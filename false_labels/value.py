@@ -13,7 +13,8 @@ from .core import check_choice
 from .stats import check_labels, check_scores, rng_stream, to_numpy, with_bias
 
 # %% auto #0
-__all__ = ['REGRESSORS', 'mc_training_values', 'ValueRegressors', 'fit_value_regressors', 'TrainingValues', 'training_values']
+__all__ = ['HEADS', 'REGRESSORS', 'FEATURE_MAPS', 'mc_training_values', 'ValueRegressors', 'fit_value_regressors',
+           'TrainingValues', 'training_values', 'check_value_options', 'feature_map']
 
 # %% ../nbs/03e_value.ipynb #650e9e4d
 def _torch():
@@ -67,6 +68,54 @@ def _mc_core(X, y, V, yv, W0, orders, lr:float):
         before = after
     return tv
 
+
+# %% ../nbs/03e_value.ipynb #a1f0c001
+def _mc_core_mlp(X, y, V, yv, W1, W2, orders, lr:float):
+    "Run B SGD episodes of a one-hidden-layer ReLU MLP in parallel (W1: (B, D, H), W2: (B, H, C)); return TV sums (n,)."
+    torch = _torch()
+    B, S = orders.shape
+    W1, W2 = W1.clone(), W2.clone()
+    b1 = torch.zeros(B, W1.shape[2], dtype=W1.dtype, device=W1.device)
+    b2 = torch.zeros(B, 1, W2.shape[2], dtype=W1.dtype, device=W1.device)
+    GT = ((V @ X.T).T + 1).contiguous()           # (n, M), +1 for the bias
+    Z = torch.einsum("md,bdh->bmh", V, W1)        # validation pre-activations per episode
+    yv_idx = yv.view(1, -1, 1).expand(B, -1, 1)
+    def val_loss():
+        L = torch.baddbmm(b2, torch.relu(Z), W2)
+        return (torch.logsumexp(L, -1) - L.gather(-1, yv_idx).squeeze(-1)).mean(-1)
+    before, ar = val_loss(), torch.arange(B, device=W1.device)
+    tv = torch.zeros(X.shape[0], dtype=W1.dtype, device=W1.device)
+    for t in range(S):
+        idx = orders[:, t]
+        x = X[idx]
+        z = torch.bmm(x[:, None, :], W1).squeeze(1) + b1
+        h = torch.relu(z)
+        g = torch.softmax(torch.bmm(h[:, None, :], W2).squeeze(1) + b2[:, 0], -1)
+        g[ar, y[idx]] -= 1                        # dCE/dlogits
+        dh = torch.bmm(g[:, None, :], W2.transpose(1, 2)).squeeze(1) * (z > 0)   # with W2 before its step
+        W2.baddbmm_(h[:, :, None], g[:, None, :], alpha=-lr); b2[:, 0].sub_(g, alpha=lr)
+        W1.baddbmm_(x[:, :, None], dh[:, None, :], alpha=-lr); b1.sub_(dh, alpha=lr)
+        Z.baddbmm_(GT[idx][:, :, None], dh[:, None, :], alpha=-lr)
+        after = val_loss()
+        tv.index_add_(0, idx, before - after)
+        before = after
+    return tv
+
+HEADS = ("linear", "mlp")
+
+def _glorot(gen, fan_in:int, fan_out:int):
+    "One flat Glorot-uniform initialisation (as Keras' Dense), in float64."
+    torch = _torch()
+    return (torch.rand(fan_in * fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * np.sqrt(6 / (fan_in + fan_out))
+
+def _permuted(w0, B:int, shape:tuple, gen, dev, dt):
+    "B re-initialisations of one layer: each a random permutation of the same initial weights."
+    torch = _torch()
+    perm = torch.argsort(torch.rand(B, w0.numel(), generator=gen), 1)
+    return w0[perm].reshape(B, *shape).to(dev, dt)
+
+
+# %% ../nbs/03e_value.ipynb #a1f0c002
 def mc_training_values(features, # (n, D) features of the training subset
                        labels, # (n,) their given labels
                        val_features, # (M, D) features of a small clean validation set
@@ -79,6 +128,8 @@ def mc_training_values(features, # (n, D) features of the training subset
                        device:str|None=None, # torch device ('cuda', ...); default CPU
                        episode_batch:int|None=None, # episodes run together (default: all)
                        dtype:str="float32", # 'float32' | 'float64'
+                       head:str="linear", # 'linear' (a softmax layer, as the seed's code) | 'mlp' (one hidden ReLU layer, as its paper)
+                       hidden:int=100, # hidden units of the 'mlp' head
                       )->np.ndarray:
     "Monte-Carlo training value of each sample: mean validation-loss drop of its single-example SGD steps."
     torch = _torch()
@@ -88,22 +139,26 @@ def mc_training_values(features, # (n, D) features of the training subset
     y, yv = check_labels(labels, C), check_labels(val_labels, C, "val_labels")
     if len(y) != len(X) or len(yv) != len(V): raise ValueError("labels and features (or val_labels and val_features) differ in length")
     if episodes < 1 or epochs < 1: raise ValueError(f"episodes={episodes} and epochs={epochs} must be >= 1")
-    check_choice("dtype", dtype, ("float32", "float64"))
+    check_choice("dtype", dtype, ("float32", "float64")); check_choice("head", head, HEADS)
+    if head == "mlp" and (not isinstance(hidden, (int, np.integer)) or hidden < 1): raise ValueError(f"hidden={hidden!r} must be an integer >= 1")
     dt, dev = getattr(torch, dtype), torch.device(device or "cpu")
     gen = torch.Generator().manual_seed(seed)
     n, D = X.shape
-    limit = np.sqrt(6 / (D + C))                  # Glorot uniform, as Keras' Dense
-    w0 = (torch.rand(D * C, generator=gen, dtype=torch.float64) * 2 - 1) * limit
+    w0 = _glorot(gen, D, C) if head == "linear" else (_glorot(gen, D, hidden), _glorot(gen, hidden, C))
     Xt, Vt = torch.as_tensor(X, dtype=dt, device=dev), torch.as_tensor(V, dtype=dt, device=dev)
     yt, yvt = torch.as_tensor(y, device=dev), torch.as_tensor(yv, device=dev)
     tv, bs = torch.zeros(n, dtype=torch.float64), episode_batch or episodes
     for start in range(0, episodes, bs):
         B = min(bs, episodes - start)
-        perm = torch.argsort(torch.rand(B, D * C, generator=gen), 1)
-        W0 = w0[perm].reshape(B, D, C).to(dev, dt)
+        if head == "linear": W0 = _permuted(w0, B, (D, C), gen, dev, dt)
+        else: W0 = (_permuted(w0[0], B, (D, hidden), gen, dev, dt), _permuted(w0[1], B, (hidden, C), gen, dev, dt))
         orders = torch.cat([torch.argsort(torch.rand(B, n, generator=gen), 1) for _ in range(epochs)], 1).to(dev)
-        with _cpu_threads(dev, B * (D + len(V)) * C): tv += _mc_core(Xt, yt, Vt, yvt, W0, orders, lr).double().cpu()
+        if head == "linear":
+            with _cpu_threads(dev, B * (D + len(V)) * C): tv += _mc_core(Xt, yt, Vt, yvt, W0, orders, lr).double().cpu()
+        else:
+            with _cpu_threads(dev, B * (D + len(V) * C) * hidden): tv += _mc_core_mlp(Xt, yt, Vt, yvt, *W0, orders, lr).double().cpu()
     return (tv / (episodes * epochs)).numpy()
+
 
 # %% ../nbs/03e_value.ipynb #6c0581ec
 REGRESSORS = ("mlp", "ridge")
@@ -126,6 +181,24 @@ class ValueRegressors:
         out = np.zeros(len(y))
         for c in np.unique(y): out[y == c] = self._head(int(c), X[y == c])
         return out * self.scale
+    def state_dict(self)->dict:
+        "The regressors as named CPU tensors (what `torch.save` writes), with their kind, scale and class count."
+        torch = _torch()
+        names = ("W1", "b1", "W2", "b2") if self.kind == "mlp" else ("W",)
+        ps = self.params if self.kind == "mlp" else (np.stack(self.params),)
+        out = {n: torch.as_tensor(np.asarray(p.detach() if hasattr(p, "detach") else p)).clone() for n, p in zip(names, ps)}
+        out.update(mu=torch.as_tensor(self.mu), sd=torch.as_tensor(self.sd), scale=torch.tensor(float(self.scale)),
+                   n_classes=torch.tensor(int(self.n_classes)), kind=torch.tensor(REGRESSORS.index(self.kind)))
+        return out
+    @classmethod
+    def from_state_dict(cls, state:dict)->ValueRegressors:
+        "Rebuild the regressors from `state_dict()`'s tensors."
+        kind, C = REGRESSORS[int(state["kind"])], int(state["n_classes"])
+        params = tuple(state[n].float() for n in ("W1", "b1", "W2", "b2")) if kind == "mlp" else list(state["W"].numpy())
+        return cls(kind, params, state["mu"].numpy(), state["sd"].numpy(), float(state["scale"]), C)
+    def shapes(self)->dict:
+        "Name -> shape of each tensor of `state_dict()` (a small json of the networks)."
+        return {k: list(v.shape) for k, v in self.state_dict().items()}
 
 def _fit_ridge_heads(X, t, y, C, alpha=1.0):
     Xb, out = with_bias(X), []
@@ -218,6 +291,8 @@ def fit_value_regressors(features, # (n, D) features of the Monte-Carlo subset
             params = _fit_mlp_heads(Xs, t, y, C, hidden, dropout, epochs, batch_size, lr, 0.1, patience, min_delta, seed)
     return ValueRegressors(kind, params, mu, sd, scale, C)
 
+
+# %% ../nbs/03e_value.ipynb #a1f0c003
 @dataclass
 class TrainingValues:
     "Training-ValueNet's outcome: a predicted training value per sample (negative = discard)."
@@ -243,8 +318,12 @@ def training_values(features, # (N, D) extracted features of all training sample
                     regressor:str="mlp", # 'mlp' | 'ridge'
                     seed:int=0, # seed of everything
                     device:str|None=None, # torch device for the episodes; default CPU
+                    head:str="linear", # head trained in the episodes: 'linear' (softmax layer) | 'mlp' (one hidden layer)
+                    hidden:int=100, # hidden units of the 'mlp' head
                    )->TrainingValues:
     "Training-ValueNet: Monte-Carlo training values on a per-class subset, then per-class regressors for all samples."
+    check_value_options(episodes=episodes, train_per_class=train_per_class, val_per_class=val_per_class, head=head,
+                        regressor=regressor, epochs=epochs, hidden=hidden)
     X = _check_features(features, "features")
     C = n_classes or int(to_numpy(labels).max()) + 1
     y, yv = check_labels(labels, C), check_labels(val_labels, C, "val_labels")
@@ -252,6 +331,52 @@ def training_values(features, # (N, D) extracted features of all training sample
     if len(y) != len(X): raise ValueError(f"labels has {len(y)} entries but features has {len(X)} rows")
     rng = rng_stream(seed, 4)
     sub, vsub = _per_class_subset(y, train_per_class, rng), _per_class_subset(yv, val_per_class, rng)
-    mc = mc_training_values(X[sub], y[sub], V[vsub], yv[vsub], C, episodes, lr, epochs, seed, device)
+    mc = mc_training_values(X[sub], y[sub], V[vsub], yv[vsub], C, episodes, lr, epochs, seed, device, head=head, hidden=hidden)
     reg = fit_value_regressors(X[sub], y[sub], mc, C, kind=regressor, seed=seed)
     return TrainingValues(reg.predict(X, y), sub, mc, reg)
+
+
+# %% ../nbs/03e_value.ipynb #a1f0c004
+_POSITIVE = ("episodes", "train_per_class", "val_per_class", "epochs", "hidden")
+
+def check_value_options(**kw)->dict:
+    "Check Training-ValueNet options (`training_values`' keywords) before any work; return them."
+    from inspect import signature
+    valid = [p for p in signature(training_values).parameters if p not in ("features", "labels", "val_features", "val_labels")]
+    for k, v in kw.items():
+        check_choice("training-value option", k, valid)
+        if k in _POSITIVE and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"{k}={v!r} must be an integer >= 1")
+    if "head" in kw: check_choice("head", kw["head"], HEADS)
+    if "regressor" in kw: check_choice("regressor", kw["regressor"], REGRESSORS)
+    if "lr" in kw and not (isinstance(kw["lr"], (int, float)) and kw["lr"] > 0): raise ValueError(f"lr={kw['lr']!r} must be > 0")
+    return kw
+
+
+# %% ../nbs/03e_value.ipynb #a1f0c012
+FEATURE_MAPS = ("tsne", "umap", "pca")
+
+def feature_map(features, # (N, D) extracted features
+                method:str="tsne", # 'tsne' (scikit-learn) | 'umap' (needs umap-learn) | 'pca'
+                seed:int=0, # seed of the subsample and of the embedding
+                max_points:int=2000, # rows kept (a seeded random subsample beyond that)
+                perplexity:float=30.0, # t-SNE perplexity (lowered for small samples)
+               )->tuple[np.ndarray, np.ndarray]:
+    "A 2-D map of the features (Training-ValueNet's t-SNE): (index of the rows kept, (m, 2) coordinates)."
+    check_choice("feature map method", method, FEATURE_MAPS)
+    X = _check_features(features, "features").astype(np.float64)
+    if not isinstance(max_points, (int, np.integer)) or max_points < 3: raise ValueError(f"max_points={max_points!r} must be an integer >= 3")
+    if len(X) < 3: raise ValueError(f"feature_map needs at least 3 rows, got {len(X)}")
+    idx = np.arange(len(X)) if len(X) <= max_points else np.sort(rng_stream(seed, 6).choice(len(X), max_points, replace=False))
+    Z = (X[idx] - X[idx].mean(0)) / (X[idx].std(0) + 1e-12)
+    from sklearn.decomposition import PCA
+    if method == "pca": return idx, PCA(2, random_state=seed).fit_transform(Z)
+    if Z.shape[1] > 50: Z = PCA(50, random_state=seed).fit_transform(Z)     # the usual pre-reduction, much faster
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        p = min(float(perplexity), (len(Z) - 1) / 3)
+        return idx, TSNE(2, perplexity=p, init="pca", random_state=seed).fit_transform(Z)
+    try: import umap
+    except ImportError: raise ValueError("feature map method 'umap' needs the umap-learn package (pip install umap-learn); use 'tsne' or 'pca'") from None
+    return idx, umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(Z) - 1)).fit_transform(Z)
+
