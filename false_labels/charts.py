@@ -15,7 +15,8 @@ from .dynamics import check_dynamics, mean_loss_dynamics
 from .detect import Detection, evaluate_detection
 
 # %% auto #0
-__all__ = ['plot_score_histograms', 'plot_pr_curves', 'plot_ema_curves']
+__all__ = ['plot_score_histograms', 'plot_pr_curves', 'plot_ema_curves', 'plot_feature_map', 'plot_value_histograms',
+           'plot_label_precision_recall']
 
 # %% ../nbs/17_charts.ipynb #68c2870f
 _TRUTH = alt.Scale(domain=["clean", "corrupted"], range=["#4c78a8", "#e45756"])
@@ -105,3 +106,98 @@ def plot_ema_curves(curves, # (T, N) EMA curves from `ema_curves`
     mean_l = line.transform_filter(alt.datum.kind == "mean").mark_line(color="black", strokeDash=[5, 3])
     return alt.layer(mean_l, sus_l, data=df).properties(width=260, height=180).facet(
         column=alt.Column("panel:N", title="dashed: mean of " + ("the dataset" if mode == "mean" else "the label")))
+
+# %% ../nbs/17_charts.ipynb #c3e0c002
+def _names(class_names, y:np.ndarray)->np.ndarray:
+    names = list(class_names) if class_names is not None else [str(c) for c in range(int(y.max()) + 1)]
+    if len(names) <= int(y.max()): raise ValueError(f"class_names has {len(names)} names but labels go up to {int(y.max())}")
+    return np.asarray(names, dtype=object)
+
+def plot_feature_map(coords, # (m, 2) from `value.feature_map`
+                     given, # (m,) given labels of those rows
+                     suggested=None, # (m,) suggested labels (e.g. the out-of-fold prediction)
+                     values=None, # (m,) training values
+                     truth=None, # (m,) true labels, when known (tooltips and the corrupted marks)
+                     class_names=None, # names of the labels
+                     size:int=260, # side of each panel
+                    )->alt.HConcatChart:
+    "Training-ValueNet's 2-D feature map, in up to three panels: coloured by given class, by given vs suggested label, and by training value."
+    xy = np.asarray(coords, np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2: raise ValueError(f"coords must be (m, 2), got shape {xy.shape}")
+    y = check_labels(given)
+    if len(y) != len(xy): raise ValueError(f"given has {len(y)} labels but coords has {len(xy)} rows")
+    names = _names(class_names, y)
+    df = pd.DataFrame(dict(x=xy[:, 0], y=xy[:, 1], given=names[y]))
+    tips = ["given"]
+    if truth is not None:
+        t = check_labels(truth, len(names), "truth")
+        df["true"], df["label"] = names[t], np.where(t != y, "corrupted", "clean"); tips += ["true", "label"]
+    if suggested is not None:
+        s = check_labels(suggested, len(names), "suggested")
+        df["suggested"], df["agreement"] = names[s], np.where(s == y, "given = suggested", "given ≠ suggested"); tips += ["suggested"]
+    if values is not None:
+        df["value"] = check_scores(values, len(y), "values"); tips.append(alt.Tooltip("value:Q", format=".3g"))
+    base = alt.Chart(df).mark_circle(size=14, opacity=0.7).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), tooltip=tips).properties(width=size, height=size)
+    panels = [base.encode(color=alt.Color("given:N", title="given class")).properties(title="by given class")]
+    if suggested is not None:
+        panels.append(base.encode(color=alt.Color("agreement:N", title=None, scale=alt.Scale(
+            domain=["given = suggested", "given ≠ suggested"], range=["#bab0ac", "#e45756"]))).properties(title="given vs suggested label"))
+    if values is not None:
+        lim = float(np.nanpercentile(np.abs(df["value"]), 95)) or 1.0      # a few extreme values would wash the rest out
+        panels.append(base.encode(color=alt.Color("value:Q", title="training value", scale=alt.Scale(
+            scheme="redblue", domain=[-lim, lim], domainMid=0, clamp=True))).properties(title="by training value"))
+    return alt.hconcat(*panels).resolve_scale(color="independent")
+
+
+# %% ../nbs/17_charts.ipynb #c3e0c005
+def plot_value_histograms(values, # (N,) training values (negative: discarded)
+                          given, # (N,) given labels
+                          truth=None, # (N,) true labels: split each class into clean and corrupted
+                          class_names=None, # names of the labels
+                          bins:int=50, # bins per class
+                          columns:int=4, # panels per row
+                         )->alt.FacetChart:
+    "Training-ValueNet's per-class histograms of training values (by given label), split clean vs corrupted when the truth is known; the cut at 0 dashed."
+    v = check_scores(values, name="values")
+    y = check_labels(given)
+    if len(y) != len(v): raise ValueError(f"given has {len(y)} labels but values has {len(v)}")
+    names = _names(class_names, y)
+    bad = None
+    if truth is not None:
+        t = check_labels(truth, len(names), "truth")
+        if len(t) != len(v): raise ValueError(f"truth has {len(t)} labels but values has {len(v)}")
+        bad = t != y
+    edges, rows = np.histogram_bin_edges(v, bins), []
+    for c in np.unique(y):
+        sel = y == c
+        panel = f"{names[c]}: {int((v[sel] < 0).sum())} discarded, {int((v[sel] >= 0).sum())} kept"
+        groups = [("all", sel)] if bad is None else [("clean", sel & ~bad), ("corrupted", sel & bad)]
+        for name, g in groups:
+            n = np.histogram(v[g], edges)[0]
+            rows += [dict(panel=panel, truth=name, lo=lo, hi=hi, samples=int(k)) for lo, hi, k in zip(edges[:-1], edges[1:], n)]
+    df = pd.DataFrame(rows)
+    color = alt.Color("truth:N", scale=_TRUTH, title=None) if bad is not None else alt.value("#4c78a8")
+    bars = alt.Chart().mark_bar(opacity=0.6, binSpacing=0).encode(
+        x=alt.X("lo:Q", bin="binned", title="training value"), x2="hi:Q", y=alt.Y("samples:Q", stack=None),
+        color=color, tooltip=["panel", "truth", "lo", "hi", "samples"])
+    cut = alt.Chart().mark_rule(color="black", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    return (alt.layer(bars, cut, data=df).properties(width=200, height=130)
+            .facet(facet=alt.Facet("panel:N", title="given label"), columns=columns).resolve_scale(y="independent"))
+
+
+# %% ../nbs/17_charts.ipynb #c3e0c008
+def plot_label_precision_recall(table:pd.DataFrame, # from `detection_sweep.label_precision_recall`: ratio, metric, value, kind (measured | closed form)
+                               )->alt.LayerChart:
+    "INCV's LP/LR figure: label precision and label recall of the selection against the noise ratio, measured points on the closed forms."
+    need = {"ratio", "metric", "value", "kind"}
+    if not need <= set(table.columns): raise ValueError(f"table lacks columns {sorted(need - set(table.columns))}; expected {sorted(need)}")
+    df = table.assign(ratio_pct=100 * table["ratio"])
+    x = alt.X("ratio_pct:Q", title="noise ratio ε (%)")
+    y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None)
+    theory = alt.Chart(df[df["kind"] == "closed form"]).mark_line(strokeDash=[5, 3]).encode(x=x, y=y, color=alt.Color("metric:N"))
+    meas = alt.Chart(df[df["kind"] == "measured"]).mark_point(size=60, filled=True).encode(
+        x=x, y=y, color="metric:N", tooltip=["metric", "ratio", alt.Tooltip("value:Q", format=".3f")])
+    return alt.layer(theory, meas).properties(width=360, height=260, title="INCV selection: label precision and recall "
+                                                                          "(dots measured, dashed closed forms)")
+

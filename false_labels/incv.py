@@ -10,12 +10,13 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 import numpy as np
+import pandas as pd
 from .core import check_choice
 from .noise import expected_noisy_accuracy, label_precision
 from .stats import check_labels, check_probs, rng_stream
 
 # %% auto #0
-__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv']
+__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'incv_selection']
 
 # %% ../nbs/03d_incv.ipynb #c1395c9f
 INCV_NOISE_KINDS = ("sym", "pair")
@@ -48,6 +49,9 @@ class IncvResult:
     noise_selected: float     # estimated noise rate of the selected set (1 - label precision)
     ce: np.ndarray            # (N,) held-out cross-entropy at each sample's last evaluation
     log: list = field(default_factory=list) # one dict per half-iteration
+    selected_at: np.ndarray|None = None   # (N,) iteration that selected the sample (0: never)
+    discarded_at: np.ndarray|None = None  # (N,) iteration that discarded it (0: never)
+    evaluated_in: np.ndarray|None = None  # (N,) index into `log` of the half-iteration that last evaluated it (-1: never)
     @property
     def score(self)->np.ndarray: return self.ce
     @property
@@ -82,6 +86,7 @@ def incv(labels, # (N,) given (noisy) labels
     if N < 4: raise ValueError(f"incv needs at least 4 samples, got {N}")
     selected, candidate, discarded = np.zeros(N, bool), np.ones(N, bool), np.zeros(N, bool)
     ce, log = np.full(N, np.nan), []
+    selected_at, discarded_at, evaluated_in = np.zeros(N, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64)
     eps, discard_ratio, save_best_until = None, 0.0, n_iter
     if noise_rate is not None: eps, discard_ratio, save_best_until = _incv_eps_rules(float(noise_rate), noise_kind)
     for it in range(1, n_iter + 1):
@@ -95,6 +100,7 @@ def incv(labels, # (N,) given (noisy) labels
             p = _call_fit_predict(fit_predict, train_idx, eval_half, C, save_best)
             ce[eval_half] = -np.log(p[np.arange(len(eval_half)), y[eval_half]] + 1e-8)
             hit = p.argmax(1) == y[eval_half]
+            evaluated_in[eval_half] = len(log)
             if eps is None:
                 eps, discard_ratio, save_best_until = _incv_eps_rules(estimate_noise_from_accuracy(hit.mean(), C, noise_kind), noise_kind)
                 save_best = it <= save_best_until
@@ -102,11 +108,41 @@ def incv(labels, # (N,) given (noisy) labels
             drop = eval_half[np.argsort(ce[eval_half], kind="stable")[len(eval_half) - n_drop:]] if n_drop else eval_half[:0]
             picked.append(eval_half[hit]); dropped.append(drop)
             log.append(dict(iteration=it, half=h, n_train=len(train_idx), n_eval=len(eval_half), n_selected=int(hit.sum()),
-                            noisy_acc=float(hit.mean()), n_discard=len(drop), save_best=save_best))
+                            noisy_acc=float(hit.mean()), noise_estimate=estimate_noise_from_accuracy(hit.mean(), C, noise_kind),
+                            n_discard=len(drop), save_best=save_best))
         sel = np.concatenate(picked)
-        selected[sel] = True; candidate[sel] = False
+        selected[sel] = True; candidate[sel] = False; selected_at[sel] = it
         if noise_kind == "sym":
             d = np.concatenate(dropped); candidate[d] = False; discarded[d] = True
+            discarded_at[d[~selected[d] & (discarded_at[d] == 0)]] = it
         log[-1].update(total_selected=int(selected.sum()), candidates=int(candidate.sum()))
     return IncvResult(selected, candidate, discarded & ~selected, float(eps), float(1 - label_precision(min(eps, 0.999), C, noise_kind)),
-                      ce, log)
+                      ce, log, selected_at, np.where(selected, 0, discarded_at), evaluated_in)
+
+# %% ../nbs/03d_incv.ipynb #b2e0c002
+def incv_selection(r:IncvResult, # from `incv`
+                   given, # (N,) the given labels INCV saw
+                   truth=None, # (N,) true labels, when known
+                   ids=None, # (N,) sample ids (default 0..N-1)
+                  )->pd.DataFrame:
+    "INCV's selection as a table (the seed's CSV: y, y_noisy, select, candidate, eval_ratio), with when each sample was selected or removed and the noise estimate of the half-iteration that last evaluated it."
+    y = check_labels(given)
+    N = len(y)
+    if len(r.selected) != N: raise ValueError(f"given has {N} labels but the INCV result has {len(r.selected)} samples")
+    ids = np.arange(N) if ids is None else np.asarray(ids)
+    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries, expected {N}")
+    ev = r.evaluated_in if r.evaluated_in is not None else np.full(N, -1)
+    est = np.array([e.get("noise_estimate", np.nan) for e in r.log] + [np.nan])      # index -1: never evaluated
+    t = pd.DataFrame(dict(id=ids, given=y))
+    if truth is not None:
+        tr = check_labels(truth, name="truth")
+        if len(tr) != N: raise ValueError(f"truth has {len(tr)} labels, expected {N}")
+        t.insert(1, "true", tr)
+    zeros = np.zeros(N, np.int64)
+    t = t.assign(selected=r.selected, candidate=r.candidate, removed=r.discarded,
+                 selected_at=r.selected_at if r.selected_at is not None else zeros,
+                 removed_at=r.discarded_at if r.discarded_at is not None else zeros,
+                 evaluated_at=[r.log[i]["iteration"] if i >= 0 else 0 for i in ev],
+                 iteration_noise_estimate=est[ev], eval_ratio=r.eval_ratio, ce=r.ce)
+    return t
+
