@@ -12,7 +12,7 @@ from .core import one_line
 
 # %% auto #0
 __all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train', 'cmd_sweep',
-           'cmd_report', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser', 'error_line', 'main']
+           'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -150,18 +150,29 @@ def cmd_report(a):
 # %% ../nbs/40_cli.ipynb #58d0cab2
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt")
 
+_VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "val_per_class"), ("value_episodes", "episodes"),
+               ("value_head", "head"))   # (--option, `training_values` keyword)
+
+def detect_options(a)->dict:
+    "`detect_labels` keywords of the output and Training-ValueNet options (--top, --gallery, --value-*), checked before any work."
+    from false_labels.detection import check_output_options
+    tv_kw = {k: getattr(a, o) for o, k in _VALUE_OPTS if getattr(a, o, None) is not None}
+    kw = dict(tv_kw=tv_kw or None, top=16 if a.gallery is None else a.gallery, top_k=a.top)
+    check_output_options(kw["tv_kw"], kw["top"], kw["top_k"])
+    return kw
+
 def cmd_detect(a):
     "Find the mislabeled images: run the detectors, rank every image, score them against the truth when there is one."
     from false_labels.detection import detect_labels
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
-    kw.update(overwrite=a.overwrite)
+    kw.update(detect_options(a), overwrite=a.overwrite)
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
-        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,
+        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top or 200, policy=a.policy,
                   min_prob=a.min_prob, progress=not a.quiet and sys.stderr.isatty())   # a bar for a person, not for logs
         if a.ratio is not None: kw["ratio"] = a.ratio
         res = detect_labels(data, a.out, **kw)
@@ -170,6 +181,7 @@ def cmd_detect(a):
     print(res[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if "f1" not in res.columns: print("no truth (no clean label set): detectors ranked the images, nothing was scored")
     out = Path(a.out).resolve()
+    if a.top and a.ratios is None: print(f"top {a.top} suspects -> {out/'top_suspects.csv'}")
     if (out/"review.html").exists(): print(f"suspects -> {out/'suspects.csv'}\nreview page -> {out/'review.html'}\n"
                                            f"corrected labels ({a.policy}) -> {out/'corrected_labels.csv'}")
     print(f"detection -> {out}")
@@ -309,7 +321,13 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--folders", nargs="?", const="link", default=None, choices=("link", "symlink", "copy"),
                    help="also put the images into clean/<class>/ and dirty/<class>/ (imported data: the original files, "
                         "hard-linked by default, or copied)")
-    p.add_argument("--top", type=int, default=200, help="suspects on review.html (default 200)")
+    p.add_argument("--top", type=int, default=None, help="keep the K most suspicious in top_suspects.csv and show them on review.html "
+                                                         "(default: no top_suspects.csv, 200 on review.html)")
+    p.add_argument("--gallery", type=int, default=None, help="suspects drawn in charts/gallery.png (default 16)")
+    p.add_argument("--value-per-class", type=int, default=None, help="Training-ValueNet: Monte-Carlo subset size per class (default 1000)")
+    p.add_argument("--value-val-per-class", type=int, default=None, help="Training-ValueNet: clean validation samples per class (default 100)")
+    p.add_argument("--value-episodes", type=int, default=None, help="Training-ValueNet: Monte-Carlo episodes (default 100)")
+    p.add_argument("--value-head", default=None, choices=("linear", "mlp"), help="Training-ValueNet: head trained in the episodes (default linear)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
     p.add_argument("--overwrite", action="store_true")

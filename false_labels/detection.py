@@ -22,20 +22,22 @@ from .dataset import Dataset, check_folds
 from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
-from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model
+from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model, make_model, save_state
 from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .stats import check_probs, out_of_fold_probs
 from .dynamics import assign_threshold_samples, aum, aum_threshold, ema_curves
-from .incv import INCV_NOISE_KINDS, incv
-from .value import training_values
+from .incv import INCV_NOISE_KINDS, incv, incv_selection
+from .value import FEATURE_MAPS, ValueRegressors, check_value_options, feature_map as embed_features, training_values
 from .detect import Detection, evaluate_detectors, score_from_stats, suspects_table
-from .charts import plot_ema_curves, plot_pr_curves, plot_score_histograms
+from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs', 'cleanlab_detection',
-           'labels_for', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOptions', 'DetectionOutcome',
-           'write_detection', 'run_detection', 'check_detection_options', 'prepare_loaders', 'labels_of',
-           'detect_labels', 'check_training', 'detection_params', 'detect_in_memory']
+__all__ = ['METHODS', 'MEMBERS', 'DETECTION_TABLES', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
+           'cleanlab_detection', 'labels_for', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOptions',
+           'DetectionOutcome', 'tv_settings', 'write_detection', 'run_detection', 'read_detection_table',
+           'method_charts', 'detection_charts', 'load_detection_models', 'check_output_options',
+           'check_detection_options', 'prepare_loaders', 'labels_of', 'detect_labels', 'check_training',
+           'detection_params', 'detect_in_memory']
 
 # %% ../nbs/15_detection.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -275,6 +277,8 @@ class DetectionOptions:
     folders: bool = False
     charts: object = True
     top: int = 16
+    top_k: int|None = None
+    feature_map: str|None = "tsne"
     verbose: bool = False
     progress: bool = False
 
@@ -288,6 +292,7 @@ class _Outcome:
     main: dict|None = None
     oof: np.ndarray|None = None
     extra: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
     def put(self, d:Detection, name:str, **facts):
         self.dets[name] = d; self.meta[name] = dict(facts, cut=d.info.get("cut"))
     bar: object = None
@@ -314,6 +319,8 @@ class DetectionOutcome:
     facts: dict # what params.json records besides the settings (methods, timing, notes, ...)
     ids: np.ndarray # training sample ids
     parts: tuple = () # (dataset, trainer, outcome, truth): what the charts and image folders are drawn from
+    tables: dict = field(default_factory=dict) # name -> DataFrame written as <name>.csv (incv_selection, training_values, feature_map)
+    models: dict = field(default_factory=dict) # 'baseline' (nn.Module, the features' model) and 'value_nets' (`value.ValueRegressors`)
     @property
     def flagged(self)->np.ndarray:
         "The selected method's flags."
@@ -372,14 +379,18 @@ def _trainer_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise):
         res.put(_renamed(score_from_stats(stats, "incv", incv_result=r), "incv", noise_kind=kind, cut="not selected as clean"),
                 "incv", **res.timing["incv"])
         res.extra["incv_log"] = r.log
+        res.results["incv"] = r
     if "tv" in o.methods:
         model = res.main["learn"] if "learn" in res.main else res.main["model"]
         def tv():
             kw = dict(device=str(fp.device) if fp.device.type == "cuda" else None, seed=o.seed)
             kw.update(o.tv_kw or {})
-            return training_values(fp.features(model), fp.given, fp.features(model, split="valid"),
+            res.results["features"] = fp.features(model)
+            return training_values(res.results["features"], fp.given, fp.features(model, split="valid"),
                                    fp.dls.valid.labels.cpu().numpy(), fp.n_classes, **kw)
         r = res.stage("tv", fp, tv, o.verbose)
+        res.results.update(tv=r, baseline=getattr(model, "raw_model", model))
+        res.extra["training_value"] = tv_settings(o.tv_kw)
         res.put(_renamed(score_from_stats(stats, "tv", tv=r), "tv", cut="training value < 0"), "tv", **res.timing["tv"])
 
 def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome):
@@ -388,6 +399,34 @@ def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     d = score_from_stats(dict(given=fp.given), "ensemble", detections=members)
     res.put(_renamed(d, "ensemble"), "ensemble", seconds=sum(res.meta[m].get("seconds") or 0 for m in members),
             trainings=sum(res.meta[m].get("trainings") or 0 for m in members))
+
+# %% ../nbs/15_detection.ipynb #d4e0c002
+def tv_settings(tv_kw:dict|None)->dict:
+    "Training-ValueNet's effective settings: `training_values`' defaults updated by `tv_kw` (what params.json records)."
+    from inspect import signature
+    skip = ("features", "labels", "val_features", "val_labels", "n_classes", "seed", "device")
+    out = {k: p.default for k, p in signature(training_values).parameters.items() if k not in skip}
+    return dict(out, **check_value_options(**(tv_kw or {})))
+
+def _method_tables(fp:FitPredict, res:_Outcome, truth, probs, o:DetectionOptions)->tuple[dict, dict]:
+    "(tables, models) of the methods that publish more than scores: INCV's selection; Training-ValueNet's values, feature map and networks."
+    tables, models = {}, {}
+    if "incv" in res.results: tables["incv_selection"] = incv_selection(res.results["incv"], fp.given, truth, fp.ids)
+    tv = res.results.get("tv")
+    if tv is None: return tables, models
+    in_mc = np.zeros(fp.n, bool); in_mc[tv.mc_index] = True
+    mc = np.full(fp.n, np.nan); mc[tv.mc_index] = tv.mc_values
+    t = pd.DataFrame(dict(id=fp.ids, given=fp.given))
+    if truth is not None: t["true"] = truth
+    tables["training_values"] = t.assign(value=tv.values, mc_subset=in_mc, mc_value=mc, flagged=tv.flagged)
+    if o.feature_map is not None and fp.n >= 3:
+        keep, xy = embed_features(res.results["features"], o.feature_map, seed=o.seed)
+        m = pd.DataFrame(dict(id=fp.ids[keep], x=xy[:, 0], y=xy[:, 1], given=fp.given[keep]))
+        if probs is not None: m["suggested"] = np.asarray(probs).argmax(1)[keep]
+        if truth is not None: m["true"] = truth[keep]
+        tables["feature_map"] = m.assign(value=tv.values[keep])
+    models.update(baseline=res.results["baseline"], value_nets=tv.regressors)
+    return tables, models
 
 # %% ../nbs/15_detection.ipynb #ac70918c
 def _ema_x_title(chart, title:str):
@@ -476,7 +515,8 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     if o.progress:
         print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
               f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
-    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth))
+    tables, models = _method_tables(fp, res, truth, res.oof if res.oof is not None else (res.main or {}).get("probs"), o)
+    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth), tables, models)
 
 def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
                     out, # detection folder (written aside, moved into place)
@@ -485,6 +525,7 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
                     charts=True, # True (png, svg, json), False, or a list of formats
                     folders=False, # clean/<class>/ and dirty/<class>/ folders: False, True, 'link', 'symlink' or 'copy' (imported data: the original files; generated: PNGs)
                     top:int=16, # suspects in the gallery
+                    top_k:int|None=None, # also write top_suspects.csv: the k most suspicious (Datumaro's top-k candidates)
                     review_top:int=200, # suspects on review.html (imported data)
                     policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
                     min_prob:float=0.5, # least suggested probability to relabel
@@ -495,11 +536,14 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
     with atomic_dir(out, overwrite) as tmp:
         atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
         atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
+        if top_k: atomic_write(tmp/"top_suspects.csv", d.suspects.head(top_k).to_csv(index=False))
+        for name, t in d.tables.items(): atomic_write(tmp/f"{name}.csv", t.to_csv(index=False))
+        if d.models: _write_models(tmp/"models", d.models, fp)
         atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in d.ids[flagged]))
         atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in d.ids[~flagged]))
         buf = io.BytesIO(); np.savez_compressed(buf, **d.arrays)
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
-        if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top)   # may add a note
+        if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top, d.tables)   # may add a note
         if review:
             review_page(d.suspects, ds, tmp/"review.html", top=review_top)
             corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
@@ -519,9 +563,9 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
 def run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:DetectionOptions, overwrite:bool, params:dict,
                   **write_kw)->pd.DataFrame:
     "Compute, then write the folder `out`."
-    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, **write_kw)
+    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, o.top_k, **write_kw)
 
-def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int):
+def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int, tables=None):
     "EMA curves (dataset and per-class means), score histograms, PR curves and the gallery of top suspects."
     formats = ("png", "svg", "json") if charts is True else tuple(charts)
     m, dets = res.main or {}, res.dets
@@ -537,10 +581,86 @@ def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, t
         save_chart(plot_pr_curves(dets, bad), folder/"pr_curves", formats)
     else: res.notes.append("no truth (or no corrupted label): score histograms and PR curves not drawn")
     atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
+    for name, ch in method_charts(tables or {}, fp.classes).items(): save_chart(ch, folder/name, formats)
+
+# %% ../nbs/15_detection.ipynb #d4e0c003
+DETECTION_TABLES = ("evaluation", "suspects", "top_suspects", "incv_selection", "training_values", "feature_map")
+
+def read_detection_table(folder, # a detection folder (from `detect_labels` / `write_detection`)
+                         name:str, # one of `DETECTION_TABLES`
+                        )->pd.DataFrame|None:
+    "One table of a detection folder (None when that detection did not make it, e.g. no 'tv' method)."
+    check_choice("detection table", name, DETECTION_TABLES)
+    p = Path(folder)/f"{name}.csv"
+    return pd.read_csv(p) if p.is_file() else None
+
+def method_charts(tables:dict, # name -> DataFrame, as `read_detection_table` gives them (None or absent: skipped)
+                  classes=None, # class names
+                 )->dict:
+    "Training-ValueNet's charts of a detection where its tables exist: 'feature_map' and 'value_histograms'."
+    out, fm, tv = {}, tables.get("feature_map"), tables.get("training_values")
+    col = lambda t, c: t[c].to_numpy() if c in t else None
+    if fm is not None and len(fm):
+        out["feature_map"] = plot_feature_map(fm[["x", "y"]].to_numpy(), fm["given"].to_numpy(), col(fm, "suggested"),
+                                              col(fm, "value"), col(fm, "true"), classes)
+    if tv is not None and len(tv):
+        out["value_histograms"] = plot_value_histograms(tv["value"].to_numpy(), tv["given"].to_numpy(), col(tv, "true"), classes)
+    return out
+
+def detection_charts(folder, # a detection folder
+                     )->dict:
+    "`method_charts` of a detection folder, with its class names: Training-ValueNet's feature map and value histograms where it ran."
+    folder = Path(folder)
+    classes = read_json(folder/"params.json").get("classes") if (folder/"params.json").is_file() else None
+    return method_charts({n: read_detection_table(folder, n) for n in ("feature_map", "training_values")}, classes)
+
+def _write_models(folder:Path, models:dict, fp:FitPredict):
+    "models/baseline.pt and models/value_nets.pt (torch state dicts) with models.json (their shapes)."
+    info = {}
+    if models.get("baseline") is not None:
+        net = models["baseline"]
+        save_state(net, folder/"baseline.pt")
+        info["baseline"] = dict(file="baseline.pt", arch=fp.kw["arch"], n_classes=fp.n_classes, classes=fp.classes,
+                                shapes={k: list(v.shape) for k, v in net.state_dict().items()})
+    if models.get("value_nets") is not None:
+        reg = models["value_nets"]
+        buf = io.BytesIO(); torch.save(reg.state_dict(), buf); atomic_write(folder/"value_nets.pt", buf.getvalue())
+        info["value_nets"] = dict(file="value_nets.pt", kind=reg.kind, n_classes=reg.n_classes, shapes=reg.shapes())
+    atomic_json(folder/"models.json", info)
+
+def load_detection_models(folder, # a detection folder with models/ (a detection that ran 'tv')
+                          device="cpu", # where to put the baseline network
+                         )->dict:
+    "The saved baseline classifier (an `nn.Module` in eval mode) and value networks (`value.ValueRegressors`), with models.json."
+    m = Path(folder)/"models"
+    if not (m/"models.json").is_file(): raise ValueError(f"{str(folder)!r} has no models/models.json: not a detection folder that ran 'tv'")
+    info, out = read_json(m/"models.json"), {}
+    if "baseline" in info:
+        b = info["baseline"]
+        net = make_model(b["arch"], b["n_classes"], pretrained=False)
+        net.load_state_dict(torch.load(m/b["file"], map_location=device, weights_only=True))
+        out["baseline"] = net.to(device).eval()
+    if "value_nets" in info:
+        out["value_nets"] = ValueRegressors.from_state_dict(torch.load(m/info["value_nets"]["file"], weights_only=True))
+    return dict(out, info=info)
 
 # %% ../nbs/15_detection.ipynb #a635e5ce
-def check_detection_options(methods, folds, k, n, select, scored:bool=True):
+def _positive_int(v)->bool: return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
+
+def check_output_options(tv_kw=None, # training-value options (`value.check_value_options`)
+                         top=16, # gallery size
+                         top_k=None, # rows of top_suspects.csv
+                         feature_map="tsne", # feature map method or None
+                        ):
+    "Check the training-value, gallery, top-k and feature-map options (no data needed: the CLI calls it first)."
+    check_value_options(**(tv_kw or {}))
+    if feature_map is not None: check_choice("feature_map", feature_map, FEATURE_MAPS)
+    if not _positive_int(top): raise ValueError(f"top={top!r} (gallery size) must be an integer >= 1")
+    if top_k is not None and not _positive_int(top_k): raise ValueError(f"top_k={top_k!r} must be an integer >= 1 (or None)")
+
+def check_detection_options(methods, folds, k, n, select, scored:bool=True, tv_kw=None, top=16, top_k=None, feature_map="tsne"):
     "Fail before any training on settings that cannot work."
+    check_output_options(tv_kw, top, top_k, feature_map)
     if select == "best" and not scored: raise ValueError("select='best' needs the truth (corrupted labels or clean_labels_csv)")
     if not isinstance(folds, (int, np.integer)) or not (folds == 0 or 2 <= folds <= n):
         raise ValueError(f"folds={folds!r} must be 0 (in-sample probabilities) or between 2 and the number of training samples ({n})")
@@ -612,6 +732,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   folders=False, # clean/<class>/ and dirty/<class>/ folders: True or 'link', 'symlink', 'copy' (imported: the original files)
                   charts=True, # True (png, svg, json), False, or a list of formats
                   top:int=16, # suspects in the gallery
+                  top_k:int|None=None, # also write top_suspects.csv: the top_k most suspicious (Datumaro's top-k candidates)
+                  feature_map:str|None="tsne", # 2-D map of the features when 'tv' runs: 'tsne', 'umap', 'pca' or None
                   review_top:int=200, # suspects on review.html (imported data)
                   policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
                   min_prob:float=0.5, # least suggested probability to relabel
@@ -623,7 +745,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
-    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
+    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed); check_output_options(tv_kw, top, top_k, feature_map)
     check_writable_dir(Path(out), overwrite)
     if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
     ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,
@@ -632,13 +754,13 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
     if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
     ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
     labels = labels_of(ds, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
-    check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None)
+    check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None, tv_kw, top, top_k, feature_map)
     if ds.imported and folds >= 2: check_folds(labels.given, dls.vocab, folds)
     fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
                     augment=augment, seed=seed)
     params = detection_params(ds, dls, locals(), labels_csv is not None)
     o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
-              run, folders, charts, top, verbose, progress)
+              run, folders, charts, top, top_k, feature_map, verbose, progress)
     return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):

@@ -12,13 +12,14 @@ import pandas as pd
 import altair as alt
 from .core import OutputExistsError, atomic_json, atomic_write, read_json, to_json, versions
 from .learn import check_fit_args
-from .noise import check_ratio
+from .noise import check_ratio, label_precision, label_recall
 from .trainer import FitPredict
 from .detection import (DetectionOptions, check_detection_options, check_training, detection_params, labels_of,
                                     parse_methods, prepare_loaders, run_detection, save_chart)
 
 # %% auto #0
-__all__ = ['SWEEP_FORMAT', 'find_run', 'detect_sweep', 'detection_results', 'long_metrics', 'plot_detection_sweep']
+__all__ = ['SWEEP_FORMAT', 'find_run', 'detect_sweep', 'detection_results', 'detection_folders', 'long_metrics',
+           'plot_detection_sweep', 'label_precision_recall']
 
 # %% ../nbs/22_detection_sweep.ipynb #b43a03a0
 SWEEP_FORMAT = "false_labels.detection_sweep/1"
@@ -38,7 +39,7 @@ def find_run(sweep_dir, # a `false_labels.sweep` folder (runs/<id>/result.json)
 
 def _ratio_dir(out:Path, r:float)->Path: return out/f"ratio_{r:g}"
 
-_COSMETIC = ("run", "device", "versions", "charts", "top", "verbose")   # settings that do not change the results
+_COSMETIC = ("run", "device", "versions", "charts", "top", "top_k", "feature_map", "verbose")   # settings that do not change the results
 
 def _same_settings(folder:Path, params:dict)->bool:
     old = read_json(folder/"params.json")
@@ -74,7 +75,8 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     methods = parse_methods(opts["method"])
     check_training(opts["arch"], opts["loss"], opts["epochs"])
     ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
-    check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"])
+    check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"], True, opts["tv_kw"], opts["top"],
+                            opts["top_k"], opts["feature_map"])
     sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
                         sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
                         noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
@@ -106,7 +108,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
             ev = run_detection(fp, ds, labels, folder, o, True, params)
         info = read_json(folder/"params.json")
         frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=seed,
-                                selected=ev["method"] == info.get("selected")))
+                                selected=ev["method"] == info.get("selected"), n_classes=info.get("n_classes")))
     res = pd.concat(frames, ignore_index=True)
     first = ["ratio", "realised_ratio", "noise", "seed", "method", "selected"]
     res = res[first + [c for c in res.columns if c not in first]]
@@ -124,10 +126,10 @@ def _sweep_options(kw:dict)->tuple:
 
 _DEFAULTS = dict(method="all", folds=4, arch="resnet18", epochs=10, lr=None, loss="ce", opt="sgd", wd=None, precision="auto",
                  alpha=0.001, ema_k=None, aum_threshold=True, aum_percentile=99, incv_iter=4, incv_noise=None, tv_kw=None,
-                 k=None, select=None, run=None, folders=False, charts=True, top=16)
+                 k=None, select=None, run=None, folders=False, charts=True, top=16, top_k=None, feature_map="tsne")
 _NOISE_KW = ("mapping", "T", "parents")
 _OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
-             "folders", "charts", "top")
+             "folders", "charts", "top", "top_k", "feature_map")
 
 # %% ../nbs/22_detection_sweep.ipynb #5c0cf5f1
 def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)
@@ -139,8 +141,18 @@ def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or
         p = read_json(path/"params.json")
         ev = pd.read_csv(path/"evaluation.csv")
         return ev.assign(ratio=p.get("ratio"), realised_ratio=p.get("realised_ratio"), noise=p.get("noise"), seed=p.get("seed"),
-                         selected=ev["method"] == p.get("selected"))
+                         selected=ev["method"] == p.get("selected"), n_classes=p.get("n_classes"))
     raise ValueError(f"{str(path)!r} holds no detection results (detection_results.csv or evaluation.csv)")
+
+def detection_folders(path, # a `detect_sweep` folder or a `detect_labels` folder
+                     )->dict:
+    "ratio -> detection folder: each ratio's folder of a sweep, or {ratio: path} for one detection."
+    path = Path(path)
+    if (path/"evaluation.csv").exists(): return {read_json(path/"params.json").get("ratio") if (path/"params.json").exists() else None: path}
+    out = {}
+    for f in sorted(path.glob("ratio_*")):
+        if (f/"evaluation.csv").exists(): out[float(f.name[len("ratio_"):])] = f
+    return dict(sorted(out.items()))
 
 def long_metrics(results:pd.DataFrame, metrics)->tuple:
     "(metrics present, long table ratio/method/metric/value) of a detection results table."
@@ -163,4 +175,32 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
                     tooltip=["method", "ratio_pct", "metric", alt.Tooltip("value:Q", format=".3f")])
             .properties(width=300, height=220)
             .facet(column=alt.Column("metric:N", title=None)))
+
+
+# %% ../nbs/22_detection_sweep.ipynb #e5e0c002
+def label_precision_recall(results:pd.DataFrame, # from `detection_results` (scored; with the method's rows)
+                           n_classes:int|None=None, # number of classes (default: the results' n_classes column)
+                           method:str="incv", # whose kept set is measured (INCV's selection by default)
+                           points:int=61, # points of each closed-form curve
+                          )->pd.DataFrame:
+    "INCV's LP/LR figure as a long table: the measured label precision / recall of `method`'s kept set at each ratio, and Chen et al.'s closed forms (LP = (1-ε)² / ((1-ε)² + ε²/k), k = C-1 for sym and 1 for pair noise; LR = 1-ε)."
+    need = ("kept_label_precision", "kept_label_recall")
+    rows = results[results["method"] == method] if "method" in results else results.iloc[:0]
+    if not len(rows) or not set(need) <= set(rows.columns) or rows[list(need)].isna().all().all():
+        raise ValueError(f"results have no scored {method!r} rows with {', '.join(need)} (run the detection with method {method!r} on labels with a known truth)")
+    C = n_classes if n_classes is not None else (int(rows["n_classes"].dropna().iloc[0]) if "n_classes" in rows and rows["n_classes"].notna().any() else None)
+    if C is None or int(C) < 2: raise ValueError(f"n_classes={C!r}: give the number of classes (>= 2); these results do not record it")
+    eps = rows["realised_ratio"].fillna(rows["ratio"]) if "realised_ratio" in rows else rows["ratio"]
+    noise = rows["noise"].fillna("sym").astype(str) if "noise" in rows else pd.Series("sym", index=rows.index)
+    seed = rows["seed"] if "seed" in rows else 0
+    base = pd.DataFrame(dict(ratio=eps.astype(float), noise=noise, seed=seed, kind="measured"))
+    out = [base.assign(metric="label precision", value=rows["kept_label_precision"].to_numpy()),
+           base.assign(metric="label recall", value=rows["kept_label_recall"].to_numpy())]
+    top = min(0.99, max(float(eps.max()) * 1.15, 0.05))
+    for kind in sorted(set(noise) & {"sym", "pair"}):
+        g = np.linspace(0, min(top, 0.5 if kind == "pair" else top), points)
+        out += [pd.DataFrame(dict(ratio=g, noise=kind, seed=np.nan, kind="closed form", metric="label precision",
+                                  value=label_precision(g, int(C), kind))),
+                pd.DataFrame(dict(ratio=g, noise=kind, seed=np.nan, kind="closed form", metric="label recall", value=label_recall(g)))]
+    return pd.concat(out, ignore_index=True)[["ratio", "metric", "value", "kind", "noise", "seed"]]
 

@@ -18,13 +18,15 @@ from .core import OutputExistsError, atomic_dir, atomic_write, read_json, to_jso
 from .analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
     excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
     plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci)
-from .detection import METHODS as DETECTION_METHODS, save_chart, vl_version
-from .detection_sweep import detection_results, long_metrics, plot_detection_sweep
+from .detection import METHODS as DETECTION_METHODS, detection_charts, save_chart, vl_version
+from .charts import plot_label_precision_recall
+from .detection_sweep import detection_folders, detection_results, label_precision_recall, long_metrics, plot_detection_sweep
 
 # %% auto #0
 __all__ = ['metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart', 'confusion_chart', 'theory_chart',
            'regime_chart', 'ranking_chart', 'inverse_chart', 'Section', 'ReportData', 'analyse', 'summary_text',
-           'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section']
+           'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section',
+           'reference_figures']
 
 # %% ../nbs/31_report.ipynb #887f65b1
 _PCT = alt.Axis(format=".0f", title="corrupted labels (%)")
@@ -569,7 +571,7 @@ def detection_table(results:pd.DataFrame, # from `detection_sweep.detection_resu
 # %% ../nbs/31_report.ipynb #f4663548
 def detection_section(src, # a detection folder, or the report's `ReportData` (then SWEEP/detection is used)
                      )->Section|None:
-    "A report `Section` with the method x ratio table of F1 / AUROC and its chart (None when a sweep has no detection)."
+    "A report `Section` with the method x ratio table of F1 / AUROC and its chart, plus the reference studies' figures where their data exists: INCV's LP/LR against the ratio, Training-ValueNet's feature map and value histograms (None when a sweep has no detection)."
     if hasattr(src, "sweep_dir"):
         src = Path(src.sweep_dir)/"detection"
         if not src.exists(): return None
@@ -584,5 +586,30 @@ def detection_section(src, # a detection folder, or the report's `ReportData` (t
     best = res[res.method != "cleanlab"].dropna(subset=["f1"]).sort_values("f1").groupby("ratio").tail(1).sort_values("ratio")
     text += "\n\n" + "\n".join(f"- at {_pct_label(r.ratio)}: best F1 {r.f1:.3f} ({r.method}), AUROC {r.auroc:.3f}"
                                for r in best.itertuples())
-    return Section("Label-error detection", text, charts={"detection": plot_detection_sweep(res)},
-                   tables={"detection": detection_table(res), "detection_results": res})
+    charts, tables = {"detection": plot_detection_sweep(res)}, {"detection": detection_table(res), "detection_results": res}
+    extra, notes = reference_figures(src, res)
+    charts.update(extra)
+    if notes: text += "\n\n" + "\n".join(notes)
+    return Section("Label-error detection", text, charts=charts, tables=tables)
+
+# %% ../nbs/31_report.ipynb #f7e0c001
+def reference_figures(src, # a detection folder (a `detect_sweep` folder or one `detect_labels` folder)
+                      res:pd.DataFrame, # its `detection_results`
+                     )->tuple[dict, list]:
+    "(charts, notes): INCV's LP/LR against the ratio when INCV was scored, and Training-ValueNet's feature map and value histograms of the highest ratio that ran 'tv'."
+    charts, notes = {}, []
+    if "incv" in set(res.get("method", [])):
+        try:
+            charts["incv_label_precision_recall"] = plot_label_precision_recall(label_precision_recall(res))
+            notes.append("INCV (Chen et al. 2019): label precision and recall of its selection at each ratio, with the closed forms "
+                         "(dashed) for one round of 'keep what a model trained on the other half predicts as labelled'.")
+        except ValueError as e: notes.append(f"INCV's LP/LR figure skipped: {e}")
+    for ratio, folder in reversed(list(detection_folders(src).items())):
+        figs = detection_charts(folder)
+        if figs:
+            charts.update({f"tv_{k}": v for k, v in figs.items()})
+            notes.append(f"Training-ValueNet at {_pct_label(ratio)}: a 2-D map of the baseline classifier's features (by given "
+                         "class, given vs suggested label, training value) and the per-class histograms of training values "
+                         "(negative: discarded).")
+            break
+    return charts, notes
