@@ -156,6 +156,9 @@ _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "
 def detect_options(a)->dict:
     "`detect_labels` keywords of the output and Training-ValueNet options (--top, --gallery, --value-*), checked before any work."
     from false_labels.detection import check_output_options
+    for o in ("top", "gallery") + tuple(o for o, _ in _VALUE_OPTS if o != "value_head"):
+        v = getattr(a, o, None)
+        if v is not None and v < 1: raise ValueError(f"--{o.replace('_', '-')} {v} must be >= 1")
     tv_kw = {k: getattr(a, o) for o, k in _VALUE_OPTS if getattr(a, o, None) is not None}
     kw = dict(tv_kw=tv_kw or None, top=16 if a.gallery is None else a.gallery, top_k=a.top)
     check_output_options(kw["tv_kw"], kw["top"], kw["top_k"])
