@@ -791,9 +791,10 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
                      truth=None, # (n,) true labels of the training split, to score against (None: not scored)
                      k:int|None=None, # cut-off of precision@k / recall@k
                      select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
-                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw
+                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here)
                     )->DetectionOutcome:
     "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
+    opts.setdefault("feature_map", None)          # a 2-D map is for a reader, not for a method that only needs the flags
     methods = parse_methods(method)
     check_detection_options(methods, folds, k, fp.n, select, truth is not None)
     labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
