@@ -11,15 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from .core import atomic_write, read_json, stable_hash, to_json
+from .core import atomic_write, check_choice, read_json, stable_hash, to_json
 from .noise import expected_noisy_accuracy
-from .results import collect_results, read_status
+from .results import PER_CLASS, collect_results, read_status
 
 # %% auto #0
-__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'run_folder',
-           'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns', 'group_label',
-           'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'mean_ci',
-           'theory_check', 'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
+__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
+           'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns',
+           'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
+           'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'default_ratios',
+           'confusion_table']
 
 # %% ../nbs/30_analysis.ipynb #88d4b676
 class NoFinishedRunsError(ValueError):
@@ -33,6 +34,11 @@ METRICS = ("test_acc", "test_macro_precision", "test_macro_recall", "test_macro_
 GROUP_KEYS = ("data", "task", "noise", "arch", "loss", "method", "epochs", "bs", "lr", "size")
 CANDIDATE_KEYS = ("arch", "loss", "method")
 
+# %% ../nbs/30_analysis.ipynb #1697a97d
+def lacks_per_class(df:pd.DataFrame)->bool:
+    "Does a results table have per-class F1 columns but not the per-class precision and recall (written before they were logged)?"
+    return any(c.startswith("f1_") for c in df.columns) and not any(c.startswith("precision_") for c in df.columns)
+
 # %% ../nbs/30_analysis.ipynb #3118a377
 def _read_table(src):
     "The raw results table from a DataFrame, a results file or a sweep folder."
@@ -41,7 +47,10 @@ def _read_table(src):
     if p.is_file(): return (pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)), p.parent
     if not p.is_dir(): raise ValueError(f"sweep folder {str(p)!r} does not exist")
     for name, read in (("results.parquet", pd.read_parquet), ("results.csv", pd.read_csv)):
-        if (p/name).exists(): return read(p/name), p
+        if (p/name).exists():
+            df = read(p/name)
+            if (p/"runs").is_dir() and lacks_per_class(df): df = collect_results(p, write=False)  # an older sweep's table
+            return df, p
     if (p/"runs").is_dir(): return collect_results(p), p
     raise ValueError(f"{str(p)!r} holds no results.parquet or results.csv: is it a sweep folder?")
 
@@ -130,9 +139,12 @@ def group_keys(df:pd.DataFrame, # results
         if m > n: out.append(k); n = m
     return out
 
-def class_columns(df:pd.DataFrame)->list[str]:
-    "Per-class F1 columns (`f1_<class>`) present in `df`."
-    return [c for c in df.columns if c.startswith("f1_") and df[c].notna().any()]
+def class_columns(df:pd.DataFrame, # results
+                  metric:str="f1", # per-class metric: one of `results.PER_CLASS` (precision, recall, f1)
+                 )->list[str]:
+    "Per-class columns of `metric` (`<metric>_<class>`, e.g. `f1_blob`) present in `df`."
+    check_choice("per-class metric", metric, PER_CLASS)
+    return [c for c in df.columns if c.startswith(f"{metric}_") and df[c].notna().any()]
 
 def metric_columns(df:pd.DataFrame, # results
                    per_class:bool=True, # include per-class F1
