@@ -19,8 +19,8 @@ from .results import PER_CLASS, collect_results, read_status
 __all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
            'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns',
            'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
-           'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'default_ratios',
-           'confusion_table']
+           'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'method_settings',
+           'settings_table', 'epoch_curves', 'default_ratios', 'confusion_table']
 
 # %% ../nbs/30_analysis.ipynb #88d4b676
 class NoFinishedRunsError(ValueError):
@@ -561,6 +561,52 @@ def _rank(out, within):
         g["rank"] = g[["rank_slope", "rank_auc", "rank_drop"]].mean(axis=1).rank(method="min")
         parts.append(g.sort_values(["rank", "rank_auc"]))
     return pd.concat(parts, ignore_index=True).drop(columns="_drop")
+
+# %% ../nbs/30_analysis.ipynb #39adeeb6
+def method_settings(df_all:pd.DataFrame, # results with every epoch (`load_results(..., final=False)`)
+                    metric:str="test_acc", # the metric tabulated
+                    by=None, # row keys (default: those of arch, loss, method that vary)
+                   )->pd.DataFrame:
+    "Best-epoch and last-epoch `metric` of each run, as mean and sd over seeds, per row group and noise setting (noise, ratio)."
+    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
+    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
+    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns)]
+    per_run = df_all.sort_values("epoch", kind="stable").groupby([*keys, "run_id"], dropna=False, sort=False)[metric] \
+        .agg(best="max", last=lambda s: s.iloc[-1]).reset_index()
+    rows = []
+    for key, sub in per_run.groupby(keys, dropna=False, sort=True) if keys else [((), per_run)]:
+        key = key if isinstance(key, tuple) else (key,)
+        for stat in ("best", "last"):
+            v = sub[stat].dropna()
+            rows.append(dict(zip(keys, key), epoch=stat, mean=v.mean(), sd=v.std(ddof=1) if len(v) > 1 else np.nan, n_runs=len(v)))
+    return pd.DataFrame(rows, columns=[*keys, "epoch", "mean", "sd", "n_runs"])
+
+# %% ../nbs/30_analysis.ipynb #acb692b8
+def settings_table(ms:pd.DataFrame, # from `method_settings`
+                   digits:int=1, # decimals of the percentages
+                  )->pd.DataFrame:
+    "The paper's results table: a row per method group and epoch (best, last), a column per noise setting, cells 'mean ± sd' in %."
+    by = [c for c in ms.columns if c not in ("noise", "ratio", "epoch", "mean", "sd", "n_runs")]
+    t = ms.assign(method=group_label(ms, by).to_numpy() if len(ms) else [],
+                  setting=[" ".join(p for p in (str(n) if "noise" in ms else "", f"{100 * r:g} %" if "ratio" in ms else "") if p)
+                           for n, r in zip(ms.get("noise", [""] * len(ms)), ms.get("ratio", [0] * len(ms)))])
+    fmt = lambda m, s: "" if pd.isna(m) else f"{100 * m:.{digits}f}" + ("" if pd.isna(s) else f" ± {100 * s:.{digits}f}")
+    t["cell"] = [fmt(m, s) for m, s in zip(t["mean"], t["sd"])]
+    order = list(dict.fromkeys(t.sort_values([c for c in ("noise", "ratio") if c in t])["setting"]))
+    wide = t.pivot_table(index=["method", "epoch"], columns="setting", values="cell", aggfunc="first", sort=False)
+    return wide.reindex(columns=order).reset_index().rename_axis(columns=None)
+
+# %% ../nbs/30_analysis.ipynb #b29c3309
+def epoch_curves(df_all:pd.DataFrame, # results with every epoch (`load_results(..., final=False)`)
+                 metric:str="test_acc", # the metric followed
+                 by=None, # curve keys (default: those of arch, loss, method that vary)
+                )->pd.DataFrame:
+    "Mean and sd over seeds of `metric` at every epoch, per group and noise setting (noise, ratio)."
+    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
+    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
+    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns), "epoch"]
+    g = df_all.groupby(keys, dropna=False, sort=True)[metric]
+    return pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("sd"), g.count().rename("n_runs")], axis=1).reset_index()
 
 # %% ../nbs/30_analysis.ipynb #45adc5c1
 def _nearest(values, wanted):
