@@ -13,12 +13,12 @@ import pandas as pd
 from scipy import stats
 from .core import atomic_write, check_choice, read_json, stable_hash, to_json
 from .noise import expected_noisy_accuracy
-from .results import PER_CLASS, collect_results, read_status
+from .results import PER_CLASS, collect_results, per_class_from_reports, read_status
 
 # %% auto #0
 __all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
-           'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns',
-           'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
+           'add_per_class', 'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns',
+           'metric_columns', 'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
            'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'method_settings',
            'settings_table', 'epoch_curves', 'default_ratios', 'confusion_table']
 
@@ -37,7 +37,19 @@ CANDIDATE_KEYS = ("arch", "loss", "method")
 # %% ../nbs/30_analysis.ipynb #1697a97d
 def lacks_per_class(df:pd.DataFrame)->bool:
     "Does a results table have per-class F1 columns but not the per-class precision and recall (written before they were logged)?"
-    return any(c.startswith("f1_") for c in df.columns) and not any(c.startswith("precision_") for c in df.columns)
+    classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]   # (`precision_requested` is no class column)
+    return bool(classes) and not any(f"precision_{c}" in df.columns for c in classes)
+
+def add_per_class(df:pd.DataFrame, # a results table
+                  sweep_dir, # its sweep folder (run folders under runs/)
+                 )->pd.DataFrame:
+    "`df` with the per-class precision/recall its rows lack read from their runs' class reports (where those exist)."
+    if "run_id" not in df.columns or "epoch" not in df.columns: return df
+    parts = []
+    for _, sub in df.groupby("run_id", sort=False):
+        d = run_folder(sub.iloc[0], sweep_dir)
+        parts.append(per_class_from_reports(d, sub) if d is not None else sub)
+    return pd.concat(parts).loc[df.index] if parts else df
 
 # %% ../nbs/30_analysis.ipynb #3118a377
 def _read_table(src):
@@ -49,7 +61,7 @@ def _read_table(src):
     for name, read in (("results.parquet", pd.read_parquet), ("results.csv", pd.read_csv)):
         if (p/name).exists():
             df = read(p/name)
-            if (p/"runs").is_dir() and lacks_per_class(df): df = collect_results(p, write=False)  # an older sweep's table
+            if (p/"runs").is_dir() and lacks_per_class(df): df = add_per_class(df, p)  # an older sweep's table
             return df, p
     if (p/"runs").is_dir(): return collect_results(p), p
     raise ValueError(f"{str(p)!r} holds no results.parquet or results.csv: is it a sweep folder?")
@@ -142,9 +154,10 @@ def group_keys(df:pd.DataFrame, # results
 def class_columns(df:pd.DataFrame, # results
                   metric:str="f1", # per-class metric: one of `results.PER_CLASS` (precision, recall, f1)
                  )->list[str]:
-    "Per-class columns of `metric` (`<metric>_<class>`, e.g. `f1_blob`) present in `df`."
+    "Per-class columns of `metric` (`<metric>_<class>`, e.g. `f1_blob`, `precision_blob`) present in `df`, for the classes with an F1 column."
     check_choice("per-class metric", metric, PER_CLASS)
-    return [c for c in df.columns if c.startswith(f"{metric}_") and df[c].notna().any()]
+    classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]  # the classes are those with an F1 column
+    return [f"{metric}_{c}" for c in classes if f"{metric}_{c}" in df.columns and df[f"{metric}_{c}"].notna().any()]
 
 def metric_columns(df:pd.DataFrame, # results
                    per_class:bool=True, # include per-class F1
