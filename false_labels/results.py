@@ -13,13 +13,14 @@ import pandas as pd
 from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, read_json
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir', 'run_dir_lock',
-           'prepare_run_dir', 'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan',
+__all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
+           'run_dir_lock', 'prepare_run_dir', 'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan',
            'per_class_from_reports', 'collect_results']
 
 # %% ../nbs/04_results.ipynb #19b0a726
 RUN_FILES = ("params.json", "label_mapping.json", "model_summary.txt", "metrics.csv", "class_report", "scalars",
              "sample_stats.npz", "model.pth", "result.json")
+RUN_OPTIONAL = ("checkpoints",)  # written on request: checkpoints/epoch_NNN.pth (`train_run(checkpoint_every=N)`)
 _RUN_SIDE = ("status.json", "run.ipynb")  # what a sweep keeps in its run folders
 
 class RunLockedError(OutputExistsError):
@@ -35,7 +36,7 @@ def check_run_dir(out:str|Path, # the run folder
     if (out/"result.json").exists() and not overwrite:
         found = [f for f in RUN_FILES if (out/f).exists()]
         raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
-    other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + _RUN_SIDE and not p.name.startswith("."))
+    other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + RUN_OPTIONAL + _RUN_SIDE and not p.name.startswith("."))
     if other and not overwrite:
         raise OutputExistsError(f"run folder {str(out)!r} holds files that are not a run's ({', '.join(other[:3])}): "
                                 "choose an empty folder, or pass overwrite=True (--overwrite)")
@@ -43,7 +44,7 @@ def check_run_dir(out:str|Path, # the run folder
     return out
 
 def _clear_run(out:Path):
-    for f in ("result.json",) + RUN_FILES:
+    for f in ("result.json",) + RUN_FILES + RUN_OPTIONAL:
         p = out/f
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
