@@ -385,7 +385,7 @@ def _test_metrics(y_true:np.ndarray, y_pred:np.ndarray, y_noisy:np.ndarray, clas
     for avg in ("macro", "weighted"):
         for k in ("precision", "recall", "f1"):
             m[f"test_{avg}_{k}"] = float(rep[f"{avg} avg"]["f1-score" if k == "f1" else k])
-    for k, key in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score")):
+    for k, key in (("f1", "f1-score"), ("precision", "precision"), ("recall", "recall")):
         m.update({f"{k}_{c}": float(rep[c][key]) for c in classes})  # per class: precision_<c>, recall_<c>, f1_<c>
     return m, rep
 

@@ -182,7 +182,7 @@ def test_run_folder_files_and_schema(run, tds):
     m = pd.read_csv(out/"metrics.csv")
     cols = ["epoch", "train_loss", "valid_loss", "valid_acc", "test_acc", "test_acc_noisy", "test_macro_precision",
             "test_macro_recall", "test_macro_f1", "test_weighted_precision", "test_weighted_recall", "test_weighted_f1"]
-    assert list(m.columns) == cols + [f"f1_{c}" for c in classes] + ["time_s"]
+    assert list(m.columns) == cols + [f"{k}_{c}" for k in ("f1", "precision", "recall") for c in classes] + ["time_s"]
     assert list(m.epoch) == [0, 1] and m.notna().all().all()
     assert ((m[cols[3:]] >= 0) & (m[cols[3:]] <= 1)).all().all()
     assert sorted(p.name for p in (out/"class_report").iterdir()) == ["epoch_000.json", "epoch_001.json"]
