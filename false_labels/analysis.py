@@ -11,15 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from .core import atomic_write, read_json, stable_hash, to_json
+from .core import atomic_write, check_choice, read_json, stable_hash, to_json
 from .noise import expected_noisy_accuracy
-from .results import collect_results, read_status
+from .results import PER_CLASS, collect_results, per_class_from_reports, read_status
 
 # %% auto #0
-__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'run_folder',
-           'load_results', 'excluded_runs', 'group_keys', 'class_columns', 'metric_columns', 'group_label',
-           'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor', 'inverse_regression', 'mean_ci',
-           'theory_check', 'noise_regimes', 'robustness', 'default_ratios', 'confusion_table']
+__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
+           'add_per_class', 'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns',
+           'metric_columns', 'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
+           'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'method_settings',
+           'settings_table', 'epoch_curves', 'default_ratios', 'confusion_table']
 
 # %% ../nbs/30_analysis.ipynb #88d4b676
 class NoFinishedRunsError(ValueError):
@@ -33,6 +34,23 @@ METRICS = ("test_acc", "test_macro_precision", "test_macro_recall", "test_macro_
 GROUP_KEYS = ("data", "task", "noise", "arch", "loss", "method", "epochs", "bs", "lr", "size")
 CANDIDATE_KEYS = ("arch", "loss", "method")
 
+# %% ../nbs/30_analysis.ipynb #1697a97d
+def lacks_per_class(df:pd.DataFrame)->bool:
+    "Does a results table have per-class F1 columns but not the per-class precision and recall (written before they were logged)?"
+    classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]   # (`precision_requested` is no class column)
+    return bool(classes) and not any(f"precision_{c}" in df.columns for c in classes)
+
+def add_per_class(df:pd.DataFrame, # a results table
+                  sweep_dir, # its sweep folder (run folders under runs/)
+                 )->pd.DataFrame:
+    "`df` with the per-class precision/recall its rows lack read from their runs' class reports (where those exist)."
+    if "run_id" not in df.columns or "epoch" not in df.columns: return df
+    parts = []
+    for _, sub in df.groupby("run_id", sort=False):
+        d = run_folder(sub.iloc[0], sweep_dir)
+        parts.append(per_class_from_reports(d, sub) if d is not None else sub)
+    return pd.concat(parts).loc[df.index] if parts else df
+
 # %% ../nbs/30_analysis.ipynb #3118a377
 def _read_table(src):
     "The raw results table from a DataFrame, a results file or a sweep folder."
@@ -41,7 +59,10 @@ def _read_table(src):
     if p.is_file(): return (pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)), p.parent
     if not p.is_dir(): raise ValueError(f"sweep folder {str(p)!r} does not exist")
     for name, read in (("results.parquet", pd.read_parquet), ("results.csv", pd.read_csv)):
-        if (p/name).exists(): return read(p/name), p
+        if (p/name).exists():
+            df = read(p/name)
+            if (p/"runs").is_dir() and lacks_per_class(df): df = add_per_class(df, p)  # an older sweep's table
+            return df, p
     if (p/"runs").is_dir(): return collect_results(p), p
     raise ValueError(f"{str(p)!r} holds no results.parquet or results.csv: is it a sweep folder?")
 
@@ -130,9 +151,13 @@ def group_keys(df:pd.DataFrame, # results
         if m > n: out.append(k); n = m
     return out
 
-def class_columns(df:pd.DataFrame)->list[str]:
-    "Per-class F1 columns (`f1_<class>`) present in `df`."
-    return [c for c in df.columns if c.startswith("f1_") and df[c].notna().any()]
+def class_columns(df:pd.DataFrame, # results
+                  metric:str="f1", # per-class metric: one of `results.PER_CLASS` (precision, recall, f1)
+                 )->list[str]:
+    "Per-class columns of `metric` (`<metric>_<class>`, e.g. `f1_blob`, `precision_blob`) present in `df`, for the classes with an F1 column."
+    check_choice("per-class metric", metric, PER_CLASS)
+    classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]  # the classes are those with an F1 column
+    return [f"{metric}_{c}" for c in classes if f"{metric}_{c}" in df.columns and df[f"{metric}_{c}"].notna().any()]
 
 def metric_columns(df:pd.DataFrame, # results
                    per_class:bool=True, # include per-class F1
@@ -549,6 +574,52 @@ def _rank(out, within):
         g["rank"] = g[["rank_slope", "rank_auc", "rank_drop"]].mean(axis=1).rank(method="min")
         parts.append(g.sort_values(["rank", "rank_auc"]))
     return pd.concat(parts, ignore_index=True).drop(columns="_drop")
+
+# %% ../nbs/30_analysis.ipynb #39adeeb6
+def method_settings(df_all:pd.DataFrame, # results with every epoch (`load_results(..., final=False)`)
+                    metric:str="test_acc", # the metric tabulated
+                    by=None, # row keys (default: those of arch, loss, method that vary)
+                   )->pd.DataFrame:
+    "Best-epoch and last-epoch `metric` of each run, as mean and sd over seeds, per row group and noise setting (noise, ratio)."
+    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
+    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
+    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns)]
+    per_run = df_all.sort_values("epoch", kind="stable").groupby([*keys, "run_id"], dropna=False, sort=False)[metric] \
+        .agg(best="max", last=lambda s: s.iloc[-1]).reset_index()
+    rows = []
+    for key, sub in per_run.groupby(keys, dropna=False, sort=True) if keys else [((), per_run)]:
+        key = key if isinstance(key, tuple) else (key,)
+        for stat in ("best", "last"):
+            v = sub[stat].dropna()
+            rows.append(dict(zip(keys, key), epoch=stat, mean=v.mean(), sd=v.std(ddof=1) if len(v) > 1 else np.nan, n_runs=len(v)))
+    return pd.DataFrame(rows, columns=[*keys, "epoch", "mean", "sd", "n_runs"])
+
+# %% ../nbs/30_analysis.ipynb #acb692b8
+def settings_table(ms:pd.DataFrame, # from `method_settings`
+                   digits:int=1, # decimals of the percentages
+                  )->pd.DataFrame:
+    "The paper's results table: a row per method group and epoch (best, last), a column per noise setting, cells 'mean ± sd' in %."
+    by = [c for c in ms.columns if c not in ("noise", "ratio", "epoch", "mean", "sd", "n_runs")]
+    t = ms.assign(method=group_label(ms, by).to_numpy() if len(ms) else [],
+                  setting=[" ".join(p for p in (str(n) if "noise" in ms else "", f"{100 * r:g} %" if "ratio" in ms else "") if p)
+                           for n, r in zip(ms.get("noise", [""] * len(ms)), ms.get("ratio", [0] * len(ms)))])
+    fmt = lambda m, s: "" if pd.isna(m) else f"{100 * m:.{digits}f}" + ("" if pd.isna(s) else f" ± {100 * s:.{digits}f}")
+    t["cell"] = [fmt(m, s) for m, s in zip(t["mean"], t["sd"])]
+    order = list(dict.fromkeys(t.sort_values([c for c in ("noise", "ratio") if c in t])["setting"]))
+    wide = t.pivot_table(index=["method", "epoch"], columns="setting", values="cell", aggfunc="first", sort=False)
+    return wide.reindex(columns=order).reset_index().rename_axis(columns=None)
+
+# %% ../nbs/30_analysis.ipynb #b29c3309
+def epoch_curves(df_all:pd.DataFrame, # results with every epoch (`load_results(..., final=False)`)
+                 metric:str="test_acc", # the metric followed
+                 by=None, # curve keys (default: those of arch, loss, method that vary)
+                )->pd.DataFrame:
+    "Mean and sd over seeds of `metric` at every epoch, per group and noise setting (noise, ratio)."
+    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
+    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
+    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns), "epoch"]
+    g = df_all.groupby(keys, dropna=False, sort=True)[metric]
+    return pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("sd"), g.count().rename("n_runs")], axis=1).reset_index()
 
 # %% ../nbs/30_analysis.ipynb #45adc5c1
 def _nearest(values, wanted):

@@ -8,7 +8,7 @@ Docs: https://false-labels.github.io/false_labels/cli.html.md"""
 from __future__ import annotations
 import argparse, json, sys, time, warnings
 from pathlib import Path
-from .core import one_line
+from .core import check_int, one_line
 
 # %% auto #0
 __all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train', 'cmd_sweep',
@@ -97,13 +97,14 @@ def check_clean_labels(a, data):
 
 # %% ../nbs/40_cli.ipynb #c7d22d76
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
-               "clean_labels")
+               "clean_labels", "checkpoint_every")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
 
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
+    if a.checkpoint_every is not None: check_int("checkpoint_every", a.checkpoint_every, 1)   # before any work
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     from false_labels.robust import train_method
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
@@ -133,7 +134,7 @@ def cmd_sweep(a):
     if a.arch: kw["archs"] = _flat(a.arch, None)
     if a.loss: kw["losses"] = _flat(a.loss, None)
     if a.method: kw["methods"] = _flat(a.method, None)
-    for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator"):
+    for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
     failed = run_sweep(a.out, **kw).attrs.get("failed")
@@ -197,7 +198,9 @@ def cmd_study(a):
     from false_labels.learn import STUDY_RECIPE
     r = {**STUDY_RECIPE, **{k: v for k, v in vars(a).items() if k in STUDY_RECIPE and v is not None}}
     from false_labels.plan import check_axes
-    check_axes(tasks=(4, 14), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]], epochs=r["epochs"], task=r["task"])  # before any work
+    from false_labels.alter import CLASSES, SUBCLASSES
+    check_axes(tasks={4: CLASSES, 14: SUBCLASSES}, ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]], epochs=r["epochs"],
+               task=r["task"])  # before any work
     if a.jobs is not None and a.jobs < 0: raise ValueError(f"jobs {a.jobs} must be >= 0")
     out = Path(a.out); data = out/"data"
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
@@ -226,7 +229,8 @@ def _add_label_opts(p, axis=False):
 
 def _add_train_opts(p, sweep=False):
     p.add_argument("--data", required=not sweep, help="dataset folder, or any collection `import` reads (folders, CSV, CIFAR, .npz)")
-    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14); imported data: 'label' (the default)")
+    p.add_argument("--task", default=None, help="4 or 14 for generated data (default 14); imported data: 'label' (the default); "
+                                                "binary:<class>: that class against the rest")
     p.add_argument("--noise", default=None if sweep else "sym",
                    help="noise model: sym, pair, matrix, hier-within, hier-across, idn (instance-dependent) (default sym)")
     p.add_argument("--epochs", type=int, default=None)
@@ -283,6 +287,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="run or resume a sweep of training runs (papermill, local pool or Dask)")
@@ -298,6 +303,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="runs at once (default: 1 per GPU, or 1 on CPU)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
     p.add_argument("--engine", default=None, help="inprocess (default) or kernel")
+    p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="every run also saves its model every N epochs (RUN/checkpoints/)")
     p.add_argument("--extend", action="store_true", help="add runs to a folder that holds another plan")
     p.set_defaults(func=cmd_sweep)
 
@@ -341,7 +347,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--out", default="data/study")
     p.add_argument("--n", type=int, default=None, help="images to generate (default: the study recipe's 3000)")
     p.add_argument("--size", type=int, default=None, help="image side (default 32)")
-    p.add_argument("--seed", type=int, default=0); p.add_argument("--task", type=int, default=None, help="4 (default) or 14")
+    p.add_argument("--seed", type=int, default=0); p.add_argument("--task", default=None, help="4 (default), 14 or binary:<class> (e.g. binary:blob)")
     p.add_argument("--ratios", type=_floats, default=None, help="corruption ratios (default 0,0.1,0.2,0.3,0.4)")
     p.add_argument("--seeds", type=_seeds, default=None, help="seeds per ratio (default 2)")
     p.add_argument("--arch", default=None, help="architecture (default cpu_net_small)")

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_SIZE', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError', 'check_writable_dir',
-           'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
-           'check_choice', 'check_int', 'check_positive']
+__all__ = ['MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError',
+           'check_writable_dir', 'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions',
+           'one_line', 'check_choice', 'check_int', 'check_positive', 'task_classes']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -180,3 +180,21 @@ def check_positive(name:str, value)->float:
     except (TypeError, ValueError): x = None
     if x is None or not math.isfinite(x) or x <= 0: raise ValueError(f"{name} {value!r} must be a finite number > 0")
     return x
+
+# %% ../nbs/00_core.ipynb #be2d9cc1
+BINARY_PREFIX = "binary:"
+
+def task_classes(task, # a task name: 4, 14, 'label', ... or 'binary:<class>' (that class against the rest)
+                 classes:dict, # each base task -> its class names, in label order
+                )->tuple:
+    "(base task, class names, positive index): a binary task's base task, `['not_<class>', '<class>']` and <class>'s label there; else (task, its classes, None)."
+    if isinstance(task, str) and task.startswith(BINARY_PREFIX):
+        name = task[len(BINARY_PREFIX):]
+        base = next((t for t, names in classes.items() if name in list(names)), None)
+        if base is None:
+            allowed = list(dict.fromkeys(str(c) for names in classes.values() for c in names))
+            raise ValueError(f"unknown class {name!r} in task {task!r}; valid: {', '.join(allowed)}")
+        return base, [f"not_{name}", name], list(classes[base]).index(name)
+    if isinstance(task, str) and task.isdigit(): task = int(task)
+    check_choice("task", task, [*classes, "binary:<class>"])
+    return task, list(classes[task]), None

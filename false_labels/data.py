@@ -19,16 +19,16 @@ from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
-from .core import check_choice
+from .core import BINARY_PREFIX, check_choice, task_classes
 from .imports import fit_square, import_images
-from .dataset import SPLITS, Dataset, load_dataset, stratified_splits
+from .dataset import SPLITS, Dataset, load_dataset, stratified_splits, task_spec
 from .noise import corrupt, read_labels_csv
 from .noise_instance import INSTANCE_NOISE_KINDS, instance_noise
 
 # %% auto #0
 __all__ = ['PAD_MODES', 'IMAGE_EXTS', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment',
            'fits_on_device', 'ImageStore', 'TensorDL', 'from_image_folder', 'as_dataset', 'NoiseInfo',
-           'NoisyDataLoaders', 'channel_stats', 'instance_noisy_labels', 'dataloaders']
+           'NoisyDataLoaders', 'channel_stats', 'with_task', 'instance_noisy_labels', 'dataloaders']
 
 # %% ../nbs/12_data.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
@@ -548,8 +548,23 @@ def _task_of(ds:Dataset, task):
     if isinstance(task, str) and task.isdigit(): task = int(task)
     tasks = ds.tasks
     if task not in tasks and not (task == "folder" and "label" in tasks):
-        raise ValueError(f"unknown task {task!r} for this dataset; valid: {', '.join(map(str, tasks))}")
+        raise ValueError(f"unknown task {task!r} for this dataset; valid: {', '.join(map(str, tasks))}, binary:<class>")
     return task
+
+# %% ../nbs/12_data.ipynb #05cf6ac9
+def with_task(ds:Dataset, # the dataset
+              task, # a task of `ds` (returned as it is), or 'binary:<class>': that class against the rest
+             )->Dataset:
+    "`ds`, or for a binary task a view of `ds` with the task 'binary:<class>' added (1 = <class>, 0 = `not_<class>`)."
+    if not (isinstance(task, str) and task.startswith(BINARY_PREFIX)) or task in ds.card["tasks"]: return ds
+    base, names, pos = task_classes(task, {t: ds.classes(t) for t in ds.tasks})
+    m, col = ds.manifest.copy(), f"binary_{names[1]}"
+    m[col] = (ds.labels(base) == pos).astype(np.int64)
+    if "given" in m:   # given labels (an imported label set) are labels of the default task; else of `base`
+        given = m["given"].to_numpy(np.int64) if base == ds.default_task else ds.labels(base)
+        m["given"] = (given == pos).astype(np.int64)
+    card = {**ds.card, "tasks": {**ds.card["tasks"], task: task_spec(col, names)}}
+    return Dataset(ds.images, m, card, ds.path)
 
 # %% ../nbs/12_data.ipynb #adb12bfc
 def instance_noisy_labels(ds:Dataset, # the dataset (its images feed 'idn')
@@ -572,7 +587,7 @@ def instance_noisy_labels(ds:Dataset, # the dataset (its images feed 'idn')
 
 # %% ../nbs/12_data.ipynb #55bce30e
 def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
-                task=14, # which labelling: 4 or 14 for generated data, 'label' for others
+                task=14, # which labelling: 4 or 14 for generated data, 'label' for others; 'binary:<class>': one class against the rest
                 noise:str="sym", # noise kind (see `noise.NOISE_KINDS`), or instance-dependent: idn, confusion (`noise_instance`)
                 ratio:float=0.0, # share of training labels to corrupt
                 seed:int=0, # seed of the corruption, the shuffling and the augmentation
@@ -592,7 +607,7 @@ def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
                 **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                )->NoisyDataLoaders:
     "fastai DataLoaders (train, valid, test) over device-resident images, with noisy training labels."
-    ds = as_dataset(ds, size=size, labels_csv=labels_csv)
+    ds = with_task(as_dataset(ds, size=size, labels_csv=labels_csv), task)
     task, dev = _task_of(ds, task), pick_device(device)
     n_classes, classes = ds.n_classes(task), ds.classes(task)
     labels = ds.labels(task)

@@ -28,14 +28,14 @@ from sklearn.metrics import classification_report, confusion_matrix
 from .results import RUN_FILES, check_run_dir, prepare_run_dir, run_dir_lock
 from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
                                read_json, seed_everything, stable_hash, versions)
-from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device
+from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device, with_task
 
 # %% auto #0
 __all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch',
            'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE',
            'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
            'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger',
-           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup',
+           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'Checkpoints',
            'check_fit_args', 'train_run', 'load_model']
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
@@ -385,7 +385,8 @@ def _test_metrics(y_true:np.ndarray, y_pred:np.ndarray, y_noisy:np.ndarray, clas
     for avg in ("macro", "weighted"):
         for k in ("precision", "recall", "f1"):
             m[f"test_{avg}_{k}"] = float(rep[f"{avg} avg"]["f1-score" if k == "f1" else k])
-    m.update({f"f1_{c}": float(rep[c]["f1-score"]) for c in classes})
+    for k, key in (("f1", "f1-score"), ("precision", "precision"), ("recall", "recall")):
+        m.update({f"{k}_{c}": float(rep[c][key]) for c in classes})  # per class: precision_<c>, recall_<c>, f1_<c>
     return m, rep
 
 class RunLogger(Callback):
@@ -502,6 +503,15 @@ def plain_setup(run:RunContext)->Prepared:
     "The plain method: one learner trained with the run's loss."
     return Prepared(make_learner(run.dls, path=run.out, **run.recipe))
 
+# %% ../nbs/13_learn.ipynb #6487c210
+class Checkpoints(Callback):
+    "Save the model's weights every `every` epochs to `out/checkpoints/epoch_NNN.pth`, atomically."
+    order = 75
+    def __init__(self, out:Path, every:int): self.out, self.every = Path(out), check_int("checkpoint_every", every, 1)
+    def after_epoch(self):
+        if (self.epoch + 1) % self.every == 0:
+            save_state(getattr(self.learn, "raw_model", self.learn.model), self.out/"checkpoints"/f"epoch_{self.epoch:03d}.pth")
+
 # %% ../nbs/13_learn.ipynb #fe50446c
 def check_fit_args(epochs=1, # one-cycle epochs: an integer >= 1
                    bs=1, # batch size: an integer >= 1
@@ -533,6 +543,7 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
                   labels=ds.card.get("given_set") or (str(opts["labels"]) if opts["labels"] is not None else None),
                   clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
                   n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
+                  checkpoint_every=opts.get("checkpoint_every"),
                   **prep.params, versions=versions())
     atomic_json(out/"params.json", params)
     atomic_json(out/"label_mapping.json", info.label_mapping())
@@ -540,8 +551,10 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
     if compile: learn.model = torch.compile(learn.raw_model)
     stats = SampleStats(dls.train.new(shuffle=False, augment=False, drop_last=False, bs=dls.valid.bs, with_ids=False))
     logger = RunLogger(out, dls.test, info, verbose=verbose)
+    every = opts.get("checkpoint_every")
+    saver = [Checkpoints(out, every)] if every else []
     t_fit = time.time()
-    learn.fit_one_cycle(int(epochs), cbs=prep.cbs + ([stats] if track_samples else []) + [logger] + list(cbs or []))
+    learn.fit_one_cycle(int(epochs), cbs=prep.cbs + ([stats] if track_samples else []) + [logger] + saver + list(cbs or []))
     train_time = time.time() - t_fit
     if not track_samples: stats.learn = learn; stats.measure(keep=False)
     arrays = stats.arrays(info)
@@ -561,7 +574,7 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
 # %% ../nbs/13_learn.ipynb #b43782fe
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
-              task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label')
+              task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label'); 'binary:<class>': one class against the rest
               noise:str="sym", # noise kind: sym, pair, matrix, hier-within, hier-across
               ratio:float=0.0, # share of training labels to corrupt
               arch:str="resnet18", # a name from `ARCHS` or 'timm:<name>'
@@ -586,6 +599,7 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
               labels=None, # training labels: a label set name of the dataset or a CSV (None: its given set)
               clean_labels=None, # the truth: a label set name or a CSV (None: the dataset's clean set, if any)
               verbose:bool=False, # print one line per epoch
+              checkpoint_every:int|None=None, # also save the model every N epochs (checkpoints/epoch_NNN.pth)
               method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
               cbs=None, # extra fastai callbacks of the training
               **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
@@ -594,9 +608,11 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     t0 = time.time()
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
     epochs, bs, seed = check_fit_args(epochs, bs, lr, size, seed)
+    if checkpoint_every is not None: checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
     out = check_run_dir(out, overwrite)     # every answer comes before the run folder is created
     ds = as_dataset(data, size=size, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels)
     task = ds.default_task if task is None else task
+    ds = with_task(ds, task)
     seed_everything(seed)
     dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       corrupt_valid=corrupt_valid, normalize="imagenet" if pretrained else "dataset", **noise_kw)
@@ -609,18 +625,25 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
                         pretrained=pretrained, loss_kw=loss_kw),
                         opts=dict(task=task, noise=noise, ratio=ratio, epochs=epochs, seed=seed, bs=bs, size=size, device=device,
                                   augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels,
-                                  clean_labels=clean_labels, verbose=verbose),
+                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every),
                         compile=compile, track_samples=track_samples, cbs=cbs, noise_kw=noise_kw)
 
 
 # %% ../nbs/13_learn.ipynb #07caf9cb
 def load_model(run, # a run folder written by `train_run`
                device="cpu", # where to put the model
+               epoch:int|None=None, # a checkpoint's epoch (`checkpoint_every`); None: the final model.pth
               )->nn.Module:
-    "Rebuild a run's model from params.json and load model.pth (eval mode)."
+    "Rebuild a run's model from params.json and load model.pth, or checkpoints/epoch_NNN.pth (eval mode)."
     run = Path(run)
     if not (run/"model.pth").is_file(): raise ValueError(f"{str(run)!r} has no model.pth: not a finished run folder")
+    f = run/"model.pth"
+    if epoch is not None:
+        f = run/"checkpoints"/f"epoch_{int(epoch):03d}.pth"
+        if not f.is_file():
+            have = sorted(int(p.stem[6:]) for p in (run/"checkpoints").glob("epoch_*.pth")) if (run/"checkpoints").is_dir() else []
+            raise ValueError(f"run {str(run)!r} has no checkpoint of epoch {epoch}; saved epochs: {have or 'none (no checkpoint_every)'}")
     p = read_json(run/"params.json")
     m = make_model(p["arch"], p["n_classes"], pretrained=False)
-    m.load_state_dict(torch.load(run/"model.pth", map_location=device, weights_only=True))
+    m.load_state_dict(torch.load(f, map_location=device, weights_only=True))
     return m.to(device).eval()

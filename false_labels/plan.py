@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import yaml
-from .core import MAX_SIZE, atomic_json, check_choice, check_int, check_positive, read_json, stable_hash, versions
+from .core import MAX_SIZE, atomic_json, check_choice, task_classes, check_int, check_positive, read_json, stable_hash, versions
 from .dataset import load_dataset
 from .noise import NOISE_KINDS, check_ratio
 from .noise_instance import INSTANCE_NOISE_KINDS
@@ -174,6 +174,7 @@ def _check_numbers(axes:dict, fixed:dict):
     for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE)):
         for v in _as_values(k, fixed[k]) if fixed.get(k) is not None else []: check_int(k, v, lo, hi)
     for v in _as_values('lr', fixed['lr']) if fixed.get('lr') is not None else []: check_positive('lr', v)
+    if fixed.get('checkpoint_every') is not None: check_int('checkpoint_every', fixed['checkpoint_every'], 1)
     nr = fixed.get('noise_rate')
     if nr is not None and nr != 'known':
         try: ok = 0 <= float(nr) < 1
@@ -183,16 +184,17 @@ def _check_numbers(axes:dict, fixed:dict):
 def _check_values(axes:dict, ds):
     "Refuse values the dataset and the noise module would refuse."
     tasks = axes.get('task', [None])
+    classes = {t: ds.classes(t) for t in ds.tasks} if ds is not None else {}
     if ds is not None:
         for t in tasks:
-            if t is not None: check_choice('task', t, ds.tasks)
+            if t is not None: task_classes(t, classes)     # a task of the dataset, or binary:<one of its classes>
     for v in axes.get('labels', []):       # label sets of the dataset, or CSV files
         if ds is not None and v is not None and not str(v).lower().endswith(('.csv', '.tsv')):
             check_choice('label set', v, list(ds.label_set_names) + ['<labels.csv>'])
     for k in axes.get('noise', [None]):
         if k is not None: check_choice('noise', k, (*NOISE_KINDS, *INSTANCE_NOISE_KINDS))
         for t in tasks:
-            n_classes = ds.n_classes(t) if ds is not None and t is not None else None
+            n_classes = len(task_classes(t, classes)[1]) if ds is not None and t is not None else None
             for r in axes.get('ratio', []): check_ratio(r, n_classes, k if k in NOISE_KINDS else None)
 
 def check_training_axes(axes:dict, fixed:dict|None=None):
@@ -266,7 +268,7 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
     return dict(format=PLAN_FORMAT, template=template, data=data, axes=axes, fixed=fixed, runs=runs,
                 hash=stable_hash(sorted(seen)))
 
-def check_axes(tasks=None, # the valid task names (None: not checked)
+def check_axes(tasks=None, # the valid task names, or a dict task -> class names (then binary:<class> too); None: not checked
                **given, # a sweep's axes and fixed values, as `plan_sweep` takes them (ratios, seeds, archs, epochs, bs, ...)
               )->dict:
     "Check a sweep's values before its dataset exists (as `plan_sweep` does, less the dataset); return the axes."
@@ -274,7 +276,9 @@ def check_axes(tasks=None, # the valid task names (None: not checked)
     args = _normalise({k: v for k, v in given.items() if v is not None}, 'sweep', valid)
     axes = {AXES[k]: _axis(AXES[k], args.pop(k)) for k in list(args) if k in AXES}
     _check_values(axes, None); _check_numbers(axes, args)
-    for t in axes.get('task', []) if tasks is not None else []: check_choice('task', t, tasks)
+    for t in axes.get('task', []) if tasks is not None else []:
+        if isinstance(tasks, dict): task_classes(t, tasks)
+        else: check_choice('task', t, tasks)
     check_training_axes(axes, args)
     return axes
 

@@ -15,18 +15,21 @@ import numpy as np
 import pandas as pd
 import altair as alt
 from .core import OutputExistsError, atomic_dir, atomic_write, read_json, to_json, versions
-from .analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
+from false_labels.analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
     excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
-    plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci)
+    plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci, method_settings, settings_table,
+    epoch_curves)
+from .core import check_choice
 from .detection import METHODS as DETECTION_METHODS, detection_charts, save_chart, vl_version
 from .charts import plot_label_precision_recall
 from .detection_sweep import detection_folders, detection_results, label_precision_recall, long_metrics, plot_detection_sweep
 
 # %% auto #0
-__all__ = ['metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart', 'confusion_chart', 'theory_chart',
-           'regime_chart', 'ranking_chart', 'inverse_chart', 'Section', 'ReportData', 'analyse', 'summary_text',
-           'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section',
-           'reference_figures']
+__all__ = ['SEED_METRICS', 'RATIO_KINDS', 'metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart',
+           'confusion_chart', 'theory_chart', 'regime_chart', 'ranking_chart', 'inverse_chart', 'present_metrics',
+           'ratio_chart', 'class_grid_chart', 'pair_chart', 'box_chart', 'pearson_chart', 'epoch_chart', 'Section',
+           'ReportData', 'analyse', 'summary_text', 'seed_study_section', 'methods_section', 'default_sections',
+           'render_html', 'write_report', 'detection_table', 'detection_section', 'reference_figures']
 
 # %% ../nbs/31_report.ipynb #887f65b1
 _PCT = alt.Axis(format=".0f", title="corrupted labels (%)")
@@ -104,30 +107,33 @@ def delta_chart(df:pd.DataFrame, # final results
 # %% ../nbs/31_report.ipynb #0989eddb
 def class_f1_table(df:pd.DataFrame, # final results
                    by=None, # grouping columns (default: the varying ones)
+                   metric:str="f1", # per-class metric: precision, recall or f1
                   )->pd.DataFrame:
-    "Mean per-class F1 per group and ratio, long format (group keys, ratio, cls, f1)."
+    "Mean per-class `metric` per group and ratio, long format (group keys, ratio, cls, `metric`)."
     by = group_keys(df) if by is None else list(by)
-    cols = class_columns(df)
-    if not cols: return pd.DataFrame(columns=[*by, "ratio", "cls", "f1"])
-    long = df.melt(id_vars=[*by, "ratio"], value_vars=cols, var_name="cls", value_name="f1").dropna(subset=["f1"])
-    long["cls"] = long["cls"].str.removeprefix("f1_")
-    return long.groupby([*by, "ratio", "cls"], dropna=False, sort=False)["f1"].mean().reset_index()
+    cols = class_columns(df, metric)
+    if not cols: return pd.DataFrame(columns=[*by, "ratio", "cls", metric])
+    long = df.melt(id_vars=[*by, "ratio"], value_vars=cols, var_name="cls", value_name=metric).dropna(subset=[metric])
+    long["cls"] = long["cls"].str.removeprefix(f"{metric}_")
+    return long.groupby([*by, "ratio", "cls"], dropna=False, sort=False)[metric].mean().reset_index()
 
 def class_f1_chart(df:pd.DataFrame, # final results
                    by=None, # grouping columns (default: the varying ones)
+                   metric:str="f1", # per-class metric: precision, recall or f1
                   )->alt.Chart:
-    "Heat map of mean per-class F1 (classes x ratios), one panel per group."
+    "Heat map of mean per-class `metric` (classes x ratios), one panel per group."
     by = group_keys(df) if by is None else list(by)
-    t = _label(class_f1_table(df, by), by)[["group", "ratio_pct", "cls", "f1"]]
-    order = [c.removeprefix("f1_") for c in class_columns(df)]
+    t = _label(class_f1_table(df, by, metric), by)[["group", "ratio_pct", "cls", metric]]
+    order = [c.removeprefix(f"{metric}_") for c in class_columns(df, metric)]
+    name = "F1" if metric == "f1" else metric
     heat = alt.Chart(t).mark_rect().encode(
         x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format=".1f")),
         y=alt.Y("cls:N", title=None, sort=order),
-        color=alt.Color("f1:Q", title="F1", scale=alt.Scale(scheme="viridis", domain=[0, 1])),
-        tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip("f1:Q", format=".3f")],
+        color=alt.Color(f"{metric}:Q", title=name, scale=alt.Scale(scheme="viridis", domain=[0, 1])),
+        tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip(f"{metric}:Q", format=".3f")],
     ).properties(width=alt.Step(28), height=alt.Step(16))
     facet = _facet_kw(t)
-    return (heat.facet(**facet) if facet else heat).properties(title="per-class F1")
+    return (heat.facet(**facet) if facet else heat).properties(title=f"per-class {name}")
 
 # %% ../nbs/31_report.ipynb #0efe08f1
 def confusion_chart(cm:pd.DataFrame, # tidy confusion table from `analysis.confusion_table`
@@ -237,6 +243,134 @@ def inverse_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
     if t["group"].nunique() > 1: ch = ch.facet(column=alt.Column("group:N", title=None))
     return ch.properties(title="inverse models: predicting the ratio from the metric")
 
+# %% ../nbs/31_report.ipynb #c3e654dd
+SEED_METRICS = ("test_acc", "test_weighted_precision", "test_weighted_recall", "test_weighted_f1")
+RATIO_KINDS = ("line", "scatter", "strip")
+
+def present_metrics(df:pd.DataFrame, # results
+                    metrics=SEED_METRICS, # wanted metrics
+                   )->list:
+    "The metrics of `metrics` that `df` has (non-NaN); a one-line error when none is there."
+    have = [m for m in metrics if m in df.columns and df[m].notna().any()]
+    if not have: raise ValueError(f"none of the metrics {list(metrics)} is in the results; columns: {list(df.columns)}")
+    return have
+
+# %% ../nbs/31_report.ipynb #66ea0aee
+def ratio_chart(df:pd.DataFrame, # final results
+                metrics=SEED_METRICS, # metrics, one panel each
+                kind:str="line", # 'line' (means over seeds), 'scatter' (every run) or 'strip' (runs per ratio, jittered)
+                by=None, # grouping columns (default: the varying ones)
+               )->alt.FacetChart:
+    "The seed's ratio figures: `metrics` against the corrupted-label ratio, one panel per metric."
+    check_choice("kind", kind, RATIO_KINDS)
+    by = group_keys(df) if by is None else list(by)
+    have = present_metrics(df, metrics)
+    t = _label(df, by).melt(id_vars=["group", "ratio_pct", *(c for c in ("run_id", "seed") if c in df.columns)],
+                            value_vars=have, var_name="metric", value_name="value").dropna(subset=["value"])
+    t["metric"] = t["metric"].map(_title)
+    color, y = alt.Color("group:N", title=None), alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+    tip = ["group:N", "metric:N", alt.Tooltip("ratio_pct:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")]
+    if kind == "line":
+        t = t.groupby(["metric", "group", "ratio_pct"], sort=False)["value"].mean().reset_index()
+        ch = alt.Chart(t).mark_line(point=True).encode(x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color, tooltip=tip)
+    elif kind == "scatter":
+        ch = alt.Chart(t).mark_circle(size=36, opacity=0.7).encode(x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color, tooltip=tip)
+    else:
+        t["jitter"] = np.random.default_rng(0).uniform(-1, 1, len(t))  # seeded: the same picture every time
+        ch = alt.Chart(t).mark_circle(size=30, opacity=0.7).encode(
+            x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")), xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-2, 2])),
+            y=y, color=color, tooltip=tip)
+    return ch.properties(width=220, height=180).facet(column=alt.Column("metric:N", title=None, sort=[_title(m) for m in have])) \
+        .resolve_scale(y="independent").properties(title=f"metrics vs corrupted labels ({kind})")
+
+# %% ../nbs/31_report.ipynb #dd4b7588
+def class_grid_chart(df:pd.DataFrame, # final results
+                     metric:str="f1", # per-class metric: precision, recall or f1
+                     by=None, # grouping columns, the grid's rows (default: the varying ones, e.g. the model)
+                    )->alt.FacetChart:
+    "The seed's model x classes grid: mean per-class `metric` against the ratio, a row per group (model), a column per class."
+    by = group_keys(df) if by is None else list(by)
+    t = class_f1_table(df, by, metric)
+    if not len(t): raise ValueError(f"no per-class {metric} columns ({metric}_<class>) in the results")
+    t = _label(t, by)[["group", "ratio_pct", "cls", metric]]
+    order = [c.removeprefix(f"{metric}_") for c in class_columns(df, metric)]
+    name = "F1" if metric == "f1" else metric
+    ch = alt.Chart(t).mark_line(point=True).encode(
+        x=alt.X("ratio_pct:Q", axis=_PCT), y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(zero=False)),
+        tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".2f"), alt.Tooltip(f"{metric}:Q", format=".3f")])
+    return ch.properties(width=150, height=120).facet(row=alt.Row("group:N", title=None), column=alt.Column("cls:N", title=None, sort=order)) \
+        .properties(title=f"per-class {name}: model x class")
+
+# %% ../nbs/31_report.ipynb #3ea18860
+def pair_chart(df:pd.DataFrame, # final results
+               metrics=SEED_METRICS, # metrics to pair
+              )->alt.RepeatChart:
+    "The seed's pair plot: every metric against every other, runs coloured by the ratio."
+    have = present_metrics(df, metrics)
+    t = _label(df, group_keys(df))[["group", "ratio_pct", *have]]
+    q = lambda f: dict(field=f, type="quantitative", scale=alt.Scale(zero=False))
+    return alt.Chart(t).mark_circle(size=22, opacity=0.7).encode(
+        x=alt.X(**q(alt.repeat("column"))), y=alt.Y(**q(alt.repeat("row"))),
+        color=alt.Color("ratio_pct:Q", title="ratio (%)", scale=alt.Scale(scheme="viridis")), tooltip=["group:N", "ratio_pct:Q"],
+    ).properties(width=120, height=120).repeat(row=have, column=have).properties(title="pair plot of the metrics (colour: corrupted labels)")
+
+# %% ../nbs/31_report.ipynb #976c8a01
+def box_chart(df:pd.DataFrame, # final results
+              metric:str="test_acc", # metric
+              by=None, # grouping columns, one panel each (default: the varying ones)
+             )->alt.Chart:
+    "The seed's box plot: the spread of `metric` over runs at each ratio, one panel per group."
+    by = group_keys(df) if by is None else list(by)
+    present_metrics(df, [metric])
+    t = _label(df, by)[["group", "ratio_pct", metric]]
+    ch = alt.Chart(t).mark_boxplot(extent="min-max").encode(
+        x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")),
+        y=alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False)), color=alt.Color("group:N", title=None))
+    ch = ch.properties(width=alt.Step(26), height=200)
+    return (ch.facet(column=alt.Column("group:N", title=None)) if t["group"].nunique() > 1 else ch) \
+        .properties(title=f"{_title(metric)} by ratio (boxes over seeds)")
+
+# %% ../nbs/31_report.ipynb #222d3aaa
+def pearson_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
+                 )->alt.Chart:
+    "The seed's regressor comparison: Pearson r of predicted vs true ratio against the held-out RMSE, a point per regressor."
+    cols = ("feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
+            "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note")
+    t = regr.dropna(subset=["test_rmse", "pearson_r"]).copy()
+    if not len(t): raise ValueError("no regressor has a held-out RMSE and a Pearson r (too few runs?)")
+    by = [c for c in regr.columns if c not in cols]
+    t["group"] = group_label(t, [k for k in by if t[k].astype(str).nunique() > 1]).to_numpy()
+    t["best"] = t["best"].fillna(False).astype(bool)
+    t = t[["group", "model", "best", "test_rmse", "pearson_r"]]
+    base = alt.Chart(t).encode(x=alt.X("test_rmse:Q", title="held-out RMSE (ratio, % points)", scale=alt.Scale(zero=False)),
+                               y=alt.Y("pearson_r:Q", title="Pearson r (predicted vs true ratio)", scale=alt.Scale(zero=False)))
+    pts = base.mark_point(filled=True, size=70).encode(color=alt.Color("model:N", title=None, sort=list(REGRESSORS)),
+                                                        shape=alt.Shape("best:N", title="tuned (best)"),
+                                                        tooltip=["group:N", "model:N", alt.Tooltip("test_rmse:Q", format=".2f"), alt.Tooltip("pearson_r:Q", format=".3f")])
+    ch = alt.layer(pts, base.mark_text(dx=6, align="left", fontSize=9).encode(text="model:N")).properties(width=320, height=240)
+    return (ch.facet(column=alt.Column("group:N", title=None)) if t["group"].nunique() > 1 else ch) \
+        .properties(title="inverse regressors: Pearson r vs held-out RMSE")
+
+# %% ../nbs/31_report.ipynb #692b8c10
+def epoch_chart(curves:pd.DataFrame, # table from `analysis.epoch_curves`
+                columns:int=4, # panels per row
+               )->alt.FacetChart:
+    "Clean test metric per epoch, a line per group (method) with a ± sd band over seeds, a panel per noise setting."
+    skip = ("noise", "ratio", "epoch", "mean", "sd", "n_runs")
+    by = [c for c in curves.columns if c not in skip]
+    t = _label(curves, by)
+    t["setting"] = [" ".join(p for p in (str(n) if "noise" in t else "", f"{r:g} %" if "ratio" in t else "") if p) or "all"
+                    for n, r in zip(t.get("noise", [""] * len(t)), t.get("ratio_pct", [0] * len(t)))]
+    t["lo"], t["hi"] = t["mean"] - t["sd"].fillna(0), t["mean"] + t["sd"].fillna(0)
+    order = list(dict.fromkeys(t.sort_values([c for c in ("noise", "ratio") if c in t])["setting"]))
+    t = t[["group", "setting", "epoch", "mean", "lo", "hi", "n_runs"]]
+    x, color = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)), alt.Color("group:N", title=None)
+    band = alt.Chart().mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
+    line = alt.Chart().mark_line(point=True).encode(x=x, y=alt.Y("mean:Q", title="clean test accuracy", scale=alt.Scale(zero=False)),
+                                                    color=color, tooltip=["group:N", "setting:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), "n_runs:Q"])
+    return alt.layer(band, line, data=t).properties(width=200, height=160) \
+        .facet(facet=alt.Facet("setting:N", title=None, sort=order), columns=columns).properties(title="clean test accuracy per epoch")
+
 # %% ../nbs/31_report.ipynb #6a2b2d48
 @dataclass
 class Section:
@@ -284,6 +418,9 @@ def analyse(sweep_dir, # sweep folder
     t["robustness"] = _try(robustness, final, metric, drop=drop, seed=seed)
     t["deltas"] = _try(delta_table, final, metric)
     t["class_f1"] = _try(class_f1_table, final)
+    for k in ("precision", "recall"): t[f"class_{k}"] = _try(class_f1_table, final, metric=k)
+    t["method_settings"] = _try(method_settings, epochs, metric)
+    t["epoch_curves"] = _try(epoch_curves, epochs, metric)
     t["confusion"] = _try(confusion_table, final, ratios=ratios, sweep_dir=sweep_dir)
     t["theory"] = _try(theory_check, final)
     t["regimes"] = _try(noise_regimes, epochs)
@@ -378,11 +515,49 @@ def summary_text(d:ReportData)->str:
     elif isinstance(rr, str): lines.append(f"- Inverse models: {rr}")
     return "\n".join(lines)
 
-# %% ../nbs/31_report.ipynb #496c9dac
+# %% ../nbs/31_report.ipynb #752b5ac0
 def _ok(v): return isinstance(v, pd.DataFrame) and len(v) > 0
 
 def _why(v): return v if isinstance(v, str) else "no data"
 
+def seed_study_section(d:ReportData)->Section:
+    "The seed study's figures: metrics vs ratio (line, scatter, strip), model x class grid, deltas, pair plot, box plot, Pearson r vs RMSE."
+    f, t, m = d.final, d.tables, d.metric
+    s = Section("The seed study's figures", "The figures of the study this project grew from, made from this sweep: accuracy and the "
+                "weighted precision, recall and F1 against the ratio (means, every run, runs per ratio); per-class F1 as a model x "
+                "class grid; the weighted F1's change from the clean baseline; a pair plot of the metrics; the spread over seeds "
+                f"of {m} per ratio; and the inverse regressors' Pearson r against their held-out RMSE.")
+    try: have = present_metrics(f)
+    except ValueError as e: s.text += f"\n\nNo figures: {e}"; return s
+    for kind in RATIO_KINDS: s.charts[f"seed_{kind}"] = ratio_chart(f, have, kind)
+    if class_columns(f): s.charts["seed_model_classes"] = class_grid_chart(f)
+    if "test_weighted_f1" in have: s.charts["seed_delta_weighted_f1"] = delta_chart(f, "test_weighted_f1", d.drop)
+    if len(have) > 1: s.charts["seed_pairs"] = pair_chart(f, have)
+    s.charts["seed_box"] = box_chart(f, m)
+    rr = t.get("regr_results")
+    if _ok(rr) and rr[["test_rmse", "pearson_r"]].notna().all(axis=1).any(): s.charts["seed_pearson_rmse"] = pearson_chart(rr)
+    else: s.text += "\n\nNo Pearson r vs RMSE chart: " + (_why(rr) if not _ok(rr) else "no regressor was scored on held-out runs")
+    by = group_keys(f)
+    s.tables["seed_means"] = f.groupby([*by, "ratio"], dropna=False)[have + class_columns(f, "precision") + class_columns(f, "recall")
+                                                                     + class_columns(f)].mean().reset_index()
+    return s
+
+# %% ../nbs/31_report.ipynb #94795e54
+def methods_section(d:ReportData)->Section:
+    "INCV's results table (methods x noise settings, mean ± sd over seeds, best and last epoch) and the clean test accuracy per epoch."
+    t, m = d.tables, d.metric
+    s = Section("Methods x noise settings (INCV's results table)", f"Rows: methods (the varying architecture, loss and method); columns: "
+                f"noise kind and ratio; cells: {m} in % on the clean test set, mean ± sd over seeds, at each run's best epoch and at "
+                "its last epoch. The chart follows the same metric epoch by epoch (band: ± one sd).")
+    ms = t.get("method_settings")
+    if not _ok(ms): s.text += "\n\nNo table: " + _why(ms); return s
+    s.tables["methods_table"], s.tables["method_settings"] = settings_table(ms), ms
+    ec = t.get("epoch_curves")
+    if _ok(ec) and ec["epoch"].nunique() > 1: s.charts["epoch_accuracy"] = epoch_chart(ec)
+    else: s.text += "\n\nNo per-epoch chart: " + ("a single epoch per run" if _ok(ec) else _why(ec))
+    return s
+
+# %% ../nbs/31_report.ipynb #496c9dac
 def default_sections(d:ReportData)->list[Section]:
     "The report's built-in sections for `d`."
     f, t, m = d.final, d.tables, d.metric
@@ -403,9 +578,12 @@ def default_sections(d:ReportData)->list[Section]:
     if _ok(t["plateau"]): s.tables["plateau"] = t["plateau"]
     else: s.text += "\n\nNot tested: " + _why(t["plateau"])
     out.append(s)
-    s = Section("Per-class F1", "Mean F1 of every class at every ratio (clean test set).")
+    s = Section("Per-class F1, precision and recall", "Mean F1, precision and recall of every class at every ratio (clean test set); "
+                "the results table has them as f1_<class>, precision_<class> and recall_<class>.")
     if _ok(t["class_f1"]): s.charts["class_f1"], s.tables["class_f1"] = class_f1_chart(f), t["class_f1"]
     else: s.text += "\n\nNo per-class F1 columns in the results."
+    for k in ("precision", "recall"):
+        if _ok(t.get(f"class_{k}")): s.charts[f"class_{k}"], s.tables[f"class_{k}"] = class_f1_chart(f, metric=k), t[f"class_{k}"]
     out.append(s)
     s = Section("Confusion matrices", "Final-epoch confusion matrices on the clean test set, summed over seeds, rows normalised by true class.")
     if _ok(t["confusion"]): s.charts["confusion"], s.tables["confusion"] = confusion_chart(t["confusion"]), t["confusion"]
@@ -436,7 +614,7 @@ def default_sections(d:ReportData)->list[Section]:
     elif _ok(rr): s.text, s.tables["regr_results"] = s.text + "\n\nNo inverse models: " + "; ".join(rr["note"].dropna().unique()), rr
     else: s.text += "\n\nNo inverse models: " + _why(rr)
     out.append(s)
-    return out
+    return out + [seed_study_section(d), methods_section(d)]
 
 # %% ../nbs/31_report.ipynb #9274205a
 @lru_cache(maxsize=2)

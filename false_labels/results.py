@@ -13,12 +13,14 @@ import pandas as pd
 from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, read_json
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STATUSES', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir', 'run_dir_lock', 'prepare_run_dir',
-           'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan', 'collect_results']
+__all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
+           'run_dir_lock', 'prepare_run_dir', 'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan',
+           'per_class_from_reports', 'collect_results']
 
 # %% ../nbs/04_results.ipynb #19b0a726
 RUN_FILES = ("params.json", "label_mapping.json", "model_summary.txt", "metrics.csv", "class_report", "scalars",
              "sample_stats.npz", "model.pth", "result.json")
+RUN_OPTIONAL = ("checkpoints",)  # written on request: checkpoints/epoch_NNN.pth (`train_run(checkpoint_every=N)`)
 _RUN_SIDE = ("status.json", "run.ipynb")  # what a sweep keeps in its run folders
 
 class RunLockedError(OutputExistsError):
@@ -34,7 +36,7 @@ def check_run_dir(out:str|Path, # the run folder
     if (out/"result.json").exists() and not overwrite:
         found = [f for f in RUN_FILES if (out/f).exists()]
         raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
-    other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + _RUN_SIDE and not p.name.startswith("."))
+    other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + RUN_OPTIONAL + _RUN_SIDE and not p.name.startswith("."))
     if other and not overwrite:
         raise OutputExistsError(f"run folder {str(out)!r} holds files that are not a run's ({', '.join(other[:3])}): "
                                 "choose an empty folder, or pass overwrite=True (--overwrite)")
@@ -42,7 +44,7 @@ def check_run_dir(out:str|Path, # the run folder
     return out
 
 def _clear_run(out:Path):
-    for f in ("result.json",) + RUN_FILES:
+    for f in ("result.json",) + RUN_FILES + RUN_OPTIONAL:
         p = out/f
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
@@ -119,6 +121,26 @@ def load_plan(sweep_dir:str|Path)->dict:
     if not f.is_file(): raise ValueError(f"{str(sweep_dir)!r} is not a sweep folder (no plan.json)")
     return read_json(f)
 
+# %% ../nbs/04_results.ipynb #12599c69
+PER_CLASS = ('precision', 'recall', 'f1')  # per-class columns of the results table: `<metric>_<class>`
+def per_class_from_reports(run_dir:str|Path, # a run folder (with class_report/epoch_NNN.json)
+                           metrics:pd.DataFrame, # its metrics.csv table (needs `epoch`)
+                          )->pd.DataFrame:
+    "`metrics` with the per-class precision/recall/F1 columns it lacks filled from the run's class reports (runs written before they were logged)."
+    metrics, cr = metrics.copy(), Path(run_dir)/'class_report'
+    if 'epoch' not in metrics or not cr.is_dir(): return metrics
+    for i, e in metrics['epoch'].items():
+        f = cr/f'epoch_{int(e):03d}.json'
+        if not f.is_file(): continue
+        rep = read_json(f)
+        for c in rep.get('classes', []):
+            for k in PER_CLASS:
+                col = f'{k}_{c}'
+                if col not in metrics: metrics[col] = math.nan
+                if pd.isna(metrics.at[i, col]) and c in rep: metrics.at[i, col] = float(rep[c]['f1-score' if k == 'f1' else k])
+    return metrics
+
+
 # %% ../nbs/04_results.ipynb #446d332a
 _SCALAR = (str, int, float, bool, type(None))
 PARAM_COLUMNS = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed', 'bs', 'lr', 'size')
@@ -144,6 +166,7 @@ def _run_rows(run:dict, run_dir:Path)->pd.DataFrame:
         if params.get(k) is None or f'{k}_requested' in recorded: params[k] = v
     params['n_classes'] = _n_classes(run_dir, res)
     m = pd.read_csv(run_dir/'metrics.csv') if (run_dir/'metrics.csv').is_file() else pd.DataFrame([res.get('final') or {}])
+    m = per_class_from_reports(run_dir, m)
     info = {'run_id': run['run_id'], **{k: v for k, v in params.items() if k not in m.columns}}
     df = pd.concat([pd.DataFrame([info] * len(m)), m.reset_index(drop=True)], axis=1)
     df['run_dir'], df['notebook'] = str(run_dir.resolve()), str((run_dir/'run.ipynb').resolve())

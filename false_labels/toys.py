@@ -65,7 +65,8 @@ def demo_runs(ratios=(0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4), # ratios swept
                                      valid_acc=acc, test_acc=a, test_acc_noisy=noisy,
                                      **{f"test_{v}_{m}": rep[f"{v} avg"][k] for v in ("macro", "weighted")
                                         for m, k in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"))},
-                                     **{f"f1_{c}": rep[c]["f1-score"] for c in classes}, time_s=1.0))
+                                     **{f"{m}_{c}": rep[c][k] for m, k in (("f1", "f1-score"), ("precision", "precision"), ("recall", "recall"))
+                                        for c in classes}, time_s=1.0))
                     reports.append(rep)
                 runs.append(dict(run_id=stable_hash(params), params=params, rows=rows, reports=reports, classes=classes))
     bad = rng.choice(len(runs), size=failed + diverged, replace=False) if failed + diverged else []

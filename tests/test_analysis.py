@@ -351,3 +351,46 @@ def test_confusion_table_from_run_folders(tmp_path):
     acc = df.groupby("ratio").test_acc.mean()
     for r in diag.index: assert diag[r] == pytest.approx(acc[r], abs=0.03)
     assert cm.groupby("ratio")["count"].sum().loc[0.0] == 2 * 50 * len(CLASSES)  # two seeds summed
+
+# ---------------------------------------------------------------------------------------------------------------
+# per-class precision/recall columns; INCV's methods x settings table
+FIXTURE = Path(__file__).parent/"fixtures"/"sweep_v1"
+
+def test_an_old_sweep_gains_per_class_precision_and_recall_from_its_class_reports(tmp_path):
+    import shutil
+    from false_labels.analysis import class_columns, lacks_per_class
+    root = tmp_path/"fx"; shutil.copytree(FIXTURE, root)
+    assert lacks_per_class(pd.read_parquet(root/"sweep"/"results.parquet"))   # written before the columns existed
+    df = load_results(root/"sweep", warn=False)
+    assert class_columns(df, "precision") == ["precision_blob", "precision_blur", "precision_channel", "precision_offset"]
+    assert len(class_columns(df, "recall")) == 4 and "precision_requested" not in class_columns(df, "precision")
+    checked = 0
+    for row in df.itertuples():
+        f = root/"sweep"/"runs"/row.run_id/"class_report"/f"epoch_{row.epoch:03d}.json"
+        if not f.exists(): assert math.isnan(row.precision_blob); continue   # no report, no number
+        rep = json.loads(f.read_text()); checked += 1
+        for c in rep["classes"]:
+            assert getattr(row, f"precision_{c}") == rep[c]["precision"] and getattr(row, f"recall_{c}") == rep[c]["recall"]
+    assert checked >= 2
+    assert pd.read_parquet(root/"sweep"/"results.parquet").shape == pd.read_parquet(FIXTURE/"sweep"/"results.parquet").shape  # left alone
+
+def test_method_settings_are_means_and_sds_over_seeds_at_the_best_and_last_epoch():
+    from false_labels.analysis import method_settings, settings_table, epoch_curves
+    groups = {"ce": (0.9, -0.5), "robust": (0.9, -0.1)}
+    allep = pd.concat([load_results(simulate(groups=groups, ratios=(0, 0.2), seeds=3, epochs=4, sd=0.0, noise=k), final=False, warn=False)
+                       for k in ("sym", "pair")], ignore_index=True)
+    ms = method_settings(allep)
+    assert set(ms.columns) >= {"arch", "noise", "ratio", "epoch", "mean", "sd", "n_runs"} and (ms.n_runs == 3).all()
+    last = ms[ms.epoch == "last"].set_index(["arch", "noise", "ratio"])["mean"]
+    for (arch, noise, ratio), v in last.items(): assert abs(v - (0.9 + groups[arch][1] * ratio)) < 1e-9
+    assert (ms.sd.fillna(0) < 1e-9).all()
+    # by hand: best = the max over each run's epochs, then the mean over seeds
+    hand = allep.groupby(["arch", "noise", "ratio", "run_id"]).test_acc.max().groupby(["arch", "noise", "ratio"]).mean()
+    best = ms[ms.epoch == "best"].set_index(["arch", "noise", "ratio"])["mean"]
+    assert np.allclose(best.loc[hand.index], hand)
+    t = settings_table(ms)
+    assert list(t.columns) == ["method", "epoch", "pair 0 %", "pair 20 %", "sym 0 %", "sym 20 %"]
+    assert t.set_index(["method", "epoch"]).loc[("arch=ce", "last"), "sym 20 %"] == "80.0 ± 0.0"
+    ec = epoch_curves(allep)
+    assert len(ec) == 2 * 2 * 2 * 4 and (ec.n_runs == 3).all()
+    with pytest.raises(ValueError, match="unknown metric 'nope'"): method_settings(allep, "nope")

@@ -101,3 +101,19 @@ def test_sweep_compares_robust_methods(dataset, tmp_path):
         assert (r["noise_rate_source"], r["noise_rate_used"]) == ("known", r["realised_ratio"])
     fl("report", sw)
     assert "coteaching" in (sw/"report"/"report.html").read_text()
+
+def test_train_a_binary_task_with_checkpoints(dataset, tmp_path):
+    run = tmp_path/"run"
+    fl("train", "--data", dataset, "--task", "binary:blob", "--ratio", 0.1, "--arch", "small_cnn", "--epochs", 2, "--bs", 64,
+       "--device", "cpu", "--checkpoint-every", 1, "--out", run, "--quiet")
+    res = json.loads((run/"result.json").read_text())
+    assert res["classes"] == ["not_blob", "blob"] and res["task"] == "binary:blob" and res["checkpoint_every"] == 1
+    assert sorted(p.name for p in (run/"checkpoints").iterdir()) == ["epoch_000.pth", "epoch_001.pth"]
+    r = fl("train", "--data", dataset, "--task", "binary:cat", "--out", tmp_path/"x", ok=False)
+    assert "unknown class 'cat' in task 'binary:cat'; valid: blob, blur" in one_error(r, "train")
+    r = fl("train", "--data", dataset, "--checkpoint-every", 0, "--out", tmp_path/"y", ok=False)
+    assert "checkpoint_every" in one_error(r, "train") and not (tmp_path/"y").exists()
+    r = fl("study", "--task", "binary:cat", "--out", tmp_path/"s", ok=False)
+    assert "unknown class 'cat'" in one_error(r, "study") and not (tmp_path/"s").exists()
+    r = fl("sweep", "--data", dataset, "--ratios", "0.1", "--task", "binary:cat", "--out", tmp_path/"w", ok=False)
+    assert "unknown class 'cat'" in one_error(r, "sweep") and not (tmp_path/"w").exists()

@@ -303,3 +303,19 @@ def test_one_gather_per_batch(tds, monkeypatch):
     dls = dataloaders(tds, task="label", bs=32, device="cpu")
     list(dls.train)
     assert calls == [32] * len(dls.train)
+
+
+# --- one class against the rest
+def test_binary_task_is_one_class_against_the_rest(tds):
+    from false_labels.data import with_task
+    dls = dataloaders(tds, task="binary:c1", ratio=0.2, seed=0, bs=32, device="cpu")
+    truth = (tds.labels("label") == 1).astype(np.int64)
+    assert dls.info.classes == ["not_c1", "c1"] and dls.c == 2
+    np.testing.assert_array_equal(dls.info.true, truth[dls.info.ids])
+    assert dls.info.corrupted.sum() == round(0.2 * len(dls.info.ids))             # exact, like any task
+    bad = dls.info.corrupted
+    assert (dls.info.given[bad] == 1 - dls.info.true[bad]).all()                    # two classes: a corruption is a flip
+    np.testing.assert_array_equal(dls.test.labels.cpu().numpy(), truth[tds.split_idx("test")])   # the test set stays clean
+    with pytest.raises(ValueError, match="unknown class 'c9' in task 'binary:c9'; valid: c0, c1, c2"):
+        dataloaders(tds, task="binary:c9", device="cpu")
+    assert with_task(tds, "label") is tds and "binary:c1" not in tds.card["tasks"]   # a view: the dataset is untouched

@@ -182,7 +182,7 @@ def test_run_folder_files_and_schema(run, tds):
     m = pd.read_csv(out/"metrics.csv")
     cols = ["epoch", "train_loss", "valid_loss", "valid_acc", "test_acc", "test_acc_noisy", "test_macro_precision",
             "test_macro_recall", "test_macro_f1", "test_weighted_precision", "test_weighted_recall", "test_weighted_f1"]
-    assert list(m.columns) == cols + [f"f1_{c}" for c in classes] + ["time_s"]
+    assert list(m.columns) == cols + [f"{k}_{c}" for k in ("f1", "precision", "recall") for c in classes] + ["time_s"]
     assert list(m.epoch) == [0, 1] and m.notna().all().all()
     assert ((m[cols[3:]] >= 0) & (m[cols[3:]] <= 1)).all().all()
     assert sorted(p.name for p in (out/"class_report").iterdir()) == ["epoch_000.json", "epoch_001.json"]
@@ -282,3 +282,25 @@ def test_a_method_is_one_setup(tmp_path):
     assert res["method"] == "count" and res["extra"] == 1 and res["n_batches"] > 0 and "prep_time_s" in res
     assert read_json(tmp_path/"run"/"params.json")["method"] == "count"
     assert np.load(tmp_path/"run"/"sample_stats.npz")["kept"].sum() == res["n_train"] - 1
+
+
+# --- binary task, per-class columns, checkpoints
+def test_binary_task_per_class_columns_and_checkpoints(tds, tmp_path):
+    out = tmp_path/"b"
+    res = train_run(tds, out, **{**RUN, "task": "binary:blue", "epochs": 3}, ratio=0.1, checkpoint_every=1, track_samples=False)
+    assert res["classes"] == ["not_blue", "blue"] and res["n_classes"] == 2 and res["task"] == "binary:blue"
+    assert sorted(p.name for p in (out/"checkpoints").iterdir()) == ["epoch_000.pth", "epoch_001.pth", "epoch_002.pth"]
+    m = pd.read_csv(out/"metrics.csv")
+    rep = json.loads((out/"class_report"/"epoch_002.json").read_text())
+    for c in ("blue", "not_blue"):
+        assert m[f"precision_{c}"].iloc[-1] == rep[c]["precision"] and m[f"recall_{c}"].iloc[-1] == rep[c]["recall"]
+    sd = [torch.load(out/"checkpoints"/f"epoch_{e:03d}.pth") for e in range(3)]
+    final = torch.load(out/"model.pth")
+    assert all(torch.equal(sd[2][k], final[k]) for k in final)              # the last checkpoint is the final model
+    assert any(not torch.equal(sd[0][k], sd[2][k]) for k in final)          # and training moved it
+    assert load_model(out, epoch=1) is not None
+    train_run(tds, out, **{**RUN, "epochs": 1}, overwrite=True, track_samples=False)
+    assert not (out/"checkpoints").exists()                                  # a replaced run takes its checkpoints along
+    for bad in (0, -2, 1.5, "x"):
+        with pytest.raises(ValueError, match="checkpoint_every"): train_run(tds, tmp_path/"c", **RUN, checkpoint_every=bad)
+    assert not (tmp_path/"c").exists()

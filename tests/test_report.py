@@ -226,3 +226,28 @@ def test_report_renders_offline_in_headless_chromium(chromium, report, tmp_path)
     assert [c["name"] for c in got["charts"]] == names
     for c in got["charts"]:
         assert c["rendered"] == "true" and c["svg"] >= 1 and c["marks"] > 0, c
+
+# ---------------------------------------------------------------------------------------------------------------
+# the seed study's figures and INCV's methods x settings table
+def test_report_has_the_seed_studys_figures_and_the_methods_table(report):
+    out, names = report["path"].parent, chart_names(report["html"])
+    for n in ("seed_line", "seed_scatter", "seed_strip", "seed_model_classes", "seed_delta_weighted_f1", "seed_pairs", "seed_box",
+              "seed_pearson_rmse", "epoch_accuracy"):
+        assert n in names, n
+        assert (out/f"{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "The seed study&#x27;s figures" in report["html"] or "The seed study's figures" in report["html"]
+    t = pd.read_csv(out/"methods_table.csv")
+    assert list(t.columns[:2]) == ["method", "epoch"] and set(t.epoch) == {"best", "last"}
+    df = load_results(report["sweep"], warn=False)
+    full = df[df.arch == "resnet"].groupby("ratio").test_acc.count().loc[lambda n: n == 3].index[-1]  # a setting no run failed in
+    want = df[(df.arch == "resnet") & (df.ratio == full)].test_acc
+    cell = t.set_index(["method", "epoch"]).loc[("arch=resnet", "last"), f"sym {100 * full:g} %"]
+    assert cell == f"{100 * want.mean():.1f} ± {100 * want.std():.1f}"
+
+def test_seed_figures_refuse_bad_input():
+    from false_labels.report import ratio_chart, box_chart, class_grid_chart
+    df = load_results(simulate(groups={"m": (0.9, -0.5)}, seeds=2), warn=False)
+    with pytest.raises(ValueError, match="unknown kind 'violin'"): ratio_chart(df, kind="violin")
+    with pytest.raises(ValueError, match=r"none of the metrics \['top5'\]"): box_chart(df, "top5")
+    with pytest.raises(ValueError, match="no per-class precision"): class_grid_chart(df, "precision")
+    assert ratio_chart(df, kind="strip").to_dict()["spec"]["encoding"]["xOffset"]["field"] == "jitter"

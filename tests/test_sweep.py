@@ -309,3 +309,15 @@ def test_dask_local_cluster_runs_a_sweep(data, tmp_path):
     st = sweep_status(tmp_path/"sw")
     assert (st.status == "done").all() and len(st) == 2 and df.run_id.nunique() == 2
     assert all(read_status(Path(d))["worker"].startswith("dask ") for d in df.run_dir.unique())
+
+# ---------------------------------------------------------------- binary task, checkpoints, per-class columns
+
+def test_sweep_of_a_binary_task_with_checkpoints(data, tmp_path):
+    df = run_sweep(tmp_path/"b", data=data, ratios=[0, 0.2], seeds=1, epochs=2, jobs=0, checkpoint_every=2,
+                   **{**FAST, "task": "binary:blur"})
+    assert set(df.task) == {"binary:blur"} and (df.n_classes == 2).all() and df.run_id.nunique() == 2
+    assert {"precision_blur", "recall_blur", "f1_blur", "precision_not_blur"} <= set(df.columns)
+    assert df[["precision_blur", "recall_not_blur"]].notna().all().all()
+    for d in df.run_dir.unique(): assert sorted(p.name for p in (Path(d)/"checkpoints").iterdir()) == ["epoch_001.pth"]
+    with pytest.raises(ValueError, match="checkpoint_every"): run_sweep(tmp_path/"c", data=data, ratios=[0], checkpoint_every=0, **FAST)
+    assert not (tmp_path/"c").exists()
