@@ -6,7 +6,7 @@
 For each notebook, in its own process (`--jobs` at a time, longest first), with the notebook's folder as working
 directory, exactly the cells `nbdev-test` runs are executed (`#| eval: false`, the `tst_flags` of pyproject.toml
 such as `slow`/`cuda`, and `skip_exec` notebooks are skipped the same way); the outputs of the cells it skips are
-cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per job, `PYTHONHASHSEED=0`, the
+cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per notebook (`--threads`), `PYTHONHASHSEED=0`, the
 global random, NumPy and torch generators seeded with 0. Matplotlib saves plain PNGs (not retina); any PNG wider
 than 800 px or over 120 kB is downsized. Altair charts are saved as `text/html` only: the vega-lite spec embedded in
 altair's vega-embed template, which loads vega from the jsDelivr CDN (Quarto ignores the vega-lite mimetype and
@@ -218,13 +218,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("notebooks", nargs="*", help="notebooks to execute (default: every docs notebook under nbs/)")
     ap.add_argument("--jobs", type=int, default=2, help="notebooks executed at a time (default 2)")
-    ap.add_argument("--one", help=argparse.SUPPRESS); ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per notebook (default 1: the examples are "
+                    "tiny, and more threads only spin on a busy machine)")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--record", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
         res = execute(Path(a.one).resolve(), a.threads)
         Path(a.record).write_text(json.dumps(res)); return 0
     if a.jobs < 1: ap.error(f"--jobs {a.jobs}: must be 1 or more")
+    if a.threads < 1: ap.error(f"--threads {a.threads}: must be 1 or more")
     all_nbs = docs_notebooks()
     paths = [Path(p).resolve() for p in a.notebooks] or all_nbs
     for p in paths:
@@ -233,7 +236,7 @@ def main(argv=None):
     rec = read_json(RECORD) if RECORD.exists() else {"all_required": False, "notebooks": {}}
     old = rec["notebooks"]
     paths.sort(key=lambda p: -old.get(rel(p), {}).get("seconds", 1e9))   # longest (or never run) first
-    jobs = min(a.jobs, len(paths)); threads = max(1, (os.cpu_count() or 2)//jobs)
+    jobs, threads = min(a.jobs, len(paths)), a.threads
     subprocess.run([tool("nbdev-export")], cwd=ROOT, check=True)
     print(f"executing {len(paths)} notebook(s), {jobs} at a time, {threads} thread(s) each "
           f"(load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
