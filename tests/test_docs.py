@@ -168,3 +168,10 @@ def test_docs_processing_check_can_fail(tmp_path, monkeypatch):
     monkeypatch.setattr(check_docs_exec, "FilterDefaults", Clearing)
     err = check_docs_exec.check(_executed_nb(tmp_path))
     assert "dropped saved outputs" in err and "b (text/html, text/plain)" in err and "c (image/png" in err
+
+def test_steady_record_keeps_seconds_of_an_unchanged_rerun():
+    prev = {"code": "a", "modules": {}, "outputs": ["x"], "seconds": 10.0}
+    assert docs.steady(prev, dict(prev, seconds=13.0))["seconds"] == 10.0
+    assert docs.steady(prev, dict(prev, seconds=30.0))["seconds"] == 30.0
+    assert docs.steady(prev, dict(prev, code="b", seconds=13.0))["seconds"] == 13.0
+    assert docs.steady(None, prev) == prev

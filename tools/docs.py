@@ -209,6 +209,12 @@ def record_entry(path:Path, run:dict, root=ROOT) -> dict:
             "outputs": cells_with_outputs(nb), "seconds": run["seconds"]}
 
 
+def steady(prev:dict|None, new:dict) -> dict:
+    "`new`, keeping `prev`'s seconds when nothing else changed and the time is within 2x (no diff for a re-run)."
+    same = prev is not None and {k: v for k, v in prev.items() if k != "seconds"} == {k: v for k, v in new.items() if k != "seconds"}
+    return dict(new, seconds=prev["seconds"]) if same and 0.5 <= new["seconds"]/max(prev["seconds"], 0.1) <= 2 else new
+
+
 def write_record(rec:dict, path=RECORD):
     tmp = Path(path).with_name(Path(path).name + ".tmp")
     tmp.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n"); os.replace(tmp, path)
@@ -250,7 +256,7 @@ def main(argv=None):
     total = time.time() - t0
     subprocess.run([tool("nbdev-clean")], cwd=ROOT, check=True)
     subprocess.run([tool("nbdev-export")], cwd=ROOT, check=True)
-    for p, run in runs.items(): old[rel(p)] = record_entry(p, run)
+    for p, run in runs.items(): old[rel(p)] = steady(old.get(rel(p)), record_entry(p, run))
     for k in [k for k in old if not (NBS/k).exists()]: del old[k]
     if not failed and set(paths) >= set(all_nbs): rec["all_required"] = True
     write_record(rec)
