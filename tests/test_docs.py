@@ -86,7 +86,7 @@ def test_no_record_no_problems(tmp_path):
 
 def test_outputless_examples():
     nb = _nb([_code("#| export\ndef f(): return 1"), _code("f()"), _code("test_eq(f(), 1)"), _code("x = f()"),
-              _code("f();"), _code("f()", [_OUT]), _code("assert f() == 1")])
+              _code("f();"), _code("f()", [_OUT]), _code("assert f() == 1"), _code("#| hide\nf()")])
     assert docs.outputless_examples(nb) == ["c1"]
     assert docs.outputless_examples(nb, ran={"c0"}) == []
 

@@ -91,7 +91,7 @@ def outputless_examples(nb:dict, ran:set|None=None) -> list:
     for c in nb["cells"]:
         if c["cell_type"] != "code" or c.get("outputs") or (ran is not None and c.get("id") not in ran): continue
         s = src(c)
-        if s.lstrip().startswith("#| export") or s.rstrip().endswith(";"): continue
+        if s.lstrip().startswith(("#| export", "#| hide")) or s.rstrip().endswith(";"): continue
         try: body = ast.parse("\n".join(l for l in s.splitlines() if not l.lstrip().startswith(("%", "!")))).body
         except SyntaxError: continue
         if not body or not isinstance(body[-1], ast.Expr): continue
