@@ -44,7 +44,8 @@ check-outputs: install  ## saved notebook outputs present and fresh (nbs/.output
 docs: install  ## execute the notebooks in place on the CPU (NB="nbs/01_alter.ipynb ..." for some), clean, export, README
 	$(BIN)/python tools/docs.py --jobs $(DOCS_JOBS) $(NB)
 
-lab: install  ## JupyterLab on the notebooks
+lab: install  ## JupyterLab on the notebooks (trusted first, so that their saved altair charts show)
+	$(BIN)/jupyter trust $$(find nbs -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*') >/dev/null
 	$(BIN)/jupyter lab --notebook-dir=nbs
 
 nbtest: install

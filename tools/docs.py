@@ -6,8 +6,8 @@
 For each notebook, in its own process (`--jobs` at a time, longest first), with the notebook's folder as working
 directory, exactly the cells `nbdev-test` runs are executed (`#| eval: false`, the `tst_flags` of pyproject.toml
 such as `slow`/`cuda`, and `skip_exec` notebooks are skipped the same way); the outputs of the cells it skips are
-cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per notebook (`--threads`), `PYTHONHASHSEED=0`, the
-global random, NumPy and torch generators seeded with 0. Matplotlib saves plain PNGs (not retina); any PNG wider
+cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per notebook (`--threads`),
+`PYTHONHASHSEED=0`, the global random, NumPy and torch generators seeded with 0. Matplotlib saves plain PNGs (not retina); any PNG wider
 than 800 px or over 120 kB is downsized. Altair charts are saved as `text/html` only: the vega-lite spec embedded in
 altair's vega-embed template, which loads vega from the jsDelivr CDN (Quarto ignores the vega-lite mimetype and
 renders this HTML on the site; JupyterLab shows it in a trusted notebook, or after re-running the cell); the div
@@ -54,7 +54,7 @@ def docs_notebooks(nbs=NBS) -> list:
     for p in sorted(Path(nbs).rglob("*.ipynb")):
         parts = p.relative_to(nbs).parts
         if parts[0] in SKIP_DIRS or any(s.startswith(("_", ".")) for s in parts): continue
-        if any((q/".notest").exists() for q in p.relative_to(nbs).parents if q != Path(".")) or (p.parent/".notest").exists(): continue
+        if any((Path(nbs).joinpath(*parts[:i])/".notest").exists() for i in range(len(parts))): continue
         if skip_exec(read_json(p)): continue
         out.append(p)
     return out
