@@ -128,22 +128,24 @@ def test_execute_runs_what_nbdev_test_runs(tmp_path):
              _code("#| eval: false\n1/0", [_OUT], "noeval"),
              _code("#| slow\n1/0", [_OUT], "slow"),
              _code("import false_labels.core", cid="mod"),
-             _code("alt.Chart(pd.DataFrame({'x': [1, 2]})).mark_point().encode(x='x')", cid="chart")]
+             _code("alt.Chart(pd.DataFrame({'x': [1, 2]})).mark_point().encode(x='x')", cid="chart"),
+             _code("import tempfile\ntempfile.mkdtemp()", cid="tmp")]
     p.write_text(json.dumps(_nb(cells)))
     def run():
-        rec = tmp_path/"rec.json"
-        r = subprocess.run([sys.executable, str(ROOT/"tools"/"docs.py"), "--one", str(p), "--record", str(rec)],
-                           cwd=tmp_path, env=docs.env_for(1), capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stderr[-3000:]
-        return json.loads(rec.read_text()), {c["id"]: c["outputs"] for c in json.loads(p.read_text())["cells"]}
+        rec, _, err = docs.run_one(p, 1)
+        assert rec is not None, err
+        return rec, {c["id"]: c["outputs"] for c in json.loads(p.read_text())["cells"]}
     rec, outs = run()
     assert "false_labels.core" in rec["modules"] and "noeval" not in rec["ran"] and "slow" not in rec["ran"]
     assert outs["noeval"] == [] and outs["slow"] == []                   # stale outputs of skipped cells cleared
     assert outs["rand"][0]["text"] == ["hello\n"] if isinstance(outs["rand"][0]["text"], list) else outs["rand"][0]["text"] == "hello\n"
     html = "".join(outs["chart"][0]["data"]["text/html"])
     assert docs.html_spec(html)["mark"]["type"] == "point" and "cdn.jsdelivr.net" in html
+    tmp = outs["tmp"][0]["data"]["text/plain"]
+    assert "".join(tmp).startswith("'/tmp/tmp") and "fl-docs" not in "".join(tmp)
     _, again = run()
     assert again["rand"] == outs["rand"] and again["chart"] == outs["chart"]   # seeded, stable div ids
+    assert again["tmp"] == outs["tmp"]                                         # temporary paths too
 
 
 def _executed_nb(tmp_path):

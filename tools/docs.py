@@ -7,7 +7,8 @@ For each notebook, in its own process (`--jobs` at a time, longest first), with 
 directory, exactly the cells `nbdev-test` runs are executed (`#| eval: false`, the `tst_flags` of pyproject.toml
 such as `slow`/`cuda`, and `skip_exec` notebooks are skipped the same way); the outputs of the cells it skips are
 cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per notebook (`--threads`),
-`PYTHONHASHSEED=0`, the global random, NumPy and torch generators seeded with 0. Matplotlib saves plain PNGs (not retina); any PNG wider
+`PYTHONHASHSEED=0`, the global random, NumPy and torch generators seeded with 0, and temporary files made in a
+fresh folder with seeded names, shown in the outputs as `/tmp/tmp...` (the same paths every run). Matplotlib saves plain PNGs (not retina); any PNG wider
 than 800 px or over 120 kB is downsized. Altair charts are saved as `text/html` only: the vega-lite spec embedded in
 altair's vega-embed template, which loads vega from the jsDelivr CDN (Quarto ignores the vega-lite mimetype and
 renders this HTML on the site; JupyterLab shows it in a trusted notebook, or after re-running the cell); the div
@@ -135,7 +136,22 @@ def shrink_png(b64:str) -> str:
     return base64.b64encode(buf.getvalue()).decode() + "\n"
 
 
-def execute(path:Path, threads:int=1) -> dict:
+def stable_tempfiles(root:str|None):
+    "Temporary names drawn from a seeded sequence (in the fresh, empty `root` they are the same every run)."
+    import random, tempfile
+    seq = tempfile._RandomNameSequence()              # stdlib's own generator, seeded instead of from os.urandom
+    seq._rng, seq._rng_pid = random.Random(0), os.getpid()
+    tempfile._name_sequence = seq
+    if root: tempfile.tempdir = root
+
+
+def unroot(v, root:str, alias:str="/tmp"):
+    "`v` (an output's text: a string or a list of lines) with the run's temporary root shown as `alias`."
+    if isinstance(v, list): return [unroot(x, root, alias) for x in v]
+    return v.replace(root, alias) if isinstance(v, str) else v
+
+
+def execute(path:Path, threads:int=1, tmp_root:str|None=None) -> dict:
     "Run the cells of `path` that nbdev-test runs and save it with their outputs; the record of the run."
     import random
     import numpy as np
@@ -148,7 +164,7 @@ def execute(path:Path, threads:int=1) -> dict:
     torch.set_num_threads(threads)
     alt.renderers.register("false_labels_docs", docs_renderer)
     alt.renderers.enable("false_labels_docs")
-    random.seed(0); np.random.seed(0); torch.manual_seed(0)
+    random.seed(0); np.random.seed(0); torch.manual_seed(0); stable_tempfiles(tmp_root)
     cfg = get_config(path.parent)
     flags = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags or [])
     run_ids = {c.id for c in nb_test_cells(path, flags)}
@@ -167,6 +183,10 @@ def execute(path:Path, threads:int=1) -> dict:
         for o in c.get("outputs", []):
             d = o.get("data", {})
             if "image/png" in d: d["image/png"] = shrink_png(d["image/png"])
+            if tmp_root:
+                if "text" in o: o["text"] = unroot(o["text"], tmp_root)
+                for k in d:
+                    if k.startswith("text/"): d[k] = unroot(d[k], tmp_root)
     tmp = path.with_name(f".{path.name}.tmp")
     write_nb(nb, tmp); os.replace(tmp, path)
     mods = sorted(m for m in sys.modules if (m == PKG or m.startswith(PKG + ".")) and m not in IGNORED_MODULES)
@@ -189,11 +209,12 @@ def env_for(threads:int) -> dict:
 
 def run_one(path:Path, threads:int) -> tuple:
     "Execute `path` in a fresh process; (record or None, wall seconds, stderr tail)."
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory(prefix="fl-docs-", ignore_cleanup_errors=True) as tmp_root:
         out = Path(d)/"rec.json"
         t0 = time.time()
-        r = subprocess.run([sys.executable, __file__, "--one", str(path), "--threads", str(threads), "--record", str(out)],
-                           cwd=ROOT, env=env_for(threads), capture_output=True, text=True)
+        r = subprocess.run([sys.executable, __file__, "--one", str(path), "--threads", str(threads), "--record", str(out),
+                            "--tmp-root", tmp_root], cwd=ROOT, env=dict(env_for(threads), TMPDIR=tmp_root),
+                           capture_output=True, text=True)
         wall = time.time() - t0
         if r.returncode or not out.exists(): return None, wall, (r.stderr or r.stdout)[-4000:]
         return read_json(out), wall, ""
@@ -227,10 +248,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per notebook (default 1: the examples are "
                     "tiny, and more threads only spin on a busy machine)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
-    ap.add_argument("--record", help=argparse.SUPPRESS)
+    ap.add_argument("--record", help=argparse.SUPPRESS); ap.add_argument("--tmp-root", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
-        res = execute(Path(a.one).resolve(), a.threads)
+        res = execute(Path(a.one).resolve(), a.threads, a.tmp_root)
         Path(a.record).write_text(json.dumps(res)); return 0
     if a.jobs < 1: ap.error(f"--jobs {a.jobs}: must be 1 or more")
     if a.threads < 1: ap.error(f"--threads {a.threads}: must be 1 or more")
