@@ -177,3 +177,11 @@ def test_steady_record_keeps_seconds_of_an_unchanged_rerun():
     assert docs.steady(prev, dict(prev, seconds=30.0))["seconds"] == 30.0
     assert docs.steady(prev, dict(prev, code="b", seconds=13.0))["seconds"] == 13.0
     assert docs.steady(None, prev) == prev
+
+@pytest.mark.parametrize("args, msg", [(["nbs/runs/train_run.ipynb"], "not a docs notebook"),
+                                       (["README.md"], "not a notebook under"),
+                                       (["--jobs", "0"], "--jobs 0: must be 1 or more"),
+                                       (["--threads", "0"], "--threads 0: must be 1 or more")])
+def test_docs_cli_rejects_bad_input_before_any_work(args, msg):
+    r = subprocess.run([sys.executable, str(ROOT/"tools"/"docs.py"), *args], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr

@@ -260,6 +260,9 @@ def main(argv=None):
     for p in paths:
         if not p.exists() or p.suffix != ".ipynb" or not p.is_relative_to(NBS.resolve()):
             ap.error(f"{p}: not a notebook under {NBS}")
+        if p not in all_nbs:
+            ap.error(f"{rel(p)}: not a docs notebook (papermill templates in nbs/runs, `_`/`.` names, .notest "
+                     "folders and skip_exec notebooks are not executed)")
     rec = read_json(RECORD) if RECORD.exists() else {"all_required": False, "notebooks": {}}
     old = rec["notebooks"]
     paths.sort(key=lambda p: -old.get(rel(p), {}).get("seconds", 1e9))   # longest (or never run) first
