@@ -56,6 +56,10 @@ def test_changed_module_is_stale(checkout):
     [line] = check_outputs.problems(checkout)
     assert "false_labels.core" in line and "stale" in line
 
+def test_module_comments_do_not_make_stale(checkout):
+    (checkout/"false_labels"/"core.py").write_text("# %% ../nbs/00_x.ipynb #abc\n\ndef two(): return 2  # two\n")
+    assert check_outputs.problems(checkout) == []
+
 def test_removed_module_is_stale(checkout):
     (checkout/"false_labels"/"core.py").unlink()
     assert "false_labels.core" in check_outputs.problems(checkout)[0]

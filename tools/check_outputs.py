@@ -6,7 +6,8 @@
 `make docs` (tools/docs.py) records in nbs/.outputs.json, for every notebook it executed, a hash of its code cells,
 the hashes of the `false_labels` modules the run imported, and the cells that had outputs. This check recomputes
 them and names each notebook that
-- is stale: one of its code cells, or a module it imported, changed since it was executed;
+- is stale: one of its code cells, or the code of a module it imported, changed since it was executed (comments
+  and blank lines in a module do not count);
 - lost outputs: a cell that had outputs when executed has none now (cleared by hand or by a merge);
 - is listed but gone, or (once a full `make docs` has succeeded, which sets `all_required`) was never executed.
 Notebooks the record does not list are not checked until then. Each line says the command that fixes it.
@@ -52,6 +53,7 @@ if __name__ == "__main__":
     a = ap.parse_args()
     bad = problems(a.root)
     for line in bad: print(line)
+    if len(bad) > 1: print("`make docs` (python tools/docs.py) re-executes every notebook, 2 at a time")
     rec = Path(a.root)/"nbs"/".outputs.json"
     n = len(docs.read_json(rec).get("notebooks", {})) if rec.exists() else 0
     print(f"check-outputs: {len(bad)} problem(s) in {n} executed notebook(s)" if bad else

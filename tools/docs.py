@@ -77,8 +77,13 @@ def module_file(name:str, root=ROOT) -> Path:
 
 
 def file_hash(path) -> str|None:
+    "Hash of a module's code (its syntax tree: comments, blank lines and nbdev's cell markers do not count), or None."
+    import ast
     p = Path(path)
-    return hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p.exists() else None
+    if not p.exists(): return None
+    try: data = ast.dump(ast.parse(p.read_bytes())).encode()
+    except SyntaxError: data = p.read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def cells_with_outputs(nb:dict) -> list:
