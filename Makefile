@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 TORCH_PIP_ARGS ?=
 STUDY_OUT ?= data/study
+DOCS_JOBS ?= 2
+NB ?=
 
-.PHONY: install study test export check-sync docs-check nbtest pytest bench readme
+.PHONY: install study test export check-sync docs-check check-outputs nbtest pytest bench readme docs lab
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 study: install
 	$(BIN)/false-labels study --out $(STUDY_OUT)
 
-test: install check-sync docs-check nbtest pytest
+test: install check-sync docs-check check-outputs nbtest pytest
 
 export: install  ## notebooks -> package (modules, and the papermill templates it ships), clean notebooks, README
 	$(BIN)/nbdev-export
@@ -35,6 +37,16 @@ check-sync: install  ## notebooks clean and exported: nbdev-clean / nbdev-export
 
 docs-check: install  ## run each notebook as the docs build does (Quarto cannot run here; CI's Pages job uses it)
 	$(BIN)/python tools/check_docs_exec.py
+
+check-outputs: install  ## saved notebook outputs present and fresh (nbs/.outputs.json, written by `make docs`)
+	$(BIN)/python tools/check_outputs.py
+
+docs: install  ## execute the notebooks in place on the CPU (NB="nbs/01_alter.ipynb ..." for some), clean, export, README
+	$(BIN)/python tools/docs.py --jobs $(DOCS_JOBS) $(NB)
+
+lab: install  ## JupyterLab on the notebooks (trusted first, so that their saved altair charts show)
+	$(BIN)/jupyter trust $$(find nbs -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*') >/dev/null
+	$(BIN)/jupyter lab --notebook-dir=nbs
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing

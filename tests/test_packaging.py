@@ -16,6 +16,35 @@ def test_pyproject_is_the_only_config():
 
 def test_readme_in_sync_with_index_notebook():
     assert (ROOT/"README.md").read_text() == readme.render(), "README.md is out of date: run `make readme`"
+    assert readme.problems() == []      # and every picture it links to is committed
+
+def test_readme_renders_outputs_and_pictures(tmp_path):
+    "Saved outputs become text blocks and PNG files; altair HTML outputs are converted; directive cells are left out."
+    import base64, io, docs, altair as alt, pandas as pd
+    from PIL import Image
+    spec = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x").to_dict()
+    buf = io.BytesIO(); Image.new("RGB", (4, 3), "red").save(buf, "PNG"); png = base64.b64encode(buf.getvalue()).decode()
+    out = lambda data: {"output_type": "execute_result", "metadata": {}, "execution_count": None, "data": data}
+    cells = [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Title"},
+             {"cell_type": "code", "id": "h", "metadata": {}, "execution_count": None, "source": "#| hide\nx = 1", "outputs": []},
+             {"cell_type": "code", "id": "p", "metadata": {}, "execution_count": None, "source": "print(1)",
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": ["1\n"]},
+                          {"output_type": "stream", "name": "stderr", "text": ["a warning\n"]}]},
+             {"cell_type": "code", "id": "t", "metadata": {}, "execution_count": None, "source": "df",
+              "outputs": [out({"text/html": "<table></table>", "text/plain": "   a\n0  1"})]},
+             {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": None, "source": "chart",
+              "outputs": [out(docs.docs_renderer(spec))]}]
+    cells.append({"cell_type": "code", "id": "i", "metadata": {}, "execution_count": None, "source": "img",
+                  "outputs": [out({"image/png": png, "text/plain": "<Figure>"})]})
+    nb = tmp_path/"index.ipynb"; nb.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    images = {}
+    text = readme.render(nb, images)
+    assert "x = 1" not in text and "a warning" not in text
+    assert "```python\nprint(1)\n```\n\n```\n1\n```" in text and "   a\n0  1" in text and "<table>" not in text
+    assert "![](docs/images/index_c_0.png)" in text and images["index_c_0.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert images["index_i_0.png"] == base64.b64decode(png)
+    assert readme.linked_images(text)[0] == "docs/images/index_c_0.png"
+    assert text == readme.render(nb)    # the text does not depend on making the pictures
 
 def test_ci_runs_the_readme_test_command():
     text = (ROOT/"README.md").read_text()

@@ -1,30 +1,93 @@
 #!/usr/bin/env python3
-"""Render README.md from nbs/index.ipynb without Quarto (nbdev-readme needs it).
+"""Render README.md from nbs/index.ipynb, outputs and pictures included, without Quarto (nbdev-readme needs it).
 
-Markdown cells are copied, code cells become ```python blocks (cells starting with `#|` directives
-like `#| hide` are left out). `python tools/readme.py --check` exits 1 when README.md is out of date.
+Markdown cells are copied; code cells become ```python blocks (cells starting with a `#|` directive, like `#| hide`,
+are left out) followed by their saved outputs (`make docs` saves them): text and tables as text blocks, images as
+PNG files under docs/images/ that the README links to (altair charts are converted with vl-convert), so that the
+repository page shows them. `python tools/readme.py --check` exits 1 when README.md's text is out of date or a picture
+it links to is missing; it does not compare the pictures' bytes (vl-convert's PNGs are not byte-stable across
+versions, and only the text says whether the README follows the notebook).
 """
-import json, sys
+import base64, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/"tools"))
+from docs import html_spec  # noqa: E402  (tools/docs.py owns the saved chart format)
+IMAGES = "docs/images"   # relative to the repository root, as the README links them
 
-def render(nb_path=ROOT/"nbs"/"index.ipynb") -> str:
+
+def _text(v) -> str: return "".join(v) if isinstance(v, list) else v
+
+
+def _chart_png(spec:dict) -> bytes:
+    import vl_convert as vlc
+    return vlc.vegalite_to_png(spec, scale=1)
+
+
+def _output(o:dict, name:str, images:dict|None) -> str|None:
+    "Markdown for output `o`; its picture (if any) is named `name` and, when `images` is given, produced into it."
+    if o["output_type"] == "stream":
+        return "```\n" + _text(o["text"]).rstrip() + "\n```" if o.get("name") == "stdout" else None
+    if o["output_type"] == "error": return "```\n" + o.get("ename", "") + ": " + o.get("evalue", "") + "\n```"
+    d = o.get("data", {})
+    png = None
+    if "image/png" in d: png = lambda: base64.b64decode(_text(d["image/png"]))
+    elif "text/html" in d and (spec := html_spec(_text(d["text/html"]))) is not None: png = lambda: _chart_png(spec)
+    if png is not None:
+        if images is not None: images[name] = png()
+        return f"![]({IMAGES}/{name})"
+    if "text/markdown" in d: return _text(d["text/markdown"]).strip()
+    if "text/plain" in d: return "```\n" + _text(d["text/plain"]).rstrip() + "\n```"
+    return None
+
+
+def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
+    "README.md's text; with `images` (a dict), also the PNG bytes of each picture it links to, by file name."
     nb = json.loads(Path(nb_path).read_text())
-    parts = []
+    parts, stem = [], Path(nb_path).stem
     for c in nb["cells"]:
-        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        src = _text(c["source"])
         if not src.strip(): continue
-        if c["cell_type"] == "markdown": parts.append(src.strip())
-        elif c["cell_type"] == "code":
-            if src.lstrip().startswith("#|"): continue
-            parts.append("```python\n" + src.strip() + "\n```")
+        if c["cell_type"] == "markdown": parts.append(src.strip()); continue
+        if c["cell_type"] != "code" or src.lstrip().startswith("#|"): continue
+        parts.append("```python\n" + src.strip() + "\n```")
+        for i, o in enumerate(c.get("outputs", [])):
+            md = _output(o, f"{stem}_{c.get('id')}_{i}.png", images)
+            if md: parts.append(md)
     return "\n\n".join(parts) + "\n"
 
+
+def linked_images(text:str) -> list:
+    "The picture files (relative to the repository root) that README text links to."
+    return re.findall(r"!\[\]\((" + re.escape(IMAGES) + r"/[^)]+)\)", text)
+
+
+def write(root=ROOT) -> Path:
+    "Write README.md and its pictures (removing pictures of the notebook it no longer links to)."
+    images = {}
+    text = render(Path(root)/"nbs"/"index.ipynb", images)
+    folder = Path(root)/IMAGES
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in folder.glob("index_*.png"):
+        if f.name not in images: f.unlink()
+    for name, data in images.items():
+        f = folder/name
+        if not f.exists() or f.read_bytes() != data: f.write_bytes(data)
+    (Path(root)/"README.md").write_text(text)
+    return Path(root)/"README.md"
+
+
+def problems(root=ROOT) -> list:
+    "Why README.md is out of date (empty: in sync)."
+    readme, text = Path(root)/"README.md", render(Path(root)/"nbs"/"index.ipynb")
+    if not readme.exists() or readme.read_text() != text: return ["README.md's text differs from nbs/index.ipynb"]
+    return [f"{f} is missing" for f in linked_images(text) if not (Path(root)/f).exists()]
+
+
 if __name__ == "__main__":
-    text, readme = render(), ROOT/"README.md"
     if "--check" in sys.argv:
-        ok = readme.exists() and readme.read_text() == text
-        print("README.md is in sync with nbs/index.ipynb" if ok else "README.md is out of date: run `make readme`")
-        sys.exit(0 if ok else 1)
-    readme.write_text(text); print(f"wrote {readme}")
+        bad = problems()
+        print("README.md is in sync with nbs/index.ipynb" if not bad else "; ".join(bad) + ": run `make readme`")
+        sys.exit(1 if bad else 0)
+    print(f"wrote {write()} and its pictures in {IMAGES}/")
