@@ -42,6 +42,7 @@ check-outputs: install  ## saved notebook outputs present and fresh (nbs/.output
 	$(BIN)/python tools/check_outputs.py
 
 docs: install  ## execute the notebooks in place on the CPU (NB="nbs/01_alter.ipynb ..." for some), clean, export, README
+	test -f data/study/sweep/results.parquet || $(BIN)/false-labels study --out data/study  # the analysis notebooks show it
 	$(BIN)/python tools/docs.py --jobs $(DOCS_JOBS) $(NB)
 
 lab: install  ## JupyterLab on the notebooks (trusted first, so that their saved altair charts show)
