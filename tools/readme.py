@@ -42,6 +42,11 @@ def _output(o:dict, name:str, images:dict|None) -> str|None:
     return None
 
 
+def site_links(md:str) -> str:
+    "Markdown links to notebooks, written relative to nbs/ for the site, made relative to the repository root."
+    return re.sub(r"\]\((?!https?:|/|#|nbs/)([^)]+\.ipynb|[^)]+/)\)", r"](nbs/\1)", md)
+
+
 def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
     "README.md's text; with `images` (a dict), also the PNG bytes of each picture it links to, by file name."
     nb = json.loads(Path(nb_path).read_text())
@@ -49,7 +54,7 @@ def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
     for c in nb["cells"]:
         src = _text(c["source"])
         if not src.strip(): continue
-        if c["cell_type"] == "markdown": parts.append(src.strip()); continue
+        if c["cell_type"] == "markdown": parts.append(site_links(src.strip())); continue
         if c["cell_type"] != "code" or src.lstrip().startswith("#|"): continue
         parts.append("```python\n" + src.strip() + "\n```")
         for i, o in enumerate(c.get("outputs", [])):
