@@ -45,7 +45,17 @@ def _duotone(grey:np.ndarray, dark, light)->np.ndarray:
     t = grey.astype(np.float32)[..., None] / 255
     return np.round((1 - t) * np.float32(dark) + t * np.float32(light)).astype(np.uint8)
 
+_PHOTOS = {}  # decoded embedded photos, once per process (about 15 MB for all 18)
+
 def _load_embedded(name:str)->np.ndarray:
+    "A bundled photo (read-only), decoded once per process."
+    if name not in _PHOTOS:
+        img = _read_embedded(name)
+        img.flags.writeable = False
+        _PHOTOS[name] = img
+    return _PHOTOS[name]
+
+def _read_embedded(name:str)->np.ndarray:
     "Read a bundled photo straight from the installed package's data folder (as skimage.data / sklearn do)."
     lib, key = name.split(":")
     if lib == "sklearn": path = _package_dir("sklearn")/"datasets"/"images"/key
@@ -234,6 +244,28 @@ def image_seed(seed:int, # dataset seed
     "The 63-bit seed of sample `i`: `np.random.default_rng(image_seed(seed, i))` redraws it."
     return _splitmix64(_splitmix64(seed) ^ i) >> 1
 
+def sample_labels(n:int, # number of samples
+                  seed:int=0, # dataset seed
+                  sampling:str="balanced", # 'balanced' over the 14 subclasses or the seed's 'hierarchical'
+                 )->np.ndarray:
+    "14-class labels (int64) of `n` samples."
+    check_choice("sampling", sampling, SAMPLINGS)
+    rng = _stream(seed, 1)
+    if sampling == "balanced": return rng.permutation(np.arange(n) % len(SUBCLASSES)).astype(np.int64)
+    sizes = np.bincount(PARENT)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    fam = rng.integers(0, len(CLASSES), n)
+    return (starts[fam] + np.floor(rng.random(n) * sizes[fam]).astype(np.int64)).astype(np.int64)
+
+def assign_bases(n:int, # number of samples
+                 k:int, # number of base images
+                 seed:int=0, # dataset seed
+                )->np.ndarray:
+    "Base index of each sample: every base used equally often, by runs of consecutive ids."
+    order = _stream(seed, 2).permutation(k)
+    return order[(np.arange(n, dtype=np.int64) * k) // n]
+
+# %% ../nbs/11_generate.ipynb #6c2d8e11
 GENERATOR_VERSIONS, GENERATOR_VERSION = (1, 2), 2  # the versions `generate_dataset` can write, and its default
 
 class SampleStreams:
@@ -256,27 +288,6 @@ def sample_rng(seed:int, # dataset seed
     check_choice("generator version", version, GENERATOR_VERSIONS)
     s = image_seed(seed, i)
     return np.random.default_rng(s) if version == 1 else np.random.Generator(np.random.Philox(key=s))
-
-def sample_labels(n:int, # number of samples
-                  seed:int=0, # dataset seed
-                  sampling:str="balanced", # 'balanced' over the 14 subclasses or the seed's 'hierarchical'
-                 )->np.ndarray:
-    "14-class labels (int64) of `n` samples."
-    check_choice("sampling", sampling, SAMPLINGS)
-    rng = _stream(seed, 1)
-    if sampling == "balanced": return rng.permutation(np.arange(n) % len(SUBCLASSES)).astype(np.int64)
-    sizes = np.bincount(PARENT)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    fam = rng.integers(0, len(CLASSES), n)
-    return (starts[fam] + np.floor(rng.random(n) * sizes[fam]).astype(np.int64)).astype(np.int64)
-
-def assign_bases(n:int, # number of samples
-                 k:int, # number of base images
-                 seed:int=0, # dataset seed
-                )->np.ndarray:
-    "Base index of each sample: every base used equally often, by runs of consecutive ids."
-    order = _stream(seed, 2).permutation(k)
-    return order[(np.arange(n, dtype=np.int64) * k) // n]
 
 # %% ../nbs/11_generate.ipynb #26c6cdba
 _BASE_TRIES, _SAME_BASE_TRIES = 8, 3
@@ -521,17 +532,20 @@ def _stats(manifest:pd.DataFrame, recs:list, bad:list, names:list, seconds:float
         unreadable=len(bad), unreadable_files=[names[j] for j in bad[:20]])
 
 # %% ../nbs/11_generate.ipynb #aee9c060
+GALLERY_COLUMNS = ("original", "region", "altered", "difference")
+
 def gallery_image(rows:list, # (name, original, polygon, altered) per row
                   tile:int=128, # displayed tile side (px)
                  )->np.ndarray:
-    "An RGB uint8 grid: one row per entry, columns original | region | altered, with labels."
-    pad, label_w = 4, 130
-    out = np.full((len(rows) * (tile + pad) + pad + 18, label_w + 3 * (tile + pad) + pad, 3), 255, np.uint8)
-    for c, head in enumerate(("original", "region", "altered")):
+    "An RGB uint8 grid: one row per entry, columns original | region | altered | difference (amplified), with labels."
+    pad, label_w, k = 4, 130, len(GALLERY_COLUMNS)
+    out = np.full((len(rows) * (tile + pad) + pad + 18, label_w + k * (tile + pad) + pad, 3), 255, np.uint8)
+    for c, head in enumerate(GALLERY_COLUMNS):
         cv2.putText(out, head, (label_w + pad + c * (tile + pad), 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     for r, (name, orig, poly, alt) in enumerate(rows):
         f = tile / orig.shape[1]
-        big = [cv2.resize(im, (tile, tile), interpolation=cv2.INTER_NEAREST) for im in (orig, orig, alt)]
+        big = [cv2.resize(im, (tile, tile), interpolation=cv2.INTER_NEAREST)
+               for im in (orig, orig, alt, difference_image(orig, alt))]
         pts = np.round((np.asarray(poly) + 0.5) * f).astype(np.int32)
         cv2.polylines(big[1], [pts], True, (255, 255, 0), max(1, tile // 64), cv2.LINE_AA)
         y = 18 + pad + r * (tile + pad)
@@ -549,6 +563,19 @@ def _gallery_rows(maker:_Maker, labels:np.ndarray)->list:
             img, base, rec = maker.make(int(ids[len(ids) * k // len(SUBCLASSES)]))
             rows.append((name, base, rec["polygon"], img))
     return rows
+
+# %% ../nbs/11_generate.ipynb #7e3f9a21
+def example_gallery(n:int=1400, # dataset size the examples are taken from
+                    size:int=64, # image side in px
+                    seed:int=0, # dataset seed
+                    source=None, # as in `generate_dataset`
+                    version:int=GENERATOR_VERSION, # generator version
+                    tile:int=128, # displayed tile side (px)
+                   )->np.ndarray:
+    "The 4-panel example figure (original, region, altered, difference) of `generate_dataset` with these arguments, as an RGB array."
+    check_choice("generator version", version, GENERATOR_VERSIONS)
+    src, labels = image_source(source), sample_labels(n, seed)
+    return gallery_image(_gallery_rows(_Maker(src, size, seed, labels, assign_bases(n, len(src), seed), version), labels), tile)
 
 # %% ../nbs/11_generate.ipynb #3f30d7c2
 N_RANGE, SIZE_RANGE = (1, 10_000_000), (16, 1024)
