@@ -12,10 +12,10 @@ import numpy as np
 from .core import check_choice
 
 # %% auto #0
-__all__ = ['CLASSES', 'SUBCLASSES', 'PARENT', 'BLOB_COLORS', 'CHANNEL_ORDERS', 'OFFSET_CHANNELS', 'MIN_EFFECT',
-           'is_valid_polygon', 'random_polygon', 'polygon_mask', 'polygon_box', 'add_blobs', 'blur_sigma',
-           'gaussian_blur', 'permute_channels', 'add_offset', 'hue_shift', 'effect', 'is_visible', 'apply_alteration',
-           'alter']
+__all__ = ['CLASSES', 'SUBCLASSES', 'PARENT', 'REGIONS', 'BLOB_COLORS', 'CHANNEL_ORDERS', 'OFFSET_CHANNELS', 'MIN_EFFECT',
+           'is_valid_polygon', 'random_polygon', 'polygon_mask', 'inscribed_polygon', 'polygon_box', 'add_blobs',
+           'blur_sigma', 'gaussian_blur', 'permute_channels', 'add_offset', 'hue_shift', 'effect', 'is_visible',
+           'pasted_effect', 'difference_image', 'apply_alteration', 'alter']
 
 # %% ../nbs/01_alter.ipynb #0d33bbe6
 CLASSES = ('blob', 'blur', 'channel', 'offset')
@@ -257,10 +257,9 @@ def add_offset(image:np.ndarray, # (H, W, 3) uint8 RGB
     "Add a constant to one channel (or all) inside the region."
     check_choice("offset channel", channel, OFFSET_CHANNELS)
     sl = _bbox(mask, box=box)
-    patch = image[sl].astype(np.int16)
-    if channel == 'all': patch += np.int16(offset)
-    else: patch[..., OFFSET_CHANNELS.index(channel)] += np.int16(offset)
-    return _paste(image, mask, sl, np.clip(patch, 0, 255).astype(np.uint8))
+    v = [abs(int(offset))] * 3 if channel == 'all' else [abs(int(offset)) * (c == channel) for c in OFFSET_CHANNELS[:3]]
+    patch = (cv2.add if offset >= 0 else cv2.subtract)(image[sl], (*v, 0))  # saturating: clipped to 0..255
+    return _paste(image, mask, sl, patch)
 
 # %% ../nbs/01_alter.ipynb #0b1671d0
 def hue_shift(image:np.ndarray, # (H, W, 3) uint8 RGB
@@ -285,6 +284,17 @@ def effect(orig:np.ndarray, # (H, W, 3) uint8 original
     m = cv2.mean(cv2.absdiff(orig[sl], altered[sl]), mask[sl])
     return float(m[0] + m[1] + m[2]) / 3
 
+MIN_EFFECT = dict(blob_red=8., blob_green=8., blob_blue=8., blob_multi=8., blur_gaussian=3.,
+                  channel_rbg=8., channel_grb=8., channel_gbr=8., channel_brg=8., channel_bgr=8.,
+                  offset_red=12., offset_green=12., offset_blue=12., offset_all=30.)
+
+def is_visible(subclass:str, # one of SUBCLASSES
+               value:float, # an `effect` value
+              )->bool:
+    "Whether an effect of `value` is strong enough for `subclass`."
+    return value >= MIN_EFFECT[subclass]
+
+# %% ../nbs/01_alter.ipynb #e5b7c3d9
 def pasted_effect(orig:np.ndarray, # (H, W, 3) uint8 original
                   altered:np.ndarray, # (H, W, 3) uint8 altered, equal to `orig` outside the region (as the alterations make it)
                   mask:np.ndarray, # (H, W) uint8, 1 inside the region
@@ -295,16 +305,6 @@ def pasted_effect(orig:np.ndarray, # (H, W, 3) uint8 original
     s, nz = cv2.sumElems(cv2.absdiff(orig[sl], altered[sl])), cv2.countNonZero(mask[sl])
     k = 1. / nz if nz else 0.  # as cv2.mean scales its sums
     return float(s[0] * k + s[1] * k + s[2] * k) / 3
-
-MIN_EFFECT = dict(blob_red=8., blob_green=8., blob_blue=8., blob_multi=8., blur_gaussian=3.,
-                  channel_rbg=8., channel_grb=8., channel_gbr=8., channel_brg=8., channel_bgr=8.,
-                  offset_red=12., offset_green=12., offset_blue=12., offset_all=30.)
-
-def is_visible(subclass:str, # one of SUBCLASSES
-               value:float, # an `effect` value
-              )->bool:
-    "Whether an effect of `value` is strong enough for `subclass`."
-    return value >= MIN_EFFECT[subclass]
 
 # %% ../nbs/01_alter.ipynb #d4f5a6b7
 def difference_image(orig:np.ndarray, # (H, W, 3) uint8 original

@@ -20,9 +20,11 @@ from .dataset import (SPLITS, Dataset, check_fractions, dataset_writer, finish_d
                                   stratified_splits, task_spec)
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'SAMPLINGS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource',
-           'ArraySource', 'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'image_seed',
-           'sample_labels', 'assign_bases', 'gallery_image', 'fmt_bytes', 'generate_dataset', 'summary']
+__all__ = ['IMAGE_EXTENSIONS', 'FINE_STEPS', 'SAMPLINGS', 'GENERATOR_VERSIONS', 'GENERATOR_VERSION', 'FINE_REUSE',
+           'GALLERY_COLUMNS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource', 'ArraySource',
+           'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'fine_pyramid', 'fine_crop',
+           'image_seed', 'sample_labels', 'assign_bases', 'SampleStreams', 'sample_rng', 'gallery_image',
+           'example_gallery', 'fmt_bytes', 'generate_dataset', 'summary']
 
 # %% ../nbs/11_generate.ipynb #ba8745e5
 _COLOR_PHOTOS = {"astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg",
