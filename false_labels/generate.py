@@ -686,7 +686,8 @@ def summary(ds:Dataset)->str:
     src = p.get("source", {})
     lines = [f"dataset {ds.path or '(in memory)'}",
              f"  {len(ds):,} images {ds.size}x{ds.size} RGB uint8, seed {c.get('seed')}, sampling {p.get('sampling', '?')}, "
-             f"source {src.get('kind', '?')} ({src.get('n_images', '?')} base images)"]
+             f"source {src.get('kind', '?')} ({src.get('n_images', '?')} base images), "
+             f"generator version {p.get('generator_version', 1)}"]  # cards made before version 2 have no such field
     tab = pd.crosstab(m["subclass"], m["split"]).reindex(index=list(SUBCLASSES), columns=list(SPLITS), fill_value=0)
     eff = m.groupby("subclass")["effect"].agg(["min", "median"]).reindex(list(SUBCLASSES))
     tab["total"], tab["effect min"], tab["effect med"] = tab.sum(axis=1), eff["min"].round(1), eff["median"].round(1)

@@ -113,6 +113,7 @@ def test_images_are_distinct_and_bases_balanced(ds):
 def test_summary(ds):
     s = summary(ds)
     assert all(name in s for name in SUBCLASSES) and "280 images 32x32" in s and "train" in s
+    assert "generator version 2" in s and "generator version 1" in summary(load_dataset(FIXTURE_DATA))
     assert len(s.splitlines()) < 45
 
 
