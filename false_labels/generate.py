@@ -195,7 +195,7 @@ def fine_pyramid(img:np.ndarray, # (H, W, 3) uint8 photo
                  size:int, # output side the crops will have
                  steps:int=FINE_STEPS, # levels per octave
                 )->list:
-    "The photo at scales 2**(-k/steps), k = 0, 1, ..., while the shorter side stays at least `size`."
+    "The photo at scales 2**(-k/steps), k = 0, 1, ..., while the shorter side stays at least `size` (octaves by `cv2.pyrDown`)."
     levels, octave = [], np.ascontiguousarray(img)
     while min(octave.shape[:2]) >= size:
         h, w = octave.shape[:2]
@@ -204,7 +204,7 @@ def fine_pyramid(img:np.ndarray, # (H, W, 3) uint8 photo
                                                   interpolation=cv2.INTER_LINEAR)
             if min(lv.shape[:2]) < size: return levels
             levels.append(lv)
-        octave = cv2.resize(octave, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # exact halving: an area average
+        octave = cv2.pyrDown(octave)  # as version 1's pyramid: a Gaussian, then every other pixel
     return levels or [np.ascontiguousarray(img)]
 
 def fine_crop(levels:list, # `fine_pyramid` of the photo
@@ -217,7 +217,7 @@ def fine_crop(levels:list, # `fine_pyramid` of the photo
     short = min(h0, w0)
     lo = min(short, max(size, round(min_scale * short)))
     side = lo + u[0] * (short - lo)  # as in version 1: the side is uniform in [lo, short]
-    k = min(len(levels) - 1, max(0, int(math.log2(side / size) * FINE_STEPS))) if side >= size else 0
+    k = min(len(levels) - 1, max(0, round(math.log2(side / size) * FINE_STEPS))) if side >= size else 0  # nearest level
     img = levels[k]
     h, w = img.shape[:2]
     x, y = int(u[1] * (w - size + 1)), int(u[2] * (h - size + 1))
