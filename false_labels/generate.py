@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/generate.html.md"""
 
 # %% ../nbs/11_generate.ipynb #583af5a5
 from __future__ import annotations
-import hashlib, importlib.util, json, multiprocessing as mp, os, shutil, time, warnings
+import hashlib, importlib.util, json, math, mmap, multiprocessing as mp, os, shutil, time, warnings
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -15,14 +15,16 @@ import cv2
 import numpy as np
 import pandas as pd
 from .core import check_choice, check_writable_dir
-from .alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, alter, is_visible
+from .alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, alter, difference_image, is_visible
 from .dataset import (SPLITS, Dataset, check_fractions, dataset_writer, finish_dataset, load_dataset,
                                   stratified_splits, task_spec)
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'SAMPLINGS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource',
-           'ArraySource', 'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'image_seed',
-           'sample_labels', 'assign_bases', 'gallery_image', 'fmt_bytes', 'generate_dataset', 'summary']
+__all__ = ['IMAGE_EXTENSIONS', 'FINE_STEPS', 'SAMPLINGS', 'GENERATOR_VERSIONS', 'GENERATOR_VERSION', 'FINE_REUSE',
+           'GALLERY_COLUMNS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource', 'ArraySource',
+           'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'fine_pyramid', 'fine_crop',
+           'image_seed', 'sample_labels', 'assign_bases', 'SampleStreams', 'sample_rng', 'gallery_image',
+           'example_gallery', 'fmt_bytes', 'generate_dataset', 'summary']
 
 # %% ../nbs/11_generate.ipynb #ba8745e5
 _COLOR_PHOTOS = {"astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg",
@@ -45,7 +47,17 @@ def _duotone(grey:np.ndarray, dark, light)->np.ndarray:
     t = grey.astype(np.float32)[..., None] / 255
     return np.round((1 - t) * np.float32(dark) + t * np.float32(light)).astype(np.uint8)
 
+_PHOTOS = {}  # decoded embedded photos, once per process (about 15 MB for all 18)
+
 def _load_embedded(name:str)->np.ndarray:
+    "A bundled photo (read-only), decoded once per process."
+    if name not in _PHOTOS:
+        img = _read_embedded(name)
+        img.flags.writeable = False
+        _PHOTOS[name] = img
+    return _PHOTOS[name]
+
+def _read_embedded(name:str)->np.ndarray:
     "Read a bundled photo straight from the installed package's data folder (as skimage.data / sklearn do)."
     lib, key = name.split(":")
     if lib == "sklearn": path = _package_dir("sklearn")/"datasets"/"images"/key
@@ -176,6 +188,44 @@ def render_crop(levels:list, # `image_pyramid` of the photo (level 0 = the photo
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
     return cv2.flip(img, (None, 1, 0, -1)[flip]) if flip else img
 
+# %% ../nbs/11_generate.ipynb #5b1c9e02
+FINE_STEPS = 4  # pyramid levels per octave in generator version 2
+
+def fine_pyramid(img:np.ndarray, # (H, W, 3) uint8 photo
+                 size:int, # output side the crops will have
+                 steps:int=FINE_STEPS, # levels per octave
+                )->list:
+    "The photo at scales 2**(-k/steps), k = 0, 1, ..., while the shorter side stays at least `size` (octaves by `cv2.pyrDown`)."
+    levels, octave = [], np.ascontiguousarray(img)
+    while min(octave.shape[:2]) >= size:
+        h, w = octave.shape[:2]
+        for m in range(steps):  # within an octave: linear, as version 1 resized its crops (less than 2x down)
+            lv = octave if m == 0 else cv2.resize(octave, (round(w * 2 ** (-m / steps)), round(h * 2 ** (-m / steps))),
+                                                  interpolation=cv2.INTER_LINEAR)
+            if min(lv.shape[:2]) < size: return levels
+            levels.append(lv)
+        octave = cv2.pyrDown(octave)  # as version 1's pyramid: a Gaussian, then every other pixel
+    return levels or [np.ascontiguousarray(img)]
+
+def fine_crop(levels:list, # `fine_pyramid` of the photo
+              size:int, # output side in px
+              u:list, # 4 uniforms in [0, 1): side, x, y, flip
+              min_scale:float=0.3, # smallest crop side, as a fraction of the shorter side
+             )->tuple:
+    "A crop of exactly `size` px cut from one pyramid level (no resampling): (image, (x, y, side) in photo px, flip)."
+    h0, w0 = levels[0].shape[:2]
+    short = min(h0, w0)
+    lo = min(short, max(size, round(min_scale * short)))
+    side = lo + u[0] * (short - lo)  # as in version 1: the side is uniform in [lo, short]
+    k = min(len(levels) - 1, max(0, round(math.log2(side / size) * FINE_STEPS))) if side >= size else 0  # nearest level
+    img = levels[k]
+    h, w = img.shape[:2]
+    x, y = int(u[1] * (w - size + 1)), int(u[2] * (h - size + 1))
+    out, flip = img[y:y + size, x:x + size], int(u[3] * 4)
+    f = w0 / w
+    out = cv2.flip(out, (None, 1, 0, -1)[flip]) if flip else np.ascontiguousarray(out)
+    return out, (round(x * f), round(y * f), round(size * f)), flip
+
 # %% ../nbs/11_generate.ipynb #be0d0214
 SAMPLINGS = ("balanced", "hierarchical")
 
@@ -217,14 +267,44 @@ def assign_bases(n:int, # number of samples
     order = _stream(seed, 2).permutation(k)
     return order[(np.arange(n, dtype=np.int64) * k) // n]
 
+# %% ../nbs/11_generate.ipynb #6c2d8e11
+GENERATOR_VERSIONS, GENERATOR_VERSION = (1, 2), 2  # the versions `generate_dataset` can write, and its default
+
+class SampleStreams:
+    "Sample `i`'s generator: `Philox(key=image_seed(seed, i))` (version 2), set on one reused bit generator (~2 µs, not ~10)."
+    def __init__(self, seed:int): # dataset seed
+        self.seed, self.bg = seed, np.random.Philox(key=0)
+        self.rng, self.state = np.random.Generator(self.bg), self.bg.state
+    def __call__(self, i:int)->np.random.Generator:
+        st = self.state
+        st["state"]["counter"][:] = 0; st["state"]["key"][:] = (image_seed(self.seed, i), 0)
+        st["buffer_pos"], st["has_uint32"], st["uinteger"] = 4, 0, 0
+        self.bg.state = st
+        return self.rng
+
+def sample_rng(seed:int, # dataset seed
+               i:int, # sample id
+               version:int=GENERATOR_VERSION, # generator version of the dataset
+              )->np.random.Generator:
+    "A fresh generator of sample `i`'s stream, as the generator of `version` draws it."
+    check_choice("generator version", version, GENERATOR_VERSIONS)
+    s = image_seed(seed, i)
+    return np.random.default_rng(s) if version == 1 else np.random.Generator(np.random.Philox(key=s))
+
 # %% ../nbs/11_generate.ipynb #26c6cdba
 _BASE_TRIES, _SAME_BASE_TRIES = 8, 3
 
+FINE_REUSE = 64  # version 2 cuts crops from a fine pyramid when each base serves at least this many samples
+
 class _Maker:
     "Makes sample `i` from (seed, i): base crop, alteration, visibility check."
-    def __init__(self, source:ImageSource, size:int, seed:int, labels:np.ndarray, bases:np.ndarray):
+    def __init__(self, source:ImageSource, size:int, seed:int, labels:np.ndarray, bases:np.ndarray,
+                 version:int=GENERATOR_VERSION):
         self.source, self.size, self.seed, self.labels, self.bases = source, size, seed, labels, bases
         self.cache, self.cache_size, self.bad = OrderedDict(), source.cache, set()
+        self.version, self.streams = version, SampleStreams(seed)
+        # pyramids of 4 levels per octave pay off only when a base serves many samples (decided by n and k alone)
+        self.fine = version >= 2 and len(labels) >= FINE_REUSE * len(source)
 
     def levels(self, j:int):
         "Image pyramid of the first readable base at or after `j` (and its index)."
@@ -236,13 +316,40 @@ class _Maker:
             if jj in self.bad: continue
             img = self.source.get(jj)
             if img is None or img.ndim != 3 or min(img.shape[:2]) < 1: self.bad.add(jj); continue
-            self.cache[jj] = image_pyramid(img, self.size)
+            self.cache[jj] = (fine_pyramid if self.fine else image_pyramid)(img, self.size)
             if 0 < self.cache_size < len(self.cache): self.cache.popitem(last=False)
             return jj, self.cache[jj]
         raise ValueError(f"none of the {k} source images could be read")
 
     def make(self, i:int)->tuple:
         "(image, base image, record) of sample `i`."
+        return self._make_v1(i) if self.version == 1 else self._make_v2(i)
+
+    def _make_v2(self, i:int)->tuple:
+        "Version 2: one Philox stream per sample, crops cut from a fine pyramid, regions on ellipses."
+        rng, sub, size = self.streams(i), SUBCLASSES[self.labels[i]], self.size
+        best = None
+        for t in range(_BASE_TRIES):
+            j = int(self.bases[i]) if t < _SAME_BASE_TRIES else int(rng.integers(len(self.source)))
+            j, levels = self.levels(j)
+            u = rng.random(4).tolist()
+            if self.fine and min(levels[0].shape[:2]) >= size: base, crop, flip = fine_crop(levels, size, u)
+            else:
+                h, w = levels[0].shape[:2]
+                short = min(h, w); lo = min(short, max(size, round(0.3 * short)))
+                c = min(short, int(lo + u[0] * (short - lo + 1)))
+                crop, flip = (int(u[1] * (w - c + 1)), int(u[2] * (h - c + 1)), c), int(u[3] * 4)
+                base = render_crop(levels, crop, flip, size)
+            out, poly, e = alter(base, sub, rng, region="inscribed")
+            if best is None or e > best[0][4]: best = ((j, crop, flip, poly, e, t), base, out)
+            if is_visible(sub, e): break
+        (j, crop, flip, poly, e, t), base, out = best
+        rec = dict(base=j, crop=crop, flip=flip, polygon=poly, seed=image_seed(self.seed, i), effect=e, redraws=t,
+                   weak=not is_visible(sub, e), upscaled=crop[2] < size)
+        return out, base, rec
+
+    def _make_v1(self, i:int)->tuple:
+        "Version 1 (datasets made before version 2): a SplitMix-seeded `default_rng` per sample, crops resized."
         s = image_seed(self.seed, i)
         rng, sub = np.random.default_rng(s), SUBCLASSES[self.labels[i]]
         best = None
@@ -262,28 +369,59 @@ class _Maker:
 # %% ../nbs/11_generate.ipynb #78925f52
 _W = {}
 
-def _init_worker(spec, size, seed, labels, bases, images_path, offset, png_dir, threads=1):
-    "Set up a worker: OpenCV threads, the maker, the output file."
+def _init_worker(spec, size, seed, labels, bases, version, images_path, offset, png_dir, threads=1):
+    "Set up a worker: OpenCV threads, the maker, the output file (and a direct-I/O handle where the file system has one)."
     cv2.setNumThreads(threads)
-    _W.update(maker=_Maker(_source_from_spec(spec) if isinstance(spec, tuple) else spec, size, seed, labels, bases),
-              file=open(images_path, "r+b", buffering=0), offset=offset, png_dir=png_dir)
+    _W.update(maker=_Maker(_source_from_spec(spec) if isinstance(spec, tuple) else spec, size, seed, labels, bases, version),
+              file=open(images_path, "r+b", buffering=0), direct=_open_direct(images_path), offset=offset, png_dir=png_dir)
+
+_ALIGN = 4096  # direct I/O wants file offsets, lengths and memory addresses aligned to the block size
+
+def _open_direct(path)->int|None:
+    "A write handle on `path` that bypasses the page cache (O_DIRECT), or None where the OS or file system refuses it."
+    if not hasattr(os, "O_DIRECT"): return None
+    try: return os.open(path, os.O_WRONLY | os.O_DIRECT)
+    except OSError: return None
+
+def _aligned_rows(n:int, shape:tuple, pos:int)->np.ndarray:
+    "An (n, *shape) uint8 buffer whose memory address is congruent to the file position `pos` modulo `_ALIGN`."
+    nbytes = n * int(np.prod(shape))
+    raw = _W.get("raw")
+    if raw is None or len(raw) < nbytes + _ALIGN:
+        m = mmap.mmap(-1, nbytes + 2 * _ALIGN)  # page-aligned
+        if hasattr(m, "madvise") and hasattr(mmap, "MADV_HUGEPAGE"): m.madvise(mmap.MADV_HUGEPAGE)  # fewer first-touch faults
+        raw = _W["raw"] = np.frombuffer(m, np.uint8)
+    a = pos % _ALIGN
+    return raw[a:a + nbytes].reshape(n, *shape)
 
 def _png_path(png_dir:Path, i:int, label14:int, width:int)->Path:
     return Path(png_dir)/CLASSES[PARENT[label14]]/SUBCLASSES[label14]/f"{i:0{width}d}.png"
 
-def _write_at(f, pos:int, arr:np.ndarray):
-    "Write the bytes of `arr` at byte `pos` of the raw file `f`."
+def _write_at(f, pos:int, arr:np.ndarray, direct:int|None=None)->bool:
+    "Write the bytes of `arr` at byte `pos` of the raw file `f`, whole aligned blocks through `direct` if given; False if `direct` failed."
     view = memoryview(np.ascontiguousarray(arr)).cast("B")
+    if direct is not None and len(view) >= 2 * _ALIGN and arr.ctypes.data % _ALIGN == pos % _ALIGN:
+        lo, hi = -pos % _ALIGN, (pos + len(view)) // _ALIGN * _ALIGN - pos  # the aligned middle, in bytes of `view`
+        try:
+            done = lo
+            while done < hi: done += os.pwrite(direct, view[done:hi], pos + done)
+        except OSError: pass  # this file system takes no direct I/O after all: plain writes below
+        else:
+            _write_at(f, pos, arr.reshape(-1)[:lo]); _write_at(f, pos + hi, arr.reshape(-1)[hi:])
+            return True
+        failed = True
+    else: failed = False
     f.seek(pos)
     while len(view): view = view[f.write(view):]
+    return not failed
 
 def _work(chunk:tuple)->dict:
     "Make samples `range(*chunk)`, write them into images.npy in one write (and PNGs); return their records."
     mk, png_dir = _W["maker"], _W["png_dir"]
     lo, hi = chunk
     s, n = mk.size, len(mk.labels)
-    buf = _W.get("buf")
-    if buf is None or len(buf) < hi - lo: buf = _W["buf"] = np.empty((hi - lo, s, s, 3), np.uint8)
+    pos = _W["offset"] + lo * s * s * 3
+    buf = _aligned_rows(hi - lo, (s, s, 3), pos)
     recs = []
     for k, i in enumerate(range(lo, hi)):
         img, _, rec = mk.make(i)
@@ -291,11 +429,14 @@ def _work(chunk:tuple)->dict:
         if png_dir is not None:
             cv2.imwrite(str(_png_path(png_dir, i, mk.labels[i], len(str(n - 1)))), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         recs.append(rec)
-    _write_at(_W["file"], _W["offset"] + lo * s * s * 3, buf[:hi - lo])
+    if not _write_at(_W["file"], pos, buf, _W["direct"]) and _W["direct"] is not None:
+        os.close(_W["direct"]); _W["direct"] = None
+    if "hash" in _W: _W["hash"].update(buf)  # one process: hash the rows from memory, in id order
     return dict(lo=lo, recs=recs, bad=sorted(mk.bad))
 
 def _close_worker():
     if "file" in _W: _W["file"].close()
+    if _W.get("direct") is not None: os.close(_W["direct"])
     _W.clear()
 
 def _mp_context():
@@ -308,19 +449,36 @@ class _PrefixHasher:
         self.f = open(path, "rb", buffering=0)
         self.h = hashlib.sha256(self.f.read(offset))
         self.offset, self.row, self.done, self.next, self.buf = offset, row_bytes, {}, 0, None
+        self.direct = None
+        if hasattr(os, "O_DIRECT"):  # read back what the workers wrote without filling the page cache
+            try: self.direct = os.open(path, os.O_RDONLY | os.O_DIRECT)
+            except OSError: pass
+    def _read(self, pos:int, nbytes:int)->memoryview:
+        "Bytes [pos, pos + nbytes) of the file (whole aligned blocks through direct I/O where it works)."
+        a = pos % _ALIGN if self.direct is not None else 0
+        size = -(-(a + nbytes) // _ALIGN) * _ALIGN
+        if self.buf is None or len(self.buf) < size: self.buf = mmap.mmap(-1, size)  # page-aligned
+        view, got = memoryview(self.buf)[:size], 0
+        if self.direct is not None:
+            try:
+                while got < a + nbytes:
+                    k = os.preadv(self.direct, [view[got:]], pos - a + got)
+                    if k <= 0: break
+                    got += k
+                if got >= a + nbytes: return view[a:a + nbytes]
+            except OSError: pass
+            os.close(self.direct); self.direct = None
+        self.f.seek(pos); got = 0
+        while got < nbytes: got += self.f.readinto(view[got:nbytes])
+        return view[:nbytes]
     def add(self, lo:int, hi:int):
         self.done[lo] = hi
         while self.next in self.done:
             hi = self.done.pop(self.next)
-            nbytes = (hi - self.next) * self.row
-            if self.buf is None or len(self.buf) < nbytes: self.buf = bytearray(nbytes)
-            view = memoryview(self.buf)[:nbytes]
-            self.f.seek(self.offset + self.next * self.row)
-            got = 0
-            while got < nbytes: got += self.f.readinto(view[got:])
-            self.h.update(view); self.next = hi
+            self.h.update(self._read(self.offset + self.next * self.row, (hi - self.next) * self.row)); self.next = hi
     def hexdigest(self)->str:
         self.f.close()
+        if self.direct is not None: os.close(self.direct)
         return self.h.hexdigest()
 
 def _run(maker_args:tuple, n:int, workers:int, images, images_path, png_dir, progress:bool)->tuple:
@@ -332,9 +490,10 @@ def _run(maker_args:tuple, n:int, workers:int, images, images_path, png_dir, pro
     try:
         if workers == 1 or len(chunks) == 1:
             _init_worker(*maker_args, str(images_path), images.offset, png_dir, threads=cv2.getNumThreads())
+            _W["hash"] = hasher.h  # rows are hashed from memory as they are made, in id order
             try:
                 for c in chunks:
-                    results.append(_work(c)); hasher.add(*c); bar.update(c[1] - c[0])
+                    results.append(_work(c)); bar.update(c[1] - c[0])
             finally: _close_worker()
         else:
             with ProcessPoolExecutor(min(workers, len(chunks)), _mp_context(), initializer=_init_worker,
@@ -377,17 +536,20 @@ def _stats(manifest:pd.DataFrame, recs:list, bad:list, names:list, seconds:float
         unreadable=len(bad), unreadable_files=[names[j] for j in bad[:20]])
 
 # %% ../nbs/11_generate.ipynb #aee9c060
+GALLERY_COLUMNS = ("original", "region", "altered", "difference")
+
 def gallery_image(rows:list, # (name, original, polygon, altered) per row
                   tile:int=128, # displayed tile side (px)
                  )->np.ndarray:
-    "An RGB uint8 grid: one row per entry, columns original | region | altered, with labels."
-    pad, label_w = 4, 130
-    out = np.full((len(rows) * (tile + pad) + pad + 18, label_w + 3 * (tile + pad) + pad, 3), 255, np.uint8)
-    for c, head in enumerate(("original", "region", "altered")):
+    "An RGB uint8 grid: one row per entry, columns original | region | altered | difference (amplified), with labels."
+    pad, label_w, k = 4, 130, len(GALLERY_COLUMNS)
+    out = np.full((len(rows) * (tile + pad) + pad + 18, label_w + k * (tile + pad) + pad, 3), 255, np.uint8)
+    for c, head in enumerate(GALLERY_COLUMNS):
         cv2.putText(out, head, (label_w + pad + c * (tile + pad), 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     for r, (name, orig, poly, alt) in enumerate(rows):
         f = tile / orig.shape[1]
-        big = [cv2.resize(im, (tile, tile), interpolation=cv2.INTER_NEAREST) for im in (orig, orig, alt)]
+        big = [cv2.resize(im, (tile, tile), interpolation=cv2.INTER_NEAREST)
+               for im in (orig, orig, alt, difference_image(orig, alt))]
         pts = np.round((np.asarray(poly) + 0.5) * f).astype(np.int32)
         cv2.polylines(big[1], [pts], True, (255, 255, 0), max(1, tile // 64), cv2.LINE_AA)
         y = 18 + pad + r * (tile + pad)
@@ -405,6 +567,19 @@ def _gallery_rows(maker:_Maker, labels:np.ndarray)->list:
             img, base, rec = maker.make(int(ids[len(ids) * k // len(SUBCLASSES)]))
             rows.append((name, base, rec["polygon"], img))
     return rows
+
+# %% ../nbs/11_generate.ipynb #7e3f9a21
+def example_gallery(n:int=1400, # dataset size the examples are taken from
+                    size:int=64, # image side in px
+                    seed:int=0, # dataset seed
+                    source=None, # as in `generate_dataset`
+                    version:int=GENERATOR_VERSION, # generator version
+                    tile:int=128, # displayed tile side (px)
+                   )->np.ndarray:
+    "The 4-panel example figure (original, region, altered, difference) of `generate_dataset` with these arguments, as an RGB array."
+    check_choice("generator version", version, GENERATOR_VERSIONS)
+    src, labels = image_source(source), sample_labels(n, seed)
+    return gallery_image(_gallery_rows(_Maker(src, size, seed, labels, assign_bases(n, len(src), seed), version), labels), tile)
 
 # %% ../nbs/11_generate.ipynb #3f30d7c2
 N_RANGE, SIZE_RANGE = (1, 10_000_000), (16, 1024)
@@ -461,10 +636,12 @@ def generate_dataset(out:str|Path, # dataset folder to create
                      sampling:str="balanced", # 'balanced' over subclasses, or the seed's 'hierarchical'
                      gallery:bool=True, # write gallery.png
                      progress:bool=True, # show a progress bar
+                     version:int=GENERATOR_VERSION, # generator version: 2 (faster, the default) or 1 (datasets made before it)
                     )->Dataset:
     "Generate an altered-image dataset folder and return it loaded."
     t0 = time.perf_counter()
     n, size, seed, workers, splits = _check_args(n, size, seed, workers, splits, sampling)
+    check_choice("generator version", version, GENERATOR_VERSIONS)
     out = check_writable_dir(out, overwrite)
     src = image_source(source)
     labels = sample_labels(n, seed, sampling)
@@ -473,7 +650,7 @@ def generate_dataset(out:str|Path, # dataset folder to create
     _check_space(out, n, size, png)
     bases = assign_bases(n, len(src), seed)
     with dataset_writer(out, (n, size, size, 3), overwrite) as (tmp, images):
-        maker_args = (_worker_spec(src, tmp) if workers > 1 else src, size, seed, labels, bases)
+        maker_args = (_worker_spec(src, tmp) if workers > 1 else src, size, seed, labels, bases, version)
         png_dir = tmp/"png" if png else None
         if png:
             for k in range(len(SUBCLASSES)): (png_dir/CLASSES[PARENT[k]]/SUBCLASSES[k]).mkdir(parents=True, exist_ok=True)
@@ -482,9 +659,9 @@ def generate_dataset(out:str|Path, # dataset folder to create
         bad = sorted(set().union(*(res["bad"] for res in results)))
         manifest = _manifest(recs, labels, split, src.names)
         if gallery:
-            rows = _gallery_rows(_Maker(src, size, seed, labels, bases), labels)
+            rows = _gallery_rows(_Maker(src, size, seed, labels, bases, version), labels)
             cv2.imwrite(str(tmp/"gallery.png"), cv2.cvtColor(gallery_image(rows), cv2.COLOR_RGB2BGR))
-        params = dict(n=n, size=size, seed=seed, sampling=sampling, splits=dict(zip(SPLITS, splits)), png=png,
+        params = dict(n=n, size=size, seed=seed, generator_version=version, sampling=sampling, splits=dict(zip(SPLITS, splits)), png=png,
                       source=src.describe(), min_effect=MIN_EFFECT, region=dict(min_area=0.1, max_area=0.5,
                       min_dist=0.1, max_angle=140), crop=dict(min_scale=0.3))
         stats = _stats(manifest, recs, bad, src.names, time.perf_counter() - t0, workers)
@@ -493,7 +670,7 @@ def generate_dataset(out:str|Path, # dataset folder to create
         (tmp/".bases.npy").unlink(missing_ok=True)
         finish_dataset(tmp, manifest, card, images_sha256=sha)
     _warn(stats, size)
-    return load_dataset(out)
+    return load_dataset(out, verify=False)  # just hashed while written: reading 100s of MB back to check is waste
 
 def _warn(stats:dict, size:int):
     if stats["unreadable"]:
@@ -509,7 +686,8 @@ def summary(ds:Dataset)->str:
     src = p.get("source", {})
     lines = [f"dataset {ds.path or '(in memory)'}",
              f"  {len(ds):,} images {ds.size}x{ds.size} RGB uint8, seed {c.get('seed')}, sampling {p.get('sampling', '?')}, "
-             f"source {src.get('kind', '?')} ({src.get('n_images', '?')} base images)"]
+             f"source {src.get('kind', '?')} ({src.get('n_images', '?')} base images), "
+             f"generator version {p.get('generator_version', 1)}"]  # cards made before version 2 have no such field
     tab = pd.crosstab(m["subclass"], m["split"]).reindex(index=list(SUBCLASSES), columns=list(SPLITS), fill_value=0)
     eff = m.groupby("subclass")["effect"].agg(["min", "median"]).reindex(list(SUBCLASSES))
     tab["total"], tab["effect min"], tab["effect med"] = tab.sum(axis=1), eff["min"].round(1), eff["median"].round(1)

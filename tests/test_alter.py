@@ -2,11 +2,12 @@
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from false_labels.alter import (CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, CHANNEL_ORDERS, add_blobs, add_offset, alter,
                                 apply_alteration, effect, gaussian_blur, hue_shift, is_valid_polygon, is_visible,
-                                permute_channels, polygon_box, polygon_mask, random_polygon)
+                                permute_channels, polygon_box, polygon_mask, random_polygon, inscribed_polygon, pasted_effect,
+                                difference_image)
 
 
 def _photo(size=64, seed=0):
@@ -228,3 +229,78 @@ def test_random_polygon_is_the_first_valid_candidate():
                 q = _convex_order([(int(c[k] * w), int(c[k + 4] * h)) for k in range(4)])
                 if q and _shape_ok(q, h, w, **rules): want = q; break
         assert got.tolist() == [list(v) for v in want]
+
+
+# --- generator version 2: inscribed regions, the pasted effect, the difference panel, saturating offsets
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(16, 300), st.integers(16, 300), st.integers(0, 2**32 - 1),
+       st.sampled_from([{}, dict(min_area=0.3, max_area=0.4, max_angle=120.), dict(min_area=0.05, max_area=0.2, min_dist=0.2)]))
+def test_inscribed_polygon_follows_the_rules(h, w, seed, kw):
+    "Any size and rule set the rejection sampler serves (thin images with tight rules defeat both samplers)."
+    assume(max(h, w) <= 3 * min(h, w))
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        p = inscribed_polygon(h, w, rng, **kw)
+        assert p.shape == (4, 2) and p.dtype == np.int32
+        assert is_valid_polygon(p, h, w, **kw), (p.tolist(), h, w, kw)
+
+
+def test_inscribed_polygon_is_seeded_and_like_the_rejection_sampler():
+    a = [inscribed_polygon(64, 64, np.random.default_rng(s)).tolist() for s in range(5)]
+    assert a == [inscribed_polygon(64, 64, np.random.default_rng(s)).tolist() for s in range(5)]
+    assert len({str(p) for p in a}) == 5
+    rng = np.random.default_rng(0)
+    ins = np.mean([polygon_mask(inscribed_polygon(64, 64, rng), 64, 64).mean() for _ in range(400)])
+    rej = np.mean([polygon_mask(random_polygon(64, 64, rng), 64, 64).mean() for _ in range(400)])
+    assert abs(ins - rej) < 0.05, (ins, rej)  # about the same share of the image on average
+    for h, w in ((8, 86), (8, 8), (12, 200)):  # thin or tiny: ellipses rarely fit, the rejection sampler takes over
+        assert is_valid_polygon(inscribed_polygon(h, w, rng), h, w)
+    with pytest.raises(ValueError, match="too small"): inscribed_polygon(6, 40, rng)
+    with pytest.raises(ValueError, match="loosen"): inscribed_polygon(64, 64, rng, min_area=0.9, max_area=0.95)
+
+
+def test_alter_region_choice():
+    img, rng = _photo(48), np.random.default_rng(0)
+    for sc in SUBCLASSES:
+        out, poly, e = alter(img, sc, rng, region="inscribed")
+        mask = polygon_mask(poly, 48, 48).astype(bool)
+        assert not ((out != img).any(-1) & ~mask).any()  # only inside the region
+        assert is_valid_polygon(poly, 48, 48) and e == effect(img, out, mask.astype(np.uint8))
+    with pytest.raises(ValueError, match="unknown region 'square'; valid: rejection, inscribed"):
+        alter(img, 'blob_red', rng, region="square")
+
+
+def test_pasted_effect_equals_effect_bit_for_bit():
+    img, rng = _photo(64, 3), np.random.default_rng(1)
+    for k in range(300):
+        p = random_polygon(64, 64, rng) if k % 2 else inscribed_polygon(64, 64, rng)
+        m, box = polygon_mask(p, 64, 64), polygon_box(p)
+        out = apply_alteration(img, SUBCLASSES[k % 14], m, rng, box)
+        assert pasted_effect(img, out, m, box) == effect(img, out, m, box)
+        assert pasted_effect(img, out, m) == effect(img, out, m)
+
+
+def test_add_offset_saturates_like_a_clip():
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        img = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+        m = polygon_mask(random_polygon(20, 24, rng), 20, 24)
+        ch, off = ('red', 'green', 'blue', 'all')[t % 4], int(rng.integers(-120, 121))
+        want = img.astype(np.int16)
+        if ch == 'all': want += off
+        else: want[..., ('red', 'green', 'blue').index(ch)] += off
+        want = np.where(m[..., None] == 1, np.clip(want, 0, 255), img).astype(np.uint8)
+        np.testing.assert_array_equal(add_offset(img, m, ch, off), want)
+
+
+def test_difference_image():
+    img = _photo(32)
+    m = polygon_mask(random_polygon(32, 32, np.random.default_rng(2)), 32, 32)
+    out = add_offset(img, m, 'green', 40)
+    d = difference_image(img, out, gain=1)
+    assert d.dtype == np.uint8 and d.shape == img.shape
+    assert d[m == 0].max() == 0 and d[..., [0, 2]].max() == 0  # untouched pixels and channels are black
+    np.testing.assert_array_equal(d, cv2.absdiff(img, out))
+    assert difference_image(img, out).max() == 255  # stretched by default
+    assert difference_image(img, img).max() == 0

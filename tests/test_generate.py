@@ -113,6 +113,7 @@ def test_images_are_distinct_and_bases_balanced(ds):
 def test_summary(ds):
     s = summary(ds)
     assert all(name in s for name in SUBCLASSES) and "280 images 32x32" in s and "train" in s
+    assert "generator version 2" in s and "generator version 1" in summary(load_dataset(FIXTURE_DATA))
     assert len(s.splitlines()) < 45
 
 
@@ -262,3 +263,92 @@ def test_from_arrays_and_write_dataset(tmp_path):
     with pytest.raises(ValueError, match="bad: \\['val'\\]"):
         Dataset.from_arrays(imgs, labels, list("abcde"), splits=["val"] * 50)
     assert not (tmp_path/"bad").exists()
+
+
+# --- generator versions (issue 18): version 2 is the default and faster; version 1 still makes old datasets
+
+FIXTURE_DATA = Path(__file__).parent/"fixtures"/"sweep_v1"/"data"
+
+
+def test_version_1_remakes_an_old_dataset_byte_for_byte(tmp_path):
+    "tests/fixtures/sweep_v1/data was made before version 2 existed (its card has no generator_version)."
+    old = load_dataset(FIXTURE_DATA)
+    assert "generator_version" not in old.card["params"]
+    p = old.card["params"]
+    d = generate_dataset(tmp_path/"v1", n=p["n"], size=p["size"], seed=p["seed"], workers=1, progress=False, version=1)
+    assert (tmp_path/"v1"/"images.npy").read_bytes() == (FIXTURE_DATA/"images.npy").read_bytes()
+    pd.testing.assert_frame_equal(d.manifest, old.manifest)
+    assert d.card["params"]["generator_version"] == 1 and d.card["hashes"] == old.card["hashes"]
+
+
+def test_version_2_is_the_default_and_differs(ds, tmp_path):
+    assert gen.GENERATOR_VERSION == 2 and ds.card["params"]["generator_version"] == 2
+    v1 = generate_dataset(tmp_path/"v1", n=280, size=32, seed=3, workers=1, progress=False, version=1, gallery=False)
+    assert not np.array_equal(np.asarray(v1.images), np.asarray(ds.images))  # other streams, other images
+    np.testing.assert_array_equal(v1.labels(14), ds.labels(14))  # same labels, bases and splits
+    assert (v1.manifest.split == ds.manifest.split).all()
+    with pytest.raises(ValueError, match="unknown generator version 3; valid: 1, 2"):
+        generate_dataset(tmp_path/"x", n=120, size=32, workers=1, progress=False, version=3)
+    assert not (tmp_path/"x").exists()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_stored_alteration_is_visible_and_inside_its_region(tmp_path, version):
+    "Both crop paths of version 2 (fine pyramid: n >= 64 uses per photo; resized crops: fewer) and version 1."
+    for n in (300, 1300):
+        d = generate_dataset(tmp_path/f"v{version}_{n}", n=n, size=24, seed=5, workers=1, progress=False, gallery=False,
+                             version=version)
+        m = d.manifest
+        assert (m.effect >= m.subclass.map(MIN_EFFECT)).all() and d.card["stats"]["weak"] == 0
+        mk = gen._Maker(EmbeddedSource(), 24, 5, d.labels(14), assign_bases(n, 18, 5), version)
+        assert mk.fine == (version == 2 and n >= gen.FINE_REUSE * 18)
+        for i in range(0, n, 97):
+            img, base, rec = mk.make(i)
+            np.testing.assert_array_equal(img, d.images[i])
+            poly = json.loads(m.polygon[i])
+            assert is_valid_polygon(poly, 24, 24) and rec["seed"] == m.seed[i] == image_seed(5, i)
+            from false_labels.alter import polygon_mask, effect
+            mask = polygon_mask(poly, 24, 24)
+            assert not ((img != base).any(-1) & (mask == 0)).any()
+            assert effect(base, img, mask) >= MIN_EFFECT[m.subclass[i]]  # recomputed with the masked mean
+
+
+def test_version_2_fine_crops_are_identical_for_any_number_of_workers(tmp_path):
+    a = generate_dataset(tmp_path/"w1", n=1200, size=16, seed=2, workers=1, progress=False, gallery=False)
+    b = generate_dataset(tmp_path/"w2", n=1200, size=16, seed=2, workers=2, progress=False, gallery=False)
+    assert (tmp_path/"w1"/"images.npy").read_bytes() == (tmp_path/"w2"/"images.npy").read_bytes()
+    assert a.card["hashes"] == b.card["hashes"]
+    assert load_dataset(tmp_path/"w2").card["hashes"] == b.card["hashes"]  # the hash made while writing verifies
+
+
+def test_sample_streams_and_rng():
+    s = gen.SampleStreams(9)
+    for i in (0, 5, 2**40):
+        np.testing.assert_array_equal(s(i).random(6), gen.sample_rng(9, i).random(6))
+    assert gen.sample_rng(9, 1, version=1).random() == np.random.default_rng(image_seed(9, 1)).random()
+    assert gen.sample_rng(9, 1).random() != gen.sample_rng(9, 2).random()
+
+
+@pytest.mark.parametrize("direct", ["off", "refused"])
+def test_storage_without_direct_io_gives_the_same_bytes(tmp_path, monkeypatch, direct):
+    want = generate_dataset(tmp_path/"ref", n=150, size=40, seed=4, workers=1, progress=False, gallery=False)
+    if direct == "off": monkeypatch.setattr(gen, "_open_direct", lambda path: None)
+    else:  # the handle opens but every direct write fails (a file system that only pretends): plain writes take over
+        real = gen.os.pwrite
+        monkeypatch.setattr(gen.os, "pwrite", lambda fd, *a: (_ for _ in ()).throw(OSError(22, "Invalid argument")))
+    got = generate_dataset(tmp_path/"x", n=150, size=40, seed=4, workers=1, progress=False, gallery=False)
+    assert (tmp_path/"x"/"images.npy").read_bytes() == (tmp_path/"ref"/"images.npy").read_bytes()
+    assert got.card["hashes"] == want.card["hashes"]
+    load_dataset(tmp_path/"x")  # verifies the hash against the bytes on disk
+
+
+def test_gallery_has_four_panels(ds):
+    g = cv2.imread(str(ds.path/"gallery.png"))[..., ::-1]
+    tile, pad = 128, 4
+    assert g.shape[1] == 130 + 4 * (tile + pad) + pad and g.shape[0] == 14 * (tile + pad) + pad + 18
+    x = 130 + pad + 3 * (tile + pad)  # the difference column: black where nothing changed, bright where it did
+    diff = g[18 + pad:18 + pad + tile, x:x + tile]
+    assert (diff == 0).all(-1).mean() > 0.3 and diff.max() == 255
+    e = gen.example_gallery(n=280, size=32, seed=3, tile=tile)
+    np.testing.assert_array_equal(e, g)  # the same figure, without a dataset
+    with pytest.raises(ValueError, match="generator version"): gen.example_gallery(version=0)
