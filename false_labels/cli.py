@@ -49,7 +49,7 @@ def cmd_generate(a):
     from false_labels.generate import generate_dataset, summary
     t = time.time()
     ds = generate_dataset(a.out, n=a.n, size=a.size, seed=a.seed, source=a.source, workers=a.workers, png=a.png,
-                          overwrite=a.overwrite, progress=not a.quiet)
+                          overwrite=a.overwrite, **({} if a.generator_version is None else dict(version=a.generator_version)), progress=not a.quiet)
     print(summary(ds))
     print(f"done in {time.time()-t:.1f}s -> {Path(a.out).resolve()}")
 
@@ -258,6 +258,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--source", default=None, help="folder of base images (default: embedded photos)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--png", action="store_true", help="also export PNGs into <class>/<subclass>/ folders")
+    p.add_argument("--generator-version", type=int, default=None, choices=(1, 2),
+                   help="generator version (default: the newest, 2; 1 remakes datasets generated before version 2)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)

@@ -37,6 +37,15 @@ def test_generate_refuses_a_non_empty_folder(dataset):
     r = fl("generate", "--out", dataset, "--n", 20, "--size", 24, ok=False)
     assert "overwrite" in one_error(r, "generate")
 
+def test_generate_chooses_the_generator_version(tmp_path):
+    "--generator-version 1 remakes the images of version 1 (byte for byte as the Python call); a version that does not exist is refused."
+    from false_labels.dataset import load_dataset
+    from false_labels.generate import generate_dataset
+    fl("generate", "--out", tmp_path/"v1", "--n", 140, "--size", 24, "--seed", 1, "--workers", 1, "--quiet", "--generator-version", 1)
+    got, want = load_dataset(tmp_path/"v1"), generate_dataset(tmp_path/"py", n=140, size=24, seed=1, workers=1, progress=False, version=1)
+    assert got.card["params"]["generator_version"] == 1 and np.array_equal(got.images, want.images)
+    assert "--generator-version" in one_error(fl("generate", "--out", tmp_path/"v9", "--n", 60, "--generator-version", 9, ok=False), "generate")
+
 def test_train_writes_a_run_folder(dataset, tmp_path):
     run = tmp_path/"run"
     r = fl("train", "--data", dataset, "--task", 4, "--noise", "sym", "--ratio", 0.1, "--arch", "small_cnn",
