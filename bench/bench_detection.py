@@ -14,7 +14,7 @@ CPU:  python bench/bench_detection.py --quick                  (2,000 images at 
 Options: --data DIR (an existing dataset), --n, --size, --arch, --opt, --lr, --epochs, --bs, --folds, --incv-iter, --ratios,
          --method, --threads, --out
 """
-import argparse, json, sys, tempfile, time, warnings
+import argparse, json, os, sys, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,10 @@ def get_args(argv=None):
     ap.add_argument("--method", default="all"); ap.add_argument("--device", default="auto")
     ap.add_argument("--out", help="folder for the detections (default: a temporary one)")
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--threads", type=int, help="torch CPU threads")
+    ap.add_argument("--precision", default="auto", help="auto, fp32, bf16 (a cheap CPU recipe), fp16")
+    ap.add_argument("--augment", type=int, default=1, help="1: flips and shifts while training, 0: none")
+    ap.add_argument("--old", action="store_true", help="the detection as it was before issue 14 (no pooling, majority vote, "
+                    "AUM over the whole one-cycle run, INCV scored at each sample's last evaluation): the 'before' column")
     a = ap.parse_args(argv)
     full = dict(n=20_000, size=64, arch="resnet18_cifar", epochs=15, bs=512, folds=4, incv_iter=4, opt="sgd",
                 tv=dict(episodes=100, train_per_class=1000, val_per_class=100))
@@ -59,7 +63,8 @@ def get_data(a): return bench_dataset(a.data, a.n, a.size, prefix="bench_detecti
 
 def plain_training(ds, a):
     "Seconds of one plain training on every training sample (second of two, so warm-up is not counted)."
-    fp = make_fit_predict(ds, task=14, arch=a.arch, epochs=a.epochs, bs=a.bs, device=a.device, seed=a.seed, opt=a.opt, lr=a.lr)
+    fp = make_fit_predict(ds, task=14, arch=a.arch, epochs=a.epochs, bs=a.bs, device=a.device, seed=a.seed, opt=a.opt, lr=a.lr,
+                          precision=a.precision, augment=bool(a.augment))
     fp.train(epochs=1)                                            # warm-up: kernels, allocator, cuDNN autotuning
     t0 = fp.train_seconds
     fp.train()
@@ -83,11 +88,46 @@ def bars(res: pd.DataFrame) -> list:
     return out
 
 
+def variants(folder) -> pd.DataFrame:
+    "Each choice of issue 14 side by side, recomputed from one detection folder's arrays (no new training)."
+    from false_labels.confident import estimate_noise_rate, find_label_issues, label_quality
+    from false_labels.detect import cut_ensemble, ensemble, evaluate_detection, flag_by_gmm
+    z, p = dict(np.load(Path(folder)/"detection_stats.npz")), json.loads((Path(folder)/"params.json").read_text())
+    y, bad, rows = z["given"], z["corrupted"], []
+    def row(name, score, flags, **kw):
+        m = evaluate_detection(score, bad, flags)
+        rows.append(dict(variant=name, n_flagged=m["n_flagged"], precision=m["precision"], recall=m["recall"], f1=m["f1"],
+                         precision_at_k=m["precision_at_k"], auroc=m["auroc"], **kw))
+    cl = {}
+    for src in ("oof_probs", "pooled_probs"):
+        if src not in z: continue
+        s_, f_ = 1 - label_quality(y, z[src]), find_label_issues(y, z[src])
+        cl[src] = s_; row(f"cl on {src}", s_, f_, est_cl=estimate_noise_rate(y, z[src]))
+    for key in ("incv_last_ce", "incv_first_ce"):
+        if key in z: row(f"incv scored by {key}", z[key], z["flagged_incv"])
+    members = [m for m in ("ema", "aum", "cl", "incv", "tv") if f"score_{m}" in z]
+    est = dict(p.get("noise_estimates") or {}, truth=float(bad.mean()))
+    for src, s_cl in cl.items():
+        for incv_key in [k for k in ("incv_last_ce", "incv_first_ce") if k in z] or [None]:
+            sc = {m: z[f"score_{m}"] for m in members}
+            sc["cl"] = s_cl
+            if incv_key: sc["incv"] = z[incv_key]
+            e = ensemble(sc)
+            tag = f"ensemble[{src.split('_')[0]}, {incv_key or '-'}]"
+            flags = [z[f"flagged_{m}"] for m in members]
+            row(f"{tag} vote", e, cut_ensemble(e, flags, "vote")[0])
+            row(f"{tag} gmm", e, flag_by_gmm(e))
+            for k, v in est.items():
+                if v is not None: row(f"{tag} rate={k} ({v:.3f})", e, cut_ensemble(e, cut="rate", noise_rate=v)[0])
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     a = get_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     warnings.simplefilter("ignore")
     ds = get_data(a)
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}", flush=True)
     print(f"settings: {a.arch}, {a.opt}, {a.epochs} epochs, bs {a.bs}, {a.folds} folds, INCV {a.incv_iter} iterations, device "
           f"{a.device}, ratios {a.ratios}, methods {a.method}", flush=True)
     plain_s, fp = plain_training(ds, a)
@@ -97,9 +137,10 @@ def main(argv=None):
     del fp
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix="bench_detection_out_"))/"detection"
     t0 = time.perf_counter()
+    old = dict(pool_probs=False, ensemble_cut="vote", aum_schedule="one_cycle", incv_score="last") if a.old else {}
     res = detect_sweep(ds, out, ratios=a.ratios, task=14, noise="sym", seed=a.seed, method=a.method, folds=a.folds,
                        arch=a.arch, epochs=a.epochs, bs=a.bs, device=a.device, incv_iter=a.incv_iter, tv_kw=a.tv, opt=a.opt, lr=a.lr,
-                       charts=False, verbose=True)
+                       precision=a.precision, augment=bool(a.augment), charts=False, verbose=True, **old)
     total = time.perf_counter() - t0
     pd.set_option("display.width", 200); pd.set_option("display.max_columns", 20)
     cols = ["method", "n_true", "n_flagged", "precision_at_k", "recall_at_k", "precision", "recall", "f1", "auroc", "auprc",
@@ -113,6 +154,9 @@ def main(argv=None):
         cost[r] = {s: v["seconds"] / plain_s for s, v in p["timing"].items()}
         print("cost in plain trainings: " + ", ".join(f"{s} {v:.2f}x ({p['timing'][s]['trainings']} trainings)"
                                                       for s, v in cost[r].items()))
+    var = pd.concat([variants(out/f"ratio_{r:g}").assign(ratio=r) for r in a.ratios], ignore_index=True)
+    print("\n## variants from the saved arrays (same trainings): pooled vs k-fold probabilities, INCV's score, the ensemble's cut")
+    print(var.round(3).to_string(index=False))
     print("\n## quality bars")
     checks = bars(res)
     for r, what, v, target, ok in checks:
@@ -122,6 +166,7 @@ def main(argv=None):
                   f"(ideal {(a.folds - 1):.0f}x: each fold trains on (k-1)/k of the data)")
     print(f"whole sweep: {total:.0f} s = {total / plain_s:.1f} plain trainings")
     summary = dict(settings={k: v for k, v in vars(a).items()}, plain_training_s=plain_s, n_train=n, total_s=total,
+                   variants=var.to_dict("records"), load=os.getloadavg(),
                    cost_in_plain_trainings=cost, bars=[dict(ratio=r, what=w, value=float(v), target=float(t), ok=bool(o))
                                                     for r, w, v, t, o in checks], versions=versions())
     (out/"bench_detection.json").write_text(json.dumps(summary, indent=2, default=str))
