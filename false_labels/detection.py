@@ -111,13 +111,13 @@ def _finite_aum(margins:np.ndarray)->np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nan_to_num(aum(margins), nan=0.0)
 
-AUM_SCHEDULES = ("flat_cos", "one_cycle")
+AUM_SCHEDULES = ("one_cycle", "flat_cos")
 
 def aum_with_threshold_runs(fp:FitPredict, # the trainer (given labels inside)
                             percentile:float=99, # percentile of the threshold samples' AUMs used as the cut
                             runs:int=2, # threshold runs with disjoint threshold sets (the paper: 2)
                             seed:int=0, # seed of the threshold sets
-                            schedule:str="flat_cos", # 'flat_cos': margins averaged over the flat-rate steps, before the annealing (the paper); 'one_cycle': over the whole one-cycle run
+                            schedule:str="one_cycle", # 'one_cycle': margins over the whole one-cycle run (measured better on short CPU runs); 'flat_cos': over the flat-rate steps, before the annealing (the paper)
                            )->Detection:
     "AUM with threshold samples (Pleiss et al.): `runs` trainings, each with N/(C+1) samples moved to a fake class; with two runs a sample is flagged only when flagged in every run where it is real."
     if runs not in (1, 2): raise ValueError(f"runs={runs} must be 1 or 2")
@@ -293,8 +293,8 @@ class DetectionOptions:
     pool_probs: bool = True
     ensemble_cut: str = "rate"
     noise_estimator: str = "auto"
-    aum_schedule: str = "flat_cos"
-    incv_score: str = "first"
+    aum_schedule: str = "one_cycle"
+    incv_score: str = "last"
     def __post_init__(self): check_sharp_options(self.ensemble_cut, self.noise_estimator, self.aum_schedule, self.incv_score)
 
 NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
@@ -302,8 +302,8 @@ INCV_SCORES = ("first", "last")
 
 def check_sharp_options(ensemble_cut="rate", # the ensemble's cut: 'rate', 'gmm' or 'vote'
                         noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'gap', 'cl' or 'incv'
-                        aum_schedule="flat_cos", # the AUM runs' schedule: 'flat_cos' or 'one_cycle'
-                        incv_score="first", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
+                        aum_schedule="one_cycle", # the AUM runs' schedule: 'one_cycle' or 'flat_cos'
+                        incv_score="last", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
                        ):
     "Check the options of the pooled probabilities, the ensemble cut, AUM's schedule and INCV's score (no data needed)."
     check_choice("ensemble_cut", ensemble_cut, ENSEMBLE_CUTS); check_choice("noise_estimator", noise_estimator, NOISE_ESTIMATORS)
@@ -477,6 +477,8 @@ def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome, clean_valid:bool=
     rate, src = _chosen_rate(est, o.noise_estimator, clean_valid) if cut == "rate" else (None, None)
     if cut == "rate" and rate is None:
         cut = "vote"; res.notes.append("no noise-rate estimate (no folds, no INCV): the ensemble is cut by majority vote")
+    elif cut == "rate" and round(rate * fp.n) == 0:
+        cut = "vote"; res.notes.append(f"the {src} noise estimate ({rate:.4f}) flags nobody: the ensemble is cut by majority vote")
     elif cut == "rate" and o.noise_estimator not in ("auto", src):
         res.notes.append(f"noise estimator {o.noise_estimator!r} unavailable here: the ensemble's cut uses {src!r}")
     if rate is not None: res.extra["ensemble_noise_rate"] = dict(rate=float(rate), estimator=src)
@@ -840,8 +842,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   pool_probs:bool=True, # confident learning (and cleanlab) on every held-out prediction averaged: the k folds' and INCV's half-models'
                   ensemble_cut:str="rate", # the ensemble's flags: 'rate' (top round(noise estimate x N)), 'gmm' (mixture on its score) or 'vote' (majority of members)
                   noise_estimator:str="auto", # the estimate behind the 'rate' cut: 'auto' (gap on generated data, else cl), 'gap', 'cl' or 'incv'
-                  aum_schedule:str="flat_cos", # AUM's threshold runs: 'flat_cos' (margins averaged before the rate anneals) or 'one_cycle' (whole run)
-                  incv_score:str="first", # INCV's score: 'first' (iteration 1's half-models) or 'last' (each sample's last evaluation)
+                  aum_schedule:str="one_cycle", # AUM's threshold runs: 'one_cycle' (margins over the whole run) or 'flat_cos' (margins averaged before the rate anneals, the paper)
+                  incv_score:str="last", # INCV's score: 'last' (each sample's last evaluation) or 'first' (iteration 1's half-models)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."

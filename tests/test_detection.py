@@ -234,14 +234,14 @@ def test_sharper_detection_defaults(full):
     assert (cnt >= 1).all()
     np.testing.assert_allclose(z["pooled_probs"], (z["oof_probs"] + z["incv_heldout_probs"] * cnt[:, None]) / (1 + cnt)[:, None], atol=1e-5)
     np.testing.assert_allclose(z["score_cl"], 1 - z["pooled_probs"][np.arange(n), z["given"]], atol=1e-5)   # CL used the pooled ones
-    np.testing.assert_allclose(z["score_incv"], z["incv_first_ce"])                    # INCV scored by iteration 1's models
+    np.testing.assert_allclose(z["score_incv"], z["incv_last_ce"])                     # INCV scored at each sample's last evaluation
     est, cut = p["noise_estimates"], p["ensemble_noise_rate"]
     assert set(est) == {"gap", "cl", "incv"} and cut["estimator"] == "gap" and cut["rate"] == est["gap"]
     assert z["flagged_ensemble"].sum() == round(cut["rate"] * n) == ev.loc["ensemble", "n_flagged"]
     top = np.argsort(-z["score_ensemble"], kind="stable")[:round(cut["rate"] * n)]
     assert z["flagged_ensemble"][top].all()
     assert "every run" in ev.loc["aum", "cut"] and "top" in ev.loc["ensemble", "cut"]
-    assert p["pool_probs"] is True and p["ensemble_cut"] == "rate" and p["aum_schedule"] == "flat_cos" and p["incv_score"] == "first"
+    assert p["pool_probs"] is True and p["ensemble_cut"] == "rate" and p["aum_schedule"] == "one_cycle" and p["incv_score"] == "last"
 
 def test_flat_cos_schedule_holds_the_rate_before_annealing(fp):
     from fastai.callback.core import Callback
@@ -260,18 +260,18 @@ def test_flat_cos_schedule_holds_the_rate_before_annealing(fp):
 def test_sharper_options_fail_before_any_training(ds, tmp_path):
     for kw, msg in [(dict(ensemble_cut="median"), "unknown ensemble_cut 'median'; valid: rate, gmm, vote"),
                     (dict(noise_estimator="oracle"), "unknown noise_estimator 'oracle'; valid: auto, gap, cl, incv"),
-                    (dict(aum_schedule="step"), "unknown aum_schedule 'step'; valid: flat_cos, one_cycle"),
+                    (dict(aum_schedule="step"), "unknown aum_schedule 'step'; valid: one_cycle, flat_cos"),
                     (dict(incv_score="best"), "unknown incv_score 'best'; valid: first, last")]:
         with pytest.raises(ValueError, match=msg): detect_labels(ds, tmp_path/"x", **dict(TINY, **kw))
         with pytest.raises(ValueError, match=msg): detect_sweep(ds, tmp_path/"s", ratios=[0.2], **dict(TINY, **kw))
     assert not (tmp_path/"x").exists() and not (tmp_path/"s").exists()
 
-def test_old_choices_stay_available(ds, tmp_path):
+def test_the_other_choices_stay_available(ds, tmp_path):
     ev = detect_labels(ds, tmp_path/"old", ratio=0.2, method="ensemble", folds=2, tv_kw=dict(episodes=5), charts=False,
-                       pool_probs=False, ensemble_cut="vote", aum_schedule="one_cycle", incv_score="last", **TINY).set_index("method")
+                       pool_probs=False, ensemble_cut="vote", aum_schedule="flat_cos", incv_score="first", **TINY).set_index("method")
     z = dict(np.load(tmp_path/"old"/"detection_stats.npz"))
     assert ev.loc["ensemble", "cut"] == "majority vote" and ev.loc["cl", "probs"] == "out-of-fold (2 folds)"
-    np.testing.assert_allclose(z["score_incv"], z["incv_last_ce"])
+    np.testing.assert_allclose(z["score_incv"], z["incv_first_ce"])
     n = len(z["ids"])
     np.testing.assert_allclose(z["score_cl"], 1 - z["oof_probs"][np.arange(n), z["given"]], atol=1e-5)
 
