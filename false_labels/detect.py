@@ -20,9 +20,9 @@ from .incv import incv
 from .value import training_values
 
 # %% auto #0
-__all__ = ['ENSEMBLE_METHODS', 'DETECTORS', 'flag_top_k', 'flag_by_gmm', 'ensemble', 'evaluate_detection',
-           'label_precision_recall', 'Detection', 'MissingInputError', 'Detector', 'score_from_stats', 'run_detectors',
-           'evaluate_detectors', 'suspects_table']
+__all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_CUTS', 'DETECTORS', 'flag_top_k', 'flag_by_gmm', 'ensemble', 'evaluate_detection',
+           'label_precision_recall', 'cut_ensemble', 'Detection', 'MissingInputError', 'Detector', 'score_from_stats',
+           'run_detectors', 'evaluate_detectors', 'suspects_table']
 
 # %% ../nbs/03_detect.ipynb #a063deeb
 ENSEMBLE_METHODS = ("rank_mean", "zscore_mean")
@@ -101,6 +101,27 @@ def label_precision_recall(kept_mask, # (N,) bool: samples kept as clean
     return dict(n_kept=int(kept.sum()), label_precision=clean_kept / kept.sum() if kept.any() else np.nan,
                 label_recall=clean_kept / (~t).sum() if (~t).any() else np.nan)
 
+# %% ../nbs/03_detect.ipynb #4314ea0f
+ENSEMBLE_CUTS = ("rate", "gmm", "vote")
+
+def cut_ensemble(score, # (N,) the ensemble's score (higher = more suspicious)
+                 member_flags=(), # each member's (N,) flagged set (for 'vote')
+                 cut:str="rate", # 'rate': the top round(noise_rate * N); 'gmm': `flag_by_gmm` on the score; 'vote': flagged by a majority of members
+                 noise_rate:float|None=None, # estimated share of wrong labels ('rate' only)
+                )->tuple[np.ndarray, str]:
+    "The ensemble's flagged set and a description of its cut."
+    check_choice("ensemble cut", cut, ENSEMBLE_CUTS)
+    s = check_scores(score)
+    if cut == "vote":
+        if not len(member_flags): raise ValueError("ensemble cut 'vote' needs the members' flagged sets")
+        votes = np.sum([check_mask(f, len(s), "member_flags") for f in member_flags], 0)
+        return votes * 2 > len(member_flags), "majority vote"
+    if cut == "gmm": return flag_by_gmm(s), "2-Gaussian mixture on the ensemble score"
+    if noise_rate is None or isinstance(noise_rate, (bool, str)) or not 0 <= float(noise_rate) <= 1:
+        raise ValueError(f"noise_rate {noise_rate!r} must be a share in [0, 1] for the ensemble cut 'rate'")
+    k = int(round(float(noise_rate) * len(s)))
+    return flag_top_k(s, k), f"top {k} = round({float(noise_rate):.3f} x N) by ensemble score"
+
 # %% ../nbs/03_detect.ipynb #94252373
 @dataclass
 class Detection:
@@ -147,14 +168,14 @@ def _detect_tv(stats, tv=None, features=None, val_features=None, val_labels=None
         tv = training_values(features, _stat(stats, "given"), val_features, val_labels, n_classes, **(tv_kwargs or {}))
     return Detection("tv", tv.score, tv.flagged, dict(n_mc=len(tv.mc_index)))
 
-def _detect_ensemble(stats, detections=None, members=None, ensemble_method="rank_mean", **kw):
+def _detect_ensemble(stats, detections=None, members=None, ensemble_method="rank_mean", ensemble_cut="vote", noise_rate=None, **kw):
     if not detections:
         detections = run_detectors(stats, [m for m in (members or _BASE) if m != "ensemble"], skip_missing=members is None, **kw)
     dets = {m: d for m, d in detections.items() if m != "ensemble" and (members is None or m in members)}
     if not dets: raise MissingInputError("method 'ensemble' has no member detections to combine")
-    votes = np.sum([d.flagged for d in dets.values()], 0)
-    return Detection("ensemble", ensemble({m: d.score for m, d in dets.items()}, ensemble_method),
-                     votes * 2 > len(dets), dict(members=list(dets), cut="majority vote"))
+    s = ensemble({m: d.score for m, d in dets.items()}, ensemble_method)
+    flags, cut = cut_ensemble(s, [d.flagged for d in dets.values()], ensemble_cut, noise_rate)
+    return Detection("ensemble", s, flags, dict(members=list(dets), cut=cut))
 
 @dataclass(frozen=True)
 class Detector:

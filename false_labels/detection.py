@@ -23,21 +23,22 @@ from .review import corrected_labels, export_folders, review_page, suspects_tabl
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model, make_model, save_state
-from .trainer import FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
+from .trainer import FLAT_PCT, SCHEDULES, FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .stats import check_probs, out_of_fold_probs
-from .dynamics import assign_threshold_samples, aum, aum_threshold, ema_curves
+from .dynamics import assign_threshold_samples, aum, aum_runs, aum_threshold, ema_curves
+from .confident import estimate_noise_from_gap, estimate_noise_rate
 from .incv import INCV_NOISE_KINDS, incv, incv_selection
 from .value import FEATURE_MAPS, ValueRegressors, check_value_options, feature_map as embed_features, training_values
-from .detect import Detection, evaluate_detectors, score_from_stats, suspects_table
+from .detect import ENSEMBLE_CUTS, Detection, evaluate_detectors, score_from_stats, suspects_table
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'DETECTION_TABLES', 'corrupted_train_labels', 'parse_methods', 'aum_with_threshold_runs',
-           'cleanlab_detection', 'labels_for', 'vl_version', 'save_chart', 'suspects_gallery', 'DetectionOptions',
-           'DetectionOutcome', 'tv_settings', 'write_detection', 'run_detection', 'read_detection_table',
-           'method_charts', 'detection_charts', 'load_detection_models', 'check_output_options',
-           'check_detection_options', 'prepare_loaders', 'labels_of', 'detect_labels', 'check_training',
-           'detection_params', 'detect_in_memory']
+__all__ = ['METHODS', 'MEMBERS', 'AUM_SCHEDULES', 'NOISE_ESTIMATORS', 'INCV_SCORES', 'DETECTION_TABLES', 'corrupted_train_labels',
+           'parse_methods', 'aum_with_threshold_runs', 'cleanlab_detection', 'labels_for', 'vl_version', 'save_chart',
+           'suspects_gallery', 'DetectionOptions', 'check_sharp_options', 'DetectionOutcome', 'pooled_probs',
+           'tv_settings', 'write_detection', 'run_detection', 'read_detection_table', 'method_charts',
+           'detection_charts', 'load_detection_models', 'check_output_options', 'check_detection_options',
+           'prepare_loaders', 'labels_of', 'detect_labels', 'check_training', 'detection_params', 'detect_in_memory']
 
 # %% ../nbs/15_detection.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -110,29 +111,37 @@ def _finite_aum(margins:np.ndarray)->np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nan_to_num(aum(margins), nan=0.0)
 
+AUM_SCHEDULES = ("one_cycle", "flat_cos")
+
 def aum_with_threshold_runs(fp:FitPredict, # the trainer (given labels inside)
                             percentile:float=99, # percentile of the threshold samples' AUMs used as the cut
                             runs:int=2, # threshold runs with disjoint threshold sets (the paper: 2)
                             seed:int=0, # seed of the threshold sets
+                            schedule:str="one_cycle", # 'one_cycle': margins over the whole one-cycle run (measured better on short CPU runs); 'flat_cos': over the flat-rate steps, before the annealing (the paper)
                            )->Detection:
-    "AUM with threshold samples (Pleiss et al.): `runs` trainings, each with N/(C+1) samples moved to a fake class."
+    "AUM with threshold samples (Pleiss et al.): `runs` trainings, each with N/(C+1) samples moved to a fake class; with two runs a sample is flagged only when flagged in every run where it is real."
     if runs not in (1, 2): raise ValueError(f"runs={runs} must be 1 or 2")
-    C, real, aums, cuts, prev = fp.n_classes, [], [], [], None
+    check_choice("aum_schedule", schedule, AUM_SCHEDULES)
+    C, masks, aums, prev = fp.n_classes, [], [], None
     for r in range(runs):
         y, thr = assign_threshold_samples(fp.given, C, seed=seed + r, exclude=prev)
         tracker = IterationTracker(fp.positions)
-        fp.train(labels=y, classes=fp.classes + ["(threshold)"], cbs=[tracker], drop_last=fp.n % fp.dls.train.bs == 1)
+        fp.train(labels=y, classes=fp.classes + ["(threshold)"], cbs=[tracker], drop_last=fp.n % fp.dls.train.bs == 1,
+                 schedule=schedule)
         obs = tracker.observations()
-        a = _finite_aum(pack_observations(obs["pos"], obs["margin"], fp.n))
-        aums.append(a); cuts.append(aum_threshold(a[thr], percentile)); real.append(~thr)
+        keep = obs["step"] < max(1, round(FLAT_PCT * tracker.step)) if schedule == "flat_cos" else slice(None)
+        aums.append(_finite_aum(pack_observations(obs["pos"][keep], obs["margin"][keep], fp.n))); masks.append(thr)
         prev = thr
-    R, A, K = np.stack(real), np.stack(aums), np.array(cuts)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score, cut = (A * R).sum(0) / R.sum(0), (K * R).sum(0) / R.sum(0)
-    unscored = ~R.any(0)                               # one run: its threshold samples have no real-label AUM
-    score, cut = np.where(unscored, np.nanmedian(score), score), np.where(unscored, -np.inf, cut)
-    return Detection("aum", -score, score < cut, dict(cut=f"AUM < p{percentile:g} of threshold samples", runs=runs,
-                                                      thresholds=[float(c) for c in cuts], unscored=int(unscored.sum())))
+    info = dict(runs=runs, schedule=schedule, margins="flat-rate steps (before annealing)" if schedule == "flat_cos" else "every step")
+    if runs == 2:
+        score, flagged, cuts = aum_runs(np.stack(aums), np.stack(masks), percentile)
+        return Detection("aum", -score, flagged, dict(info, cut=f"AUM < p{percentile:g} of threshold samples in every run",
+                                                      thresholds=[float(c) for c in cuts], unscored=0))
+    a, thr = aums[0], masks[0]                          # one run: its threshold samples have no real-label AUM
+    cut = aum_threshold(a[thr], percentile)
+    score = np.where(thr, np.median(a[~thr]), a)
+    return Detection("aum", -score, (a < cut) & ~thr, dict(info, cut=f"AUM < p{percentile:g} of threshold samples",
+                                                           thresholds=[float(cut)], unscored=int(thr.sum())))
 
 # %% ../nbs/15_detection.ipynb #dcc4bec8
 def _renamed(d:Detection, name:str, **info)->Detection:
@@ -281,6 +290,24 @@ class DetectionOptions:
     feature_map: str|None = "tsne"
     verbose: bool = False
     progress: bool = False
+    pool_probs: bool = True
+    ensemble_cut: str = "rate"
+    noise_estimator: str = "auto"
+    aum_schedule: str = "one_cycle"
+    incv_score: str = "last"
+    def __post_init__(self): check_sharp_options(self.ensemble_cut, self.noise_estimator, self.aum_schedule, self.incv_score)
+
+NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
+INCV_SCORES = ("first", "last")
+
+def check_sharp_options(ensemble_cut="rate", # the ensemble's cut: 'rate', 'gmm' or 'vote'
+                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'gap', 'cl' or 'incv'
+                        aum_schedule="one_cycle", # the AUM runs' schedule: 'one_cycle' or 'flat_cos'
+                        incv_score="last", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
+                       ):
+    "Check the options of the pooled probabilities, the ensemble cut, AUM's schedule and INCV's score (no data needed)."
+    check_choice("ensemble_cut", ensemble_cut, ENSEMBLE_CUTS); check_choice("noise_estimator", noise_estimator, NOISE_ESTIMATORS)
+    check_choice("aum_schedule", aum_schedule, AUM_SCHEDULES); check_choice("incv_score", incv_score, INCV_SCORES)
 
 @dataclass
 class _Outcome:
@@ -291,6 +318,8 @@ class _Outcome:
     notes: list = field(default_factory=list)
     main: dict|None = None
     oof: np.ndarray|None = None
+    pooled: np.ndarray|None = None                # held-out probabilities averaged over the folds' and INCV's models
+    valid_acc: list = field(default_factory=list) # each fold model's accuracy on the (clean) validation split
     extra: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
     def put(self, d:Detection, name:str, **facts):
@@ -348,18 +377,40 @@ def _dynamics_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
         d = score_from_stats(dict(stats, loss=m["epoch_loss"]), "ema", alpha=o.alpha, k=o.ema_k)
         res.put(_renamed(d, "ema_epoch"), "ema_epoch", **res.main_cost)
     if "aum" in o.methods and o.aum_threshold:
-        d = res.stage("aum_runs", fp, lambda: aum_with_threshold_runs(fp, o.aum_percentile, 2, o.seed), o.verbose)
+        d = res.stage("aum_runs", fp, lambda: aum_with_threshold_runs(fp, o.aum_percentile, 2, o.seed, o.aum_schedule), o.verbose)
         res.put(d, "aum", **res.timing["aum_runs"])
     elif "aum" in o.methods:
         a = _finite_aum(m.get("iter_margin", m["epoch_margin"]))
         res.put(Detection("aum", -a, a < 0, dict(cut="AUM < 0 (no threshold runs)")), "aum", **res.main_cost)
 
+def _oof_probs(fp:FitPredict, o:DetectionOptions, res:_Outcome):
+    "The k-fold out-of-fold probabilities (for confident learning), each fold model's validation accuracy kept for the gap estimate."
+    if "cl" not in o.methods or o.folds < 2: return
+    y_valid = fp.dls.valid.labels.cpu().numpy()
+    def fit_predict(train_idx, eval_idx):
+        learn = fp.train(train_idx)
+        if len(y_valid): res.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
+        return fp.predict(learn, eval_idx)
+    res.oof = res.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
+
+def pooled_probs(oof, # (n, C) out-of-fold probabilities (one held-out prediction per sample)
+                 incv_result=None, # an `incv.IncvResult`: its half-models' held-out predictions are added
+                )->np.ndarray:
+    "Every held-out prediction of a sample averaged: the k-fold model's and each INCV half-model's that did not train on it."
+    p = np.asarray(oof, np.float64)
+    if incv_result is None or incv_result.heldout_probs is None: return p
+    n = incv_result.heldout_count.astype(np.float64)
+    if incv_result.heldout_probs.shape != p.shape: raise ValueError(f"INCV's held-out probabilities {incv_result.heldout_probs.shape} do not match {p.shape}")
+    return (p + incv_result.heldout_probs * n[:, None]) / (1 + n)[:, None]
+
 def _probability_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "Confident learning on out-of-fold (or in-sample) probabilities, and cleanlab on the same ones."
+    "Confident learning on out-of-fold (pooled with INCV's held-out, or in-sample) probabilities, and cleanlab on the same ones."
     if "cl" not in o.methods: return
     if o.folds >= 2:
-        res.oof = res.stage("oof", fp, lambda: out_of_fold_probs(fp, fp.given, o.folds, o.seed), o.verbose)
-        probs, src, cost = res.oof, f"out-of-fold ({o.folds} folds)", res.timing["oof"]
+        r = res.results.get("incv") if o.pool_probs else None
+        probs = res.pooled = pooled_probs(res.oof, r)
+        src = f"out-of-fold ({o.folds} folds)" + (f" + INCV held-out (mean of {1 + r.heldout_count.mean():.2f} per sample)" if r is not None else "")
+        cost = res.timing["oof"]           # INCV's trainings are counted once, in its own row
     else:
         probs, src, cost = res.main["probs"], "in-sample (final model)", res.main_cost
         res.notes.append("confident learning used in-sample probabilities (folds=0): optimistic, not out-of-fold")
@@ -370,16 +421,23 @@ def _probability_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     else: res.put(cd, "cleanlab", probs=src, seconds=0.0, trainings=0)
 
 def _trainer_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise):
-    "INCV (trainings) and training values (features of the tracked run's model)."
+    "INCV (its own trainings)."
     stats = dict(given=fp.given)
     if "incv" in o.methods:
         kind = o.incv_noise or ("pair" if noise == "pair" else "sym")
         check_choice("incv_noise", kind, INCV_NOISE_KINDS)
         r = res.stage("incv", fp, lambda: incv(fp.given, fp, fp.n_classes, n_iter=o.incv_iter, seed=o.seed, noise_kind=kind), o.verbose)
-        res.put(_renamed(score_from_stats(stats, "incv", incv_result=r), "incv", noise_kind=kind, cut="not selected as clean"),
+        d = score_from_stats(stats, "incv", incv_result=r)
+        if o.incv_score == "first": d = Detection("incv", r.score_first, d.flagged, d.info)
+        res.put(_renamed(d, "incv", noise_kind=kind, cut="not selected as clean",
+                         score="held-out CE of iteration 1's half-models" if o.incv_score == "first" else "held-out CE at the last evaluation"),
                 "incv", **res.timing["incv"])
         res.extra["incv_log"] = r.log
         res.results["incv"] = r
+
+def _value_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
+    "Training values (features of the tracked run's model)."
+    stats = dict(given=fp.given)
     if "tv" in o.methods:
         model = res.main["learn"] if "learn" in res.main else res.main["model"]
         def tv():
@@ -393,10 +451,38 @@ def _trainer_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise):
         res.extra["training_value"] = tv_settings(o.tv_kw)
         res.put(_renamed(score_from_stats(stats, "tv", tv=r), "tv", cut="training value < 0"), "tv", **res.timing["tv"])
 
-def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome):
+def _noise_estimates(res:_Outcome, given, n_classes:int)->dict:
+    "The noise-rate estimates a detection has for free: 'gap' (fold models' clean-validation vs out-of-fold accuracy), 'cl' (confident learning on the probabilities it used), 'incv' (INCV's iteration-1 estimate)."
+    out, y = {}, np.asarray(given)
+    if res.oof is not None and res.valid_acc and np.mean(res.valid_acc) > 1 / n_classes:
+        out["gap"] = estimate_noise_from_gap(float((res.oof.argmax(1) == y).mean()), float(np.mean(res.valid_acc)), n_classes)
+    probs = res.pooled if res.pooled is not None else res.oof
+    if probs is not None: out["cl"] = float(estimate_noise_rate(y, probs))
+    if "incv" in res.results: out["incv"] = float(res.results["incv"].eval_ratio)
+    return out
+
+def _chosen_rate(est:dict, estimator:str, clean_valid:bool)->tuple:
+    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' is the gap with clean validation labels, else confident learning's, else INCV's."
+    order = ([estimator] if estimator != "auto" else []) + (["gap"] if clean_valid else []) + ["cl", "incv"]
+    for e in order:
+        if est.get(e) is not None: return est[e], e
+    return None, None
+
+def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome, clean_valid:bool=True):
     if "ensemble" not in o.methods: return
     members = {m: d for m, d in res.dets.items() if m in MEMBERS}
-    d = score_from_stats(dict(given=fp.given), "ensemble", detections=members)
+    est = _noise_estimates(res, fp.given, fp.n_classes)
+    res.extra["noise_estimates"] = est
+    cut = o.ensemble_cut
+    rate, src = _chosen_rate(est, o.noise_estimator, clean_valid) if cut == "rate" else (None, None)
+    if cut == "rate" and rate is None:
+        cut = "vote"; res.notes.append("no noise-rate estimate (no folds, no INCV): the ensemble is cut by majority vote")
+    elif cut == "rate" and round(rate * fp.n) == 0:
+        cut = "vote"; res.notes.append(f"the {src} noise estimate ({rate:.4f}) flags nobody: the ensemble is cut by majority vote")
+    elif cut == "rate" and o.noise_estimator not in ("auto", src):
+        res.notes.append(f"noise estimator {o.noise_estimator!r} unavailable here: the ensemble's cut uses {src!r}")
+    if rate is not None: res.extra["ensemble_noise_rate"] = dict(rate=float(rate), estimator=src)
+    d = score_from_stats(dict(given=fp.given), "ensemble", detections=members, ensemble_cut=cut, noise_rate=rate)
     res.put(_renamed(d, "ensemble"), "ensemble", seconds=sum(res.meta[m].get("seconds") or 0 for m in members),
             trainings=sum(res.meta[m].get("trainings") or 0 for m in members))
 
@@ -454,7 +540,7 @@ def _select(select, dets:dict, ev:pd.DataFrame, scored:bool)->str:
 
 def _suspects(fp:FitPredict, ds:Dataset, res:_Outcome, truth, chosen:str)->pd.DataFrame:
     "suspects.csv: `review.suspects_table` on imported data (original paths), else `detect.suspects_table` with class names, corrupted flags, files and ranks."
-    probs = res.oof if res.oof is not None else (res.main or {}).get("probs")
+    probs = _best_probs(res)
     if ds.imported and probs is not None:
         return review_table(ds, fp.ids, fp.given, probs, {m: d.score for m, d in res.dets.items()},
                             res.dets[chosen].flagged, rank_by=chosen, true=truth)
@@ -469,12 +555,22 @@ def _suspects(fp:FitPredict, ds:Dataset, res:_Outcome, truth, chosen:str)->pd.Da
     t.insert(0, "rank", np.arange(1, len(t) + 1))
     return t
 
+def _best_probs(res:_Outcome):
+    "The probabilities behind the suggested labels: pooled held-out, else out-of-fold, else in-sample."
+    for p in (res.pooled, res.oof, (res.main or {}).get("probs")):
+        if p is not None: return p
+
 def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
     "detection_stats.npz's content."
     n = fp.n
     out = dict(ids=fp.ids, given=fp.given, true=truth if truth is not None else np.full(n, -1),
                corrupted=truth != fp.given if truth is not None else np.zeros(n, bool))
     if res.oof is not None: out["oof_probs"] = res.oof.astype(np.float32)
+    if res.pooled is not None and "incv" in res.results and res.pooled is not res.oof: out["pooled_probs"] = res.pooled.astype(np.float32)
+    r = res.results.get("incv")
+    if r is not None and r.heldout_probs is not None:
+        out.update(incv_heldout_probs=r.heldout_probs.astype(np.float32), incv_heldout_count=r.heldout_count,
+                   incv_first_ce=r.score_first.astype(np.float32), incv_last_ce=r.ce.astype(np.float32))
     m = res.main or {}
     for key, name in (("probs", "probs"), ("epoch_loss", "epoch_loss"), ("epoch_margin", "epoch_margin"),
                       ("iter_loss", "iter_loss"), ("iter_margin", "iter_margin")):
@@ -495,9 +591,11 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     try:
         _main_inputs(fp, o, res)
         _dynamics_methods(fp, o, res)
+        _oof_probs(fp, o, res)
+        _trainer_methods(fp, o, res, labels.source.get("noise"))    # INCV before confident learning: its held-out predictions are pooled
         _probability_methods(fp, o, res)
-        _trainer_methods(fp, o, res, labels.source.get("noise"))
-        _ensemble(fp, o, res)
+        _value_methods(fp, o, res)
+        _ensemble(fp, o, res, clean_valid=not ds.imported)
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None
     ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
@@ -515,7 +613,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     if o.progress:
         print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
               f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
-    tables, models = _method_tables(fp, res, truth, res.oof if res.oof is not None else (res.main or {}).get("probs"), o)
+    tables, models = _method_tables(fp, res, truth, _best_probs(res), o)
     return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth), tables, models)
 
 def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
@@ -741,10 +839,16 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   verbose:bool=False, # one line per stage
                   progress:bool=False, # a progress bar over the trainings and a closing summary line
                   resident:bool|None=None, # images on the device (None: when they fit)
+                  pool_probs:bool=True, # confident learning (and cleanlab) on every held-out prediction averaged: the k folds' and INCV's half-models'
+                  ensemble_cut:str="rate", # the ensemble's flags: 'rate' (top round(noise estimate x N)), 'gmm' (mixture on its score) or 'vote' (majority of members)
+                  noise_estimator:str="auto", # the estimate behind the 'rate' cut: 'auto' (gap on generated data, else cl), 'gap', 'cl' or 'incv'
+                  aum_schedule:str="one_cycle", # AUM's threshold runs: 'one_cycle' (margins over the whole run) or 'flat_cos' (margins averaged before the rate anneals, the paper)
+                  incv_score:str="last", # INCV's score: 'last' (each sample's last evaluation) or 'first' (iteration 1's half-models)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
+    check_sharp_options(ensemble_cut, noise_estimator, aum_schedule, incv_score)
     check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed); check_output_options(tv_kw, top, top_k, feature_map)
     check_writable_dir(Path(out), overwrite)
     if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
@@ -760,7 +864,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                     augment=augment, seed=seed)
     params = detection_params(ds, dls, locals(), labels_csv is not None)
     o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
-              run, folders, charts, top, top_k, feature_map, verbose, progress)
+              run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
+              aum_schedule, incv_score)
     return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):
@@ -769,7 +874,7 @@ def check_training(arch, loss, epochs):
 
 def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
     "params.json's parameters from `detect_labels`' arguments."
-    skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw"}
+    skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw", "o", "params"}
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items() if k not in skip}
     p.update(format="false_labels.detection/1", data=str(ds.path) if ds.path else None, size=dls.train.store.size,
              device=str(dls.device), ratio=None if from_csv else float(kw["ratio"]),
@@ -791,7 +896,7 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
                      truth=None, # (n,) true labels of the training split, to score against (None: not scored)
                      k:int|None=None, # cut-off of precision@k / recall@k
                      select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
-                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here)
+                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here), pool_probs, ensemble_cut, noise_estimator, aum_schedule, incv_score
                     )->DetectionOutcome:
     "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
     opts.setdefault("feature_map", None)          # a 2-D map is for a reader, not for a method that only needs the flags

@@ -14,7 +14,7 @@ from .core import OutputExistsError, atomic_json, atomic_write, read_json, to_js
 from .learn import check_fit_args
 from .noise import check_ratio, label_precision, label_recall
 from .trainer import FitPredict
-from .detection import (DetectionOptions, check_detection_options, check_training, detection_params, labels_of,
+from .detection import (DetectionOptions, check_detection_options, check_sharp_options, check_training, detection_params, labels_of,
                                     parse_methods, prepare_loaders, run_detection, save_chart)
 
 # %% auto #0
@@ -73,6 +73,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
         raise OutputExistsError(f"{str(out)!r} is not empty and is not a detection sweep folder: choose another out")
     opts, noise_kw = _sweep_options(kw)
     methods = parse_methods(opts["method"])
+    check_sharp_options(opts["ensemble_cut"], opts["noise_estimator"], opts["aum_schedule"], opts["incv_score"])
     check_training(opts["arch"], opts["loss"], opts["epochs"])
     ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
     check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"], True, opts["tv_kw"], opts["top"],
@@ -126,10 +127,12 @@ def _sweep_options(kw:dict)->tuple:
 
 _DEFAULTS = dict(method="all", folds=4, arch="resnet18", epochs=10, lr=None, loss="ce", opt="sgd", wd=None, precision="auto",
                  alpha=0.001, ema_k=None, aum_threshold=True, aum_percentile=99, incv_iter=4, incv_noise=None, tv_kw=None,
-                 k=None, select=None, run=None, folders=False, charts=True, top=16, top_k=None, feature_map="tsne")
+                 k=None, select=None, run=None, folders=False, charts=True, top=16, top_k=None, feature_map="tsne",
+                 pool_probs=True, ensemble_cut="rate", noise_estimator="auto", aum_schedule="one_cycle", incv_score="last")
 _NOISE_KW = ("mapping", "T", "parents")
 _OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
-             "folders", "charts", "top", "top_k", "feature_map")
+             "folders", "charts", "top", "top_k", "feature_map", "pool_probs", "ensemble_cut", "noise_estimator", "aum_schedule",
+             "incv_score")
 
 # %% ../nbs/22_detection_sweep.ipynb #5c0cf5f1
 def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)

@@ -11,7 +11,7 @@ from .stats import check_labels, check_mask, check_scores, rng_stream, to_numpy
 
 # %% auto #0
 __all__ = ['check_dynamics', 'ema_loss', 'ema_curves', 'mean_loss_dynamics', 'aum', 'assign_threshold_samples', 'aum_threshold',
-           'flag_by_aum']
+           'flag_by_aum', 'aum_runs']
 
 # %% ../nbs/03b_dynamics.ipynb #54b73640
 def _check_alpha(alpha)->float:
@@ -114,3 +114,20 @@ def flag_by_aum(aums, # (N,) AUM per sample (threshold samples included)
     a = check_scores(aums, name="aums")
     t = check_mask(threshold_mask, len(a), "threshold_mask")
     return (a < aum_threshold(a[t], percentile)) & ~t
+
+# %% ../nbs/03b_dynamics.ipynb #72850105
+def aum_runs(aums, # (R, N) AUM per sample in each of R threshold runs
+             threshold_masks, # (R, N) bool: each run's threshold samples
+             percentile:float=99, # percentile of each run's threshold samples' AUMs used as its cut
+            )->tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Pleiss et al.'s rule over threshold runs: (mean AUM over the runs where a sample is real, flagged in every such run, each run's cut)."
+    A = np.atleast_2d(np.asarray(aums, np.float64))
+    T = np.atleast_2d(np.asarray(threshold_masks))
+    if A.shape != T.shape: raise ValueError(f"aums {A.shape} and threshold_masks {T.shape} differ in shape")
+    if T.dtype != bool: raise ValueError(f"threshold_masks must be boolean, got {T.dtype}")
+    cuts = np.array([aum_threshold(a[t], percentile) for a, t in zip(A, T)])
+    real = ~T
+    if not real.any(0).all(): raise ValueError(f"{int((~real.any(0)).sum())} samples are threshold samples in every run: they have no AUM of their own")
+    score = (A * real).sum(0) / real.sum(0)
+    flagged = ((A < cuts[:, None]) | T).all(0)
+    return score, flagged, cuts

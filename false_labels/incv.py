@@ -52,8 +52,15 @@ class IncvResult:
     selected_at: np.ndarray|None = None   # (N,) iteration that selected the sample (0: never)
     discarded_at: np.ndarray|None = None  # (N,) iteration that discarded it (0: never)
     evaluated_in: np.ndarray|None = None  # (N,) index into `log` of the half-iteration that last evaluated it (-1: never)
+    first_ce: np.ndarray|None = None      # (N,) held-out cross-entropy from iteration 1's two half-models (every sample, same footing)
+    heldout_probs: np.ndarray|None = None # (N, C) mean of every held-out prediction each sample got (rows of 0 where never evaluated)
+    heldout_count: np.ndarray|None = None # (N,) how many held-out predictions each sample got
     @property
     def score(self)->np.ndarray: return self.ce
+    @property
+    def score_first(self)->np.ndarray:
+        "Iteration 1's held-out cross-entropy: every sample scored by a half-model of the same size (the last-evaluation `ce` mixes stronger later models)."
+        return self.ce if self.first_ce is None else self.first_ce
     @property
     def flagged(self)->np.ndarray: return ~self.selected
 
@@ -86,6 +93,7 @@ def incv(labels, # (N,) given (noisy) labels
     if N < 4: raise ValueError(f"incv needs at least 4 samples, got {N}")
     selected, candidate, discarded = np.zeros(N, bool), np.ones(N, bool), np.zeros(N, bool)
     ce, log = np.full(N, np.nan), []
+    psum, pcount, first_ce = np.zeros((N, C)), np.zeros(N, np.int64), None
     selected_at, discarded_at, evaluated_in = np.zeros(N, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64)
     eps, discard_ratio, save_best_until = None, 0.0, n_iter
     if noise_rate is not None: eps, discard_ratio, save_best_until = _incv_eps_rules(float(noise_rate), noise_kind)
@@ -99,6 +107,8 @@ def incv(labels, # (N,) given (noisy) labels
             train_idx = np.concatenate([np.flatnonzero(selected), train_half])
             p = _call_fit_predict(fit_predict, train_idx, eval_half, C, save_best)
             ce[eval_half] = -np.log(p[np.arange(len(eval_half)), y[eval_half]] + 1e-8)
+            psum[eval_half] += p; pcount[eval_half] += 1
+            if it == 1 and h == 2: first_ce = ce.copy()
             hit = p.argmax(1) == y[eval_half]
             evaluated_in[eval_half] = len(log)
             if eps is None:
@@ -117,7 +127,8 @@ def incv(labels, # (N,) given (noisy) labels
             discarded_at[d[~selected[d] & (discarded_at[d] == 0)]] = it
         log[-1].update(total_selected=int(selected.sum()), candidates=int(candidate.sum()))
     return IncvResult(selected, candidate, discarded & ~selected, float(eps), float(1 - label_precision(min(eps, 0.999), C, noise_kind)),
-                      ce, log, selected_at, np.where(selected, 0, discarded_at), evaluated_in)
+                      ce, log, selected_at, np.where(selected, 0, discarded_at), evaluated_in, first_ce,
+                      psum / np.maximum(pcount, 1)[:, None], pcount)
 
 # %% ../nbs/03d_incv.ipynb #b2e0c002
 def incv_selection(r:IncvResult, # from `incv`

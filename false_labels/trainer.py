@@ -19,7 +19,8 @@ from .learn import LOSSES, amp_context, get_arch, make_learner, predict_logits
 from .stats import check_labels
 
 # %% auto #0
-__all__ = ['RECIPE', 'sync_device', 'extract_features', 'FitPredict', 'make_fit_predict', 'IterationTracker', 'pack_observations']
+__all__ = ['RECIPE', 'SCHEDULES', 'FLAT_PCT', 'sync_device', 'extract_features', 'FitPredict', 'make_fit_predict',
+           'IterationTracker', 'pack_observations']
 
 # %% ../nbs/16_trainer.ipynb #be4ab734
 def _check_idx(idx, n:int, name:str, split:str="train")->np.ndarray:
@@ -91,6 +92,8 @@ class _Scratch:
         weakref.finalize(self, shutil.rmtree, self.name, True)
 
 RECIPE = ("arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "compile", "loss_kw")   # `make_learner`'s model options
+SCHEDULES = ("one_cycle", "flat_cos")   # learning-rate schedules of `FitPredict.train`
+FLAT_PCT = 0.75                          # 'flat_cos': share of the steps at the peak rate before the cosine annealing (fastai's default)
 
 class FitPredict:
     "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
@@ -164,8 +167,10 @@ class FitPredict:
               best_on=None, # positions whose given-label accuracy picks the best epoch (INCV's save_best)
               drop_last:bool|None=None, # drop the last incomplete batch (None: when the subset exceeds a batch)
               epochs:int|None=None, # override the epochs
+              schedule:str="one_cycle", # 'one_cycle' (warm-up, then cosine annealing) or 'flat_cos' (flat for `FLAT_PCT`, then annealed)
              ):
         "Train one model on `train_idx` and return its fastai `Learner`."
+        check_choice("schedule", schedule, SCHEDULES)
         idx = np.arange(self.n) if train_idx is None else _check_idx(train_idx, self.n, "train_idx")
         if len(idx) == 0: raise ValueError("train_idx is empty")
         y = self.given if labels is None else check_labels(labels, len(classes or self.classes))
@@ -177,7 +182,8 @@ class FitPredict:
         extra = [_SkipValidation(), *cbs]
         if best_on is not None: extra.append(_KeepBest(self.loader(best_on)))
         sync_device(self.device); t0 = time.perf_counter()
-        learn.fit_one_cycle(int(epochs or self.epochs), cbs=extra)
+        if schedule == "flat_cos": learn.fit_flat_cos(int(epochs or self.epochs), pct_start=FLAT_PCT, cbs=extra)
+        else: learn.fit_one_cycle(int(epochs or self.epochs), cbs=extra)
         sync_device(self.device); dt = time.perf_counter() - t0
         self.n_trainings += 1; self.train_seconds += dt
         self.log.append(dict(n_train=len(idx), seconds=dt, best_on=None if best_on is None else len(best_on)))

@@ -280,6 +280,54 @@ def test_incv_protocol(blobs):
     assert n_drop == [int(ratio * row["n_selected"]) for row in r.log[:2]]
     assert np.isfinite(r.ce).all() and (r.flagged == ~r.selected).all()
 
+class ProbRecorder(Recorder):
+    "A Recorder that also keeps each call's returned probabilities."
+    def __call__(self, train_idx, eval_idx, save_best=None):
+        p = super().__call__(train_idx, eval_idx, save_best); self.calls[-1] += (np.asarray(p),); return p
+
+def test_incv_keeps_every_held_out_prediction_and_iteration_ones_scores(blobs):
+    X, y, bad = blobs
+    rec = ProbRecorder(X, y, 4)
+    r = IV.incv(y, rec, n_classes=4, n_iter=3, seed=0)
+    want, count = np.zeros((len(y), 4)), np.zeros(len(y), int)
+    for tr, ev, _, p in rec.calls: want[ev] += p; count[ev] += 1
+    np.testing.assert_array_equal(r.heldout_count, count)
+    assert (count >= 1).all() and (count[r.selected & (r.selected_at > 1)] >= 2).all()    # iteration 1 scores everyone
+    np.testing.assert_allclose(r.heldout_probs, want / count[:, None])
+    first = np.zeros(len(y))
+    for tr, ev, _, p in rec.calls[:2]: first[ev] = -np.log(p[np.arange(len(ev)), y[ev]] + 1e-8)
+    np.testing.assert_allclose(r.score_first, first)                     # iteration 1's two half-models only
+    assert not np.allclose(r.score_first, r.ce)                          # later iterations re-score the candidates
+    assert roc_auc_score(bad, r.score_first) > 0.9
+
+def test_aum_runs_flag_only_when_every_run_agrees():
+    rng = np.random.default_rng(0)
+    A = rng.normal(0, 1, (2, 500)); T = np.zeros((2, 500), bool); T[0, :100] = True; T[1, 100:200] = True
+    score, flags, cuts = DY.aum_runs(A, T, 90)
+    for r in range(2): assert cuts[r] == pytest.approx(np.percentile(A[r, T[r]], 90))
+    real = ~T
+    want = np.array([all(A[r, i] < cuts[r] for r in range(2) if real[r, i]) for i in range(500)])
+    np.testing.assert_array_equal(flags, want)
+    np.testing.assert_allclose(score, (A * real).sum(0) / real.sum(0))
+    one = (A < cuts[:, None]) & real
+    assert flags.sum() < one.any(0).sum()                                 # stricter than "flagged by a run"
+    with pytest.raises(ValueError, match="threshold samples in every run"): DY.aum_runs(A[:, :2], np.ones((2, 2), bool))
+
+def test_ensemble_cuts():
+    s = np.arange(100.)
+    f, how = D.cut_ensemble(s, cut="rate", noise_rate=0.237)
+    assert f.sum() == 24 and f[-24:].all() and "top 24" in how
+    f, _ = D.cut_ensemble(np.r_[np.zeros(80), np.full(20, 3.)] + np.random.default_rng(0).normal(0, .1, 100), cut="gmm")
+    assert f.sum() == 20 and f[80:].all()
+    votes = [s > 10, s > 50, s > 90]
+    np.testing.assert_array_equal(D.cut_ensemble(s, votes, "vote")[0], s > 50)
+    with pytest.raises(ValueError, match="unknown ensemble cut 'mean'; valid: rate, gmm, vote"): D.cut_ensemble(s, cut="mean")
+    with pytest.raises(ValueError, match="noise_rate None must be a share"): D.cut_ensemble(s, cut="rate")
+    with pytest.raises(ValueError, match="noise_rate 1.5"): D.cut_ensemble(s, cut="rate", noise_rate=1.5)
+    stats = S.synthetic_stats(n=400, n_classes=4, ratio=0.2, epochs=6, seed=1)
+    d = D.score_from_stats(stats, "ensemble", probs=stats["oof_probs"], members=["ema", "aum", "cl"], ensemble_cut="rate", noise_rate=0.2)
+    assert d.flagged.sum() == 80 and "round(0.200" in d.info["cut"]
+
 def test_incv_pair_noise_discards_nothing(blobs):
     X, y, _ = blobs
     r = IV.incv(y, S.linear_fit_predict(X, y, 4, epochs=10), n_classes=4, n_iter=2, noise_kind="pair")

@@ -190,7 +190,8 @@ def test_detect_labels_writes_every_output(full, ds):
 def test_evaluation_has_a_row_per_method_and_the_cleanlab_cross_check(full):
     ev = full.ev.set_index("method")
     assert set(ev.index) == set(METHODS) | {"cleanlab"}
-    assert ev.loc["cl", "probs"] == ev.loc["cleanlab", "probs"] == "out-of-fold (2 folds)"
+    assert ev.loc["cl", "probs"] == ev.loc["cleanlab", "probs"]
+    assert ev.loc["cl", "probs"].startswith("out-of-fold (2 folds) + INCV held-out")     # pooled by default
     np.testing.assert_array_equal(full.npz["flagged_cl"], full.npz["flagged_cleanlab"])   # ours matches cleanlab
     truth = full.npz["corrupted"]
     assert truth.sum() == round(0.2 * len(truth)) and (ev["k"] == truth.sum()).all()
@@ -220,10 +221,59 @@ def test_suspects_line_up_with_ids(full, ds):
     np.testing.assert_array_equal(s["true"], ds.labels("label")[s["id"]])
     np.testing.assert_array_equal(s["corrupted"], s["true"] != s["given"])
     np.testing.assert_array_equal(s["given_class"], np.array(ds.classes("label"))[s["given"]])
-    np.testing.assert_array_equal(s["predicted"], z["oof_probs"][k].argmax(1))
+    np.testing.assert_array_equal(s["predicted"], z["pooled_probs"][k].argmax(1))
     dirty = set(np.loadtxt(full.out/"dirty_ids.txt", dtype=int, ndmin=1))
     assert dirty == set(s["id"][s["flagged_ensemble"]]) and full.params["selected"] == "ensemble"
 
+
+def test_sharper_detection_defaults(full):
+    "Held-out predictions pooled before confident learning, the ensemble cut at the noise estimate, AUM and INCV as documented."
+    z, p, ev = full.npz, full.params, full.ev.set_index("method")
+    n = len(z["ids"])
+    cnt = z["incv_heldout_count"].astype(float)
+    assert (cnt >= 1).all()
+    np.testing.assert_allclose(z["pooled_probs"], (z["oof_probs"] + z["incv_heldout_probs"] * cnt[:, None]) / (1 + cnt)[:, None], atol=1e-5)
+    np.testing.assert_allclose(z["score_cl"], 1 - z["pooled_probs"][np.arange(n), z["given"]], atol=1e-5)   # CL used the pooled ones
+    np.testing.assert_allclose(z["score_incv"], z["incv_last_ce"])                     # INCV scored at each sample's last evaluation
+    est, cut = p["noise_estimates"], p["ensemble_noise_rate"]
+    assert set(est) == {"gap", "cl", "incv"} and cut["estimator"] == "gap" and cut["rate"] == est["gap"]
+    assert z["flagged_ensemble"].sum() == round(cut["rate"] * n) == ev.loc["ensemble", "n_flagged"]
+    top = np.argsort(-z["score_ensemble"], kind="stable")[:round(cut["rate"] * n)]
+    assert z["flagged_ensemble"][top].all()
+    assert "every run" in ev.loc["aum", "cut"] and "top" in ev.loc["ensemble", "cut"]
+    assert p["pool_probs"] is True and p["ensemble_cut"] == "rate" and p["aum_schedule"] == "one_cycle" and p["incv_score"] == "last"
+
+def test_flat_cos_schedule_holds_the_rate_before_annealing(fp):
+    from fastai.callback.core import Callback
+    class Rates(Callback):
+        def before_fit(self): self.lrs = []
+        def after_batch(self):
+            if self.training: self.lrs.append(self.opt.hypers[-1]["lr"])
+    r = Rates()
+    fp.train(cbs=[r], epochs=4, schedule="flat_cos")
+    lrs, flat = np.array(r.lrs), int(0.75 * len(r.lrs))
+    assert np.allclose(lrs[:flat], lrs[0]) and lrs[-1] < lrs[0] / 10 and (np.diff(lrs[flat:]) <= 0).all()
+    r2 = Rates(); fp.train(cbs=[r2], epochs=4)                                             # one-cycle: warms up, then anneals
+    assert r2.lrs[0] < max(r2.lrs) / 10
+    with pytest.raises(ValueError, match="unknown schedule 'step'; valid: one_cycle, flat_cos"): fp.train(schedule="step")
+
+def test_sharper_options_fail_before_any_training(ds, tmp_path):
+    for kw, msg in [(dict(ensemble_cut="median"), "unknown ensemble_cut 'median'; valid: rate, gmm, vote"),
+                    (dict(noise_estimator="oracle"), "unknown noise_estimator 'oracle'; valid: auto, gap, cl, incv"),
+                    (dict(aum_schedule="step"), "unknown aum_schedule 'step'; valid: one_cycle, flat_cos"),
+                    (dict(incv_score="best"), "unknown incv_score 'best'; valid: first, last")]:
+        with pytest.raises(ValueError, match=msg): detect_labels(ds, tmp_path/"x", **dict(TINY, **kw))
+        with pytest.raises(ValueError, match=msg): detect_sweep(ds, tmp_path/"s", ratios=[0.2], **dict(TINY, **kw))
+    assert not (tmp_path/"x").exists() and not (tmp_path/"s").exists()
+
+def test_the_other_choices_stay_available(ds, tmp_path):
+    ev = detect_labels(ds, tmp_path/"old", ratio=0.2, method="ensemble", folds=2, tv_kw=dict(episodes=5), charts=False,
+                       pool_probs=False, ensemble_cut="vote", aum_schedule="flat_cos", incv_score="first", **TINY).set_index("method")
+    z = dict(np.load(tmp_path/"old"/"detection_stats.npz"))
+    assert ev.loc["ensemble", "cut"] == "majority vote" and ev.loc["cl", "probs"] == "out-of-fold (2 folds)"
+    np.testing.assert_allclose(z["score_incv"], z["incv_first_ce"])
+    n = len(z["ids"])
+    np.testing.assert_allclose(z["score_cl"], 1 - z["oof_probs"][np.arange(n), z["given"]], atol=1e-5)
 
 def _write_csv(path, ids, labels, names):
     pd.DataFrame(dict(id=ids, label=np.array(names)[labels])).to_csv(path, index=False)
