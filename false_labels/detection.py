@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .dataset import Dataset, check_folds
 from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
-from .data import NoisyDataLoaders, as_dataset, dataloaders
+from .data import NoisyDataLoaders, as_dataset, dataloaders, with_task
 from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model, make_model, save_state
 from .trainer import FLAT_PCT, SCHEDULES, FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
 from .stats import check_probs, out_of_fold_probs
@@ -772,6 +772,7 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
     "(dataset, loaders, task): one device copy of the images every training of a detection shares; on imported data the training split is every image but a test split the source gave."
     ds = as_dataset(data, size=size, fill_splits=False)
     task = ds.default_task if task is None else task
+    ds = with_task(ds, task)   # binary:<class>: that class against the rest
     if not ds.imported:
         if labels is not None and not _is_csv(labels):
             raise ValueError(f"labels {labels!r}: generated data has no label sets; give a CSV of labels (id or path, label)")
