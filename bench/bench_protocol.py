@@ -46,6 +46,11 @@ from false_labels.robust import train_method
 
 from common import bench_dataset
 
+PROTOCOLS = {   # defaults per device: the CPU one runs in minutes per run on 2 cores; bf16 doubles a CPU epoch at 16 px
+    "cpu": dict(n=6000, size=16, arch="cpu_net_small", epochs=15, precision="fp32"),
+    "cuda": dict(n=14000, size=32, arch="basic_cnn", epochs=40, precision="bf16"),
+    "quick": dict(n=1500, size=16, arch="basic_cnn", epochs=20, precision="fp32"),
+}
 METHODS = ("ce", "oracle", "coteaching", "elr", "coteaching-plus", "dividemix", "relabel-retrain")
 
 
@@ -58,9 +63,10 @@ def oracle_setup(run):
     return Prepared(make_learner(dls, path=run.out, **run.recipe), kept=keep.cpu().numpy(), params=dict(method="oracle"))
 
 
-def run(method, ds, ratio, args, out):
-    kw = dict(task=14, noise=args.noise, ratio=ratio, arch=args.arch, epochs=args.epochs, seed=args.seed, bs=args.bs,
-              lr=args.lr, opt=args.opt, wd=args.wd, precision="fp32", augment=False, device=args.device)
+def run(method, ds, noise, ratio, args, out):
+    kw = dict(task=14, noise=noise, ratio=ratio, arch=args.arch, epochs=args.epochs, seed=args.seed, bs=args.bs,
+              lr=args.lr, opt=args.opt, wd=args.wd, precision=args.precision, augment=False, device=args.device,
+              overwrite=True)                                      # an interrupted run is redone
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -93,59 +99,74 @@ def show(res):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data"); p.add_argument("--n", type=int, default=None, help="default 14,000 (--quick: 3,500)")
-    p.add_argument("--size", type=int, default=32)
-    p.add_argument("--arch", default=None, help="default basic_cnn (--quick: small_cnn)")
-    p.add_argument("--epochs", type=int, default=None, help="default 40 (--quick: 20)")
+    p.add_argument("--data"); p.add_argument("--n", type=int, default=None, help="images (default: see PROTOCOLS)")
+    p.add_argument("--size", type=int, default=None); p.add_argument("--arch", default=None)
+    p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=128); p.add_argument("--opt", default="adamw"); p.add_argument("--lr", type=float, default=None)
     p.add_argument("--wd", type=float, default=0.0, help="weight decay (0: let CE memorise)")
-    p.add_argument("--noise", default="sym"); p.add_argument("--ratios", default="0,0.4")
+    p.add_argument("--precision", default=None, help="fp32, bf16 or auto (default: see PROTOCOLS)")
+    p.add_argument("--noise", default="sym", help="noise kinds, comma-separated: sym, pair (e.g. sym,pair)"); p.add_argument("--ratios", default="0,0.4")
     p.add_argument("--noise-rate", default=None, help="None: estimate (the user path); 'known'; or a number")
     p.add_argument("--methods", default=",".join(METHODS)); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method-kw", type=json.loads, default={}, help='JSON: method -> its method_kw, e.g. \'{"dividemix": {"bs": 32}}\'')
     p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default on CPU: 1; several threads spin-wait on a shared machine)")
     p.add_argument("--folder", default=None, help="where the generated dataset is kept (reused)")
-    p.add_argument("--runs", default=None, help="where the run folders go (default: a temporary folder)")
+    p.add_argument("--runs", default=None, help="where the run folders go (default: a temporary folder); "
+                   "a run already finished there (bench.json) is reused")
     p.add_argument("--json", default=None, help="write all results here (rewritten after every run)")
-    p.add_argument("--quick", action="store_true", help="3,500 images at 32 px, small_cnn, 20 epochs")
+    p.add_argument("--quick", action="store_true", help="the small CPU protocol (1,500 images at 16 px, basic_cnn)")
     args = p.parse_args()
-    for k, full, quick in (("n", 14000, 3500), ("arch", "basic_cnn", "small_cnn"), ("epochs", 40, 20)):
-        if getattr(args, k) is None: setattr(args, k, quick if args.quick else full)
+    proto = PROTOCOLS["quick" if args.quick else args.device.split(":")[0] if args.device.startswith("cuda") else "cpu"]
+    for k, v in proto.items():
+        if getattr(args, k) is None: setattr(args, k, v)
     if args.threads or args.device == "cpu": torch.set_num_threads(args.threads or 1)
     print("machine:", os.cpu_count(), "cores;", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
           "| device", args.device, flush=True)
     ds = bench_dataset(args.data, args.n, args.size, folder=args.folder or "/tmp/bench_protocol", prefix="bench_protocol_")
     runs = Path(args.runs or tempfile.mkdtemp(prefix="bench_protocol_runs_"))
     ratios = [float(r) for r in args.ratios.split(",")]
-    methods = args.methods.split(",")
+    methods, kinds = args.methods.split(","), args.noise.split(",")
     results = []
-    for ratio in ratios:
-        for m in methods:
-            if m == "oracle" and ratio == 0: continue
-            res = run(m, ds, ratio, args, runs/f"{m}_{ratio}"); res["noise"] = args.noise
-            res["load"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-            show(res); results.append(res)
-            print("load:", res["load"], flush=True)
-            if args.json: Path(args.json).write_text(json.dumps(results, indent=1))
+    for noise in kinds:
+        for ratio in ratios:
+            if ratio == 0 and noise != kinds[0]: continue                 # 0 % is the same run for every kind
+            for m in methods:
+                if m == "oracle" and ratio == 0: continue
+                out = runs/f"{m}_{noise}_{ratio}"
+                if args.runs and (out/"bench.json").exists():          # a finished run of an earlier call: reused
+                    res = json.loads((out/"bench.json").read_text()); results.append(res); show(res); continue
+                res = run(m, ds, noise, ratio, args, out); res["noise"] = noise if ratio else "none"
+                res["load"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+                (out/"bench.json").write_text(json.dumps(res))
+                show(res); results.append(res)
+                print("load:", res["load"], flush=True)
+                if args.json: Path(args.json).write_text(json.dumps(results, indent=1))
+    summary(results, methods, ratios, kinds)
+
+
+def summary(results, methods, ratios, kinds):
+    "The table and the issue's bars, from `results`."
     print("\n== summary (clean test accuracy)")
-    print(f"{'method':16s} {'ratio':>6s} {'best':>7s} {'last':>7s} {'memorised':>9s} {'seconds':>8s}")
+    print(f"{'method':16s} {'noise':>5s} {'ratio':>6s} {'best':>7s} {'last':>7s} {'memorised':>9s} {'seconds':>8s}")
     for r in results:
         mem = r["memorised_last"]
-        print(f"{r['method']:16s} {r['ratio']:6.2f} {r['best']:7.4f} {r['last']:7.4f} {'' if mem is None else f'{mem:9.4f}':>9s} {r['seconds']:8.0f}")
-    last = {(r["method"], r["ratio"]): r["last"] for r in results}
-    if ("ce", 0.0) in last:
+        print(f"{r['method']:16s} {r['noise']:>5s} {r['ratio']:6.2f} {r['best']:7.4f} {r['last']:7.4f} "
+              f"{'' if mem is None else f'{mem:9.4f}':>9s} {r['seconds']:8.0f}")
+    last = {(r["method"], r["noise"], r["ratio"]): r["last"] for r in results}
+    clean = last.get(("ce", "none", 0.0))
+    if clean is None: return
+    for noise in kinds:
         for ratio in [r for r in ratios if r > 0]:
-            lost = last[("ce", 0.0)] - last.get(("ce", ratio), np.nan)
+            lost = clean - last.get(("ce", noise, ratio), np.nan)
             if not lost > 0: continue
-            print(f"at {ratio:.0%}: CE loses {lost:.4f} (last epoch); recovery = (method_last - ce_last) / (clean_last - ce_last)")
+            print(f"{noise} {ratio:.0%}: CE loses {lost:.4f} (last epoch); recovery = (method_last - ce_last) / (clean_last - ce_last)")
             for m in methods:
-                if m != "ce" and (m, ratio) in last:
-                    print(f"  {m:16s} {(last[(m, ratio)] - last[('ce', ratio)]) / lost:+.2f} (bar 0.70)")
-        for m in methods:
-            if m not in ("ce", "oracle") and (m, 0.0) in last:
-                print(f"no harm at 0 %: {m} {last[(m, 0.0)] - last[('ce', 0.0)]:+.4f} vs CE (bar >= -0.01)")
-
+                if m != "ce" and (m, noise, ratio) in last:
+                    print(f"  {m:16s} {(last[(m, noise, ratio)] - last[('ce', noise, ratio)]) / lost:+.2f} (bar 0.70)")
+    for m in methods:
+        if m not in ("ce", "oracle") and (m, "none", 0.0) in last:
+            print(f"no harm at 0 %: {m} {last[(m, 'none', 0.0)] - clean:+.4f} vs CE (bar >= -0.01)")
 
 if __name__ == "__main__":
     main()
