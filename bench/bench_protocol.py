@@ -43,6 +43,7 @@ cpu_net_small, AdamW 3e-3 one-cycle, bs 128, no augmentation, wd 0, fp32, 15 epo
 Probes (method_kw), same protocol, 1 thread:
   dividemix bs 32   sym    0.4    0.743  0.743  0.02       +0.51             190 (5.2)   labelled 60 % (86 % clean) -> 53 % (97 %)
   dividemix bs 32   pair   0.4    0.706  0.706  0.15       +0.40             221 (4.1)   best at pair-flip; both still rising
+  dividemix bs 32   none   0.0    0.768  0.768  -          no harm -0.145    226        fails the 0 % bar: step-starved too
   coteaching ng 2   sym    0.4    0.789  0.783  0.09       +0.63              62 (5.5)   num_gradual 2 (default 5: +0.78)
   coteaching ng 2   pair   0.4    0.555  0.537  0.45       -0.08              71 (5.9)   (default: +0.18)
 Bars: CE memorises (79 % sym / 71 % pair of the corrupted samples predicted as their false label at the end, 8 % / 35 %
@@ -52,7 +53,7 @@ labels. The oracle (CE on the 2,516 truly clean samples) recovers 84 % / 80 % of
 40 % pair-flip: no method reaches the bar; DivideMix with bs 32 is best (+0.40), then ELR (+0.34), both above
 co-teaching (+0.18): the flips map each subclass onto its neighbour, a consistent pattern the network fits from the
 first epochs (CE: 31 % memorised at epoch 3), so co-teaching's small-loss picks stay only 72-76 % clean (94 % at sym);
-a faster forget ramp makes it worse (num_gradual 2). No harm at 0 %: ELR +0.001, co-teaching -0.008 (bar -0.01).
+a faster forget ramp makes it worse (num_gradual 2). No harm at 0 %: ELR +0.001, co-teaching -0.008 (bar -0.01); DivideMix (bs 32) -0.145.
 DivideMix at its defaults is starved here: its warm-up (3 epochs, SGD 0.02 at batch 2 x 128: ~50 steps) leaves both
 networks near chance (warm-up loss 2.35 vs ln 14 = 2.64), the GMM's low-loss component is then only 10-13 % of the
 samples (97-99 % clean), and as in the reference an epoch is len(labelled) // bs + 1 = 5 steps: ~60 MixMatch steps in
