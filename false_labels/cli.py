@@ -149,7 +149,8 @@ def cmd_report(a):
     print(f"report -> {Path(path).resolve()}")
 
 # %% ../nbs/40_cli.ipynb #58d0cab2
-_DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt")
+_DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt",
+                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs")
 
 _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "val_per_class"), ("value_episodes", "episodes"),
                ("value_head", "head"))   # (--option, `training_values` keyword)
@@ -339,6 +340,14 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--value-val-per-class", type=int, default=None, help="Training-ValueNet: clean validation samples per class (default 100)")
     p.add_argument("--value-episodes", type=int, default=None, help="Training-ValueNet: Monte-Carlo episodes (default 100)")
     p.add_argument("--value-head", default=None, choices=("linear", "mlp"), help="Training-ValueNet: head trained in the episodes (default linear)")
+    p.add_argument("--ensemble-cut", default=None, choices=("rate", "gmm", "vote"),
+                   help="the ensemble's flags: the top (noise estimate x N) (rate, default), a mixture cut (gmm) or the members' majority (vote)")
+    p.add_argument("--noise-estimator", default=None, choices=("auto", "gap", "cl", "incv"), help="the noise-rate estimate of the rate cut (default auto)")
+    p.add_argument("--aum-schedule", default=None, choices=("one_cycle", "flat_cos"),
+                   help="AUM's runs: margins over the whole one-cycle run (default) or averaged before the rate anneals (the paper)")
+    p.add_argument("--incv-score", default=None, choices=("last", "first"), help="INCV's score: each sample's last evaluation (default) or iteration 1's models")
+    p.add_argument("--no-pool-probs", dest="pool_probs", action="store_false", default=None,
+                   help="confident learning on the k-fold probabilities alone (default: averaged with INCV's held-out predictions)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
     p.add_argument("--overwrite", action="store_true")
