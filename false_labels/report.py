@@ -113,7 +113,8 @@ def class_f1_table(df:pd.DataFrame, # final results
     by = group_keys(df) if by is None else list(by)
     cols = class_columns(df, metric)
     if not cols: return pd.DataFrame(columns=[*by, "ratio", "cls", metric])
-    long = df.melt(id_vars=[*by, "ratio"], value_vars=cols, var_name="cls", value_name=metric).dropna(subset=[metric])
+    # only the columns it needs: a results table also has a `precision` column (the training precision, e.g. bf16)
+    long = df[[*by, "ratio", *cols]].melt(id_vars=[*by, "ratio"], value_vars=cols, var_name="cls", value_name=metric).dropna(subset=[metric])
     long["cls"] = long["cls"].str.removeprefix(f"{metric}_")
     return long.groupby([*by, "ratio", "cls"], dropna=False, sort=False)[metric].mean().reset_index()
 

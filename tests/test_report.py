@@ -251,3 +251,14 @@ def test_seed_figures_refuse_bad_input():
     with pytest.raises(ValueError, match=r"none of the metrics \['top5'\]"): box_chart(df, "top5")
     with pytest.raises(ValueError, match="no per-class precision"): class_grid_chart(df, "precision")
     assert ratio_chart(df, kind="strip").to_dict()["spec"]["encoding"]["xOffset"]["field"] == "jitter"
+
+def test_per_class_precision_beside_the_training_precision_column(tmp_path):
+    "A real results table has a `precision` column (the training precision, e.g. 'bf16'): the per-class precision chart still draws."
+    from false_labels.report import class_f1_table
+    sweep, *_ = write_sweep(tmp_path/"s", seeds=2, epochs=2, groups={"a": (0.9, -0.5)})
+    df = load_results(sweep)
+    cols = [c for c in df.columns if c.startswith("f1_")]
+    df = df.assign(precision="bf16", **{c.replace("f1_", "precision_"): df[c] * 0.5 for c in cols})
+    t = class_f1_table(df, metric="precision")
+    assert len(t) and set(t.cls) == {c.removeprefix("f1_") for c in cols} and t["precision"].between(0, 0.5).all()
+    assert isinstance(class_f1_chart(df, metric="precision").to_dict(), dict)
