@@ -576,23 +576,27 @@ def _rank(out, within):
     return pd.concat(parts, ignore_index=True).drop(columns="_drop")
 
 # %% ../nbs/30_analysis.ipynb #39adeeb6
+def _setting_keys(df_all, metric, by)->list:
+    "Row keys of the per-setting tables (group keys, then noise and ratio), after checking `metric`."
+    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
+    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
+    return [*by, *(k for k in ("noise", "ratio") if k in df_all.columns)]
+
+def _mean_sd(df, keys, col)->pd.DataFrame:
+    "Mean, sd (over runs, NaN for one) and number of runs of `col` per `keys`."
+    g = df.groupby(keys, dropna=False, sort=True)[col]
+    return pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("sd"), g.count().rename("n_runs")], axis=1).reset_index()
+
 def method_settings(df_all:pd.DataFrame, # results with every epoch (`load_results(..., final=False)`)
                     metric:str="test_acc", # the metric tabulated
                     by=None, # row keys (default: those of arch, loss, method that vary)
                    )->pd.DataFrame:
     "Best-epoch and last-epoch `metric` of each run, as mean and sd over seeds, per row group and noise setting (noise, ratio)."
-    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
-    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
-    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns)]
+    keys = _setting_keys(df_all, metric, by)
     per_run = df_all.sort_values("epoch", kind="stable").groupby([*keys, "run_id"], dropna=False, sort=False)[metric] \
         .agg(best="max", last=lambda s: s.iloc[-1]).reset_index()
-    rows = []
-    for key, sub in per_run.groupby(keys, dropna=False, sort=True) if keys else [((), per_run)]:
-        key = key if isinstance(key, tuple) else (key,)
-        for stat in ("best", "last"):
-            v = sub[stat].dropna()
-            rows.append(dict(zip(keys, key), epoch=stat, mean=v.mean(), sd=v.std(ddof=1) if len(v) > 1 else np.nan, n_runs=len(v)))
-    return pd.DataFrame(rows, columns=[*keys, "epoch", "mean", "sd", "n_runs"])
+    long = per_run.melt(id_vars=[*keys, "run_id"], value_vars=["best", "last"], var_name="epoch", value_name="value")
+    return _mean_sd(long, [*keys, "epoch"], "value")
 
 # %% ../nbs/30_analysis.ipynb #acb692b8
 def settings_table(ms:pd.DataFrame, # from `method_settings`
@@ -615,11 +619,7 @@ def epoch_curves(df_all:pd.DataFrame, # results with every epoch (`load_results(
                  by=None, # curve keys (default: those of arch, loss, method that vary)
                 )->pd.DataFrame:
     "Mean and sd over seeds of `metric` at every epoch, per group and noise setting (noise, ratio)."
-    if metric not in df_all.columns: raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(metric_columns(df_all))}")
-    by = group_keys(df_all, CANDIDATE_KEYS) if by is None else list(by)
-    keys = [*by, *(k for k in ("noise", "ratio") if k in df_all.columns), "epoch"]
-    g = df_all.groupby(keys, dropna=False, sort=True)[metric]
-    return pd.concat([g.mean().rename("mean"), g.std(ddof=1).rename("sd"), g.count().rename("n_runs")], axis=1).reset_index()
+    return _mean_sd(df_all, [*_setting_keys(df_all, metric, by), "epoch"], metric)
 
 # %% ../nbs/30_analysis.ipynb #45adc5c1
 def _nearest(values, wanted):
