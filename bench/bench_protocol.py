@@ -16,6 +16,8 @@ CPU (default): python bench/bench_protocol.py --noise sym,pair --noise-rate know
                (6,000 images at 16 px: 4,194 training; cpu_net_small, 15 epochs, fp32; PROTOCOLS['cpu'])
 CPU (small):   python bench/bench_protocol.py --quick ...   (1,500 images at 16 px: 1,050 training; basic_cnn, 20 epochs)
 GPU:           python bench/bench_protocol.py --device cuda ...   (14,000 images at 32 px, basic_cnn, 40 epochs, bf16)
+Real photos:   python bench/bench_protocol.py --cifar /work/cifar --threads 2 ...   (10,000 CIFAR-10 training JPEGs, the full
+               test folder; cpu_net, 15 epochs, bf16 where the CPU has it; 10 classes)
 Runs go to --runs (a finished run there is reused, so a protocol can be run in pieces); --threads 1 on a shared CPU
 (2 threads spin-wait when other processes hold the cores: a 15-epoch CE run took 570-710 s at load 7-9 with 2 threads).
 fp32 on the CPU: bf16 autocast doubled a 16 px epoch here (69 s vs 33 s for cpu_net_small, load ~9).
@@ -94,6 +96,7 @@ PROTOCOLS = {   # defaults per device: the CPU one runs in minutes per run on 2 
     "cpu": dict(n=6000, size=16, arch="cpu_net_small", epochs=15, precision="fp32"),
     "cuda": dict(n=14000, size=32, arch="basic_cnn", epochs=40, precision="bf16"),
     "quick": dict(n=1500, size=16, arch="basic_cnn", epochs=20, precision="fp32"),
+    "cifar": dict(n=10000, size=32, arch="cpu_net", epochs=15, precision="auto"),   # --cifar ROOT: real photos, 10 classes
 }
 METHODS = ("ce", "oracle", "coteaching", "elr", "coteaching-plus", "dividemix", "relabel-retrain")
 
@@ -108,7 +111,7 @@ def oracle_setup(run):
 
 
 def run(method, ds, noise, ratio, args, out):
-    kw = dict(task=14, noise=noise, ratio=ratio, arch=args.arch, epochs=args.epochs, seed=args.seed, bs=args.bs,
+    kw = dict(task=args.task, noise=noise, ratio=ratio, arch=args.arch, epochs=args.epochs, seed=args.seed, bs=args.bs,
               lr=args.lr, opt=args.opt, wd=args.wd, precision=args.precision, augment=False, device=args.device,
               overwrite=True)                                      # an interrupted run is redone
     t = time.perf_counter()
@@ -160,14 +163,21 @@ def main():
                    "a run already finished there (bench.json) is reused")
     p.add_argument("--json", default=None, help="write all results here (rewritten after every run)")
     p.add_argument("--quick", action="store_true", help="the small CPU protocol (1,500 images at 16 px, basic_cnn)")
+    p.add_argument("--cifar", default=None, metavar="ROOT",
+                   help="real photos: the 10,000-image CIFAR-10 subset of ROOT/train (1,000 per class) and its full test folder")
     args = p.parse_args()
-    proto = PROTOCOLS["quick" if args.quick else args.device.split(":")[0] if args.device.startswith("cuda") else "cpu"]
+    proto = PROTOCOLS["cifar" if args.cifar else "quick" if args.quick else "cuda" if args.device.startswith("cuda") else "cpu"]
     for k, v in proto.items():
         if getattr(args, k) is None: setattr(args, k, v)
     if args.threads or args.device == "cpu": torch.set_num_threads(args.threads or 1)
     print("machine:", os.cpu_count(), "cores;", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
           "| device", args.device, flush=True)
-    ds = bench_dataset(args.data, args.n, args.size, folder=args.folder or "/tmp/bench_protocol", prefix="bench_protocol_")
+    args.task = 14
+    if args.cifar:
+        from bench_cifar import load_subset, subset_dataset
+        if not (Path(args.cifar)/"train").is_dir(): print(f"no CIFAR-10 folder at {args.cifar}: skipped"); return
+        ds, args.task = subset_dataset(*load_subset(args.cifar, args.n // 10)), "label"
+    else: ds = bench_dataset(args.data, args.n, args.size, folder=args.folder or "/tmp/bench_protocol", prefix="bench_protocol_")
     runs = Path(args.runs or tempfile.mkdtemp(prefix="bench_protocol_runs_"))
     ratios = [float(r) for r in args.ratios.split(",")]
     methods, kinds = args.methods.split(","), args.noise.split(",")

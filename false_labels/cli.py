@@ -150,7 +150,7 @@ def cmd_report(a):
 
 # %% ../nbs/40_cli.ipynb #58d0cab2
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt",
-                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs")
+                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best")
 
 _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "val_per_class"), ("value_episodes", "episodes"),
                ("value_head", "head"))   # (--option, `training_values` keyword)
@@ -348,6 +348,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--incv-score", default=None, choices=("last", "first"), help="INCV's score: each sample's last evaluation (default) or iteration 1's models")
     p.add_argument("--no-pool-probs", dest="pool_probs", action="store_false", default=None,
                    help="confident learning on the k-fold probabilities alone (default: averaged with INCV's held-out predictions)")
+    p.add_argument("--fold-best", dest="fold_best", action="store_true", default=None,
+                   help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
     p.add_argument("--overwrite", action="store_true")

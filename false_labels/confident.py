@@ -12,7 +12,7 @@ from .stats import check_fraction, check_mask, check_probs
 
 # %% auto #0
 __all__ = ['FILTERS', 'QUALITY_METHODS', 'confident_thresholds', 'confident_joint', 'estimate_joint', 'estimate_noise_rate',
-           'estimate_noise_matrix', 'label_quality', 'order_label_issues', 'find_label_issues',
+           'estimate_noise_matrix', 'label_quality', 'order_label_issues', 'find_label_issues', 'anchor_noise_matrix',
            'estimate_noise_from_gap']
 
 # %% ../nbs/03c_confident.ipynb #748afbab
@@ -176,6 +176,19 @@ def find_label_issues(labels, # (N,) given labels
                     if j != k: by_rate[idx[_top(pk[:, j] - pk[:, k], pcm[j, k])]] = True
         issues = {"prune_by_class": by_class, "prune_by_noise_rate": by_rate, "both": by_class & by_rate}[filter_by]
     return issues & ~_predicted_is_given(y, p)
+
+# %% ../nbs/03c_confident.ipynb #94f151f9
+def anchor_noise_matrix(probs, # (N, C) predicted probabilities of the given labels (out-of-fold)
+                        percentile:float=97.0, # the anchor of class i: the sample nearest this percentile of P(i | x)
+                       )->np.ndarray:
+    "Patrini et al.'s transition estimate T[i, j] = P(given j | true i): row i is the predicted distribution of class i's anchor."
+    p = check_probs(probs)[0]
+    if not 0 <= float(percentile) <= 100: raise ValueError(f"percentile {percentile!r} must be in [0, 100]")
+    T = np.empty((p.shape[1], p.shape[1]))
+    for i in range(p.shape[1]):
+        col = p[:, i]
+        T[i] = p[np.argmin(np.abs(col - np.percentile(col, percentile)))]
+    return T / T.sum(1, keepdims=True)
 
 # %% ../nbs/03c_confident.ipynb #dd526646
 def estimate_noise_from_gap(noisy_acc:float, # held-out (out-of-fold) accuracy against the noisy labels

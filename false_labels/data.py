@@ -236,8 +236,11 @@ class TensorDL:
         self.true_labels = None if true_labels is None else _as_long(true_labels, self._device)
         if len(self.ids) != len(self.labels): raise ValueError(f"{len(self.ids)} ids but {len(self.labels)} labels")
         self.tfms_split = (0 if augment else 1) if tfms_split is None else tfms_split
-        self._norm = Normalize.from_stats(self.mean, self.std, cuda=False)
+        self._norm = Normalize.from_stats(self.mean, self.std, cuda=False)   # kept in `after_batch` to decode; encoded in `_to_float`
         self.after_batch = Pipeline([self._norm] + list(after_batch or []), split_idx=self.tfms_split)
+        self._extra = ((), None)                                            # (transforms, Pipeline) after normalisation
+        std = torch.tensor(self.std, dtype=torch.float32)
+        self._scale, self._shift = 1 / (255 * std), -torch.tensor(self.mean, dtype=torch.float32) / std
         self._move_tfms(self._device)
         self.epoch, self.batch_ids, self._ids_np = 0, None, None
 
@@ -259,6 +262,7 @@ class TensorDL:
         device = torch.device(device) if device is not None else self._device
         self.store.to(device)
         self.ids, self.labels = self.ids.to(device), self.labels.to(device)
+        self._scale, self._shift = self._scale.to(device), self._shift.to(device)
         if self.true_labels is not None: self.true_labels = self.true_labels.to(device)
         self._move_tfms(device); self._device = device
         return self
@@ -293,13 +297,22 @@ class TensorDL:
         return _Plan(mv(order), mv(flip), mv(dy), mv(dx))
 
     def _to_float(self, u8:torch.Tensor)->torch.Tensor:
-        x = u8.permute(0, 3, 1, 2).float().div_(255)
+        "The float32 NCHW batch of a uint8 NHWC one, normalised in one scale-and-shift (NHWC memory is channels-last for free)."
+        normalise = self._norm in self.after_batch.fs
+        x = (u8.float().mul_(self._scale).add_(self._shift) if normalise else u8.float().div_(255)).permute(0, 3, 1, 2)
         cl = self._device.type == "cuda" if self.channels_last is None else self.channels_last
-        return x.contiguous(memory_format=torch.channels_last) if cl else x.contiguous()
+        return x if cl else x.contiguous()
+
+    def _after_norm(self):
+        "A Pipeline of the `after_batch` transforms other than the normalisation (None when there are none), cached."
+        fs = tuple(f for f in self.after_batch.fs if f is not self._norm)
+        if fs != self._extra[0]: self._extra = (fs, Pipeline(list(fs), split_idx=self.tfms_split) if fs else None)
+        return self._extra[1]
 
     def _finish(self, u8, pos):
         "Turn a uint8 NHWC batch at positions `pos` into the (x, y[, ids]) batch."
-        x, y = self.after_batch((TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])))
+        x, y = TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])
+        if (extra := self._after_norm()) is not None: x, y = extra((x, y))
         self.batch_ids = self.ids[pos]
         x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
         return (x, y, self.batch_ids) if self.with_ids else (x, y)

@@ -295,6 +295,7 @@ class DetectionOptions:
     noise_estimator: str = "auto"
     aum_schedule: str = "one_cycle"
     incv_score: str = "last"
+    fold_best: bool = False
     def __post_init__(self): check_sharp_options(self.ensemble_cut, self.noise_estimator, self.aum_schedule, self.incv_score)
 
 NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
@@ -388,7 +389,7 @@ def _oof_probs(fp:FitPredict, o:DetectionOptions, res:_Outcome):
     if "cl" not in o.methods or o.folds < 2: return
     y_valid = fp.dls.valid.labels.cpu().numpy()
     def fit_predict(train_idx, eval_idx):
-        learn = fp.train(train_idx)
+        learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
         if len(y_valid): res.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
         return fp.predict(learn, eval_idx)
     res.oof = res.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
@@ -845,6 +846,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   noise_estimator:str="auto", # the estimate behind the 'rate' cut: 'auto' (gap on generated data, else cl), 'gap', 'cl' or 'incv'
                   aum_schedule:str="one_cycle", # AUM's threshold runs: 'one_cycle' (margins over the whole run) or 'flat_cos' (margins averaged before the rate anneals, the paper)
                   incv_score:str="last", # INCV's score: 'last' (each sample's last evaluation) or 'first' (iteration 1's half-models)
+                  fold_best:bool=False, # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
@@ -866,7 +868,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
     params = detection_params(ds, dls, locals(), labels_csv is not None)
     o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
               run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
-              aum_schedule, incv_score)
+              aum_schedule, incv_score, fold_best)
     return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):
@@ -897,7 +899,7 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
                      truth=None, # (n,) true labels of the training split, to score against (None: not scored)
                      k:int|None=None, # cut-off of precision@k / recall@k
                      select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
-                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here), pool_probs, ensemble_cut, noise_estimator, aum_schedule, incv_score
+                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here), pool_probs, ensemble_cut, noise_estimator, aum_schedule, incv_score, fold_best
                     )->DetectionOutcome:
     "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
     opts.setdefault("feature_map", None)          # a 2-D map is for a reader, not for a method that only needs the flags

@@ -31,12 +31,17 @@ from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device, with_task
 
 # %% auto #0
-__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'PretrainedWeightsMissing', 'Arch',
-           'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy', 'LabelSmoothing', 'MAE', 'GCE',
-           'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr',
-           'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger',
-           'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'Checkpoints',
-           'check_fit_args', 'train_run', 'load_model']
+__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'GlobalAvgPool',
+           'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy',
+           'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision',
+           'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context',
+           'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext',
+           'Prepared', 'plain_setup', 'Checkpoints', 'check_fit_args', 'train_run', 'load_model']
+
+# %% ../nbs/13_learn.ipynb #8491e50a
+class GlobalAvgPool(nn.Module):
+    "Mean over height and width, kept as (B, C, 1, 1): `nn.AdaptiveAvgPool2d(1)`'s result, its gradient in the input's memory layout."
+    def forward(self, x:torch.Tensor)->torch.Tensor: return x.mean((-2, -1), keepdim=True)
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
@@ -46,14 +51,14 @@ def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
     for stack in ((32, 32), (64, 64), (128, 128), (256,), (512,), (1024,)):
         for co in stack: layers += block(ci, co); ci = co
         if co != 1024: layers.append(nn.MaxPool2d(2, ceil_mode=True))
-    head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, 512), nn.LeakyReLU(0.3), nn.Dropout(p),
+    head = [GlobalAvgPool(), nn.Flatten(), nn.Linear(1024, 512), nn.LeakyReLU(0.3), nn.Dropout(p),
             nn.Linear(512, 256), nn.LeakyReLU(0.3), nn.Linear(256, n_classes)]
     return nn.Sequential(*layers, *head)
 
 def _small_cnn(n_classes:int)->nn.Module:
     "Three convs and a linear layer: for tests and CPU demos."
     def block(ci, co, s): return [nn.Conv2d(ci, co, 3, s, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
-    return nn.Sequential(*block(3, 16, 1), *block(16, 32, 2), *block(32, 64, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    return nn.Sequential(*block(3, 16, 1), *block(16, 32, 2), *block(32, 64, 2), GlobalAvgPool(), nn.Flatten(),
                          nn.Linear(64, n_classes))
 
 def _cpu_net(n_classes:int, widths:tuple=(32, 64, 128, 256))->nn.Module:
@@ -63,7 +68,7 @@ def _cpu_net(n_classes:int, widths:tuple=(32, 64, 128, 256))->nn.Module:
     for i, co in enumerate(widths):
         layers += cbr(ci, co) + cbr(co, co); ci = co
         if i < len(widths) - 1: layers.append(nn.MaxPool2d(2))  # not ceil_mode: 2-3x slower in bf16 channels-last on CPUs
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ci, n_classes))
+    return nn.Sequential(*layers, GlobalAvgPool(), nn.Flatten(), nn.Linear(ci, n_classes))
 
 # %% ../nbs/13_learn.ipynb #3a35b5fe
 class PretrainedWeightsMissing(ValueError):

@@ -28,9 +28,10 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
                                 make_learner, make_model, predict_logits, train_run)
 
 # %% auto #0
-__all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'default_num_gradual', 'forget_schedule', 'incv_forget_schedule',
-           'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates', 'MethodSpec',
-           'register_method', 'methods', 'parse_method', 'method_setup', 'train_method', 'relabel_flagged']
+__all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'TRANSITIONS', 'default_num_gradual', 'forget_schedule',
+           'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
+           'MethodSpec', 'register_method', 'methods', 'parse_method', 'method_setup', 'train_method',
+           'relabel_flagged', 'realised_transition', 'with_flip_level']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
 def default_num_gradual(epochs:int, # total training epochs
@@ -244,7 +245,7 @@ def _detect(run:RunContext, detector:str, kw:dict, fit_predict:Callable)->tuple:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="no truth for the given labels")     # internal: nothing is scored
         d = detect_in_memory(fit_predict(), run.ds, detector, folds=kw["folds"], seed=run.opts["seed"],
-                             noise=run.opts["noise"], incv_iter=kw["incv_iter"], **extra)
+                             noise=run.opts["noise"], incv_iter=kw["incv_iter"], fold_best=kw.get("fold_best", False), **extra)
     row = d.evaluation.set_index("method").loc[detector]
     facts = {k: row[k].item() if hasattr(row[k], "item") else row[k] for k in ("cut", "probs", "seconds", "trainings")
              if k in row and pd.notna(row[k])}
@@ -622,6 +623,67 @@ def _setup_relabel_retrain(run:RunContext, detector, noise_rate, estimator:str, 
                            **_relabel_truth(new, kept, counts, info)))
 
 
+# %% ../nbs/14_robust.ipynb #24b5f03a
+from .confident import anchor_noise_matrix, estimate_noise_matrix
+from .noise import noise_matrix
+from .survive import ForwardLoss
+
+TRANSITIONS = ("anchor", "cl", "known")   # how `forward` gets T: anchor points, the confident joint, or the injected noise's
+
+def realised_transition(true, # (N,) true labels
+                        given, # (N,) given labels
+                        n_classes:int, # number of classes
+                       )->np.ndarray:
+    "The transition matrix the labels actually went through: T[i, j] = share of the samples of true class i given label j."
+    m = np.zeros((n_classes, n_classes))
+    np.add.at(m, (np.asarray(true, np.int64), np.asarray(given, np.int64)), 1)
+    rows = m.sum(1, keepdims=True)
+    return np.where(rows > 0, m / np.maximum(rows, 1), np.eye(n_classes))
+
+def with_flip_level(T, # (C, C) transition matrix (rows sum to 1)
+                    rate:float, # the share of labels it should flip
+                    priors=None, # class frequencies (default uniform)
+                   )->np.ndarray:
+    "`T` with its off-diagonal mass scaled so that it flips `rate` of the labels (capped where a row would go negative)."
+    T = np.asarray(T, np.float64); C = len(T)
+    p = np.full(C, 1 / C) if priors is None else np.asarray(priors, np.float64) / np.sum(priors)
+    off = 1 - np.diag(T)
+    s = float(rate) / max(float(p @ off), 1e-12)
+    return np.eye(C) + min(s, 1 / max(off.max(), 1e-12)) * (T - np.eye(C))
+
+def _known_transition(run:RunContext, C:int)->np.ndarray:
+    kind = run.opts["noise"]
+    if kind not in ("sym", "pair", "matrix"):
+        raise ValueError(f"transition 'known' needs noise sym, pair or matrix (the run's own injected noise), not {kind!r}: use 'anchor' or 'cl'")
+    kw = {k: v for k, v in run.noise_kw.items() if k in ("mapping", "T")}
+    return noise_matrix(kind, float(run.dls.info.realised_ratio), C, classes=list(run.dls.vocab), **kw)
+
+def _setup_forward(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
+    "Forward loss correction (Patrini et al. 2017): cross-entropy through T, estimated from out-of-fold probabilities (or known)."
+    if run.recipe["loss"] != "ce": raise ValueError(f"method 'forward' corrects cross-entropy; loss {run.recipe['loss']!r} conflicts with it")
+    check_choice("transition", kw["transition"], TRANSITIONS)
+    dls, info, c = run.dls, run.dls.info, run.opts
+    C, given = dls.c, np.asarray(info.given)
+    priors = np.bincount(given, minlength=C) / len(given)
+    est = None
+    if kw["transition"] == "known": T = _known_transition(run, C)
+    else:
+        fp = fit_predict()
+        oof = out_of_fold_probs(lambda tr, ev: fp(tr, ev, save_best=bool(kw["fold_best"])), fp.given, folds=int(kw["folds"]), seed=c["seed"])
+        T = anchor_noise_matrix(oof, kw["percentile"]) if kw["transition"] == "anchor" else estimate_noise_matrix(fp.given, oof).T
+        T = T / T.sum(1, keepdims=True)
+        est = noise_rate_estimates(oof, fp.given, c["noise"])
+    level = float(priors @ (1 - np.diag(T)))
+    rate, source, _ = _resolve_rate(noise_rate, info, lambda: (level, f"transition ({kw['transition']})", est))
+    if noise_rate is not None and kw["transition"] != "known": T = with_flip_level(T, rate, priors)
+    seed_everything(c["seed"])
+    learn = make_learner(dls, path=run.out, **run.recipe)
+    learn.loss_func = ForwardLoss(T)
+    truth = realised_transition(info.true, given, C) if info.true is not None else None
+    return dict(learn=learn, cbs=[], coteaching=None, rate=rate, source=source, estimates=est, kept=None,
+                extra=dict(transition=kw["transition"], transition_matrix=np.round(T, 6).tolist(),
+                           transition_error=None if truth is None else float(np.abs(T - truth).sum(1).mean())))
+
 # %% ../nbs/14_robust.ipynb #1c78fc19
 _SURVIVE_KW = {   # method family -> its `method_kw` and their defaults
     "elr": dict(beta=ELR_DEFAULTS["beta"], lam=ELR_DEFAULTS["lam"]),
@@ -629,9 +691,10 @@ _SURVIVE_KW = {   # method family -> its `method_kw` and their defaults
     "dividemix": dict(lambda_u=None, warmup=None, p_threshold=0.5, T=0.5, alpha=4.0, rampup=None, lr=0.02, lr_drop=None,
                       wd=5e-4, bs=None, loss_history=1, folds=2, prep_epochs=None),
     "relabel-retrain": dict(detector="cl", threshold=0.5, prep_epochs=None, folds=4, incv_iter=4, detector_kw=None,
-                            estimate_folds=2),
+                            estimate_folds=2, fold_best=False),
+    "forward": dict(transition="anchor", percentile=97.0, folds=4, fold_best=False, prep_epochs=None),
 }
 for _name, _setup in (("elr", _setup_elr), ("coteaching-plus", _setup_coteaching_plus), ("dividemix", _setup_dividemix),
-                       ("relabel-retrain", _setup_relabel_retrain)):
+                       ("relabel-retrain", _setup_relabel_retrain), ("forward", _setup_forward)):
     register_method(_name, _SURVIVE_KW[_name])(_setup)
-METHODS = methods()   # the built-in methods, these four included
+METHODS = methods()   # the built-in methods, these five included

@@ -1,4 +1,4 @@
-"""Methods that keep training on the samples they distrust: ELR (early-learning regularisation), Co-teaching+ (disagreement) and DivideMix (co-divide + MixMatch), as a loss, callbacks and a two-network model that plug into a fastai `Learner` from `learn.make_learner`.
+"""Methods that keep training on the samples they distrust: ELR (early-learning regularisation), Co-teaching+ (disagreement), DivideMix (co-divide + MixMatch) and forward loss correction, as a loss, callbacks and a two-network model that plug into a fastai `Learner` from `learn.make_learner`.
 
 Docs: https://false-labels.github.io/false_labels/survive.html.md"""
 
@@ -19,7 +19,7 @@ from .learn import CrossEntropy, NoisyLabelLoss, make_learner, make_model, predi
 # %% auto #0
 __all__ = ['ELR_DEFAULTS', 'ELRLoss', 'ELR', 'elr_learner', 'TwinNets', 'twin_learner', 'plus_forget_schedule',
            'default_init_epoch', 'CoTeachingPlusLoss', 'CoTeachingPlus', 'corrupted_by_id', 'default_lambda_u',
-           'default_warmup', 'gmm_clean_prob', 'augment_batch', 'DivideMix', 'dividemix_learner']
+           'default_warmup', 'gmm_clean_prob', 'augment_batch', 'DivideMix', 'dividemix_learner', 'ForwardLoss']
 
 # %% ../nbs/14a_survive.ipynb #1375abe1
 ELR_DEFAULTS = dict(beta=0.7, lam=3.0)   # Liu et al. 2020, CIFAR-10 (CIFAR-100: beta 0.9, lam 7)
@@ -388,3 +388,18 @@ def dividemix_learner(dls, # loaders from `data.dataloaders`
                      ):
     "A Learner over `TwinNets` (evaluated as the mean of both) for the `DivideMix` callback."
     return twin_learner(dls, CrossEntropy(), eval_output="mean", **recipe)
+
+# %% ../nbs/14a_survive.ipynb #8af9f734
+class ForwardLoss(NoisyLabelLoss):
+    "Forward correction (Patrini et al. 2017): cross-entropy of the given label under `softmax(logits) @ T`, T[i, j] = P(given j | true i)."
+    def __init__(self, T, # (C, C) transition matrix, rows = true class, each row sums to 1
+                 reduction:str="mean"):
+        super().__init__(reduction)
+        T = np.asarray(T, np.float64)
+        if T.ndim != 2 or T.shape[0] != T.shape[1] or (T < 0).any() or not np.allclose(T.sum(1), 1, atol=1e-4):
+            raise ValueError(f"T must be a square matrix of non-negative rows that sum to 1, got shape {T.shape}")
+        self.register_buffer("T", torch.as_tensor(T, dtype=torch.float32))
+    def per_sample(self, logits, target):
+        p = logits.softmax(-1) @ self.T.to(logits.device)
+        return F.nll_loss(p.clamp_min(1e-12).log(), target, reduction="none")
+    def extra_repr(self): return f"classes={len(self.T)}, mean diagonal={float(self.T.diagonal().mean()):.3f}"

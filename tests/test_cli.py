@@ -130,9 +130,10 @@ def test_train_a_binary_task_with_checkpoints(dataset, tmp_path):
 def test_detect_on_a_binary_task_with_its_cut_options(dataset, tmp_path):
     "detect --task binary:<class> scores two classes (the class and the rest), with the sharper-detection options recorded; bad ones are refused in one line."
     fl("detect", "--data", dataset, "--out", tmp_path/"det", "--task", "binary:blob", "--ratio", 0.1, "--method", "cl",
-       "--folds", 2, "--epochs", 1, "--arch", "small_cnn", "--quiet", "--ensemble-cut", "vote", "--no-pool-probs", "--incv-score", "first")
+       "--folds", 2, "--epochs", 1, "--arch", "small_cnn", "--quiet", "--ensemble-cut", "vote", "--no-pool-probs", "--incv-score", "first",
+       "--fold-best")
     params = json.loads((tmp_path/"det"/"params.json").read_text())
-    assert (params["ensemble_cut"], params["pool_probs"], params["incv_score"]) == ("vote", False, "first")
+    assert (params["ensemble_cut"], params["pool_probs"], params["incv_score"], params["fold_best"]) == ("vote", False, "first", True)
     assert "--ensemble-cut" in one_error(fl("detect", "--data", dataset, "--out", tmp_path/"d3", "--ensemble-cut", "best", ok=False), "detect")
     z = np.load(tmp_path/"det"/"detection_stats.npz")
     assert set(np.unique(z["true"])) == {0, 1} and z["oof_probs"].shape[1] == 2 and (z["given"] != z["true"]).any()

@@ -396,3 +396,18 @@ def test_sweep_resumes_and_feeds_the_report(ds, tmp_path):
     assert detection_section(SimpleNamespace(sweep_dir=tmp_path/"nothing")) is None
     single = detection_section(out/"ratio_0.3")
     assert list(single.tables["detection"].columns) == ["metric", "method", "30 %"]
+
+
+def test_fold_best_stops_every_fold_model_at_its_best_epoch_on_its_held_out_fold(ds, fp):
+    "fold_best: each k-fold model keeps the epoch of best given-label accuracy on the fold it then predicts; off by default."
+    from false_labels.detection import detect_in_memory
+    runs = {}
+    for best in (False, True):
+        f = fp.with_labels(fp.given)
+        d = detect_in_memory(f, ds, "cl", folds=2, seed=0, fold_best=best)
+        runs[best] = (f.log, d.arrays["oof_probs"])
+    off, on = runs[False][0], runs[True][0]
+    assert [r["best_on"] for r in off] == [None, None]
+    assert sum(r["best_on"] for r in on) == fp.n and all(r["n_train"] + r["best_on"] == fp.n for r in on)
+    assert runs[True][1].shape == runs[False][1].shape == (fp.n, 3)
+    np.testing.assert_allclose(runs[True][1].sum(1), 1, atol=1e-5)

@@ -32,7 +32,7 @@ def tds(): return toy()
 
 RUN = dict(task="label", noise="sym", ratio=0.3, arch="small_cnn", epochs=3, bs=32, device="cpu", seed=0)
 FAST_KW = {"incv-coteaching": dict(incv_iter=1), "clean-retrain:cl": dict(folds=2), "clean-retrain:incv": dict(incv_iter=1),
-           "clean-retrain:ensemble": dict(folds=2, incv_iter=1), "dividemix": dict(warmup=1), "relabel-retrain": dict(folds=2)}
+           "clean-retrain:ensemble": dict(folds=2, incv_iter=1), "dividemix": dict(warmup=1), "relabel-retrain": dict(folds=2), "forward": dict(folds=2)}
 
 
 # --- schedules
@@ -340,7 +340,7 @@ def test_run_folder_complete_for_every_method(method, tds, reference, tmp_path):
 def test_methods_cover_losses_and_detectors():
     assert set(LOSSES) <= set(METHODS) and {"coteaching", "incv-coteaching"} <= set(METHODS)
     assert {f"clean-retrain:{d}" for d in DETECTION_METHODS} <= set(METHODS)
-    assert {"elr", "coteaching-plus", "dividemix", "relabel-retrain"} <= set(METHODS)
+    assert {"elr", "coteaching-plus", "dividemix", "relabel-retrain", "forward"} <= set(METHODS)
 
 
 def test_coteaching_reproducible_on_cpu(tds, tmp_path):

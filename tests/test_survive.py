@@ -219,3 +219,30 @@ def test_dividemix_never_trains_on_a_batch_of_one():
         warnings.simplefilter("ignore")
         learn.fit(2, cbs=[dm])                                          # batch norm refuses a batch of 1 in training
     assert [r["phase"] for r in dm.log] == ["warmup", "dividemix"]
+
+
+def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
+    "transition='known': T is the injected noise's own matrix at the realised rate; its error is measured against the labels."
+    from false_labels.noise import noise_matrix
+    from false_labels.survive import ForwardLoss
+    res = _run(mds, tmp_path, "forward", epochs=1, noise="pair", method_kw=dict(transition="known"))
+    T = np.array(res["transition_matrix"])
+    np.testing.assert_allclose(T, noise_matrix("pair", res["realised_ratio"], 3), atol=1e-6)
+    assert res["transition"] == "known" and res["noise_rate_source"] == "transition (known)"
+    assert 0 <= res["transition_error"] < 0.5 and res["noise_rate_used"] == pytest.approx(res["realised_ratio"])
+    with pytest.raises(ValueError, match="corrects cross-entropy"): _run(mds, tmp_path, "forward", epochs=1, loss="gce", overwrite=True)
+    with pytest.raises(ValueError, match="unknown transition 'true'; valid: anchor, cl, known"):
+        _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(transition="true"), overwrite=True)
+    with pytest.raises(ValueError, match="transition 'known' needs noise sym, pair or matrix"):
+        _run(mds, tmp_path, "forward", epochs=1, noise="idn", method_kw=dict(transition="known"), overwrite=True)
+
+
+def test_method_forward_estimates_T_and_scales_it_to_a_given_rate(mds, tmp_path):
+    "anchor / cl estimates from out-of-fold probabilities; a given rate sets T's off-diagonal level, its shape kept."
+    res = _run(mds, tmp_path, "forward", epochs=1, noise_rate=0.25, method_kw=dict(folds=2, transition="cl"))
+    T = np.array(res["transition_matrix"])
+    np.testing.assert_allclose(T.sum(1), 1, atol=1e-5)
+    prior = np.bincount(np.load(tmp_path/"forward"/"sample_stats.npz")["given"], minlength=3) / res["n_train"]
+    assert prior @ (1 - np.diag(T)) == pytest.approx(0.25, abs=1e-4) and res["noise_rate_source"] == "given"
+    res = _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(folds=2), overwrite=True)
+    assert res["transition"] == "anchor" and res["noise_rate_source"] == "transition (anchor)" and "cl" in res["noise_rate_estimates"]
