@@ -38,6 +38,13 @@ def _noise_rate(s:str)->str|float:
     if not 0 <= x < 1: raise argparse.ArgumentTypeError(f"{s!r} is not 'known' or a number in [0, 1)")
     return x
 
+def _json_object(s:str)->dict:
+    "A JSON object, e.g. '{\"transition\": \"glc\"}'."
+    try: v = json.loads(s)
+    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f"not JSON ({e.msg}): {s!r}") from None
+    if not isinstance(v, dict): raise argparse.ArgumentTypeError(f"not a JSON object {{...}}: {s!r}")
+    return v
+
 def _flat(values, default):
     "Flatten repeated/comma-separated options; `default` when none given."
     if not values: return default
@@ -99,7 +106,7 @@ def check_clean_labels(a, data):
 _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
                "clean_labels", "checkpoint_every")
 
-_METHOD_KEYS = ("method", "noise_rate", "noise_estimator")
+_METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")
 
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
@@ -284,6 +291,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--ratio", type=float, default=None, help="share of training labels to corrupt, in [0, 1) (default 0)")
     p.add_argument("--arch", default=None); p.add_argument("--loss", default=None)
     p.add_argument("--method", default=None, help="robust training method: coteaching, incv-coteaching, clean-retrain:cl, gce ...")
+    p.add_argument("--method-kw", type=_json_object, default=None, metavar="JSON",
+                   help='the method\'s settings as a JSON object, e.g. \'{"transition": "glc"}\' for forward (see the robust docs)')
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--precision", default=None, help="auto, fp32, bf16 or fp16")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
@@ -371,7 +380,7 @@ def build_parser()->argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/40_cli.ipynb #d97227d0
-_NEEDS = (("noise_rate", "method"), ("noise_estimator", "method"))  # (option, the option it needs)
+_NEEDS = (("noise_rate", "method"), ("noise_estimator", "method"), ("method_kw", "method"))  # (option, the option it needs)
 
 def error_line(e:BaseException)->str:
     "One line for the user: the message of `e` (an OS error as 'what: which file')."

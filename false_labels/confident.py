@@ -13,7 +13,7 @@ from .stats import check_fraction, check_mask, check_probs
 # %% auto #0
 __all__ = ['FILTERS', 'QUALITY_METHODS', 'confident_thresholds', 'confident_joint', 'estimate_joint', 'estimate_noise_rate',
            'estimate_noise_matrix', 'label_quality', 'order_label_issues', 'find_label_issues', 'anchor_noise_matrix',
-           'estimate_noise_from_gap']
+           'trusted_noise_matrix', 'estimate_noise_from_gap']
 
 # %% ../nbs/03c_confident.ipynb #748afbab
 FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given",
@@ -188,6 +188,19 @@ def anchor_noise_matrix(probs, # (N, C) predicted probabilities of the given lab
     for i in range(p.shape[1]):
         col = p[:, i]
         T[i] = p[np.argmin(np.abs(col - np.percentile(col, percentile)))]
+    return T / T.sum(1, keepdims=True)
+
+# %% ../nbs/03c_confident.ipynb #b2da4688
+def trusted_noise_matrix(probs, # (M, C) predicted probabilities of the given labels, on trusted samples
+                         true, # (M,) their true labels
+                         n_classes:int|None=None, # number of classes (default: probs' columns)
+                        )->np.ndarray:
+    "Gold Loss Correction's T[i, j] = P(given j | true i): the mean predicted distribution of the trusted samples of class i (identity row for a class without any)."
+    p, y = check_probs(probs, true)
+    C = p.shape[1] if n_classes is None else int(n_classes)
+    if C != p.shape[1]: raise ValueError(f"n_classes {n_classes!r} does not match probs with {p.shape[1]} columns")
+    T = np.eye(C)
+    for i in np.unique(y): T[i] = p[y == i].mean(0)
     return T / T.sum(1, keepdims=True)
 
 # %% ../nbs/03c_confident.ipynb #dd526646

@@ -28,7 +28,7 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
                                 make_learner, make_model, predict_logits, train_run)
 
 # %% auto #0
-__all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'TRANSITIONS', 'default_num_gradual', 'forget_schedule',
+__all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'TRANSITIONS', 'LEVELS', 'default_num_gradual', 'forget_schedule',
            'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
            'MethodSpec', 'register_method', 'methods', 'parse_method', 'method_setup', 'train_method',
            'relabel_flagged', 'realised_transition', 'with_flip_level']
@@ -624,11 +624,12 @@ def _setup_relabel_retrain(run:RunContext, detector, noise_rate, estimator:str, 
 
 
 # %% ../nbs/14_robust.ipynb #24b5f03a
-from .confident import anchor_noise_matrix, estimate_noise_matrix
+from .confident import anchor_noise_matrix, estimate_noise_matrix, trusted_noise_matrix
 from .noise import noise_matrix
 from .survive import ForwardLoss
 
-TRANSITIONS = ("anchor", "cl", "known")   # how `forward` gets T: anchor points, the confident joint, or the injected noise's
+TRANSITIONS = ("auto", "glc", "anchor", "cl", "known")   # how `forward` gets T (see the table above)
+LEVELS = ("estimate", "rate")   # `forward`'s T as estimated, or its off-diagonal mass scaled to the noise rate
 
 def realised_transition(true, # (N,) true labels
                         given, # (N,) given labels
@@ -659,29 +660,36 @@ def _known_transition(run:RunContext, C:int)->np.ndarray:
     return noise_matrix(kind, float(run.dls.info.realised_ratio), C, classes=list(run.dls.vocab), **kw)
 
 def _setup_forward(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
-    "Forward loss correction (Patrini et al. 2017): cross-entropy through T, estimated from out-of-fold probabilities (or known)."
+    "Forward loss correction (Patrini et al. 2017): cross-entropy through T, estimated (trusted samples, anchors, confident joint) or known."
     if run.recipe["loss"] != "ce": raise ValueError(f"method 'forward' corrects cross-entropy; loss {run.recipe['loss']!r} conflicts with it")
-    check_choice("transition", kw["transition"], TRANSITIONS)
+    check_choice("transition", kw["transition"], TRANSITIONS); check_choice("level", kw["level"], LEVELS)
     dls, info, c = run.dls, run.dls.info, run.opts
+    how = kw["transition"] if kw["transition"] != "auto" else "anchor" if c["corrupt_valid"] else "glc"
+    if how == "glc" and c["corrupt_valid"]:
+        raise ValueError("transition 'glc' reads T off clean validation labels, but corrupt_valid=True: use 'anchor' or 'cl'")
     C, given = dls.c, np.asarray(info.given)
     priors = np.bincount(given, minlength=C) / len(given)
     est = None
-    if kw["transition"] == "known": T = _known_transition(run, C)
+    if how == "known": T = _known_transition(run, C)
+    elif how == "glc":
+        fp = fit_predict()
+        T = trusted_noise_matrix(fp.predict(fp.train(), split="valid"), dls.valid.labels.cpu().numpy(), C)
     else:
         fp = fit_predict()
         oof = out_of_fold_probs(lambda tr, ev: fp(tr, ev, save_best=bool(kw["fold_best"])), fp.given, folds=int(kw["folds"]), seed=c["seed"])
-        T = anchor_noise_matrix(oof, kw["percentile"]) if kw["transition"] == "anchor" else estimate_noise_matrix(fp.given, oof).T
+        T = anchor_noise_matrix(oof, kw["percentile"]) if how == "anchor" else estimate_noise_matrix(fp.given, oof).T
         T = T / T.sum(1, keepdims=True)
         est = noise_rate_estimates(oof, fp.given, c["noise"])
     level = float(priors @ (1 - np.diag(T)))
-    rate, source, _ = _resolve_rate(noise_rate, info, lambda: (level, f"transition ({kw['transition']})", est))
-    if noise_rate is not None and kw["transition"] != "known": T = with_flip_level(T, rate, priors)
+    rate, source, _ = _resolve_rate(noise_rate, info, lambda: (level, f"transition ({how})", est))
+    if kw["level"] == "rate" and how != "known": T = with_flip_level(T, rate, priors)
     seed_everything(c["seed"])
     learn = make_learner(dls, path=run.out, **run.recipe)
     learn.loss_func = ForwardLoss(T)
     truth = realised_transition(info.true, given, C) if info.true is not None else None
     return dict(learn=learn, cbs=[], coteaching=None, rate=rate, source=source, estimates=est, kept=None,
-                extra=dict(transition=kw["transition"], transition_matrix=np.round(T, 6).tolist(),
+                extra=dict(transition=how, transition_level=kw["level"], transition_flip_share=float(priors @ (1 - np.diag(T))),
+                           transition_matrix=np.round(T, 6).tolist(),
                            transition_error=None if truth is None else float(np.abs(T - truth).sum(1).mean())))
 
 # %% ../nbs/14_robust.ipynb #1c78fc19
@@ -692,7 +700,7 @@ _SURVIVE_KW = {   # method family -> its `method_kw` and their defaults
                       wd=5e-4, bs=None, loss_history=1, folds=2, prep_epochs=None),
     "relabel-retrain": dict(detector="cl", threshold=0.5, prep_epochs=None, folds=4, incv_iter=4, detector_kw=None,
                             estimate_folds=2, fold_best=False),
-    "forward": dict(transition="anchor", percentile=97.0, folds=4, fold_best=False, prep_epochs=None),
+    "forward": dict(transition="auto", level="estimate", percentile=97.0, folds=4, fold_best=False, prep_epochs=None),
 }
 for _name, _setup in (("elr", _setup_elr), ("coteaching-plus", _setup_coteaching_plus), ("dividemix", _setup_dividemix),
                        ("relabel-retrain", _setup_relabel_retrain), ("forward", _setup_forward)):

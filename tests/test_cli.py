@@ -70,6 +70,21 @@ def test_train_with_a_robust_method(dataset, tmp_path):
     r = fl("train", "--data", dataset, "--method", "coteach", "--out", tmp_path/"y", ok=False)
     assert "unknown method 'coteach'" in one_error(r, "train")
 
+def test_train_forward_with_method_settings(dataset, tmp_path):
+    "--method-kw hands a JSON object to the method (forward with the injected noise's T); bad JSON or keys are one-line refusals."
+    run = tmp_path/"run"
+    fl("train", "--data", dataset, "--task", 4, "--noise", "pair", "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
+       "--device", "cpu", "--method", "forward", "--method-kw", '{"transition": "known"}', "--out", run, "--quiet")
+    res = json.loads((run/"result.json").read_text())
+    assert res["method_kw"] == {"transition": "known"} and res["transition"] == "known"
+    assert np.allclose(np.diag(res["transition_matrix"]), 1 - res["realised_ratio"], atol=1e-6)
+    r = fl("train", "--data", dataset, "--method", "forward", "--method-kw", "{transition: known}", "--out", tmp_path/"x", ok=False)
+    assert "--method-kw: not JSON" in one_error(r, "train")
+    r = fl("train", "--data", dataset, "--method", "forward", "--method-kw", '{"transitions": "glc"}', "--out", tmp_path/"y", ok=False)
+    assert "unknown method_kw 'transitions' for method 'forward'; valid: transition, level" in one_error(r, "train")
+    assert "--method-kw" in one_error(fl("train", "--data", dataset, "--method-kw", "{}", "--out", tmp_path/"z", ok=False), "train")
+    assert not any((tmp_path/d).exists() for d in "xyz")
+
 def test_train_names_an_unknown_architecture(dataset, tmp_path):
     r = fl("train", "--data", dataset, "--arch", "resnet999", "--out", tmp_path/"x", ok=False)
     line = one_error(r, "train")

@@ -231,18 +231,28 @@ def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
     assert res["transition"] == "known" and res["noise_rate_source"] == "transition (known)"
     assert 0 <= res["transition_error"] < 0.5 and res["noise_rate_used"] == pytest.approx(res["realised_ratio"])
     with pytest.raises(ValueError, match="corrects cross-entropy"): _run(mds, tmp_path, "forward", epochs=1, loss="gce", overwrite=True)
-    with pytest.raises(ValueError, match="unknown transition 'true'; valid: anchor, cl, known"):
+    with pytest.raises(ValueError, match="unknown transition 'true'; valid: auto, glc, anchor, cl, known"):
         _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(transition="true"), overwrite=True)
     with pytest.raises(ValueError, match="transition 'known' needs noise sym, pair or matrix"):
         _run(mds, tmp_path, "forward", epochs=1, noise="idn", method_kw=dict(transition="known"), overwrite=True)
 
 
 def test_method_forward_estimates_T_and_scales_it_to_a_given_rate(mds, tmp_path):
-    "anchor / cl estimates from out-of-fold probabilities; a given rate sets T's off-diagonal level, its shape kept."
-    res = _run(mds, tmp_path, "forward", epochs=1, noise_rate=0.25, method_kw=dict(folds=2, transition="cl"))
+    "glc (default with clean validation labels) / anchor / cl estimates; level='rate' sets T's off-diagonal level to the rate, its shape kept."
+    res = _run(mds, tmp_path, "forward", epochs=1, noise_rate=0.25, method_kw=dict(folds=2, transition="cl", level="rate"))
     T = np.array(res["transition_matrix"])
     np.testing.assert_allclose(T.sum(1), 1, atol=1e-5)
     prior = np.bincount(np.load(tmp_path/"forward"/"sample_stats.npz")["given"], minlength=3) / res["n_train"]
-    assert prior @ (1 - np.diag(T)) == pytest.approx(0.25, abs=1e-4) and res["noise_rate_source"] == "given"
-    res = _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(folds=2), overwrite=True)
+    assert prior @ (1 - np.diag(T)) == pytest.approx(0.25, abs=1e-4) == res["transition_flip_share"] and res["noise_rate_source"] == "given"
+    res = _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(folds=2, transition="anchor"), overwrite=True)
     assert res["transition"] == "anchor" and res["noise_rate_source"] == "transition (anchor)" and "cl" in res["noise_rate_estimates"]
+    res = _run(mds, tmp_path, "forward", epochs=2, overwrite=True)                       # auto: glc on the clean validation split
+    T = np.array(res["transition_matrix"])
+    assert res["transition"] == "glc" and res["transition_level"] == "estimate" and res["noise_rate_used"] == pytest.approx(res["transition_flip_share"])
+    assert np.diag(T).min() > 0.3 and res["transition_error"] < 1
+    res = _run(mds, tmp_path, "forward", epochs=1, corrupt_valid=True, method_kw=dict(folds=2), overwrite=True)
+    assert res["transition"] == "anchor"                                                  # auto with noisy validation labels
+    with pytest.raises(ValueError, match="transition 'glc' reads T off clean validation labels"):
+        _run(mds, tmp_path, "forward", epochs=1, corrupt_valid=True, method_kw=dict(transition="glc"), overwrite=True)
+    with pytest.raises(ValueError, match="unknown level 'known'; valid: estimate, rate"):
+        _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(level="known"), overwrite=True)
