@@ -98,7 +98,7 @@ PROTOCOLS = {   # defaults per device: the CPU one runs in minutes per run on 2 
     "quick": dict(n=1500, size=16, arch="basic_cnn", epochs=20, precision="fp32"),
     "cifar": dict(n=10000, size=32, arch="cpu_net", epochs=15, precision="auto"),   # --cifar ROOT: real photos, 10 classes
 }
-METHODS = ("ce", "oracle", "coteaching", "elr", "coteaching-plus", "dividemix", "relabel-retrain")
+METHODS = ("ce", "oracle", "coteaching", "elr", "coteaching-plus", "dividemix", "relabel-retrain", "forward")
 
 
 def oracle_setup(run):

@@ -9,8 +9,9 @@ Speed mode (side by side, one process, same model / batch size / precision / opt
 
 CPU mode (`--mode cpu`, issue 18): the project's trainer with its CPU defaults (precision 'auto': bf16 autocast and
 channels-last where the CPU has native bf16) against a plain float32 PyTorch loop (NCHW, no autocast) on the same
-model, batch, data, optimiser and constant learning rate, for 3 seeds, arms alternating; images/s of the training
-phase and clean test accuracy of both. Bar: ours >= 2x plain fp32's images/s, same accuracy within seed noise.
+model, batch, data, optimiser and constant learning rate, for 3 seeds; the two trainings advance epoch by epoch in
+turn (AB, BA, ...), so a shared machine's changing speed hits both arms alike; images/s of the training phase and
+clean test accuracy of both. Bar: ours >= 2x plain fp32's images/s, same accuracy within seed noise.
   python bench/bench_train.py --mode cpu --threads 2
 
 Quality mode: ResNet-18 with a CIFAR stem at 64 px on a 20,000-image generated set, no noise, <= 30 epochs, SGD
@@ -46,8 +47,8 @@ def get_data(args): return bench_dataset(args.data, args.n, args.size, prefix="b
 
 
 # --- the three arms ---------------------------------------------------------------------------------------------
-def plain_loop(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=None):
-    "Images/s per epoch of a hand-written loop over the same device tensors as TensorDL uses."
+def plain_epochs(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=None):
+    "A hand-written loop over the same device tensors as TensorDL uses, as a generator: images/s of each epoch."
     dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=seed)  # only to share the store, labels and stats
     tr = dls.train
     imgs, ids, labels = tr.store.images, tr.ids, tr.labels
@@ -61,7 +62,6 @@ def plain_loop(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=No
     amp = _amp(args, dev, precision)
     n, bs, m = tr.n, args.bs, tr.max_shift
     g = torch.Generator().manual_seed(seed)
-    out = []
     if keep is not None: keep.update(model=model, dls=dls, precision=precision or args.precision)
     for ep in range(args.epochs):
         _sync(dev); t = CLOCK()
@@ -79,8 +79,12 @@ def plain_loop(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=No
             loss.backward()
             opt.step(); opt.zero_grad(set_to_none=True)
         _sync(dev)
-        out.append(n // bs * bs / (CLOCK() - t))
-    return out
+        yield n // bs * bs / (CLOCK() - t)
+
+
+def plain_loop(ds, arch, args, dev, seed:int=0, precision=None, cl=None, keep=None)->list:
+    "Images/s per epoch of the hand-written loop (`plain_epochs`, run to the end)."
+    return list(plain_epochs(ds, arch, args, dev, seed, precision, cl, keep))
 
 
 class _TrainTimer:
@@ -110,6 +114,17 @@ def _timed_fit(dls, arch, args, dev, seed:int=0, keep=None)->list:
     learn.fit(args.epochs, cbs=[timer])
     if keep is not None: keep.update(learn=learn)
     return timer.rates
+
+
+def ours_epochs(dls, arch, args, dev, seed:int=0, keep=None):
+    "The fastai learner of `_timed_fit`, one `fit(1)` per step (constant rate: the same training as `fit(epochs)`), as a generator."
+    torch.manual_seed(seed)
+    learn = make_learner(dls, arch, "ce", lr=0.05, precision=args.precision)
+    timer = _TrainTimer(dev)
+    if keep is not None: keep.update(learn=learn)
+    for _ in range(args.epochs):
+        learn.fit(1, cbs=[timer])
+        yield timer.rates[-1]
 
 
 def write_pngs(ds, root):
@@ -175,24 +190,25 @@ def _test_acc(model, dls, precision)->float:
 
 
 def cpu_mode(ds, args, dev):
-    "Per seed, arms alternating: plain fp32 loop vs the project's trainer at precision 'auto'; rates and accuracies."
+    "Per seed, plain fp32 loop vs the project's trainer at precision 'auto', their epochs interleaved (AB, BA, ...): rates and accuracies."
     from false_labels.learn import resolve_precision
     arch, rows = args.archs.split(",")[0], []
-    def plain(seed):
-        k = {}; rates = plain_loop(ds, arch, args, dev, seed, precision="fp32", cl=False, keep=k)
-        return rates, _test_acc(k["model"], k["dls"], "fp32")
-    def ours_(seed):
-        k = {}; dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=seed)
-        rates = _timed_fit(dls, arch, args, dev, seed, keep=k)
-        return rates, _test_acc(k["learn"].model, dls, k["learn"].precision)
-    arms = dict(plain_fp32=plain, ours=ours_)
-    res = {k: dict(rate=[], acc=[]) for k in arms}
-    for i, seed in enumerate(args.seeds):
-        for name in (list(arms) if i % 2 == 0 else list(arms)[::-1]):
-            rates, acc = arms[name](seed)
-            res[name]["rate"] += rates[1:] or rates; res[name]["acc"].append(acc)
-            print(f"  seed {seed} {name:10s} " + " ".join(f"{v:7.0f}" for v in rates) + f" img/s  test acc {acc:.4f}  "
+    res = {k: dict(rate=[], acc=[]) for k in ("plain_fp32", "ours")}
+    for seed in args.seeds:
+        kp, ko = {}, {}
+        dls = dataloaders(ds, task=args.task, bs=args.bs, device=dev, seed=seed)
+        gens = dict(plain_fp32=plain_epochs(ds, arch, args, dev, seed, precision="fp32", cl=False, keep=kp),
+                    ours=ours_epochs(dls, arch, args, dev, seed, keep=ko))
+        rates = {k: [] for k in gens}
+        for e in range(args.epochs):      # epoch by epoch, the order alternating: a drift of the machine's speed hits both
+            for name in (list(gens) if e % 2 == 0 else list(gens)[::-1]): rates[name].append(next(gens[name]))
+        acc = dict(plain_fp32=_test_acc(kp["model"], kp["dls"], "fp32"), ours=_test_acc(ko["learn"].model, dls, ko["learn"].precision))
+        for name in gens:
+            res[name]["rate"] += rates[name][1:] or rates[name]; res[name]["acc"].append(acc[name])
+            print(f"  seed {seed} {name:10s} " + " ".join(f"{v:7.0f}" for v in rates[name]) + f" img/s  test acc {acc[name]:.4f}  "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
+        r = [o / p for o, p in zip(rates["ours"][1:], rates["plain_fp32"][1:])]
+        print(f"  seed {seed}: ours / plain per epoch pair (after the first): median {statistics.median(r):.2f}x", flush=True)
     med = {k: statistics.median(v["rate"]) for k, v in res.items()}
     acc = {k: (statistics.mean(v["acc"]), statistics.pstdev(v["acc"])) for k, v in res.items()}
     ratio = med["ours"] / med["plain_fp32"]

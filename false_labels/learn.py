@@ -41,7 +41,7 @@ __all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 
 # %% ../nbs/13_learn.ipynb #8491e50a
 class GlobalAvgPool(nn.Module):
     "Mean over height and width, kept as (B, C, 1, 1): `nn.AdaptiveAvgPool2d(1)`'s result, its gradient in the input's memory layout."
-    def forward(self, x:torch.Tensor)->torch.Tensor: return x.mean((-2, -1), keepdim=True)
+    def forward(self, x:torch.Tensor)->torch.Tensor: return F.avg_pool2d(x, x.shape[-2:])
 
 # %% ../nbs/13_learn.ipynb #3cd9593b
 def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
