@@ -393,7 +393,7 @@ def test_register_method_is_the_whole_method():
     from false_labels.robust import REGISTRY, methods, register_method, method_setup
     from false_labels.detection import METHODS as DETECTION_METHODS
     assert METHODS == (*LOSSES, "coteaching", "incv-coteaching", *(f"clean-retrain:{d}" for d in DETECTION_METHODS),
-                       "elr", "coteaching-plus", "dividemix", "relabel-retrain")
+                       "elr", "coteaching-plus", "dividemix", "relabel-retrain", "forward")
 
     @register_method("toy-method", dict(share=0.5))
     def _toy(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict): return dict(learn=None)
