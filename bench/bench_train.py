@@ -21,8 +21,9 @@ subclass. Bars: >= 95 % (14 classes), >= 98 % (4 classes).
 Measured (CPU mode, small_cnn at 32 px, 6,000 generated images, bs 256, 6 epochs, 2 threads, quiet machine, load
 0.6-1.9; this session): the trainer's bf16 path at 2.20x the plain fp32 loop's images/s (arms one after the other,
 after GlobalAvgPool kept the last ReLU's gradient channels-last: that op 2.6 -> 0.16 ms), 1.94x before it; with the
-epochs interleaved (this script now), 1.65x overall, 1.66x / 1.84x / 2.00x per seed. The machine's speed moves by up
-to 50 % between epochs (the plain loop 2,150-4,230 img/s in one run), more than the effect measured. Accuracy over 3
+epochs interleaved (this script now), three runs: 1.65x, 2.38x, 2.69x (median 2.38x; the nine per-seed medians of the
+paired epoch ratios 1.66-2.89x, median 2.00x). The machine's speed moves by up to 50 % between epochs (the plain loop
+2,150-4,230 img/s in one run). Accuracy over 3
 seeds: 0.516 +- 0.030 (ours) vs 0.444 +- 0.132 (plain, one seed diverged at the constant rate); at 15 epochs 0.701 +-
 0.009 vs 0.682 +- 0.031. Where the rest goes: conv backward ~45 % of a step, then the first block's BN and ReLU
 backward (memory-bound on 256 x 16 x 32 x 32 activations).
