@@ -117,17 +117,12 @@ def ours(ds, arch, args, dev):
 
 
 def _timed_fit(dls, arch, args, dev, seed:int=0, keep=None)->list:
-    "Images/s of each epoch of a fastai learner over `dls` (same seed, loss and lr for every arm)."
-    torch.manual_seed(seed)
-    learn = make_learner(dls, arch, "ce", lr=0.05, precision=args.precision)
-    timer = _TrainTimer(dev)
-    learn.fit(args.epochs, cbs=[timer])
-    if keep is not None: keep.update(learn=learn)
-    return timer.rates
+    "Images/s of each epoch of a fastai learner over `dls` (same seed, loss and lr for every arm): `ours_epochs` to the end."
+    return list(ours_epochs(dls, arch, args, dev, seed, keep))
 
 
 def ours_epochs(dls, arch, args, dev, seed:int=0, keep=None):
-    "The fastai learner of `_timed_fit`, one `fit(1)` per step (constant rate: the same training as `fit(epochs)`), as a generator."
+    "A fastai learner over `dls` (seed, CE, lr 0.05), one `fit(1)` per step (constant rate: the same training as `fit(epochs)`), as a generator."
     torch.manual_seed(seed)
     learn = make_learner(dls, arch, "ce", lr=0.05, precision=args.precision)
     timer = _TrainTimer(dev)

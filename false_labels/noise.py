@@ -16,8 +16,8 @@ from .core import check_choice, check_int
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',
            'hierarchical_noise', 'transition_noise', 'corrupt', 'nested_corrupt', 'corrupt_split', 'noise_matrix',
-           'plot_transition_matrix', 'plot_realised_ratios', 'expected_noisy_accuracy', 'label_precision',
-           'label_recall', 'read_labels_csv', 'compare_labels']
+           'with_flip_level', 'plot_transition_matrix', 'plot_realised_ratios', 'expected_noisy_accuracy',
+           'label_precision', 'label_recall', 'read_labels_csv', 'compare_labels']
 
 # %% ../nbs/02_noise.ipynb #6c2042d3
 _M32 = 0xFFFFFFFF
@@ -487,6 +487,18 @@ def noise_matrix(kind:str, # one of NOISE_KINDS
     for c in np.flatnonzero(elig):
         M[c, c] = 1 - q; M[c, cands[c]] += q / len(cands[c])
     return M
+
+# %% ../nbs/02_noise.ipynb #16e301a5
+def with_flip_level(T, # (C, C) transition matrix (rows sum to 1)
+                    rate:float, # the share of labels it should flip
+                    priors=None, # class frequencies (default uniform)
+                   )->np.ndarray:
+    "`T` with its off-diagonal mass scaled so that it flips `rate` of the labels (capped where a row would go negative)."
+    T = np.asarray(T, np.float64); C = len(T)
+    p = np.full(C, 1 / C) if priors is None else np.asarray(priors, np.float64) / np.sum(priors)
+    off = 1 - np.diag(T)
+    s = float(rate) / max(float(p @ off), 1e-12)
+    return np.eye(C) + min(s, 1 / max(off.max(), 1e-12)) * (T - np.eye(C))
 
 # %% ../nbs/02_noise.ipynb #9ffbab93
 def plot_transition_matrix(T, # C x C matrix (array or DataFrame), rows = true class

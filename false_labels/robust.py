@@ -31,7 +31,7 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
 __all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'TRANSITIONS', 'LEVELS', 'default_num_gradual', 'forget_schedule',
            'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
            'MethodSpec', 'register_method', 'methods', 'parse_method', 'method_setup', 'train_method',
-           'relabel_flagged', 'realised_transition', 'with_flip_level']
+           'relabel_flagged']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
 def default_num_gradual(epochs:int, # total training epochs
@@ -625,32 +625,11 @@ def _setup_relabel_retrain(run:RunContext, detector, noise_rate, estimator:str, 
 
 # %% ../nbs/14_robust.ipynb #24b5f03a
 from .confident import anchor_noise_matrix, estimate_noise_matrix, trusted_noise_matrix
-from .noise import noise_matrix
+from .noise import compare_labels, noise_matrix, with_flip_level
 from .survive import ForwardLoss
 
 TRANSITIONS = ("auto", "glc", "anchor", "cl", "known")   # how `forward` gets T (see the table above)
 LEVELS = ("estimate", "rate")   # `forward`'s T as estimated, or its off-diagonal mass scaled to the noise rate
-
-def realised_transition(true, # (N,) true labels
-                        given, # (N,) given labels
-                        n_classes:int, # number of classes
-                       )->np.ndarray:
-    "The transition matrix the labels actually went through: T[i, j] = share of the samples of true class i given label j."
-    m = np.zeros((n_classes, n_classes))
-    np.add.at(m, (np.asarray(true, np.int64), np.asarray(given, np.int64)), 1)
-    rows = m.sum(1, keepdims=True)
-    return np.where(rows > 0, m / np.maximum(rows, 1), np.eye(n_classes))
-
-def with_flip_level(T, # (C, C) transition matrix (rows sum to 1)
-                    rate:float, # the share of labels it should flip
-                    priors=None, # class frequencies (default uniform)
-                   )->np.ndarray:
-    "`T` with its off-diagonal mass scaled so that it flips `rate` of the labels (capped where a row would go negative)."
-    T = np.asarray(T, np.float64); C = len(T)
-    p = np.full(C, 1 / C) if priors is None else np.asarray(priors, np.float64) / np.sum(priors)
-    off = 1 - np.diag(T)
-    s = float(rate) / max(float(p @ off), 1e-12)
-    return np.eye(C) + min(s, 1 / max(off.max(), 1e-12)) * (T - np.eye(C))
 
 def _known_transition(run:RunContext, C:int)->np.ndarray:
     kind = run.opts["noise"]
@@ -678,7 +657,6 @@ def _setup_forward(run:RunContext, detector, noise_rate, estimator:str, kw:dict,
         fp = fit_predict()
         oof = out_of_fold_probs(lambda tr, ev: fp(tr, ev, save_best=bool(kw["fold_best"])), fp.given, folds=int(kw["folds"]), seed=c["seed"])
         T = anchor_noise_matrix(oof, kw["percentile"]) if how == "anchor" else estimate_noise_matrix(fp.given, oof).T
-        T = T / T.sum(1, keepdims=True)
         est = noise_rate_estimates(oof, fp.given, c["noise"])
     level = float(priors @ (1 - np.diag(T)))
     rate, source, _ = _resolve_rate(noise_rate, info, lambda: (level, f"transition ({how})", est))
@@ -686,7 +664,8 @@ def _setup_forward(run:RunContext, detector, noise_rate, estimator:str, kw:dict,
     seed_everything(c["seed"])
     learn = make_learner(dls, path=run.out, **run.recipe)
     learn.loss_func = ForwardLoss(T)
-    truth = realised_transition(info.true, given, C) if info.true is not None else None
+    truth = None if info.true is None else compare_labels(info.true, given, n_classes=C)["transition"].to_numpy()
+    if truth is not None: truth = np.where(np.isnan(truth), np.eye(C), truth)   # a class without training samples: unchanged
     return dict(learn=learn, cbs=[], coteaching=None, rate=rate, source=source, estimates=est, kept=None,
                 extra=dict(transition=how, transition_level=kw["level"], transition_flip_share=float(priors @ (1 - np.diag(T))),
                            transition_matrix=np.round(T, 6).tolist(),
