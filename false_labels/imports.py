@@ -15,18 +15,20 @@ import pandas as pd
 import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
-from .core import MAX_SIZE, atomic_dir, check_int, check_writable_dir, read_json, stable_hash
+from .core import MAX_SIZE, atomic_dir, check_int, check_writable_dir, one_line, read_json, stable_hash
 from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'IMPORT_VERSION', 'ImportDataError', 'fit_square', 'read_image',
-           'detect_layout', 'scan_image_folder', 'scan_csv', 'read_human_labels', 'scan_cifar', 'scan_npz', 'cache_dir',
-           'import_key', 'import_images']
+__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'SYSTEM_DIRS', 'IMPORT_VERSION', 'ImportDataError', 'fit_square',
+           'jpeg_truncated', 'read_image', 'detect_layout', 'scan_image_folder', 'read_table', 'scan_csv',
+           'class_indices', 'read_human_labels', 'scan_cifar', 'scan_npz', 'cache_dir', 'import_key',
+           'check_class_names', 'import_images']
 
 # %% ../nbs/16_imports.ipynb #279dfba6
 LAYOUTS = ("image_folder", "split_image_folder", "csv", "cifar", "npz", "dataset")
 IMAGE_EXTS = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pnm", ".jp2")
 SPLIT_DIRS = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
+SYSTEM_DIRS = ("__MACOSX", "@eaDir", "__pycache__", "$RECYCLE.BIN", "System Volume Information", "lost+found")  # not classes: skipped
 IMPORT_VERSION = 1
 
 class ImportDataError(ValueError):
@@ -77,11 +79,22 @@ def _jpeg_flag(p:str, size:int|None)->int:
     except Exception: return cv2.IMREAD_COLOR
     return next((flag for f, flag in _REDUCED if min(w, hh) // f >= size), cv2.IMREAD_COLOR)
 
+def jpeg_truncated(path:str|Path)->bool:
+    "Is `path` a JPEG cut short (no end-of-image marker after its last scan)? libjpeg would pad it with grey and complain on stderr."
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8": return False          # not a JPEG, whatever its name
+        f.seek(0, 2); n = f.tell(); f.seek(max(0, n - 65536)); tail = f.read()
+        if b"\xff\xd9" not in tail and n > 65536: f.seek(0); tail = f.read()   # trailing bytes after the end: read it all
+    return tail.find(b"\xff\xd9", max(tail.rfind(b"\xff\xda"), 0)) < 0
+
 def read_image(path:str|Path, # image file
                size:int|None=None, # side of the square (None: as decoded, RGB)
               )->np.ndarray|None:
-    "One image as RGB uint8 (`size` x `size` when given, see the resize policy), or None if unreadable."
+    "One image as RGB uint8 (`size` x `size` when given, see the resize policy), or None if unreadable (a truncated JPEG included)."
     p = str(path)
+    try:
+        if p[-4:].lower() in (".jpg", "jpeg", "jfif") and jpeg_truncated(p): return None
+    except OSError: return None
     flag = cv2.IMREAD_UNCHANGED if p[-4:].lower() in (".png", ".tif", "tiff", "webp") else _jpeg_flag(p, size)
     im = cv2.imread(p, flag)
     if im is not None: im = _to_rgb8(im) if (flag == cv2.IMREAD_UNCHANGED or im.ndim != 3) else im[..., ::-1]
@@ -94,7 +107,9 @@ def read_image(path:str|Path, # image file
 # %% ../nbs/16_imports.ipynb #fb0c3ff1
 def _is_img(name:str)->bool: return os.path.splitext(name)[1].lower() in IMAGE_EXTS
 
-def _subdirs(p:Path)->list: return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+def _subdirs(p:Path)->list:
+    "Sub-folders of `p` that can hold images: hidden ones (.DS_Store, ._x) and `SYSTEM_DIRS` (__MACOSX, ...) are skipped."
+    return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in SYSTEM_DIRS)
 
 def _cifar_dir(p:Path)->Path|None:
     for d in (p, p/"cifar-10-batches-py", p/"cifar-100-python"):
@@ -113,7 +128,13 @@ def detect_layout(src:str|Path)->str:
     elif _cifar_dir(p) is not None: return "cifar"
     else:
         subs = _subdirs(p)
-        if subs and all(d.name in SPLIT_DIRS for d in subs) and any(_subdirs(d) for d in subs): return "split_image_folder"
+        splits = [d for d in subs if d.name in SPLIT_DIRS and _subdirs(d)]
+        others = [d.name for d in subs if d.name not in SPLIT_DIRS]
+        if splits and others:
+            raise ImportDataError(f"{str(p)!r} mixes split folders ({', '.join(d.name for d in splits)}) with other folders "
+                                  f"({', '.join(others[:5])}): a split layout holds only train|valid|val|test/<class>/; "
+                                  "move the others out (unlabelled images cannot be imported), or give a CSV of path,label[,split]")
+        if splits: return "split_image_folder"
         if subs and not all(d.name in SPLIT_DIRS for d in subs): return "image_folder"
     raise ImportDataError(f"{str(p)!r} is not a false_labels dataset nor an importable layout; accepted: <root>/<class>/* (image_folder), "
                           "<root>/train|valid|val|test/<class>/* (split_image_folder), a .csv/.tsv of path,label[,split]"
@@ -127,7 +148,7 @@ def _walk(d:Path)->list:
     while stack:
         with os.scandir(stack.pop()) as it:
             for e in it:
-                if e.name.startswith("."): continue
+                if e.name.startswith(".") or e.name in SYSTEM_DIRS: continue
                 if e.is_dir(): stack.append(e.path)
                 elif _is_img(e.name):
                     st = e.stat(); out.append((e.path, st.st_size, st.st_mtime_ns))
@@ -168,12 +189,38 @@ def _bad_rows(what:str, src, mask, values)->None:
         rows = ", ".join(f"line {i + 2} ({values[i]!r})" for i in idx[:5])
         raise ImportDataError(f"{str(src)!r}: {len(idx)} row(s) with {what}: {rows}{' ...' if len(idx) > 5 else ''}")
 
+def read_table(path:str|Path)->pd.DataFrame:
+    "A CSV/TSV as text columns, or an `ImportDataError` naming the file: empty, binary, not UTF-8, not a table, a header only."
+    path, kind = Path(path), "TSV" if Path(path).suffix.lower() == ".tsv" else "CSV"
+    with open(path, "rb") as f: head = f.read(8192)
+    if b"\0" in head: raise ImportDataError(f"{str(path)!r} is a binary file, not a {kind} of path,label[,split][,clean_label]")
+    try: df = pd.read_csv(path, sep="\t" if kind == "TSV" else ",", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ImportDataError(f"{str(path)!r} is empty: a {kind} needs a header line (path,label[,split][,clean_label]) and a row per image") from None
+    except UnicodeDecodeError as e: raise ImportDataError(f"{str(path)!r} is not UTF-8 text (byte {e.start}): save the {kind} as UTF-8") from None
+    except pd.errors.ParserError as e: raise ImportDataError(f"{str(path)!r} cannot be read as a {kind}: {one_line(e)}") from None
+    if not len(df): raise ImportDataError(f"{str(path)!r} has a header ({', '.join(map(str, df.columns))}) but no rows")
+    return df
+
+def _same_files(path:Path, files:list, vals)->None:
+    "Refuse rows that name one file twice (under two spellings: ./x.png and an absolute path, a symlink ...), naming both rows."
+    first, pairs = {}, []
+    for i, f in enumerate(files):
+        r = os.path.realpath(f)
+        if r in first: pairs.append((first[r], i, r))
+        else: first[r] = i
+    if pairs:
+        a, b, r = pairs[0]
+        more = f" (and {len(pairs) - 1} more repeated file(s))" if len(pairs) > 1 else ""
+        raise ImportDataError(f"{str(path)!r}: line {a + 2} ({vals[a]!r}) and line {b + 2} ({vals[b]!r}) name the same file {r!r}{more}; "
+                              "list each image once")
+
 def scan_csv(path:str|Path, # .csv or .tsv file
              classes:list|None=None, # known class names (None: every label found)
             )->dict:
     "Plan of a CSV/TSV of `path,label[,split][,clean_label][,more label sets]`."
     path = Path(path)
-    df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str, keep_default_na=False)
+    df = read_table(path)
     df.columns = [str(c).strip() for c in df.columns]
     pick = lambda cands: next((c for c in cands if c in df.columns), None)
     pcol = pick(_PATH_COLS)
@@ -186,10 +233,10 @@ def scan_csv(path:str|Path, # .csv or .tsv file
     if gcol is None: raise ImportDataError(f"{str(path)!r}: no label column; found columns {', '.join(map(repr, df.columns))}")
     vals = df[pcol].str.strip().to_numpy(dtype=object)
     _bad_rows(f"an empty {pcol!r}", path, vals == "", vals)
-    _bad_rows("a repeated path", path, pd.Series(vals).duplicated().to_numpy(), vals)
     for col in (gcol, ccol):
         if col: _bad_rows(f"an empty {col!r}", path, df[col].str.strip().to_numpy() == "", vals)
     files = [str(Path(v) if os.path.isabs(v) else path.parent/v) for v in vals]
+    _same_files(path, files, vals)
     exists = np.array([os.path.isfile(f) for f in files])
     _bad_rows("a path that does not exist", path, ~exists, vals)
     split = df[scol].str.strip().str.lower().to_numpy(dtype=object) if scol else np.full(len(df), "train", dtype=object)
@@ -217,12 +264,38 @@ _HUMAN = {"aggre_label": "aggre", "worse_label": "worst", "random_label1": "rand
 def _unpickle(path:Path)->dict:
     with open(path, "rb") as f: return pickle.load(f, encoding="bytes")
 
+def class_indices(what:str, # the array's name, for the message
+                  src, # the file it comes from
+                  values, # labels: one class index per image
+                  n:int|None=None, # the number of images (None: not checked)
+                 )->np.ndarray:
+    "`values` as (N,) int64 class indices, or an `ImportDataError` naming `what` in `src`: 2-D, text, fractions, NaN and a wrong length refused."
+    v = np.asarray(values)
+    if v.ndim != 1: raise ImportDataError(f"{str(src)!r}: {what} must hold one class index per image (1-D), got shape {v.shape}")
+    if n is not None and len(v) != n: raise ImportDataError(f"{str(src)!r}: {what} has {len(v)} labels for {n} images")
+    if v.dtype.kind not in "iuf":
+        hint = ": store the class names in 'classes' and their indices as labels" if v.dtype.kind in "USO" else ""
+        raise ImportDataError(f"{str(src)!r}: {what} must be integer class indices, got {v.dtype} values such as {v[:3].tolist()}{hint}")
+    if v.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
+        if len(bad): raise ImportDataError(f"{str(src)!r}: {what} holds {len(bad)} value(s) that are not whole class indices, "
+                                           f"e.g. {v[bad[0]].item()!r} at position {bad[0]}")
+    return v.astype(np.int64)
+
 def read_human_labels(path:str|Path)->dict:
     "CIFAR-N label sets {name: (50000,) int64} from a `CIFAR-10_human.pt` / `CIFAR-100_human.pt` file."
-    d = torch.load(path, map_location="cpu", weights_only=False)  # a pickle of NumPy arrays: only your own download
+    path = Path(path)
+    if not path.is_file(): raise ImportDataError(f"CIFAR-N label file {str(path)!r} {'is a folder' if path.is_dir() else 'does not exist'}")
+    try: d = torch.load(path, map_location="cpu", weights_only=False)  # a pickle of NumPy arrays: only your own download
+    except Exception as e:
+        raise ImportDataError(f"{str(path)!r} is not a CIFAR-N label file (a torch-saved dict of label arrays): "
+                              f"{type(e).__name__}: {one_line(e)[:120]}") from None
     if not isinstance(d, dict): raise ImportDataError(f"{str(path)!r} is not a CIFAR-N label file (a dict of label arrays)")
-    out = {_HUMAN[k]: np.asarray(v, dtype=np.int64) for k, v in d.items() if k in _HUMAN}
-    if "clean_label" in d: out["clean"] = np.asarray(d["clean_label"], dtype=np.int64)
+    if not any(k in _HUMAN for k in d):
+        raise ImportDataError(f"{str(path)!r} holds none of the CIFAR-N label sets ({', '.join(_HUMAN)}); "
+                              f"found keys {', '.join(map(repr, list(d)[:8]))}")
+    out = {_HUMAN[k]: class_indices(repr(k), path, v) for k, v in d.items() if k in _HUMAN}
+    if "clean_label" in d: out["clean"] = class_indices("'clean_label'", path, d["clean_label"])
     return out
 
 def scan_cifar(root:str|Path, # cifar-10-batches-py/, cifar-100-python/ or a folder holding one
@@ -264,23 +337,47 @@ def scan_cifar(root:str|Path, # cifar-10-batches-py/, cifar-100-python/ or a fol
                  meta=dict(splits=True, classes=classes, file=files, human=str(human) if human else None))
 
 # %% ../nbs/16_imports.ipynb #973a6a1f
+def _npz_arrays(path:Path)->dict:
+    "The arrays of a .npz archive, or an `ImportDataError` naming the file: empty, a renamed .npy, damaged, pickled objects."
+    if path.stat().st_size == 0: raise ImportDataError(f"{str(path)!r} is empty (0 bytes), not a .npz archive of images and labels")
+    try: z = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise ImportDataError(f"{str(path)!r} cannot be read as a .npz archive ({type(e).__name__}: {one_line(e)[:120]})") from None
+    if isinstance(z, np.ndarray):
+        raise ImportDataError(f"{str(path)!r} is a single .npy array {z.shape}, not a .npz archive: save with np.savez(path, images=..., labels=...)")
+    try:
+        with z: return {k: z[k] for k in z.files}
+    except Exception as e:
+        raise ImportDataError(f"{str(path)!r}: an array cannot be read ({type(e).__name__}: {one_line(e)[:120]}); "
+                              "store numbers and strings only (no Python objects)") from None
+
 def scan_npz(path:str|Path)->dict:
     "Plan of a `.npz` of images and labels."
     path = Path(path)
-    with np.load(path, allow_pickle=False) as z: arrs = {k: z[k] for k in z.files}
+    arrs = _npz_arrays(path)
     ik = next((k for k in ("images", "x", "X", "data", "imgs") if k in arrs), None)
     lk = next((k for k in ("labels", "y", "label", "targets") if k in arrs), None)
     if ik is None or lk is None:
         raise ImportDataError(f"{str(path)!r}: needs an images array (images, x, X, data) and a labels array "
                               f"(labels, y, label, targets); found {', '.join(arrs)}")
-    images, n = arrs.pop(ik), len(arrs[lk])
-    if images.ndim not in (3, 4) or len(images) != n:
-        raise ImportDataError(f"{str(path)!r}: images must be (N, H, W[, C]) with N = {n} labels, got {images.shape}")
-    classes = [str(c) for c in arrs.pop("classes")] if "classes" in arrs else None
+    images = arrs.pop(ik)
+    n = len(images) if images.ndim else 0
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[3] not in (1, 3, 4)) or images.dtype.kind not in "uif":
+        raise ImportDataError(f"{str(path)!r}: {ik!r} must be numbers shaped (N, H, W) or (N, H, W, C) with C = 1, 3 or 4, "
+                              f"got {images.dtype} {images.shape}" + (" (channels first? transpose to (N, H, W, C))"
+                                                                      if images.ndim == 4 and images.shape[1] in (1, 3, 4) else ""))
+    if n == 0: raise ImportDataError(f"{str(path)!r}: {ik!r} holds no images")
+    if images.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(images.reshape(n, -1)).all(1))
+        if len(bad): raise ImportDataError(f"{str(path)!r}: {len(bad)} image(s) of {ik!r} hold NaN or infinite pixels, e.g. image {bad[0]}")
+    classes = check_class_names([str(c) for c in np.atleast_1d(arrs.pop("classes"))], f"{str(path)!r}: 'classes'") if "classes" in arrs else None
     had_split = "split" in arrs
-    split = arrs.pop("split").astype(str) if had_split else np.full(n, "train")
+    split = arrs.pop("split") if had_split else np.full(n, "train")
+    if split.ndim != 1 or len(split) != n or split.dtype.kind not in "US":
+        raise ImportDataError(f"{str(path)!r}: 'split' must hold one of {', '.join(SPLIT_DIRS)} per image ({n}), got {split.dtype} {split.shape}")
+    split = split.astype(str)
     ck = next((k for k in ("clean_labels", "clean_label", "clean") if k in arrs), None)
-    raw = {"given": arrs.pop(lk), **({"clean": arrs.pop(ck)} if ck else {})}
+    raw = {"given": class_indices(repr(lk), path, arrs.pop(lk), n), **({"clean": class_indices(repr(ck), path, arrs.pop(ck), n)} if ck else {})}
     raw.update({k: v for k, v in arrs.items() if v.ndim == 1 and len(v) == n and v.dtype.kind in "iu"})
     top = max(int(v.max()) for v in raw.values())
     classes = classes or [str(i) for i in range(top + 1)]
@@ -345,6 +442,16 @@ def _pick_size(plan:dict)->int:
     if not sides: raise ImportDataError(f"none of the sampled images could be read (e.g. {files[0]!r})")
     return int(np.median(sides))
 
+def check_class_names(classes, # class names in label order
+                      what:str="classes", # where they come from, for the message
+                     )->list:
+    "`classes` as a list of distinct, non-empty names, or an `ImportDataError` naming the repeated or empty one."
+    names = [str(c).strip() for c in classes]
+    dup = list(dict.fromkeys(c for c in names if names.count(c) > 1))
+    if dup: raise ImportDataError(f"{what}: class name(s) {', '.join(map(repr, dup))} given more than once in {','.join(names)}; list each class once")
+    if "" in names: raise ImportDataError(f"{what}: an empty class name in {names}")
+    return names
+
 def _class_order(names)->list:
     u = sorted(set(names))
     return sorted(u, key=int) if all(re.fullmatch(r"\d+", s) for s in u) else u
@@ -382,29 +489,46 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     "Import your own images as a dataset (task 'label', every label set kept), cached by content."
     src = Path(src)
     if size is not None: check_int("size", size, 1, MAX_SIZE)       # the options are answered before the source is read
+    if workers is not None: check_int("workers", workers, 1)
+    if classes is not None: classes = check_class_names(classes, "classes (--classes)")
     if out is not None and not (Path(out)/"card.json").is_file(): check_writable_dir(out, overwrite)
     layout = detect_layout(src)
+    if human is not None and layout != "cifar":
+        raise ImportDataError(f"human {str(human)!r} (--human): CIFAR-N label sets go with CIFAR batches, but {str(src)!r} has the {layout} "
+                              "layout; give its label sets as columns of a CSV or arrays of a .npz instead")
     if layout == "dataset": return load_dataset(src)
     plan = (scan_image_folder(src) if layout.endswith("image_folder") else scan_csv(src, classes) if layout == "csv"
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
     key = import_key(layout, plan["stamp"], size=size, classes=classes, human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key
-    if (target/"card.json").is_file() and (target/"images.npy").is_file():
-        card = read_json(target/"card.json")
-        if card.get("source", {}).get("key") == key:
-            if verbose: print(f"import: {str(src)!r} unchanged, using {str(target)!r}", file=sys.stderr)
-            return load_dataset(target)
+    rebuild = False
+    if (target/"card.json").is_file():
+        try: card = read_json(target/"card.json")
+        except (ValueError, OSError): card, rebuild = None, out is None        # a damaged card: the cache's own is rebuilt
+        if isinstance(card, dict) and card.get("source", {}).get("key") == key:
+            try:
+                ds = load_dataset(target)
+                if verbose: print(f"import: {str(src)!r} unchanged, using {str(target)!r}", file=sys.stderr)
+                return ds
+            except (ValueError, OSError) as e:             # cut short, edited, half deleted: import again
+                rebuild = True
+                if verbose: print(f"import: {str(target)!r} is damaged ({one_line(e)[:160]}); importing again", file=sys.stderr)
     names = np.concatenate(list(plan["sets"].values()))
+    given_classes = classes is not None
     classes = list(classes) if classes is not None else plan["meta"].get("classes") or _class_order(names)
     if len(classes) < 2 or len(set(names)) < 2:
         raise ImportDataError(f"{str(src)!r}: found one class only ({', '.join(map(repr, sorted(set(names))))}); "
                               "label noise needs at least 2 classes")
     unknown = sorted(set(names) - set(classes))
     if unknown: raise ImportDataError(f"{str(src)!r}: class(es) {unknown[:5]} not in classes {classes[:10]}")
+    if given_classes:
+        empty = [c for c in classes if c not in set(names)]
+        if empty: raise ImportDataError(f"classes (--classes): {', '.join(map(repr, empty[:5]))} label(s) no image of {str(src)!r}; "
+                                        f"the labels found are {', '.join(map(repr, sorted(set(names))[:10]))}")
     size = int(size or _pick_size(plan))
     n = len(plan["split"])
     workers = int(workers or os.cpu_count() or 1)
-    with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None) as (tmp, arr):
+    with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None or rebuild) as (tmp, arr):
         if plan["images"] is not None: bad = []; _store_arrays(plan["images"], arr, size)
         else: bad = _decode_files(plan["files"], arr, size, workers, progress)
         keep = np.setdiff1d(np.arange(n), bad)

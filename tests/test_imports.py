@@ -116,7 +116,7 @@ def test_bad_csvs_name_the_first_bad_rows(tmp_path):
              (df.assign(path=df.path.where(df.index != 3, "imgs/cat/nope.png")), "does not exist: line 5 ('imgs/cat/nope.png')"),
              (df.assign(split=df.split.where(df.index != 1, "dev")), "a split other than train, valid, val, test: line 3 ('dev')"),
              (df.assign(label=df.label.where(df.index != 2, "")), "an empty 'label': line 4"),
-             (pd.concat([df, df.iloc[:1]]), "a repeated path: line 10")]
+             (pd.concat([df, df.iloc[:1]]), "line 2 ('imgs/cat/0.png') and line 10 ('imgs/cat/0.png') name the same file")]
     for i, (bad, msg) in enumerate(cases):
         bad.to_csv(tmp_path/f"bad{i}.csv", index=False)
         with pytest.raises(ImportDataError, match=msg.replace("(", r"\(").replace(")", r"\)")):
