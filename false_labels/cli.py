@@ -170,7 +170,7 @@ def detect_options(a)->dict:
         if v is not None and v < 1: raise ValueError(f"--{o.replace('_', '-')} {v} must be >= 1")
     tv_kw = {k: getattr(a, o) for o, k in _VALUE_OPTS if getattr(a, o, None) is not None}
     kw = dict(tv_kw=tv_kw or None, top=16 if a.gallery is None else a.gallery, top_k=a.top)
-    check_output_options(kw["tv_kw"], kw["top"], kw["top_k"])
+    check_output_options(kw["tv_kw"], kw["top"], kw["top_k"], min_prob=a.min_prob)
     return kw
 
 def cmd_detect(a):
@@ -211,7 +211,13 @@ def cmd_study(a):
                task=r["task"])  # before any work
     if a.jobs is not None and a.jobs < 0: raise ValueError(f"jobs {a.jobs} must be >= 0")
     out = Path(a.out); data = out/"data"
-    if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
+    if (data/"card.json").exists():
+        ds, asked = load_dataset(data), dict(n=r["n"], size=r["size"], seed=a.seed)
+        have = {k: ds.card.get(k) for k in asked}
+        if have != asked:   # another study's data: resuming with it would mix two studies
+            raise ValueError(f"study folder {str(out)!r} holds data made with {', '.join(f'{k}={v}' for k, v in have.items())}, not "
+                             f"{', '.join(f'{k}={v}' for k, v in asked.items())}: give the same --n/--size/--seed to resume it, or another --out")
+        print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
     print(summary(ds))
     from false_labels.sweep import run_sweep

@@ -57,8 +57,11 @@ def atomic_json(path:str|Path, obj)->Path:
     return atomic_write(path, to_json(obj) + "\n")
 
 def read_json(path:str|Path):
-    "Read a JSON file."
-    return json.loads(Path(path).read_text())
+    "Read a JSON file; a damaged one (cut short, not text) raises a `json.JSONDecodeError` that names it."
+    raw = Path(path).read_bytes()
+    try: return json.loads(raw.decode())
+    except UnicodeDecodeError as e: raise json.JSONDecodeError(f"{str(path)!r} is damaged: not UTF-8 text (byte {e.start})", "", 0) from None
+    except json.JSONDecodeError as e: raise json.JSONDecodeError(f"{str(path)!r} is damaged: not valid JSON ({e.msg})", e.doc, e.pos) from None
 
 # %% ../nbs/00_core.ipynb #ea548d1f
 class OutputExistsError(FileExistsError):

@@ -750,9 +750,12 @@ def check_output_options(tv_kw=None, # training-value options (`value.check_valu
                          top=16, # gallery size
                          top_k=None, # rows of top_suspects.csv
                          feature_map="tsne", # feature map method or None
+                         min_prob=0.5, # least suggested probability to relabel: a number in [0, 1]
                         ):
-    "Check the training-value, gallery, top-k and feature-map options (no data needed: the CLI calls it first)."
+    "Check the training-value, gallery, top-k, feature-map and relabelling options (no data needed: the CLI calls it first)."
     check_value_options(**(tv_kw or {}))
+    if isinstance(min_prob, (bool, str)) or not isinstance(min_prob, (int, float, np.integer, np.floating)) or not 0 <= min_prob <= 1:
+        raise ValueError(f"min_prob {min_prob!r} (--min-prob) must be a number in [0, 1]: the least suggested probability to relabel")
     if feature_map is not None: check_choice("feature_map", feature_map, FEATURE_MAPS)
     if not _positive_int(top): raise ValueError(f"top={top!r} (gallery size) must be an integer >= 1")
     if top_k is not None and not _positive_int(top_k): raise ValueError(f"top_k={top_k!r} must be an integer >= 1 (or None)")
@@ -852,7 +855,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
     methods = parse_methods(method)
     check_sharp_options(ensemble_cut, noise_estimator, aum_schedule, incv_score)
-    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed); check_output_options(tv_kw, top, top_k, feature_map)
+    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
+    check_output_options(tv_kw, top, top_k, feature_map, min_prob)
     check_writable_dir(Path(out), overwrite)
     if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
     ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,

@@ -588,7 +588,8 @@ def label_recall(eps, # noise rate(s) in [0, 1)
     return _out(1 - _check_eps(eps), eps)
 
 # %% ../nbs/02_noise.ipynb #f69fbb49
-_ID_COLS, _LABEL_COLS = ('id', 'path', 'file', 'filename', 'image', 'image_id', 'key'), ('label', 'given', 'noisy_label', 'class')
+_ID_COLS, _LABEL_COLS = ('id', 'path', 'file', 'filename', 'image', 'image_id', 'key'), ('label', 'given', 'noisy_label', 'class', 'index')
+_READ_AS = {'class': 'name', 'index': 'index'}   # label columns that say how numbers are read when class names are numbers too
 
 def _pick_col(df:pd.DataFrame, col, names:tuple, what:str, exclude=None)->str:
     "The column for `what`: as given, else a conventional name, else the only remaining one of two."
@@ -607,15 +608,28 @@ def _key(x)->str:
     if isinstance(x, (np.integer, int)) and not isinstance(x, bool): return str(int(x))
     return str(x).strip()
 
-def _parse_labels(values:np.ndarray, keys:np.ndarray, classes)->np.ndarray:
-    "Class indices from label strings (class names when `classes` is given, else integers)."
+def _ambiguous(values:np.ndarray, lookup:dict, col:str)->None:
+    "Refuse numbers that read as a class name and as another class's index (classes named 1, 2, 3 and labels 0, 1, 2)."
+    C = len(lookup)
+    both = [v for v in dict.fromkeys(v.strip() for v in values) if v in lookup and v.isdigit() and int(v) < C and lookup[v] != int(v)]
+    if both:
+        v = both[0]
+        raise ValueError(f"column {col!r} holds numbers and the class names are numbers too ({', '.join(list(lookup)[:5])}): "
+                         f"{v!r} could be class {v!r} (index {lookup[v]}) or index {v}; name the column 'class' to read class names, "
+                         "or 'index' to read 0-based indices")
+
+def _parse_labels(values:np.ndarray, keys:np.ndarray, classes, col:str='label')->np.ndarray:
+    "Class indices from label strings (class names when `classes` is given, else integers); numbers that could be either are refused."
     out = np.empty(len(values), np.int64)
     lookup = {str(c): i for i, c in enumerate(classes)} if classes is not None else {}
+    how = _READ_AS.get(col) if any(k.isdigit() and i != int(k) for k, i in lookup.items()) else None
+    if how is None: _ambiguous(values, lookup, col)
+    if how == 'index': lookup = {}
     bad = []
     for i, v in enumerate(values):
         v = v.strip()
         if v in lookup: out[i] = lookup[v]
-        elif v.lstrip('-').isdigit() and 0 <= int(v) < (len(classes) if classes is not None else 2**62): out[i] = int(v)
+        elif how != 'name' and v.lstrip('-').isdigit() and 0 <= int(v) < (len(classes) if classes is not None else 2**62): out[i] = int(v)
         else: bad.append(i)
     if bad:
         shown = ', '.join(f"{str(values[i])!r} (id {keys[i]})" for i in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
@@ -644,7 +658,8 @@ def read_labels_csv(path, # CSV file with an id/path column and a label column
     if dup.any():
         d = list(dict.fromkeys(keys[dup.values]))
         raise ValueError(f"{path}: duplicated id(s) {', '.join(map(repr, d[:5]))}{' and more' if len(d) > 5 else ''} in column {id_col!r}")
-    labels = _parse_labels(df[label_col].to_numpy(dtype=str), keys, classes)
+    try: labels = _parse_labels(df[label_col].to_numpy(dtype=str), keys, classes, label_col)
+    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
     if ids is None: return labels
     want = [_key(i) for i in (_numpy(ids).tolist() if _is_torch(ids) else ids)]
     pos = dict(zip(keys, range(len(keys))))

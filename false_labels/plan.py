@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/plan.html.md"""
 
 # %% ../nbs/20_plan.ipynb #21394443
 from __future__ import annotations
-import itertools, json, os, re, socket
+import ast, itertools, json, math, os, re, socket
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,9 +21,9 @@ from .noise_instance import INSTANCE_NOISE_KINDS
 
 # %% auto #0
 __all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
-           'check_training_axes', 'is_default_template', 'plan_sweep', 'build_plan', 'check_axes', 'PlanMismatchError',
-           'SweepLockedError', 'SchedulerError', 'utc_now', 'merge_plans', 'check_plan', 'write_plan', 'check_unlocked',
-           'sweep_lock']
+           'check_types', 'check_training_axes', 'is_default_template', 'plan_sweep', 'build_plan', 'check_axes',
+           'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'utc_now', 'merge_plans', 'check_plan',
+           'write_plan', 'check_unlocked', 'sweep_lock']
 
 # %% ../nbs/20_plan.ipynb #71b54668
 def default_template()->Path:
@@ -63,6 +63,7 @@ def _as_values(name:str, v)->list:
     return v
 
 def _number(name:str, v, kind):
+    if isinstance(v, (bool, np.bool_)): raise ValueError(f"{name}: {v!r} is not a valid {kind.__name__}")
     try:
         x = kind(v)
         if kind is int and float(v) != x: raise ValueError
@@ -167,14 +168,21 @@ def _check_data(data)->tuple:
             raise ValueError(f"dataset {str(path)!r} has an empty {s} split ({len(ds)} images): every run needs all three; generate more images")
     return str(path), ds
 
+def _values(k:str, axes:dict, fixed:dict)->list:
+    "Every value parameter `k` takes in a sweep: its axis (a grid's included), else its fixed value(s); None left out."
+    vals = axes[k] if k in axes else _as_values(k, fixed[k]) if fixed.get(k) is not None else []
+    return [v for v in vals if v is not None]
+
 def _check_numbers(axes:dict, fixed:dict):
-    "Refuse training values no run could use: epochs/bs/size < 1, a seed < 0, a learning rate that is not a finite number > 0."
+    "Refuse training values no run could use: epochs/bs/size < 1, a seed < 0, a learning rate that is not a finite number > 0, a weight decay < 0."
     for e in axes.get('epochs', []): check_int('epochs', e, 1)
     for s in axes.get('seed', []): check_int('seed', s, 0)
-    for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE)):
-        for v in _as_values(k, fixed[k]) if fixed.get(k) is not None else []: check_int(k, v, lo, hi)
-    for v in _as_values('lr', fixed['lr']) if fixed.get('lr') is not None else []: check_positive('lr', v)
-    if fixed.get('checkpoint_every') is not None: check_int('checkpoint_every', fixed['checkpoint_every'], 1)
+    for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE), ('checkpoint_every', 1, None)):
+        for v in _values(k, axes, fixed): check_int(k, v, lo, hi)
+    for v in _values('lr', axes, fixed): check_positive('lr', v)
+    for v in _values('wd', axes, fixed):
+        if isinstance(v, (bool, str)) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"wd {v!r} must be a finite number >= 0 (weight decay)")
     nr = fixed.get('noise_rate')
     if nr is not None and nr != 'known':
         try: ok = 0 <= float(nr) < 1
@@ -197,21 +205,45 @@ def _check_values(axes:dict, ds):
             n_classes = len(task_classes(t, classes)[1]) if ds is not None and t is not None else None
             for r in axes.get('ratio', []): check_ratio(r, n_classes, k if k in NOISE_KINDS else None)
 
+_KINDS = {bool: 'true or false', int: 'an integer', float: 'a number', str: 'text', dict: 'a mapping'}
+
+def _fits(v, kind)->bool:
+    if kind is bool: return isinstance(v, (bool, np.bool_))
+    if isinstance(v, (bool, np.bool_)): return False
+    if kind is int: return isinstance(v, (int, np.integer))
+    if kind is float: return isinstance(v, (int, float, np.integer, np.floating))
+    return isinstance(v, kind)
+
+def check_types(values:dict, # parameter -> its values in the sweep (a list each)
+                template:str|Path|None=None, # papermill template; None: `default_template()`
+               ):
+    "Refuse a value whose type is not its template default's (a sweep file's `augment: \"no\"`, `bs: 3.5`); parameters defaulting to None take anything."
+    have = template_params(template)
+    for k, vals in values.items():
+        try: kind = type(ast.literal_eval(have[k])) if k in have else None
+        except (ValueError, SyntaxError): kind = None
+        if kind not in _KINDS: continue
+        for v in vals:
+            if not _fits(v, kind): raise ValueError(f"{k} {v!r} must be {_KINDS[kind]} (its default is {have[k]})")
+
 def check_training_axes(axes:dict, fixed:dict|None=None):
-    "Refuse architectures, losses, methods, devices and precisions the training modules do not know (imports torch and fastai)."
+    "Refuse architectures, losses, methods (with their losses and method_kw), optimisers, devices and precisions the training modules do not know (imports torch and fastai)."
     from false_labels import learn      # here, not at the top: the driver of a sweep needs no torch otherwise
     for a in axes.get('arch', []): learn.get_arch(a)
     for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
     fixed = fixed or {}
+    for o in _values('opt', axes, fixed): check_choice('opt', o, learn.OPTS)
     if fixed.get('device') is not None: learn.pick_device(fixed['device'])
     if fixed.get('precision') is not None: check_choice('precision', fixed['precision'], learn.PRECISIONS)
     if fixed.get('noise_estimator') is not None:
         from false_labels.robust import NOISE_ESTIMATORS
         check_choice('noise_estimator', fixed['noise_estimator'], NOISE_ESTIMATORS)
     if any(m is not None for m in axes.get('method', [])):
-        from false_labels.robust import parse_method
+        from false_labels.robust import check_method
         for m in axes['method']:
-            if m is not None: parse_method(m)
+            for l in axes.get('loss', ['ce']):
+                for kw in _values('method_kw', axes, fixed) or [None]:
+                    if m is not None: check_method(m, l, kw)
 
 def is_default_template(template)->bool: return Path(template).resolve() == default_template().resolve()
 
@@ -257,6 +289,8 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
         if single in have and single not in axes: axes[single] = [default]
     for k, v in grid.items(): axes[k] = _as_values(k, v)
     fixed = {k: v for k, v in args.items() if k not in axes}
+    check_types({**{k: _as_values(k, v) if not isinstance(v, dict) else [v] for k, v in fixed.items()},
+                 **{k: axes[k] for k in grid}}, template)
     _check_values(axes, ds); _check_numbers(axes, fixed)
     names = sorted(axes, key=lambda k: (_ORDER.index(k) if k in _ORDER else -1, k))
     runs, seen = [], set()

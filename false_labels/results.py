@@ -6,11 +6,11 @@ Docs: https://false-labels.github.io/false_labels/results.html.md"""
 
 # %% ../nbs/04_results.ipynb #6eac2756
 from __future__ import annotations
-import fcntl, io, json, math, os, shutil
+import fcntl, io, json, math, os, shutil, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, read_json
+from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, one_line, read_json
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
@@ -99,8 +99,10 @@ def write_status(run_dir:str|Path, **status)->dict:
     return status
 
 def is_done(run_dir:str|Path)->bool:
-    "Has this run finished (status done and `result.json` present)?"
-    return read_status(run_dir).get('status') == 'done' and (Path(run_dir)/'result.json').is_file()
+    "Has this run finished (status done and a readable `result.json`)? A damaged run is not: the next sweep runs it again."
+    if read_status(run_dir).get('status') != 'done': return False
+    try: return isinstance(read_json(Path(run_dir)/'result.json'), dict)
+    except (OSError, ValueError): return False
 
 def sweep_status(sweep_dir:str|Path)->pd.DataFrame:
     "One row per planned run: its status, attempts, duration and error."
@@ -109,9 +111,11 @@ def sweep_status(sweep_dir:str|Path)->pd.DataFrame:
     for r in load_plan(sweep_dir)['runs']:
         st = read_status(sweep_dir/'runs'/r['run_id'])
         status = st.get('status', 'pending')
-        if status == 'done' and not is_done(sweep_dir/'runs'/r['run_id']): status = 'failed'
+        error = st.get('error')
+        if status == 'done' and not is_done(sweep_dir/'runs'/r['run_id']):
+            status, error = 'failed', f"its result.json is missing or damaged ({str(sweep_dir/'runs'/r['run_id'])!r}): the next sweep runs it again"
         rows.append(dict(run_id=r['run_id'], status=status, attempt=st.get('attempt', 0),
-                         duration_s=st.get('duration_s'), error=st.get('error')))
+                         duration_s=st.get('duration_s'), error=error))
     return pd.DataFrame(rows, columns=['run_id', 'status', 'attempt', 'duration_s', 'error'])
 
 # %% ../nbs/04_results.ipynb #37f465fb
@@ -165,13 +169,21 @@ def _run_rows(run:dict, run_dir:Path)->pd.DataFrame:
     for k, v in recorded.items():  # resolved values (lr, device, precision: `<k>_requested` holds the request) win
         if params.get(k) is None or f'{k}_requested' in recorded: params[k] = v
     params['n_classes'] = _n_classes(run_dir, res)
-    m = pd.read_csv(run_dir/'metrics.csv') if (run_dir/'metrics.csv').is_file() else pd.DataFrame([res.get('final') or {}])
-    m = per_class_from_reports(run_dir, m)
+    m = per_class_from_reports(run_dir, _metrics(run['run_id'], run_dir, res))
     info = {'run_id': run['run_id'], **{k: v for k, v in params.items() if k not in m.columns}}
     df = pd.concat([pd.DataFrame([info] * len(m)), m.reset_index(drop=True)], axis=1)
     df['run_dir'], df['notebook'] = str(run_dir.resolve()), str((run_dir/'run.ipynb').resolve())
     df['is_final'] = df['epoch'] == df['epoch'].max() if 'epoch' in df else True
     return df
+
+def _metrics(run_id:str, run_dir:Path, res:dict)->pd.DataFrame:
+    "A finished run's metrics.csv; when it is gone or damaged, its final epoch from result.json, with a warning naming the run."
+    f = run_dir/'metrics.csv'
+    try: return pd.read_csv(f)
+    except FileNotFoundError: why = "has no metrics.csv"
+    except (ValueError, UnicodeDecodeError) as e: why = f"has a damaged metrics.csv ({one_line(e)[:80]})"
+    warnings.warn(f"run {run_id} ({str(run_dir)!r}) {why}: the results table holds its final epoch only (from result.json)")
+    return pd.DataFrame([res.get('final') or {}])
 
 def _tidy(df:pd.DataFrame)->pd.DataFrame:
     "Parquet-safe columns: the standard parameters always present, mixed-type columns as strings."

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastai.callback.core import Callback
-from .core import check_choice, seed_everything
+from .core import check_choice, check_int, check_positive, seed_everything
 from .data import NoisyDataLoaders, as_dataset, dataloaders
 from .stats import out_of_fold_probs
 from .confident import estimate_noise_from_gap, estimate_noise_rate
@@ -30,7 +30,7 @@ from .learn import (LOSSES, OPTS, CrossEntropy, NoisyLabelLoss, Prepared, RunCon
 # %% auto #0
 __all__ = ['NOISE_ESTIMATORS', 'REGISTRY', 'METHODS', 'TRANSITIONS', 'LEVELS', 'default_num_gradual', 'forget_schedule',
            'incv_forget_schedule', 'keep_count', 'PeerPair', 'CoTeachingLoss', 'CoTeaching', 'noise_rate_estimates',
-           'MethodSpec', 'register_method', 'methods', 'parse_method', 'method_setup', 'train_method',
+           'MethodSpec', 'register_method', 'methods', 'parse_method', 'check_method', 'method_setup', 'train_method',
            'relabel_flagged']
 
 # %% ../nbs/14_robust.ipynb #66b32f62
@@ -263,6 +263,7 @@ class MethodSpec:
     variant_kind: str = "variant" # what a variant is, for error messages
     noisy_valid_estimator: str = "cl" # the estimate `noise_estimator='auto'` picks when the validation labels are noisy
     own_estimate: bool = False # whether `noise_estimator='detector'` (the method's own cut) applies
+    losses: tuple = () # the losses it can train with (empty: any)
     def names(self)->tuple:
         "The method names a sweep can use."
         return tuple(f"{self.name}:{v}" for v in self.variants) if self.variants else (self.name,)
@@ -298,12 +299,67 @@ def parse_method(method:str, # a name from `methods()`
     check_choice("method", method, methods())
     return ("loss", None) if method in LOSSES else (method, None)
 
+def _unit(lo_open=False, hi_open=False, hi=1.0):
+    "A check of a number in [0, hi] (ends open as asked)."
+    def check(name, v):
+        x = check_positive(name, v) if lo_open else _number(name, v)
+        if x < 0 or x > hi or (hi_open and x == hi): raise ValueError(f"{name} {v!r} must be a number in {'(' if lo_open else '['}0, {hi:g}{')' if hi_open else ']'}")
+    return check
+
+def _number(name, v)->float:
+    if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+        raise ValueError(f"{name} {v!r} must be a finite number")
+    return float(v)
+
+def _opt_int(low):
+    return lambda name, v: v is None or check_int(name, v, low)
+
+def _flag(name, v):
+    if not isinstance(v, (bool, np.bool_)): raise ValueError(f"{name} {v!r} must be true or false")
+
+def _detector_kw(name, v):
+    if v is None: return
+    if not isinstance(v, dict): raise ValueError(f"{name} {v!r} must be a mapping of detector options ({', '.join(_DETECTOR_KW)})")
+    for k in v: check_choice("detector_kw key", k, _DETECTOR_KW)
+
+_KW_RULES = {   # method_kw name -> check(name, value): every method's settings are checked before any work
+    "folds": lambda n, v: check_int(n, v, 2), "estimate_folds": lambda n, v: check_int(n, v, 2),
+    "incv_iter": lambda n, v: check_int(n, v, 1), "loss_history": lambda n, v: check_int(n, v, 1),
+    "prep_epochs": _opt_int(1), "num_gradual": _opt_int(0), "init_epoch": _opt_int(0), "warmup": _opt_int(0),
+    "rampup": _opt_int(0), "lr_drop": _opt_int(1), "bs": _opt_int(1),
+    "exponent": check_positive, "T": check_positive, "alpha": check_positive, "lr": check_positive, "lam": _unit(hi=float("inf")),
+    "lambda_u": lambda n, v: v is None or _unit(hi=float("inf"))(n, v), "wd": _unit(hi=float("inf")),
+    "beta": _unit(hi_open=True), "p_threshold": _unit(), "threshold": _unit(), "percentile": _unit(hi=100.0),
+    "fold_best": _flag,
+    "transition": lambda n, v: check_choice(n, v, TRANSITIONS), "level": lambda n, v: check_choice(n, v, LEVELS),
+    "detector": lambda n, v: check_choice(n, v, DETECTION_METHODS),
+    "detector_kw": _detector_kw,
+}
+
 def _method_kw(family:str, method:str, method_kw:dict|None)->dict:
+    "The settings of `method`: its defaults updated by `method_kw`, every name and value checked."
     valid = REGISTRY[family].defaults if family in REGISTRY else {}
+    if method_kw is not None and not isinstance(method_kw, dict):
+        raise ValueError(f"method_kw {method_kw!r} must be a mapping of setting names to values (--method-kw '{{\"name\": value}}')")
     for k in method_kw or {}:
         if k not in valid:
             raise ValueError(f"unknown method_kw {k!r} for method {method!r}; valid: {', '.join(valid) or 'none'}")
+        if k in _KW_RULES: _KW_RULES[k](k, method_kw[k])      # e.g. "folds 0 must be >= 2", "unknown transition 'x'; valid: ..."
     return {**valid, **(method_kw or {})}
+
+def check_method(method:str="ce", # a name from `methods()`
+                 loss:str="ce", # the per-sample loss it is combined with
+                 method_kw:dict|None=None, # its settings
+                )->tuple:
+    "(family, variant, settings) of `method` with `loss` and `method_kw`, each checked as the run would (before any work)."
+    family, variant = parse_method(method)
+    kw = _method_kw(family, method, method_kw)
+    if family == "loss" and method != "ce" and loss not in ("ce", method):
+        raise ValueError(f"method {method!r} is the loss {method!r}; loss {loss!r} conflicts with it")
+    spec = REGISTRY.get(family)
+    if spec is not None and spec.losses and loss not in spec.losses:
+        raise ValueError(f"method {method!r} trains with loss {', '.join(spec.losses)}; loss {loss!r} conflicts with it")
+    return family, variant, kw
 
 def _check_noise_rate(noise_rate):
     if noise_rate is None or noise_rate == "known": return noise_rate
@@ -426,6 +482,9 @@ def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
     "The `train_run` setup of the registered method `family`: its preliminary work, then the learner it returns."
     def setup(run:RunContext)->Prepared:
         c, dls, info = run.opts, run.dls, run.dls.info
+        if fields["noise_rate"] == "known" and not (run.ds.has_truth or c["ratio"] > 0):
+            raise ValueError(f"noise_rate 'known' (--noise-rate known) needs a truth, but {str(run.ds.path)!r} has no clean label set "
+                             "and no noise is injected (ratio 0): give the rate as a number, or leave it out to estimate it")
         prep_epochs = int(kw.get("prep_epochs") or c["epochs"])
         fit_predict = lambda: _fit_predict(dls, run.recipe, prep_epochs, c["seed"], c["augment"])
         run.say(f"{fields['method']}: preparing ({info.n_corrupted}/{len(info.ids)} labels corrupted)")
@@ -458,14 +517,12 @@ def method_setup(method:str="ce", # a name from `methods()`
                  corrupt_valid:bool=False, # whether the run corrupts the validation labels too
                 )->tuple:
     "(setup for `learn.train_run`, the loss the run trains with) of a robust `method`, its options checked."
-    family, detector = parse_method(method)
-    kw = _method_kw(family, method, method_kw)
+    family, detector, kw = check_method(method, loss, method_kw)
     noise_rate = _check_noise_rate(noise_rate)
     estimator = _resolve_estimator(noise_estimator, family, corrupt_valid)
     fields = dict(method=method, method_kw=_jsonable_kw(method_kw), noise_rate=noise_rate, noise_estimator=noise_estimator)
     if family != "loss": return _family_setup(family, detector, kw, fields, estimator), loss
     if method == "ce": method = fields["method"] = loss            # plain training with the given loss
-    if loss not in ("ce", method): raise ValueError(f"method {method!r} is the loss {method!r}; loss {loss!r} conflicts with it")
     def setup(run:RunContext)->Prepared:
         return Prepared(make_learner(run.dls, path=run.out, **run.recipe), params=fields,
                         result=dict(noise_rate_used=None, noise_rate_source="unused", noise_rate_estimates=None))
@@ -517,7 +574,6 @@ def _estimated_rate(run:RunContext, noise_rate, estimator:str, kw:dict, fit_pred
 
 def _setup_elr(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "ELR (Liu et al. 2020): cross-entropy plus the early-learning regulariser on a per-sample running target."
-    if run.recipe["loss"] != "ce": raise ValueError(f"method 'elr' regularises cross-entropy; loss {run.recipe['loss']!r} conflicts with it")
     seed_everything(run.opts["seed"])
     learn = elr_learner(run.dls, float(kw["beta"]), float(kw["lam"]), path=run.out, **run.recipe)
     return dict(learn=learn, cbs=[], coteaching=None, rate=None, source="unused", estimates=None, kept=None,
@@ -640,7 +696,6 @@ def _known_transition(run:RunContext, C:int)->np.ndarray:
 
 def _setup_forward(run:RunContext, detector, noise_rate, estimator:str, kw:dict, prep_epochs:int, fit_predict:Callable)->dict:
     "Forward loss correction (Patrini et al. 2017): cross-entropy through T, estimated (trusted samples, anchors, confident joint) or known."
-    if run.recipe["loss"] != "ce": raise ValueError(f"method 'forward' corrects cross-entropy; loss {run.recipe['loss']!r} conflicts with it")
     check_choice("transition", kw["transition"], TRANSITIONS); check_choice("level", kw["level"], LEVELS)
     dls, info, c = run.dls, run.dls.info, run.opts
     how = kw["transition"] if kw["transition"] != "auto" else "anchor" if c["corrupt_valid"] else "glc"
@@ -683,5 +738,5 @@ _SURVIVE_KW = {   # method family -> its `method_kw` and their defaults
 }
 for _name, _setup in (("elr", _setup_elr), ("coteaching-plus", _setup_coteaching_plus), ("dividemix", _setup_dividemix),
                        ("relabel-retrain", _setup_relabel_retrain), ("forward", _setup_forward)):
-    register_method(_name, _SURVIVE_KW[_name])(_setup)
+    register_method(_name, _SURVIVE_KW[_name], **({"losses": ("ce",)} if _name in ("elr", "forward") else {}))(_setup)
 METHODS = methods()   # the built-in methods, these five included

@@ -116,6 +116,7 @@ def build_env(root:Path)->dict:
     pd.DataFrame(dict(id=np.r_[tr_ids, tr_ids[:1]], label=np.r_[y4, y4[:1]])).to_csv(c/"dupids.csv", index=False)
     for k in ("good", "missingcols", "unknownids", "range", "blank", "dupids"): e[f"csv_{k}"] = c/f"{k}.csv"
     e["missing"] = root/"nosuchthing"
+    e.update(build_inputs_env(root/"inputs", ds))
     return {k: str(v) for k, v in e.items()}
 
 
@@ -384,7 +385,202 @@ def _api():
         ("read_sweep_file:bad", lambda e, t: plan.load_sweep_file(e["yaml_bad"]), VE, ("bad.yaml",)),
         ("read_sweep_file:unknownkey", lambda e, t: plan.load_sweep_file(e["yaml_unknownkey"]), VE, ("ratioz",)),
     ]
-    return cases
+    return cases + _api_inputs()
 
 
 API_IDS_NEED_TRAINING = ("train_run:",)
+
+
+# ---------------------------------------------------------------- round 3 (issue 28): every input checked before any work
+def _fake_cifar(root:Path)->Path:
+    "A CIFAR-10 python-batches folder with 10 images per batch (50 training images), as `import` reads it."
+    import pickle
+    d = root/"cifar-10-batches-py"; d.mkdir(parents=True)
+    with open(d/"batches.meta", "wb") as f: pickle.dump({b"label_names": [f"c{i}".encode() for i in range(10)]}, f)
+    rng = np.random.default_rng(0)
+    for b in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(d/b, "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 255, (10, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, 10))}, f)
+    return d
+
+
+def build_inputs_env(root:Path, ds:Path)->dict:
+    "The round-3 fixtures: CSVs, .npz and CIFAR-N files, folders and sweep files that used to pass silently or end in a 'bug' line."
+    import torch
+    root.mkdir(parents=True)
+    e = {}
+    flat = e["in_flat"] = root/"flat"                 # 3 classes x 10 images, no truth: trains and detects as imported data
+    for c in ("cat", "dog", "bird"):
+        for i in range(10): _png(flat/c/f"{i}.png", hash(c) % 1000 + i)
+    num = e["in_numflat"] = root/"numflat"            # classes named 1, 2, 3
+    for c in ("1", "2", "3"):
+        for i in range(10): _png(num/c/f"{i}.png", int(c) * 100 + i)
+    files = [f"{c}/{i}.png" for c in ("1", "2", "3") for i in range(10)]
+    pd.DataFrame(dict(file=files, label=[int(f[0]) - 1 for f in files])).to_csv(root/"zero_based.csv", index=False)
+    e["in_zero_based"] = root/"zero_based.csv"
+    spl = e["in_split_unlabeled"] = root/"split_unlabeled"
+    for s in ("train", "test"):
+        for c in ("cat", "dog"):
+            for i in range(3): _png(spl/s/c/f"{i}.png", i)
+    for i in range(3): _png(spl/"unlabeled"/"batch1"/f"{i}.png", i)
+    # CSVs
+    c = root/"csv"; (c/"img").mkdir(parents=True)
+    for i in range(4): _png(c/"img"/f"{i}.png", i)
+    pd.DataFrame(dict(path=["./img/0.png", str(c/"img"/"0.png"), "img/1.png", "img/2.png"], label=["a", "b", "a", "b"])).to_csv(c/"twice.csv", index=False)
+    (c/"header_only.csv").write_text("path,label\n")
+    (c/"zero.csv").write_text("")
+    (c/"binary.csv").write_bytes(bytes(range(256)) * 8)
+    (c/"latin1.csv").write_bytes("path,label\nimg/0.png,caf\xe9\nimg/1.png,th\xe9\n".encode("latin-1"))
+    (c/"ragged.csv").write_text("path,label\nimg/0.png,a\nimg/1.png,b,x,y\n")
+    (c/"quote.csv").write_text('path,label\nimg/0.png,a\n"img/1.png,b\n')
+    pd.DataFrame(dict(path=[f"img/{i}.png" for i in range(4)], label=["a", "b"] * 2)).to_csv(c/"good.csv", index=False)
+    for k in ("twice", "header_only", "zero", "binary", "latin1", "ragged", "quote", "good"): e[f"in_csv_{k}"] = c/f"{k}.csv"
+    # .npz
+    z = root/"npz"; z.mkdir()
+    ims, y = np.random.default_rng(0).integers(0, 255, (12, 8, 8, 3), dtype=np.uint8), np.arange(12) % 3
+    arrays = dict(float_labels=dict(images=ims, labels=y + 0.5), str_labels=dict(images=ims, labels=np.array(list("abc") * 4)),
+                  onehot_labels=dict(images=ims, labels=np.eye(3)[y]), short_labels=dict(images=ims, labels=y[:10]),
+                  short_clean=dict(images=ims, labels=y, clean=y[:5]), nan_images=dict(images=np.full((12, 8, 8, 3), np.nan, np.float32), labels=y),
+                  dup_classes=dict(images=ims, labels=y, classes=np.array(["a", "a", "b"])), no_images=dict(images=ims[:0], labels=y[:0]),
+                  channels_first=dict(images=ims.transpose(0, 3, 1, 2)[:, :, :, :6], labels=y))
+    for k, v in arrays.items(): np.savez(z/f"{k}.npz", **v); e[f"in_npz_{k}"] = z/f"{k}.npz"
+    (z/"zero.npz").write_bytes(b""); e["in_npz_zero"] = z/"zero.npz"
+    np.save(z/"array.npy", ims); (z/"array.npy").rename(z/"renamed.npz"); e["in_npz_renamed"] = z/"renamed.npz"
+    # CIFAR batches and CIFAR-N label files
+    e["in_cifar"] = _fake_cifar(root/"cifar")
+    h = root/"human"; h.mkdir()
+    torch.save({"foo": np.zeros(50)}, h/"nokeys.pt")
+    torch.save({"aggre_label": np.arange(50) % 10 + 0.7, "clean_label": np.arange(50) % 10}, h/"fractional.pt")
+    torch.save({"aggre_label": np.arange(50) % 10, "worse_label": (np.arange(50) % 10).reshape(5, 10)}, h/"twod.pt")
+    (h/"text.pt").write_text("aggre_label,clean_label\n1,1\n"); (h/"empty.pt").write_bytes(b"")
+    for k in ("nokeys", "fractional", "twod", "text", "empty"): e[f"in_human_{k}"] = h/f"{k}.pt"
+    # sweep files
+    y = root/"yaml"; y.mkdir()
+    for name, text in dict(augment_no='augment: "no"\n', epochs_true="epochs: true\n", opt_nope="opt: nope\n", wd_neg="wd: -1\n",
+                           wd_text="wd: abc\n", bs_frac="bs: 3.5\n", lr_text="lr: fast\n", grid_bs0="grid:\n  bs: [0]\n",
+                           grid_opt="grid:\n  opt: [sgd, nope]\n", elr_gce="methods: [elr]\nlosses: [gce]\n",
+                           loss_method="methods: [gce]\nlosses: [sce]\n", method_kw="method: forward\nmethod_kw: {transition: nope}\n",
+                           ckpt_true="checkpoint_every: true\n").items():
+        (y/f"{name}.yaml").write_text(text); e[f"in_yaml_{name}"] = y/f"{name}.yaml"
+    # a sweep folder whose plan.json is damaged; a study folder holding another study's data
+    from false_labels.sweep import plan_sweep, write_plan
+    sw = e["in_sweep_badplan"] = root/"sweep_badplan"
+    write_plan(sw, plan_sweep(data=ds, ratios=[0], seeds=1, archs=["small_cnn"], epochs=1, task=4))
+    (sw/"plan.json").write_text((sw/"plan.json").read_text()[:200]); (sw/"runs").mkdir()
+    st = e["in_study_old"] = root/"study_old"; st.mkdir(); shutil.copytree(ds, st/"data")
+    return {k: str(v) for k, v in e.items()}
+
+
+TRAIN_IN = "train --data {in_flat} --out {out} --arch small_cnn --epochs 1 --bs 32 --device cpu --quiet"
+SWEEP_F = SWEEP.replace(" --epochs 1", "").replace(" --bs 32", "")      # the sweep file's values are not overridden
+
+
+def _import(cid, src, *rest_and_want):
+    "An `import` case: `import SRC --out {out} [options]`, wanting the substrings after the options (split at '=>')."
+    i = rest_and_want.index("=>")
+    return _c(f"import:{cid}", ["import", src, "--out", "{out}", "--quiet", *rest_and_want[:i]], *rest_and_want[i + 1:])
+
+
+INPUT_CASES = [
+    # import: a CSV
+    _import("csv=one-file-two-spellings", "{in_csv_twice}", "=>", "line 2", "line 3", "same file"),
+    _import("csv=header-only", "{in_csv_header_only}", "=>", "header_only.csv", "no rows"),
+    _import("csv=zero-bytes", "{in_csv_zero}", "=>", "zero.csv", "empty"),
+    _import("csv=binary", "{in_csv_binary}", "=>", "binary.csv", "binary"),
+    _import("csv=not-utf8", "{in_csv_latin1}", "=>", "latin1.csv", "UTF-8"),
+    _import("csv=ragged-row", "{in_csv_ragged}", "=>", "ragged.csv", "line 3"),
+    _import("csv=unclosed-quote", "{in_csv_quote}", "=>", "quote.csv"),
+    # import: folders and options
+    _import("src=split-and-unlabeled", "{in_split_unlabeled}", "=>", "unlabeled", "train|valid|val|test"),
+    _import("classes=repeated", "{in_flat}", "--classes", "cat,dog,cat,bird", "=>", "--classes", "'cat'"),
+    _import("classes=labels-nothing", "{in_flat}", "--classes", "bird,cat,dog,fish", "=>", "--classes", "fish"),
+    _import("workers=0", "{in_flat}", "--workers", "0", "=>", "workers", "0"),
+    _import("workers=-1", "{in_flat}", "--workers", "-1", "=>", "workers", "-1"),
+    _import("human=for-an-image-folder", "{in_flat}", "--human", "{in_human_nokeys}", "=>", "--human", "CIFAR"),
+    _import("human=for-a-csv", "{in_csv_good}", "--human", "{in_human_nokeys}", "=>", "--human", "csv"),
+    # import: CIFAR-N label files
+    _import("human=no-cifar-n-keys", "{in_cifar}", "--human", "{in_human_nokeys}", "=>", "nokeys.pt", "aggre_label"),
+    _import("human=fractional-labels", "{in_cifar}", "--human", "{in_human_fractional}", "=>", "fractional.pt", "0.7"),
+    _import("human=2-D-labels", "{in_cifar}", "--human", "{in_human_twod}", "=>", "twod.pt", "worse_label"),
+    _import("human=text-file", "{in_cifar}", "--human", "{in_human_text}", "=>", "text.pt", "CIFAR-N"),
+    _import("human=zero-bytes", "{in_cifar}", "--human", "{in_human_empty}", "=>", "empty.pt", "CIFAR-N"),
+    _import("human=missing", "{in_cifar}", "--human", "{missing}", "=>", "nosuchthing"),
+    _import("human=a-folder", "{in_cifar}", "--human", "{empty}", "=>", "empty", "folder"),
+    # import: .npz
+    _import("npz=float-labels", "{in_npz_float_labels}", "=>", "float_labels.npz", "0.5"),
+    _import("npz=text-labels", "{in_npz_str_labels}", "=>", "str_labels.npz", "integer class indices"),
+    _import("npz=2-D-labels", "{in_npz_onehot_labels}", "=>", "onehot_labels.npz", "1-D"),
+    _import("npz=fewer-labels-than-images", "{in_npz_short_labels}", "=>", "short_labels.npz", "10 labels for 12 images"),
+    _import("npz=fewer-clean-labels", "{in_npz_short_clean}", "=>", "short_clean.npz", "'clean'"),
+    _import("npz=nan-images", "{in_npz_nan_images}", "=>", "nan_images.npz", "NaN"),
+    _import("npz=repeated-classes", "{in_npz_dup_classes}", "=>", "dup_classes.npz", "'a'"),
+    _import("npz=no-images", "{in_npz_no_images}", "=>", "no_images.npz", "no images"),
+    _import("npz=channels-first", "{in_npz_channels_first}", "=>", "channels_first.npz", "channels first"),
+    _import("npz=zero-bytes", "{in_npz_zero}", "=>", "zero.npz", "0 bytes"),
+    _import("npz=renamed-npy", "{in_npz_renamed}", "=>", "renamed.npz", ".npy"),
+    # train: method settings checked before any work, for every method; ambiguous labels; 'known' without a truth
+    _c("train:method-kw=forward-transition", TRAIN.split() + ["--method", "forward", "--method-kw", '{{"transition": "nope"}}'], "transition", "nope"),
+    _c("train:method-kw=coteaching-folds-0", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"folds": 0}}'], "folds", "0"),
+    _c("train:method-kw=coteaching-exponent-text", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"exponent": "a"}}'], "exponent"),
+    _c("train:method-kw=dividemix-p-threshold-2", TRAIN.split() + ["--method", "dividemix", "--method-kw", '{{"p_threshold": 2}}'], "p_threshold", "2"),
+    _c("train:method-kw=relabel-fold-best-text", TRAIN.split() + ["--method", "relabel-retrain", "--method-kw", '{{"fold_best": "no"}}'], "fold_best"),
+    _c("train:method-kw=relabel-detector", TRAIN.split() + ["--method", "relabel-retrain", "--method-kw", '{{"detector": "zz"}}'], "zz"),
+    _c("train:method-kw=elr-beta-1", TRAIN.split() + ["--method", "elr", "--method-kw", '{{"beta": 1}}'], "beta"),
+    _c("train:method-kw=coteaching-folds-2.5", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"folds": 2.5}}'], "folds", "2.5"),
+    _c("train:method=elr-loss=gce", TRAIN.split() + ["--method", "elr", "--loss", "gce"], "elr", "gce"),
+    _c("train:method=gce-loss=sce", TRAIN.split() + ["--method", "gce", "--loss", "sce"], "sce"),
+    _c("train:noise-rate=known-without-truth", TRAIN_IN.split() + ["--method", "coteaching", "--noise-rate", "known"], "known", "truth"),
+    _c("train:labels=0-based-on-classes-1-2-3", TRAIN_IN.replace("{in_flat}", "{in_numflat}").split() + ["--labels", "{in_zero_based}"],
+       "zero_based.csv", "'class'", "'index'"),
+    # detect
+    *_values("detect", DETECT, [("--min-prob", "2", "min_prob", "2"), ("--min-prob", "-0.1", "min_prob"), ("--min-prob", "nan", "min_prob")]),
+    _c("detect:labels=0-based-on-classes-1-2-3", DETECT.replace("{ds}", "{in_numflat}").replace("--task 4 ", "").split()
+       + ["--labels", "{in_zero_based}", "--quiet"], "zero_based.csv", "could be"),
+    # sweep: a sweep file's values checked when planning (no folder made)
+    *[_c(f"sweep:file={k}", SWEEP_F.split() + ["--file", "{in_yaml_%s}" % k], *w) for k, *w in (
+        ("augment_no", "augment", "'no'"), ("epochs_true", "epochs", "True"), ("opt_nope", "opt", "nope"), ("wd_neg", "wd", "-1"),
+        ("wd_text", "wd", "abc"), ("bs_frac", "bs", "3.5"), ("lr_text", "lr", "fast"), ("grid_bs0", "bs", "0"),
+        ("grid_opt", "opt", "nope"), ("elr_gce", "elr", "gce"), ("loss_method", "gce", "sce"), ("method_kw", "transition", "nope"),
+        ("ckpt_true", "checkpoint_every", "True"))],
+    _c("sweep:out=damaged-plan", SWEEP.replace("{out}", "{in_sweep_badplan}").split(), "plan.json", "damaged"),
+    _c("report:damaged-plan", ["report", "{in_sweep_badplan}"], "plan.json", "damaged"),
+    # study: another study's data in the folder
+    _c("study:out=other-n", STUDY.replace("{out}", "{in_study_old}").replace("--n 120", "--n 240").split(), "n=120", "n=240"),
+    _c("study:out=other-size", STUDY.replace("{out}", "{in_study_old}").replace("--size 16", "--size 24").split(), "size=16", "size=24"),
+]
+CLI_CASES += INPUT_CASES
+
+
+def _api_inputs():
+    "Round 3's API cases: the public checkers the CLI relies on, called directly."
+    import false_labels.imports as imp, false_labels.noise as noise, false_labels.plan as plan, false_labels.robust as robust
+    import false_labels.detection as detection, false_labels.core as core
+    VE = (ValueError,)
+    def damaged(t):
+        (t/"x.json").write_text('{"a": "unterminated'); return core.read_json(t/"x.json")
+    return [
+        ("import_images:classes-repeated", lambda e, t: imp.import_images(e["in_flat"], out=t/"o", classes=["cat", "dog", "cat"]), VE, ("'cat'",)),
+        ("import_images:workers=0", lambda e, t: imp.import_images(e["in_flat"], out=t/"o", workers=0), VE, ("workers",)),
+        ("import_images:human-not-cifar", lambda e, t: imp.import_images(e["in_flat"], out=t/"o", human=e["in_human_nokeys"]), VE, ("human",)),
+        ("scan_csv:same-file-twice", lambda e, t: imp.scan_csv(e["in_csv_twice"]), VE, ("line 2", "line 3")),
+        ("scan_csv:header-only", lambda e, t: imp.scan_csv(e["in_csv_header_only"]), VE, ("no rows",)),
+        ("read_table:not-utf8", lambda e, t: imp.read_table(e["in_csv_latin1"]), VE, ("UTF-8",)),
+        ("detect_layout:split-and-unlabeled", lambda e, t: imp.detect_layout(e["in_split_unlabeled"]), VE, ("unlabeled",)),
+        ("read_human_labels:no-keys", lambda e, t: imp.read_human_labels(e["in_human_nokeys"]), VE, ("nokeys.pt",)),
+        ("read_human_labels:text", lambda e, t: imp.read_human_labels(e["in_human_text"]), VE, ("text.pt",)),
+        ("scan_npz:float-labels", lambda e, t: imp.scan_npz(e["in_npz_float_labels"]), VE, ("0.5",)),
+        ("scan_npz:renamed-npy", lambda e, t: imp.scan_npz(e["in_npz_renamed"]), VE, (".npy",)),
+        ("class_indices:2-D", lambda e, t: imp.class_indices("y", "f", np.zeros((3, 2), int)), VE, ("1-D",)),
+        ("check_class_names:repeated", lambda e, t: imp.check_class_names(["a", "b", "a"]), VE, ("'a'",)),
+        ("read_labels_csv:ambiguous-numbers", lambda e, t: noise.read_labels_csv(e["in_zero_based"], classes=["1", "2", "3"]), VE,
+         ("zero_based.csv", "'index'")),
+        ("check_method:kw-value", lambda e, t: robust.check_method("forward", "ce", {"transition": "nope"}), VE, ("nope",)),
+        ("check_method:loss-conflict", lambda e, t: robust.check_method("elr", "gce"), VE, ("gce",)),
+        ("check_output_options:min_prob=2", lambda e, t: detection.check_output_options(min_prob=2), VE, ("min_prob",)),
+        ("check_types:augment-text", lambda e, t: plan.check_types({"augment": ["no"]}), VE, ("augment",)),
+        ("plan_sweep:epochs=True", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], epochs=True), VE, ("epochs",)),
+        ("plan_sweep:wd=-1", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], wd=-1), VE, ("wd",)),
+        ("plan_sweep:opt=nope", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], opt="nope"), VE, ("nope",)),
+        ("load_plan:damaged", lambda e, t: plan.check_plan(e["in_sweep_badplan"], {"hash": ""}), VE, ("plan.json",)),
+        ("read_json:damaged", lambda e, t: damaged(t), VE, ("x.json", "damaged")),
+    ]

@@ -166,7 +166,7 @@ def test_method_elr(mds, tmp_path):
     res = _run(mds, tmp_path, "elr", epochs=1, method_kw=dict(lam=2.0))
     assert res["method"] == "elr" and res["elr_lam"] == 2.0 and res["elr_beta"] == 0.7
     assert res["noise_rate_source"] == "unused" and res["noise_rate_used"] is None
-    with pytest.raises(ValueError, match="regularises cross-entropy"): _run(mds, tmp_path, "elr", epochs=1, loss="gce", overwrite=True)
+    with pytest.raises(ValueError, match="method .elr. trains with loss ce; loss .gce. conflicts"): _run(mds, tmp_path, "elr", epochs=1, loss="gce", overwrite=True)
 
 
 def test_method_coteaching_plus(mds, tmp_path):
@@ -230,7 +230,7 @@ def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
     np.testing.assert_allclose(T, noise_matrix("pair", res["realised_ratio"], 3), atol=1e-6)
     assert res["transition"] == "known" and res["noise_rate_source"] == "transition (known)"
     assert 0 <= res["transition_error"] < 0.5 and res["noise_rate_used"] == pytest.approx(res["realised_ratio"])
-    with pytest.raises(ValueError, match="corrects cross-entropy"): _run(mds, tmp_path, "forward", epochs=1, loss="gce", overwrite=True)
+    with pytest.raises(ValueError, match="method .forward. trains with loss ce; loss .gce. conflicts"): _run(mds, tmp_path, "forward", epochs=1, loss="gce", overwrite=True)
     with pytest.raises(ValueError, match="unknown transition 'true'; valid: auto, glc, anchor, cl, known"):
         _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(transition="true"), overwrite=True)
     with pytest.raises(ValueError, match="transition 'known' needs noise sym, pair or matrix"):
