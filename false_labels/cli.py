@@ -112,8 +112,9 @@ def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
     if a.checkpoint_every is not None: check_int("checkpoint_every", a.checkpoint_every, 1)   # before any work
+    from false_labels.robust import check_method, train_method
+    check_method(a.method or "ce", a.loss or "ce", a.method_kw)                               # before an import, too
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
-    from false_labels.robust import train_method
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
@@ -170,7 +171,7 @@ def detect_options(a)->dict:
         if v is not None and v < 1: raise ValueError(f"--{o.replace('_', '-')} {v} must be >= 1")
     tv_kw = {k: getattr(a, o) for o, k in _VALUE_OPTS if getattr(a, o, None) is not None}
     kw = dict(tv_kw=tv_kw or None, top=16 if a.gallery is None else a.gallery, top_k=a.top)
-    check_output_options(kw["tv_kw"], kw["top"], kw["top_k"], min_prob=a.min_prob)
+    check_output_options(kw["tv_kw"], kw["top"], kw["top_k"], min_prob=getattr(a, "min_prob", 0.5))
     return kw
 
 def cmd_detect(a):

@@ -523,7 +523,7 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     if unknown: raise ImportDataError(f"{str(src)!r}: class(es) {unknown[:5]} not in classes {classes[:10]}")
     if given_classes:
         empty = [c for c in classes if c not in set(names)]
-        if empty: raise ImportDataError(f"classes (--classes): {', '.join(map(repr, empty[:5]))} label(s) no image of {str(src)!r}; "
+        if empty: raise ImportDataError(f"classes (--classes): no image of {str(src)!r} is labelled {', '.join(map(repr, empty[:5]))}; "
                                         f"the labels found are {', '.join(map(repr, sorted(set(names))[:10]))}")
     size = int(size or _pick_size(plan))
     n = len(plan["split"])

@@ -63,7 +63,7 @@ def _as_values(name:str, v)->list:
     return v
 
 def _number(name:str, v, kind):
-    if isinstance(v, (bool, np.bool_)): raise ValueError(f"{name}: {v!r} is not a valid {kind.__name__}")
+    if isinstance(v, (bool, np.bool_)): raise ValueError(f"{name}: {v!r} is not a valid {kind.__name__} (true/false is not a number)")
     try:
         x = kind(v)
         if kind is int and float(v) != x: raise ValueError

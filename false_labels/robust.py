@@ -344,7 +344,7 @@ def _method_kw(family:str, method:str, method_kw:dict|None)->dict:
     for k in method_kw or {}:
         if k not in valid:
             raise ValueError(f"unknown method_kw {k!r} for method {method!r}; valid: {', '.join(valid) or 'none'}")
-        if k in _KW_RULES: _KW_RULES[k](k, method_kw[k])      # e.g. "folds 0 must be >= 2", "unknown transition 'x'; valid: ..."
+        if k in _KW_RULES: _KW_RULES[k](f"method_kw {k}", method_kw[k])   # "method_kw folds 0 must be >= 2", "unknown method_kw transition 'x'; valid: ..."
     return {**valid, **(method_kw or {})}
 
 def check_method(method:str="ce", # a name from `methods()`
@@ -483,7 +483,8 @@ def _family_setup(family:str, detector, kw:dict, fields:dict, estimator:str):
     def setup(run:RunContext)->Prepared:
         c, dls, info = run.opts, run.dls, run.dls.info
         if fields["noise_rate"] == "known" and not (run.ds.has_truth or c["ratio"] > 0):
-            raise ValueError(f"noise_rate 'known' (--noise-rate known) needs a truth, but {str(run.ds.path)!r} has no clean label set "
+            where = run.ds.card.get("source", {}).get("root") or run.ds.path
+            raise ValueError(f"noise_rate 'known' (--noise-rate known) needs a truth, but {str(where)!r} has no clean label set "
                              "and no noise is injected (ratio 0): give the rate as a number, or leave it out to estimate it")
         prep_epochs = int(kw.get("prep_epochs") or c["epochs"])
         fit_predict = lambda: _fit_predict(dls, run.recipe, prep_epochs, c["seed"], c["augment"])

@@ -231,7 +231,7 @@ def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
     assert res["transition"] == "known" and res["noise_rate_source"] == "transition (known)"
     assert 0 <= res["transition_error"] < 0.5 and res["noise_rate_used"] == pytest.approx(res["realised_ratio"])
     with pytest.raises(ValueError, match="method .forward. trains with loss ce; loss .gce. conflicts"): _run(mds, tmp_path, "forward", epochs=1, loss="gce", overwrite=True)
-    with pytest.raises(ValueError, match="unknown transition 'true'; valid: auto, glc, anchor, cl, known"):
+    with pytest.raises(ValueError, match="unknown method_kw transition 'true'; valid: auto, glc, anchor, cl, known"):
         _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(transition="true"), overwrite=True)
     with pytest.raises(ValueError, match="transition 'known' needs noise sym, pair or matrix"):
         _run(mds, tmp_path, "forward", epochs=1, noise="idn", method_kw=dict(transition="known"), overwrite=True)
@@ -254,5 +254,5 @@ def test_method_forward_estimates_T_and_scales_it_to_a_given_rate(mds, tmp_path)
     assert res["transition"] == "anchor"                                                  # auto with noisy validation labels
     with pytest.raises(ValueError, match="transition 'glc' reads T off clean validation labels"):
         _run(mds, tmp_path, "forward", epochs=1, corrupt_valid=True, method_kw=dict(transition="glc"), overwrite=True)
-    with pytest.raises(ValueError, match="unknown level 'known'; valid: estimate, rate"):
+    with pytest.raises(ValueError, match="unknown method_kw level 'known'; valid: estimate, rate"):
         _run(mds, tmp_path, "forward", epochs=1, method_kw=dict(level="known"), overwrite=True)
