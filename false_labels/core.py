@@ -202,6 +202,8 @@ def check_writable_dir(path:str|Path, # the output folder
     if path.exists() and not path.is_dir(): raise OutputExistsError(f"{str(path)!r} exists and is not a folder")
     check_inputs(path, inputs, overwrite)
     if path.exists() and any(path.iterdir()) and not overwrite:
+        if not is_output_folder(path):   # --overwrite would be refused too: say so now
+            raise OutputExistsError(f"output folder {str(path)!r} is not empty and holds files false_labels did not write: choose another folder")
         raise OutputExistsError(f"output folder {str(path)!r} is not empty: pass overwrite=True (--overwrite) to replace it")
     anc = _existing_ancestor(path.parent)
     if not anc.is_dir(): raise OutputExistsError(f"{str(anc)!r} is a file, so {str(path)!r} cannot be created under it")

@@ -318,10 +318,13 @@ def _decode_files(files:list, arr:np.ndarray, size:int, workers:int, progress:bo
             if im is None: bad.append(i)
             else: arr[i] = im
         return bad, min(lo + chunk, len(files)) - lo
-    bad = []
-    with ThreadPoolExecutor(workers) as ex, tqdm(total=len(files), unit="img", desc="importing", disable=not progress,
-                                                  smoothing=0.05) as bar:
-        for b, n in ex.map(work, range(0, len(files), chunk)): bad += b; bar.update(n)
+    bad, ex = [], ThreadPoolExecutor(workers)
+    try:
+        with tqdm(total=len(files), unit="img", desc="importing", disable=not progress, smoothing=0.05) as bar:
+            for b, n in ex.map(work, range(0, len(files), chunk)): bad += b; bar.update(n)
+    except BaseException:   # Ctrl-C, kill, a full disk: stop now, not after every queued chunk
+        ex.shutdown(wait=True, cancel_futures=True); raise
+    ex.shutdown()
     return bad
 
 def _store_arrays(images:np.ndarray, arr:np.ndarray, size:int):

@@ -336,3 +336,21 @@ def test_a_background_job_ignores_ctrl_c_and_stops_on_kill(ds, tmp_path):
     rc, out, err = _finish(p, 60)
     assert rc == 143 and err.strip().splitlines()[-1].startswith("interrupted (SIGTERM): "), (rc, err[-1500:])
     assert not run.exists()
+
+
+def test_import_interrupted_keeps_nothing_and_stops_at_once(tmp_path, monkeypatch, capsys):
+    "Ctrl-C while decoding (raised in the decoder, as a signal would be): exit 130, the line says nothing was written, and it is true."
+    import false_labels.imports as imports
+    P, out = photos(tmp_path/"photos", n=200), tmp_path/"ds"
+    real, calls = imports.read_image, []
+    def read(f, size):
+        calls.append(f)
+        if len(calls) == 60: raise KeyboardInterrupt
+        return real(f, size)
+    monkeypatch.setattr(imports, "read_image", read)
+    rc, cap = answer(capsys, "import", P, "--out", out, "--size", 16, "--workers", 1, "--quiet")
+    assert rc == 130 and "Traceback" not in cap.err, cap.err[-1500:]
+    assert cap.err.strip().splitlines()[-1] == (f"interrupted (SIGINT): nothing was written to {str(out)!r} (the unfinished copy "
+                                                "was removed; what was there before is unchanged); run the same command again to start over")
+    assert not out.exists() and not leftovers(tmp_path) and not (tmp_path/".ds.lock").exists()
+    assert len(calls) < 200, f"{len(calls)} of 400 files decoded after the interrupt: the queued work was not cancelled"
