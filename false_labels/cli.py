@@ -6,13 +6,15 @@ Docs: https://false-labels.github.io/false_labels/cli.html.md"""
 
 # %% ../nbs/40_cli.ipynb #ff7cc9e6
 from __future__ import annotations
-import argparse, json, sys, time, warnings
+import argparse, json, signal, sys, threading, time, warnings
+from contextlib import contextmanager
 from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train', 'cmd_sweep',
-           'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser', 'error_line', 'main']
+__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels', 'cmd_train',
+           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
+           'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -93,6 +95,12 @@ def open_data(data, size=None, quiet:bool=False)->str:
     if not quiet: print(f"data: {len(ds)} images from {str(data)!r} (import cached in {ds.path})", flush=True)
     return str(ds.path)
 
+def check_out(a, overwrite:bool=False):
+    "Refuse, before any import or work, an `--out` that is or holds an input (`--data`, `--labels`, `--clean-labels`; see `core.check_inputs`)."
+    from false_labels.core import check_inputs
+    inputs = [v for k in ("data", "labels", "clean_labels") for v in (getattr(a, k, None) if isinstance(getattr(a, k, None), list) else [getattr(a, k, None)])]
+    check_inputs(a.out, inputs, overwrite)
+
 def check_clean_labels(a, data):
     "`--clean-labels` alone chooses the truth among an imported dataset's label sets; generated data's labels are the truth already."
     if getattr(a, "clean_labels", None) is None or getattr(a, "labels", None): return
@@ -114,6 +122,7 @@ def cmd_train(a):
     if a.checkpoint_every is not None: check_int("checkpoint_every", a.checkpoint_every, 1)   # before any work
     from false_labels.robust import check_method, train_method
     check_method(a.method or "ce", a.loss or "ce", a.method_kw)                               # before an import, too
+    check_out(a)   # a run's own files are replaced under the run folder's rules (`results.check_run_dir`)
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
@@ -132,6 +141,7 @@ def cmd_train(a):
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
     from false_labels.sweep import run_sweep
+    check_out(a)
     data = open_data(a.data, a.size, False) if a.data else None
     kw = dict(data=data, noise=a.noise, epochs=a.epochs, task=a.task, jobs=a.jobs, scheduler=a.scheduler,
               extend=a.extend, sweep_file=a.file, engine=a.engine)
@@ -180,6 +190,7 @@ def cmd_detect(a):
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
     kw.update(detect_options(a), overwrite=a.overwrite)
+    check_out(a, a.overwrite and a.ratios is None)   # a --ratios folder is resumed, never replaced as a whole
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
@@ -202,8 +213,6 @@ def cmd_detect(a):
 # %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, with the CPU recipe chosen by measurement."
-    from false_labels.generate import generate_dataset, summary
-    from false_labels.dataset import load_dataset
     from false_labels.learn import STUDY_RECIPE
     r = {**STUDY_RECIPE, **{k: v for k, v in vars(a).items() if k in STUDY_RECIPE and v is not None}}
     from false_labels.plan import check_axes
@@ -212,6 +221,15 @@ def cmd_study(a):
                task=r["task"])  # before any work
     if a.jobs is not None and a.jobs < 0: raise ValueError(f"jobs {a.jobs} must be >= 0")
     out = Path(a.out); data = out/"data"
+    from false_labels.core import mark_output, output_lock
+    fresh = not out.exists() or not any(out.iterdir())   # only a folder the study creates is marked as written by false_labels
+    with output_lock(out, inside=True, what="study folder"):   # one study per folder; its dataset and sweep have their own locks
+        if fresh: mark_output(out, "study")
+        _study(a, r, out, data)
+
+def _study(a, r:dict, out:Path, data:Path):
+    from false_labels.generate import generate_dataset, summary
+    from false_labels.dataset import load_dataset
     if (data/"card.json").exists():
         ds, asked = load_dataset(data), dict(n=r["n"], size=r["size"], seed=a.seed)
         have = {k: ds.card.get(k) for k in asked}
@@ -386,6 +404,39 @@ def build_parser()->argparse.ArgumentParser:
     p.set_defaults(func=cmd_study)
     return ap
 
+# %% ../nbs/40_cli.ipynb #b470932c
+@contextmanager
+def stop_signals():
+    "For the block, SIGINT and SIGTERM raise `KeyboardInterrupt` (the yielded list records which); a signal ignored by the parent stays ignored."
+    got, old = [], {}
+    if threading.current_thread() is not threading.main_thread(): yield got; return
+    def stop(signum, frame):
+        got.append(signum); raise KeyboardInterrupt
+    for s in (signal.SIGINT, signal.SIGTERM):
+        h = signal.getsignal(s)
+        if h is signal.SIG_DFL or h is signal.default_int_handler: old[s] = h; signal.signal(s, stop)  # not SIG_IGN, nor a host's own handler
+    try: yield got
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+
+_KEPT = dict(   # what an interrupted command keeps, said exactly ({out}: its output folder)
+    sweep="the finished runs are kept in {out}, the unfinished ones are marked failed; run the same command again to resume them",
+    study="the dataset and the finished runs are kept in {out}; run the same command again to resume",
+    train="the unfinished run was removed from {out}: nothing of it is kept; run the same command again to start it over",
+    detect_sweep="the finished ratio folders are kept in {out}; run the same command again to resume",
+    other="nothing was written to {out} (the unfinished copy was removed; what was there before is unchanged); run the same command again to start over",
+)
+
+def interrupted_line(args, # the parsed arguments of the interrupted command
+                     sig=signal.SIGINT, # the signal that stopped it
+                    )->str:
+    "The line an interrupted command prints: which signal, and exactly what is kept."
+    out = getattr(args, "out", None)
+    if args.command == "report" and out is None: out = str(Path(args.sweep)/"report")
+    where = repr(str(out)) if out is not None else "the import cache"
+    key = "detect_sweep" if args.command == "detect" and getattr(args, "ratios", None) is not None else args.command
+    return f"interrupted ({signal.Signals(sig).name}): " + _KEPT.get(key, _KEPT["other"]).format(out=where)
+
 # %% ../nbs/40_cli.ipynb #d97227d0
 _NEEDS = (("noise_rate", "method"), ("noise_estimator", "method"), ("method_kw", "method"))  # (option, the option it needs)
 
@@ -397,16 +448,16 @@ def error_line(e:BaseException)->str:
     return one_line(e) or type(e).__name__
 
 def main(argv:list[str]|None=None)->int:
-    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 interrupted)."
+    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 Ctrl-C, 143 SIGTERM)."
     ap = build_parser()
     args = ap.parse_args(argv)
     prog = f"false-labels {args.command}"
     for opt, need in _NEEDS:
         if getattr(args, opt, None) is not None and not getattr(args, need, None):
             print(f"{prog}: error: --{opt.replace('_', '-')} {getattr(args, opt)} needs --{need}", file=sys.stderr); return 2
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), stop_signals() as got:
         if not args.debug: _quiet_warnings()
-        return _run(args, prog)
+        return _run(args, prog, got)
 
 def _quiet_warnings():
     "Warnings on one line each; other packages' deprecation notices are not the user's business."
@@ -414,11 +465,12 @@ def _quiet_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.showwarning = lambda msg, *_, **__: print(f"false-labels: warning: {one_line(msg)}", file=sys.stderr)
 
-def _run(args, prog:str)->int:
+def _run(args, prog:str, got:list=())->int:
     "Run the subcommand; map what it raises to one line and an exit status."
     try: rc = args.func(args)
     except KeyboardInterrupt:
-        print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130
+        sig = got[-1] if got else signal.SIGINT
+        print(interrupted_line(args, sig), file=sys.stderr, flush=True); return 128 + int(sig)
     except (ValueError, OSError) as e:   # bad input, a missing/unwritable file, a full disk
         if args.debug: raise
         print(f"{prog}: error: {error_line(e)}", file=sys.stderr); return 2

@@ -6,16 +6,18 @@ Docs: https://false-labels.github.io/false_labels/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #e3e575fd
 from __future__ import annotations
-import hashlib, json, math, os, platform, random, re, shutil, sys, tempfile, uuid
+import errno, hashlib, json, math, os, platform, random, re, shutil, socket, sys, tempfile, time, uuid
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json', 'OutputExistsError',
-           'check_writable_dir', 'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions',
-           'one_line', 'check_choice', 'check_int', 'check_positive', 'task_classes']
+__all__ = ['OUTPUT_MARK', 'MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json',
+           'OutputExistsError', 'mark_output', 'is_output_folder', 'check_inputs', 'OutputLockedError', 'lock_file',
+           'output_lock', 'fmt_bytes', 'check_free_space', 'check_writable_dir', 'clean_stale', 'atomic_dir',
+           'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line', 'check_choice', 'check_int',
+           'check_positive', 'task_classes']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -63,20 +65,148 @@ def read_json(path:str|Path):
     except UnicodeDecodeError as e: raise json.JSONDecodeError(f"{str(path)!r} is damaged: not UTF-8 text (byte {e.start})", "", 0) from None
     except json.JSONDecodeError as e: raise json.JSONDecodeError(f"{str(path)!r} is damaged: not valid JSON ({e.msg})", e.doc, e.pos) from None
 
-# %% ../nbs/00_core.ipynb #ea548d1f
+# %% ../nbs/00_core.ipynb #cb766a72
 class OutputExistsError(FileExistsError):
     "Raised when an output folder already holds data and overwriting was not asked for."
 
+OUTPUT_MARK = ".false_labels"  # the file every output folder false_labels writes holds: what wrote it, and when
+_SIGNATURES = (("card.json", "images.npy"), ("result.json",), ("params.json", "metrics.csv"), ("plan.json",),
+               ("evaluation.csv", "params.json"), ("manifest.json", "report.html"))   # folders written before the mark
+
+def mark_output(folder:str|Path, # a folder false_labels wrote
+                kind:str, # what it holds: dataset, run, sweep, detection, report, study, ...
+               )->Path:
+    "Write `folder/.false_labels`, the mark that lets a later `overwrite` replace this folder."
+    from false_labels import __version__
+    return atomic_write(Path(folder)/OUTPUT_MARK, to_json(dict(written_by="false_labels", kind=kind, version=__version__,
+                                                              created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))) + "\n")
+
+def is_output_folder(folder:str|Path)->bool:
+    "Did false_labels write `folder` (its mark, or the files of an output written before marks existed)?"
+    folder = Path(folder)
+    return (folder/OUTPUT_MARK).is_file() or any(all((folder/f).exists() for f in sig) for sig in _SIGNATURES)
+
+def _within(a:Path, b:Path)->bool: return a == b or b in a.parents
+
+def check_inputs(out:str|Path, # the output folder
+                 inputs=(), # the files and folders the command reads (None entries are skipped)
+                 overwrite:bool=False, # `out` would be replaced
+                )->Path:
+    "Refuse an `out` that is or holds an input, one that lies inside an input when it would be replaced, and replacing a folder false_labels did not write."
+    out = Path(out); o = out.resolve()
+    for i in inputs:
+        if not isinstance(i, (str, os.PathLike)) or not str(i) or not Path(i).exists(): continue   # names of label sets, arrays
+        p = Path(i).resolve()
+        if _within(p, o):
+            raise OutputExistsError(f"output folder {str(out)!r} {'is' if p == o else 'holds'} the input {str(i)!r}: writing there "
+                                    "would destroy it; choose another output folder")
+        if overwrite and _within(o, p) and out.exists():
+            raise OutputExistsError(f"output folder {str(out)!r} lies inside the input {str(i)!r}: replacing it would change that "
+                                    "input; choose an output folder outside it")
+    if overwrite and out.is_dir() and not is_output_folder(out):
+        names = sorted(p.name for p in out.iterdir())
+        if names:
+            raise OutputExistsError(f"overwrite refused: {str(out)!r} holds files false_labels did not write ({', '.join(names[:3])}"
+                                    f"{', ...' if len(names) > 3 else ''}); only folders it wrote (with a {OUTPUT_MARK} file) are "
+                                    "replaced; choose another output folder")
+    return out
+
+# %% ../nbs/00_core.ipynb #86e540f8
+class OutputLockedError(OutputExistsError):
+    "Another process is writing this output."
+
+_HELD = {}  # lock file -> [fd, depth]: the output locks this process holds (taken again, they are re-entered)
+
+def _holder(fd:int)->str:
+    return os.pread(fd, 300, 0).decode(errors="replace").strip() or "a process that did not say"
+
+def lock_file(path:str|Path, # the output (file or folder) to lock
+              inside:bool=False, # the lock file is PATH/.lock (folders that stay: runs, sweeps), else .NAME.lock beside it
+             )->Path:
+    "Where the lock of output `path` lives."
+    path = Path(path)
+    return path/".lock" if inside else path.parent/f".{path.name}.lock"
+
+@contextmanager
+def output_lock(path:str|Path, # the output to hold
+                inside:bool=False, # PATH/.lock (see `lock_file`)
+                wait:bool=False, # wait for another holder instead of refusing
+                what:str="output folder", # how the error names `path`
+               ):
+    "Hold output `path`'s lock (an exclusive `flock`) for the block; another process holding it is refused, with who it is."
+    lock = Path(os.path.abspath(lock_file(path, inside)))   # one key however the path is spelled
+    if lock in _HELD: _HELD[lock][1] += 1
+    else: _HELD[lock] = [_acquire(lock, path, wait, what), 1]
+    try: yield lock
+    finally:
+        _HELD[lock][1] -= 1
+        if _HELD[lock][1] == 0:
+            fd = _HELD.pop(lock)[0]
+            try: lock.unlink(missing_ok=True)
+            finally: os.close(fd)
+
+def _acquire(lock:Path, path:Path, wait:bool, what:str)->int:
+    "An open, flock-held descriptor of `lock` (the file still at that path, not one a releaser just removed)."
+    try: import fcntl
+    except ImportError: fcntl = None   # no flock (Windows): no protection
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            if fcntl is not None: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _holder(fd)
+            if not wait:
+                os.close(fd)
+                raise OutputLockedError(f"{what} {str(path)!r} is being written by another process ({who}); wait for it to "
+                                        "finish, or stop it, or choose another output") from None
+            print(f"waiting for another process writing {str(path)!r} ({who})", file=sys.stderr, flush=True)
+            try: fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException: os.close(fd); raise
+        try: same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
+    return fd
+
+# %% ../nbs/00_core.ipynb #81e28375
 def _existing_ancestor(path:Path)->Path:
     for p in [path, *path.parents]:
         if p.exists(): return p
     return Path(".")
 
-def check_writable_dir(path:str|Path, overwrite:bool=False)->Path:
-    "Refuse an existing non-empty folder unless `overwrite`, a path under a file, or an unwritable place; return the path."
+def fmt_bytes(b:float)->str:
+    "A byte count a reader can compare: KiB, MiB or GiB with two significant decimals."
+    for unit, k in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if abs(b) >= 1 << k: return f"{b / (1 << k):.2f} {unit}"
+    return f"{int(b)} B"
+
+def check_free_space(path:str|Path, # the file or folder about to be written
+                     need:int, # bytes it will take
+                     what:str|None=None, # what needs them, for the message
+                    ):
+    "Refuse (an `OSError` ENOSPC, before any work) to write `need` bytes at `path` when its disk has fewer free."
+    path = Path(path)
+    anc = _existing_ancestor(path.parent)
+    free = shutil.disk_usage(anc).free
+    if need > free:
+        raise OSError(errno.ENOSPC, f"no space left for {what or repr(str(path))}: it needs about {fmt_bytes(need)} and "
+                                    f"{str(anc.resolve())!r} has {fmt_bytes(free)} free; free some space or choose another folder")
+
+# %% ../nbs/00_core.ipynb #ea548d1f
+def check_writable_dir(path:str|Path, # the output folder
+                       overwrite:bool=False, # a non-empty folder may be replaced (only one false_labels wrote)
+                       inputs=(), # what the command reads: never the output, inside it or (when replaced) around it
+                      )->Path:
+    "Refuse an input (see `check_inputs`), an existing non-empty folder unless `overwrite`, a path under a file, or an unwritable place; return the path."
     path = Path(path)
     if path.exists() and not path.is_dir(): raise OutputExistsError(f"{str(path)!r} exists and is not a folder")
+    check_inputs(path, inputs, overwrite)
     if path.exists() and any(path.iterdir()) and not overwrite:
+        if not is_output_folder(path):   # --overwrite would be refused too: say so now
+            raise OutputExistsError(f"output folder {str(path)!r} is not empty and holds files false_labels did not write: choose another folder")
         raise OutputExistsError(f"output folder {str(path)!r} is not empty: pass overwrite=True (--overwrite) to replace it")
     anc = _existing_ancestor(path.parent)
     if not anc.is_dir(): raise OutputExistsError(f"{str(anc)!r} is a file, so {str(path)!r} cannot be created under it")
@@ -105,24 +235,29 @@ def clean_stale(path:str|Path)->list:
 
 @contextmanager
 def atomic_dir(path:str|Path, # final folder
-               overwrite:bool=False, # replace a non-empty `path`
+               overwrite:bool=False, # replace a non-empty `path` (only a folder false_labels wrote)
+               inputs=(), # what the writer reads: refused as `path` (see `check_inputs`)
+               kind:str="output", # what the folder holds, recorded in its mark (`mark_output`)
               ):
-    "Yield a temporary sibling folder that replaces `path` only if the block succeeds (leftovers of killed writers are cleaned first)."
-    path = check_writable_dir(path, overwrite)
+    "Yield a temporary sibling folder that replaces `path` only if the block succeeds, under `path`'s lock (leftovers of killed writers are cleaned first)."
+    path = check_writable_dir(path, overwrite, inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(path)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
-    try:
-        os.chmod(tmp, 0o777 & ~umask())
-        yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else: os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    with output_lock(path):
+        check_writable_dir(path, overwrite, inputs)   # again, under the lock
+        clean_stale(path)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
+        try:
+            os.chmod(tmp, 0o777 & ~umask())
+            yield tmp
+            mark_output(tmp, kind)
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else: os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True); raise
 
 # %% ../nbs/00_core.ipynb #81f087a4
 def stable_hash(obj, n:int=12)->str:

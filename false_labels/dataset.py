@@ -6,14 +6,14 @@ Docs: https://false-labels.github.io/false_labels/dataset.html.md"""
 
 # %% ../nbs/10_dataset.ipynb #260efc13
 from __future__ import annotations
-import json, os, time
+import errno, json, os, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .noise import read_labels_csv
-from .core import atomic_dir, check_choice, file_hash, read_json, to_json, versions
+from .core import atomic_dir, check_choice, check_free_space, file_hash, read_json, to_json, versions
 
 # %% auto #0
 __all__ = ['FORMAT', 'SPLITS', 'FILES', 'FULL_HASH_BYTES', 'task_spec', 'check_fractions', 'stratified_splits', 'Dataset',
@@ -180,24 +180,30 @@ _DERIVED = ("format", "n", "size", "counts", "hashes", "versions", "created")
 @contextmanager
 def dataset_writer(out:str|Path, # final dataset folder
                    shape:tuple, # (N, H, W, 3) of images.npy
-                   overwrite:bool=False, # replace a non-empty `out`
+                   overwrite:bool=False, # replace a non-empty `out` (only a folder false_labels wrote)
+                   inputs=(), # what the writer reads: never `out`, inside it or (when replaced) around it
                   ):
-    "Yield (temporary folder, writable images.npy memmap); the folder becomes `out` if the block succeeds."
+    "Yield (temporary folder, writable images.npy memmap); the folder becomes `out` if the block succeeds (free space checked first)."
     if len(shape) != 4 or shape[-1] != 3: raise ValueError(f"images shape must be (N, H, W, 3), got {shape}")
-    with atomic_dir(out, overwrite) as tmp:
+    need = int(np.prod(shape, dtype=np.int64)) + (1 << 20)   # images.npy, then manifest, card and charts
+    check_free_space(out, need, f"{shape[0]:,} images of {shape[1]}x{shape[2]} px in {str(out)!r}")
+    with atomic_dir(out, overwrite, inputs, kind="dataset") as tmp:
         images = np.lib.format.open_memmap(tmp/"images.npy", mode="w+", dtype=np.uint8, shape=tuple(shape))
-        _preallocate(tmp/"images.npy")
+        _preallocate(tmp/"images.npy", out)
         yield tmp, images
         images.flush()
         del images
         with open(tmp/"images.npy", "rb+") as f: os.fsync(f.fileno())
 
-def _preallocate(path:Path):
-    "Reserve the file's blocks up front: writing into a sparse file costs a block allocation per page."
+def _preallocate(path:Path, out=None):
+    "Reserve the file's blocks up front (a page of a memory map that meets a full disk kills the process: SIGBUS); a full disk raises here."
     if not hasattr(os, "posix_fallocate"): return
     with open(path, "rb+") as f:
         try: os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
-        except OSError: pass
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OSError(e.errno, f"{os.strerror(e.errno)}: {str(out or path)!r} needs {os.fstat(f.fileno()).st_size:,} bytes "
+                                       "for images.npy; nothing was written") from None
 
 def finish_dataset(folder:str|Path, # (temporary) dataset folder holding images.npy
                    manifest:pd.DataFrame, # one row per image, in id order

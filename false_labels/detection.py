@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import altair as alt
 from fastai.callback.core import Callback, CancelValidException
-from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir,
+from .core import (OUTPUT_MARK, OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir, output_lock,
                                read_json, seed_everything, to_json, versions)
 from tqdm.auto import tqdm
 from .dataset import Dataset, check_folds
@@ -632,7 +632,8 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
     "Write a detection folder (evaluation, suspects, id lists, arrays, charts; on imported data also review.html and corrected_labels.csv); return the evaluation table."
     out, (ds, fp, res, truth), flagged = Path(out), d.parts, d.flagged
     review = "suggested_prob" in d.suspects     # the review table: rows point at the user's files
-    with atomic_dir(out, overwrite) as tmp:
+    inputs = [getattr(ds, "path", None), (getattr(ds, "card", None) or {}).get("source", {}).get("root")]
+    with atomic_dir(out, overwrite, inputs, kind="detection") as tmp:
         atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
         atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
         if top_k: atomic_write(tmp/"top_suspects.csv", d.suspects.head(top_k).to_csv(index=False))
@@ -650,7 +651,7 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
             export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)
             for part in ("clean", "dirty"):
                 if (tmp/"_folders"/part).exists(): (tmp/"_folders"/part).rename(tmp/part)
-            (tmp/"_folders").rmdir()
+            (tmp/"_folders"/OUTPUT_MARK).unlink(missing_ok=True); (tmp/"_folders").rmdir()
         elif folders:
             for name, sel in (("dirty", flagged), ("clean", ~flagged)):
                 for i, y in zip(fp.ids[sel], fp.given[sel]): _write_png(tmp/name/str(fp.classes[y])/f"{i}.png", ds.images[i])
@@ -857,23 +858,25 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
     check_sharp_options(ensemble_cut, noise_estimator, aum_schedule, incv_score)
     check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
     check_output_options(tv_kw, top, top_k, feature_map, min_prob)
-    check_writable_dir(Path(out), overwrite)
-    if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
-    ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,
-                             clean_labels if clean_labels is not None else clean_labels_csv)
-    if not ds.imported and labels is not None: labels_csv, labels = labels, None
-    if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
-    ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
-    labels = labels_of(ds, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
-    check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None, tv_kw, top, top_k, feature_map)
-    if ds.imported and folds >= 2: check_folds(labels.given, dls.vocab, folds)
-    fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
-                    augment=augment, seed=seed)
-    params = detection_params(ds, dls, locals(), labels_csv is not None)
-    o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
-              run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
-              aum_schedule, incv_score, fold_best)
-    return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
+    inputs = [getattr(data, "path", data)] + [x for x in (labels, clean_labels, labels_csv, clean_labels_csv) if isinstance(x, (str, Path))]
+    check_writable_dir(Path(out), overwrite, inputs)
+    with output_lock(out, what="detection folder"):   # one writer, from here to the written folder
+        if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
+        ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,
+                                 clean_labels if clean_labels is not None else clean_labels_csv)
+        if not ds.imported and labels is not None: labels_csv, labels = labels, None
+        if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
+        ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
+        labels = labels_of(ds, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
+        check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None, tv_kw, top, top_k, feature_map)
+        if ds.imported and folds >= 2: check_folds(labels.given, dls.vocab, folds)
+        fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
+                        augment=augment, seed=seed)
+        params = detection_params(ds, dls, locals(), labels_csv is not None)
+        o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
+                  run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
+                  aum_schedule, incv_score, fold_best)
+        return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):
     get_arch(arch); check_choice("loss", loss, list(LOSSES))
@@ -881,7 +884,7 @@ def check_training(arch, loss, epochs):
 
 def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
     "params.json's parameters from `detect_labels`' arguments."
-    skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw", "o", "params"}
+    skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw", "o", "params", "inputs"}
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items() if k not in skip}
     p.update(format="false_labels.detection/1", data=str(ds.path) if ds.path else None, size=dls.train.store.size,
              device=str(dls.device), ratio=None if from_csv else float(kw["ratio"]),

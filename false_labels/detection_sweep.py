@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import altair as alt
-from .core import OutputExistsError, atomic_json, atomic_write, read_json, to_json, versions
+from .core import OutputExistsError, atomic_json, atomic_write, check_inputs, mark_output, output_lock, read_json, to_json, versions
 from .learn import check_fit_args
 from .noise import check_ratio, label_precision, label_recall
 from .trainer import FitPredict
@@ -69,55 +69,57 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
     check_fit_args(kw.get("epochs", 1), bs, kw.get("lr"), size, seed)
     if 0.0 in rs: raise ValueError("ratio 0 has nothing to detect (no truth); sweep ratios > 0")
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):
-        raise OutputExistsError(f"{str(out)!r} is not empty and is not a detection sweep folder: choose another out")
-    opts, noise_kw = _sweep_options(kw)
-    methods = parse_methods(opts["method"])
-    check_sharp_options(opts["ensemble_cut"], opts["noise_estimator"], opts["aum_schedule"], opts["incv_score"])
-    check_training(opts["arch"], opts["loss"], opts["epochs"])
-    ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
-    check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"], True, opts["tv_kw"], opts["top"],
-                            opts["top_k"], opts["feature_map"])
-    sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
-                        sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
-                        noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
-    if (out/"params.json").exists() and not overwrite:
-        old = read_json(out/"params.json")
-        if any(to_json(old.get(k)) != to_json(v) for k, v in sweep_params.items() if k not in _COSMETIC):
-            raise OutputExistsError(f"{str(out)!r} holds a detection sweep with other settings: pass overwrite=True to redo it")
-    atomic_json(out/"params.json", dict(sweep_params, ratios=rs, versions=versions()))
-    base = FitPredict(dls, None, arch=opts["arch"], loss=opts["loss"], epochs=opts["epochs"], lr=opts["lr"], opt=opts["opt"],
-                      wd=opts["wd"], precision=opts["precision"], augment=augment, seed=seed)
-    frames = []
-    for r in rs:
-        folder = _ratio_dir(out, r)
-        labels = labels_of(ds, dls, task, noise, r, seed, None, None, dict(noise_kw))
-        fp = base.with_labels(labels.given)
-        run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
-        call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,
-                    clean_labels_csv=None, device=device, bs=bs, size=size, augment=augment, resident=resident, run=run,
-                    noise_kw=noise_kw, overwrite=overwrite, verbose=verbose)
-        params = detection_params(ds, dls, call, False)
-        if (folder/"evaluation.csv").exists() and (folder/"params.json").exists() and not overwrite:
-            if not _same_settings(folder, params):
-                raise OutputExistsError(f"{str(folder)!r} holds a detection with other settings: pass overwrite=True to redo it")
-            ev = pd.read_csv(folder/"evaluation.csv")
-            if verbose: print(f"[sweep] ratio {r:g}: reused {folder}", flush=True)
-        else:
-            if verbose: print(f"[sweep] ratio {r:g}", flush=True)
-            o = DetectionOptions(methods, seed=seed, run=run, verbose=verbose, **{k: opts[k] for k in _OPT_KEYS})
-            ev = run_detection(fp, ds, labels, folder, o, True, params)
-        info = read_json(folder/"params.json")
-        frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=seed,
-                                selected=ev["method"] == info.get("selected"), n_classes=info.get("n_classes")))
-    res = pd.concat(frames, ignore_index=True)
-    first = ["ratio", "realised_ratio", "noise", "seed", "method", "selected"]
-    res = res[first + [c for c in res.columns if c not in first]]
-    atomic_write(out/"detection_results.csv", res.to_csv(index=False))
-    charts = opts["charts"]
-    if charts: save_chart(plot_detection_sweep(res), out/"charts"/"detection_summary",
-                          ("png", "svg", "json") if charts is True else tuple(charts))
-    return res
+    check_inputs(out, [getattr(data, "path", data), sweep])
+    with output_lock(out, what="detection sweep folder"):   # one writer, from here to the table
+        if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):
+            raise OutputExistsError(f"{str(out)!r} is not empty and is not a detection sweep folder: choose another out")
+        opts, noise_kw = _sweep_options(kw)
+        methods = parse_methods(opts["method"])
+        check_sharp_options(opts["ensemble_cut"], opts["noise_estimator"], opts["aum_schedule"], opts["incv_score"])
+        check_training(opts["arch"], opts["loss"], opts["epochs"])
+        ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
+        check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"], True, opts["tv_kw"], opts["top"],
+                                opts["top_k"], opts["feature_map"])
+        sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
+                            sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
+                            noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
+        if (out/"params.json").exists() and not overwrite:
+            old = read_json(out/"params.json")
+            if any(to_json(old.get(k)) != to_json(v) for k, v in sweep_params.items() if k not in _COSMETIC):
+                raise OutputExistsError(f"{str(out)!r} holds a detection sweep with other settings: pass overwrite=True to redo it")
+        atomic_json(out/"params.json", dict(sweep_params, ratios=rs, versions=versions())); mark_output(out, "detection sweep")
+        base = FitPredict(dls, None, arch=opts["arch"], loss=opts["loss"], epochs=opts["epochs"], lr=opts["lr"], opt=opts["opt"],
+                          wd=opts["wd"], precision=opts["precision"], augment=augment, seed=seed)
+        frames = []
+        for r in rs:
+            folder = _ratio_dir(out, r)
+            labels = labels_of(ds, dls, task, noise, r, seed, None, None, dict(noise_kw))
+            fp = base.with_labels(labels.given)
+            run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
+            call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,
+                        clean_labels_csv=None, device=device, bs=bs, size=size, augment=augment, resident=resident, run=run,
+                        noise_kw=noise_kw, overwrite=overwrite, verbose=verbose)
+            params = detection_params(ds, dls, call, False)
+            if (folder/"evaluation.csv").exists() and (folder/"params.json").exists() and not overwrite:
+                if not _same_settings(folder, params):
+                    raise OutputExistsError(f"{str(folder)!r} holds a detection with other settings: pass overwrite=True to redo it")
+                ev = pd.read_csv(folder/"evaluation.csv")
+                if verbose: print(f"[sweep] ratio {r:g}: reused {folder}", flush=True)
+            else:
+                if verbose: print(f"[sweep] ratio {r:g}", flush=True)
+                o = DetectionOptions(methods, seed=seed, run=run, verbose=verbose, **{k: opts[k] for k in _OPT_KEYS})
+                ev = run_detection(fp, ds, labels, folder, o, True, params)
+            info = read_json(folder/"params.json")
+            frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=seed,
+                                    selected=ev["method"] == info.get("selected"), n_classes=info.get("n_classes")))
+        res = pd.concat(frames, ignore_index=True)
+        first = ["ratio", "realised_ratio", "noise", "seed", "method", "selected"]
+        res = res[first + [c for c in res.columns if c not in first]]
+        atomic_write(out/"detection_results.csv", res.to_csv(index=False))
+        charts = opts["charts"]
+        if charts: save_chart(plot_detection_sweep(res), out/"charts"/"detection_summary",
+                              ("png", "svg", "json") if charts is True else tuple(charts))
+        return res
 
 def _sweep_options(kw:dict)->tuple:
     "`detect_labels` options for every ratio (defaults filled in), and the noise keywords."

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from .core import check_choice, check_writable_dir
+from .core import check_choice, check_free_space, check_writable_dir, fmt_bytes
 from .alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, alter, difference_image, is_visible
 from .dataset import (SPLITS, Dataset, check_fractions, dataset_writer, finish_dataset, load_dataset,
                                   stratified_splits, task_spec)
@@ -24,7 +24,7 @@ __all__ = ['IMAGE_EXTENSIONS', 'FINE_STEPS', 'SAMPLINGS', 'GENERATOR_VERSIONS', 
            'GALLERY_COLUMNS', 'N_RANGE', 'SIZE_RANGE', 'ImageSource', 'EmbeddedSource', 'FolderSource', 'ArraySource',
            'read_image', 'image_source', 'image_pyramid', 'random_crop', 'render_crop', 'fine_pyramid', 'fine_crop',
            'image_seed', 'sample_labels', 'assign_bases', 'SampleStreams', 'sample_rng', 'gallery_image',
-           'example_gallery', 'fmt_bytes', 'generate_dataset', 'summary']
+           'example_gallery', 'generate_dataset', 'summary']
 
 # %% ../nbs/11_generate.ipynb #ba8745e5
 _COLOR_PHOTOS = {"astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg",
@@ -605,18 +605,8 @@ def _worker_spec(src:ImageSource, tmp:Path)->tuple:
         spec = ("memmap", str(tmp/".bases.npy"), a.offset, a.shape)
     return spec
 
-def fmt_bytes(b:float)->str:
-    "A byte count a reader can compare: KiB, MiB or GiB with two significant decimals."
-    for unit, k in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if abs(b) >= 1 << k: return f"{b / (1 << k):.2f} {unit}"
-    return f"{int(b)} B"
-
 def _check_space(out:Path, n:int, size:int, png:bool):
-    need = n * size * size * 3 * (2 if png else 1) + (1 << 20)
-    parent = next(p for p in [out, *out.parents] if p.exists())
-    free = shutil.disk_usage(parent).free
-    if need > free:
-        raise ValueError(f"n={n:,} images of {size}px need ~{fmt_bytes(need)} but {str(parent)!r} has {fmt_bytes(free)} free")
+    check_free_space(out, n * size * size * 3 * (2 if png else 1) + (1 << 20), f"n={n:,} images of {size}px{' (and PNGs)' if png else ''}")
 
 def _check_splits(split:np.ndarray, n:int, splits):
     "Refuse an `n` so small that a split with a non-zero fraction would get no image."
@@ -642,14 +632,14 @@ def generate_dataset(out:str|Path, # dataset folder to create
     t0 = time.perf_counter()
     n, size, seed, workers, splits = _check_args(n, size, seed, workers, splits, sampling)
     check_choice("generator version", version, GENERATOR_VERSIONS)
-    out = check_writable_dir(out, overwrite)
+    out = check_writable_dir(out, overwrite, inputs=[source] if isinstance(source, (str, Path)) else ())
     src = image_source(source)
     labels = sample_labels(n, seed, sampling)
     split = stratified_splits(labels, splits, int(np.random.SeedSequence(seed, spawn_key=(3,)).generate_state(1)[0]))
     _check_splits(split, n, splits)
     _check_space(out, n, size, png)
     bases = assign_bases(n, len(src), seed)
-    with dataset_writer(out, (n, size, size, 3), overwrite) as (tmp, images):
+    with dataset_writer(out, (n, size, size, 3), overwrite, inputs=[source] if isinstance(source, (str, Path)) else ()) as (tmp, images):
         maker_args = (_worker_spec(src, tmp) if workers > 1 else src, size, seed, labels, bases, version)
         png_dir = tmp/"png" if png else None
         if png:

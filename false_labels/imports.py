@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/imports.html.md"""
 
 # %% ../nbs/16_imports.ipynb #7ccb5935
 from __future__ import annotations
-import hashlib, os, pickle, re, sys
+import hashlib, os, pickle, re, shutil, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import cv2
@@ -15,7 +15,8 @@ import pandas as pd
 import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
-from .core import MAX_SIZE, atomic_dir, check_int, check_writable_dir, one_line, read_json, stable_hash
+from .core import (MAX_SIZE, atomic_dir, check_inputs, check_int, check_writable_dir, is_output_folder, one_line,
+                               output_lock, read_json, stable_hash)
 from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
 
 # %% auto #0
@@ -414,10 +415,13 @@ def _decode_files(files:list, arr:np.ndarray, size:int, workers:int, progress:bo
             if im is None: bad.append(i)
             else: arr[i] = im
         return bad, min(lo + chunk, len(files)) - lo
-    bad = []
-    with ThreadPoolExecutor(workers) as ex, tqdm(total=len(files), unit="img", desc="importing", disable=not progress,
-                                                  smoothing=0.05) as bar:
-        for b, n in ex.map(work, range(0, len(files), chunk)): bad += b; bar.update(n)
+    bad, ex = [], ThreadPoolExecutor(workers)
+    try:
+        with tqdm(total=len(files), unit="img", desc="importing", disable=not progress, smoothing=0.05) as bar:
+            for b, n in ex.map(work, range(0, len(files), chunk)): bad += b; bar.update(n)
+    except BaseException:   # Ctrl-C, kill, a full disk: stop now, not after every queued chunk
+        ex.shutdown(wait=True, cancel_futures=True); raise
+    ex.shutdown()
     return bad
 
 def _store_arrays(images:np.ndarray, arr:np.ndarray, size:int):
@@ -482,7 +486,7 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
                   classes:list|None=None, # class names in label order (None: sorted names found; numeric names by value)
                   human:str|Path|None=None, # CIFAR-N label file (None: looked for next to the CIFAR batches)
                   workers:int|None=None, # decoding threads (None: CPU count)
-                  overwrite:bool=False, # replace `out` if it holds another import
+                  overwrite:bool=False, # replace `out` if it holds another import (never an input, nor a folder false_labels did not write)
                   progress:bool=True, # progress bar while decoding
                   verbose:bool=True, # one line on stderr about skipped files and cache hits
                  )->Dataset:
@@ -491,7 +495,9 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     if size is not None: check_int("size", size, 1, MAX_SIZE)       # the options are answered before the source is read
     if workers is not None: check_int("workers", workers, 1)
     if classes is not None: classes = check_class_names(classes, "classes (--classes)")
-    if out is not None and not (Path(out)/"card.json").is_file(): check_writable_dir(out, overwrite)
+    inputs = [src, human]
+    if out is not None: check_inputs(out, inputs, overwrite)
+    if out is not None and not (Path(out)/"card.json").is_file(): check_writable_dir(out, overwrite, inputs)
     layout = detect_layout(src)
     if human is not None and layout != "cifar":
         raise ImportDataError(f"human {str(human)!r} (--human): CIFAR-N label sets go with CIFAR batches, but {str(src)!r} has the {layout} "
@@ -501,6 +507,12 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
     key = import_key(layout, plan["stamp"], size=size, classes=classes, human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key
+    with output_lock(target, wait=out is None, what="dataset folder"):   # the cache: a second import waits, then reuses it
+        return _import_locked(src, out, target, layout, plan, key, size, classes, workers, overwrite, progress, verbose, inputs)
+
+def _import_locked(src, out, target, layout, plan, key, size, classes, workers, overwrite, progress, verbose, inputs)->Dataset:
+    "The rest of `import_images`, under `target`'s lock."
+    if out is None and target.is_dir() and not is_output_folder(target): shutil.rmtree(target)   # a damaged cache entry: ours to replace
     rebuild = False
     if (target/"card.json").is_file():
         try: card = read_json(target/"card.json")
@@ -528,7 +540,7 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     size = int(size or _pick_size(plan))
     n = len(plan["split"])
     workers = int(workers or os.cpu_count() or 1)
-    with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None or rebuild) as (tmp, arr):
+    with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None or rebuild, inputs=inputs) as (tmp, arr):
         if plan["images"] is not None: bad = []; _store_arrays(plan["images"], arr, size)
         else: bad = _decode_files(plan["files"], arr, size, workers, progress)
         keep = np.setdiff1d(np.arange(n), bad)

@@ -614,7 +614,8 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
     get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
     epochs, bs, seed = check_fit_args(epochs, bs, lr, size, seed)
     if checkpoint_every is not None: checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
-    out = check_run_dir(out, overwrite)     # every answer comes before the run folder is created
+    inputs = [getattr(data, "path", data), labels_csv, labels, clean_labels]
+    out = check_run_dir(out, overwrite, inputs)     # every answer comes before the run folder is created
     ds = as_dataset(data, size=size, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels)
     task = ds.default_task if task is None else task
     ds = with_task(ds, task)

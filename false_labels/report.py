@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import altair as alt
-from .core import OutputExistsError, atomic_dir, atomic_write, read_json, to_json, versions
+from .core import OutputExistsError, atomic_dir, atomic_write, check_inputs, output_lock, read_json, to_json, versions
 from false_labels.analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
     excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
     plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci, method_settings, settings_table,
@@ -706,31 +706,33 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
     "Write SWEEP/report/report.html (self-contained, offline) with PNG/SVG charts and CSV tables; return the HTML path."
     t0 = time.time(); sweep_dir = Path(sweep_dir)
     out = Path(out) if out is not None else sweep_dir/"report"
-    _check_out(out)
-    d = analyse(sweep_dir, metric, drop, inverse, models, ratios, seed)
-    secs = default_sections(d)
-    for extra in sections:
-        s = extra(d) if callable(extra) else extra
-        if s is not None: secs.append(s)
-    if len(d.excluded): secs.append(Section("Excluded runs", "Runs left out of every analysis, with the reason.", tables={"excluded_runs": d.excluded}))
-    ver = versions()
-    footer = (f"Written {time.strftime('%Y-%m-%d %H:%M:%S')} from {sweep_dir.resolve()} by false_labels "
-              f"{ver.get('false-labels')} (altair {ver.get('altair')}, pandas {pd.__version__}).")
-    page = render_html(secs, title or f"false_labels report: {sweep_dir.resolve().name}", summary_text(d), footer)
-    names = [(kind, n) for s in secs for kind, d in (("chart", s.charts), ("table", s.tables)) for n in d]
-    dup = {f"{k} {n}" for k, n in names if names.count((k, n)) > 1}
-    if dup: raise ValueError(f"duplicate chart/table names across sections: {sorted(dup)}")
-    with atomic_dir(out, overwrite=True) as tmp:
-        atomic_write(tmp/"report.html", page)
-        for s in secs:
-            for name, ch in s.charts.items(): save_chart(ch, tmp/name, [f for f, on in (("png", png), ("svg", svg)) if on])
-            for name, df in s.tables.items(): atomic_write(tmp/f"{name}.csv", df.to_csv(index=False))
-        files = sorted(p.name for p in tmp.iterdir())
-        atomic_write(tmp/"manifest.json", to_json(dict(format="false_labels.report/1", sweep=str(sweep_dir.resolve()),
-                                                       created=time.strftime("%Y-%m-%dT%H:%M:%S"), seconds=round(time.time() - t0, 2),
-                                                       n_runs=int(d.final["run_id"].nunique()), n_excluded=len(d.excluded),
-                                                       files=files, versions=ver)))
-    return out/"report.html"
+    check_inputs(out, [sweep_dir/"plan.json", sweep_dir/"runs", sweep_dir/"results.parquet", sweep_dir/"detection"], overwrite=True)
+    with output_lock(out, what="report folder"):   # one writer, from the analysis to the written folder
+        _check_out(out)
+        d = analyse(sweep_dir, metric, drop, inverse, models, ratios, seed)
+        secs = default_sections(d)
+        for extra in sections:
+            s = extra(d) if callable(extra) else extra
+            if s is not None: secs.append(s)
+        if len(d.excluded): secs.append(Section("Excluded runs", "Runs left out of every analysis, with the reason.", tables={"excluded_runs": d.excluded}))
+        ver = versions()
+        footer = (f"Written {time.strftime('%Y-%m-%d %H:%M:%S')} from {sweep_dir.resolve()} by false_labels "
+                  f"{ver.get('false-labels')} (altair {ver.get('altair')}, pandas {pd.__version__}).")
+        page = render_html(secs, title or f"false_labels report: {sweep_dir.resolve().name}", summary_text(d), footer)
+        names = [(kind, n) for s in secs for kind, d in (("chart", s.charts), ("table", s.tables)) for n in d]
+        dup = {f"{k} {n}" for k, n in names if names.count((k, n)) > 1}
+        if dup: raise ValueError(f"duplicate chart/table names across sections: {sorted(dup)}")
+        with atomic_dir(out, overwrite=True, kind="report") as tmp:
+            atomic_write(tmp/"report.html", page)
+            for s in secs:
+                for name, ch in s.charts.items(): save_chart(ch, tmp/name, [f for f, on in (("png", png), ("svg", svg)) if on])
+                for name, df in s.tables.items(): atomic_write(tmp/f"{name}.csv", df.to_csv(index=False))
+            files = sorted(p.name for p in tmp.iterdir())
+            atomic_write(tmp/"manifest.json", to_json(dict(format="false_labels.report/1", sweep=str(sweep_dir.resolve()),
+                                                           created=time.strftime("%Y-%m-%dT%H:%M:%S"), seconds=round(time.time() - t0, 2),
+                                                           n_runs=int(d.final["run_id"].nunique()), n_excluded=len(d.excluded),
+                                                           files=files, versions=ver)))
+        return out/"report.html"
 
 # %% ../nbs/31_report.ipynb #2b2c0346
 def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"

@@ -6,11 +6,12 @@ Docs: https://false-labels.github.io/false_labels/results.html.md"""
 
 # %% ../nbs/04_results.ipynb #6eac2756
 from __future__ import annotations
-import fcntl, io, json, math, os, shutil, warnings
+import fcntl, io, json, math, os, shutil, socket, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import OutputExistsError, atomic_json, atomic_write, check_choice, check_writable_dir, one_line, read_json
+from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, check_inputs, check_writable_dir, mark_output,
+                               one_line, read_json)
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
@@ -28,18 +29,20 @@ class RunLockedError(OutputExistsError):
 
 def check_run_dir(out:str|Path, # the run folder
                   overwrite:bool=False, # a finished run in `out` may be replaced
+                  inputs=(), # what the run reads (its data, label files): never `out`, inside it or around a replaced run
                  )->Path:
-    "Refuse, creating nothing, a run folder this run cannot write: a finished run (unless `overwrite`), other files, a bad place."
+    "Refuse, creating nothing, a run folder this run cannot write: an input, a finished run (unless `overwrite`), other files (always), a bad place."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise OutputExistsError(f"{str(out)!r} exists and is not a folder")
+    check_inputs(out, inputs, overwrite and (out/"result.json").exists())
     if not out.exists(): check_writable_dir(out); return out
     if (out/"result.json").exists() and not overwrite:
         found = [f for f in RUN_FILES if (out/f).exists()]
         raise OutputExistsError(f"run folder {str(out)!r} already holds a run ({', '.join(found)}): pass overwrite=True (--overwrite) to replace it")
     other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES + RUN_OPTIONAL + _RUN_SIDE and not p.name.startswith("."))
-    if other and not overwrite:
+    if other:   # never the user's: a run writes beside them, and --overwrite does not remove them
         raise OutputExistsError(f"run folder {str(out)!r} holds files that are not a run's ({', '.join(other[:3])}): "
-                                "choose an empty folder, or pass overwrite=True (--overwrite)")
+                                "choose an empty folder or a run folder")
     if not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"run folder {str(out)!r} is not writable")
     return out
 
@@ -62,12 +65,16 @@ def run_dir_lock(out:str|Path, # the run folder
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        who = os.pread(fd, 300, 0).decode(errors="replace").strip() or "a process that did not say"
         os.close(fd)
-        raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there; wait for it or choose another folder") from None
+        raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there ({who}); wait for it "
+                             "or choose another folder") from None
+    os.ftruncate(fd, 0); os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
     try:
         check_run_dir(out, overwrite)  # again, under the lock
         _clear_run(out)
         yield out
+        mark_output(out, "run")
     except BaseException:
         _clear_run(out); lock.unlink(missing_ok=True)
         if created and not any(out.iterdir()): out.rmdir()

@@ -94,7 +94,7 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
     "Put each scored image's original file into clean/<class>/ or dirty/<class>/; return counts per part."
     check_choice("mode", mode, EXPORT_MODES)
     counts = {"clean": 0, "dirty": 0}
-    with atomic_dir(out, overwrite) as tmp:
+    with atomic_dir(out, overwrite, kind="folders") as tmp:
         used = set()
         for r in suspects.itertuples(index=False):
             part = "dirty" if r.suspect else "clean"

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
-from .core import OutputExistsError, check_choice, check_writable_dir, one_line, read_json
+from .core import OUTPUT_MARK, OutputExistsError, check_choice, check_inputs, check_writable_dir, mark_output, one_line, read_json
 from fastcore.meta import delegates
 from .dataset import load_dataset
 from .engine import ENGINES
@@ -106,6 +106,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
     "Body of a local worker: warm up, then execute the runs it is sent, one at a time, until told to stop."
     os.environ.update(env)
     if hasattr(os, 'setpgrp'): os.setpgrp()  # Ctrl-C goes to the driver, which decides
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the driver's SIGINT asks the run to stop, whatever was inherited
     _exit_with_parent()
     _warm_up(warm)
     while True:
@@ -410,7 +411,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
     if not out.exists(): check_writable_dir(out)  # a path under a file, or in a read-only folder: refused before any work
     elif not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"sweep folder {str(out)!r} is not writable")
-    if out.is_dir() and not (out/'plan.json').exists() and any(p.name != '.lock' for p in out.iterdir()):
+    check_inputs(out, [data])
+    if out.is_dir() and not (out/'plan.json').exists() and any(p.name not in ('.lock', OUTPUT_MARK) for p in out.iterdir()):
         raise OutputExistsError(f"{str(out)!r} is not empty and holds no sweep (no plan.json): choose another folder")
     check_unlocked(out); check_plan(out, plan, extend)  # early answers; both are checked again under the lock
     client = connect_scheduler(scheduler, connect_timeout) if scheduler else None
@@ -425,7 +427,7 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
             if pool is not None: pool.check(plan['axes'], plan['fixed'])
             else: check_training_axes(plan['axes'], plan['fixed'])
         with sweep_lock(out):
-            plan = write_plan(out, plan, extend)
+            plan = write_plan(out, plan, extend); mark_output(out, 'sweep')
             tasks = _tasks(out, plan, engine)
             bar, ran = _Progress(len(tasks), progress and _interactive()), []
             try:

@@ -373,7 +373,7 @@ def test_reuse_a_sweep_run(ds, tmp_path):
 def test_sweep_resumes_and_feeds_the_report(ds, tmp_path):
     out = tmp_path/"sweep"/"detection"
     res = detect_sweep(ds, out, ratios=[0.3, 0.1], method="ema,cl", folds=2, charts=["json"], **TINY)
-    assert sorted(p.name for p in out.iterdir()) == ["charts", "detection_results.csv", "params.json", "ratio_0.1", "ratio_0.3"]
+    assert sorted(p.name for p in out.iterdir()) == [".false_labels", "charts", "detection_results.csv", "params.json", "ratio_0.1", "ratio_0.3"]
     assert len(res) == 2 * 3 and list(res.ratio.unique()) == [0.1, 0.3]
     assert res.groupby("ratio").selected.sum().eq(1).all()
     assert res.realised_ratio.tolist() == pytest.approx([0.1] * 3 + [0.3] * 3, abs=0.01)

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from procs import python
+
 
 ROOT = Path(__file__).resolve().parents[1]
 FIT = ["--task", "4", "--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu"]
@@ -22,8 +24,8 @@ def _env():
 
 
 def start(*args):
-    "`false-labels ARGS` in its own process group (so a kill reaches its workers too)."
-    return subprocess.Popen([sys.executable, "-m", "false_labels", *map(str, args)], cwd=ROOT, env=_env(),
+    "`false-labels ARGS` in its own process group (so a kill reaches its workers too), with SIGINT at its default wherever the suite runs."
+    return subprocess.Popen(python("-m", "false_labels", *args), cwd=ROOT, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -95,17 +97,19 @@ def _check_complete(sw:Path, done_before:dict):
     assert not leftovers(sw), leftovers(sw)
 
 
-@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT", "SIGTERM"])
 def test_sweep_interrupted_then_resumed(ds, tmp_path, sig, capsys, one_thread):
     sw = tmp_path/"sweep"
     p = start(*_sweep_args(ds, sw))
     wait_for(lambda: any(s.get("status") == "done" for s in _statuses(sw).values()), 240, "a first finished run", p)
-    os.killpg(p.pid, getattr(signal, sig)) if sig == "SIGKILL" else os.killpg(p.pid, signal.SIGINT)
+    if sig == "SIGTERM": os.kill(p.pid, signal.SIGTERM)     # `kill PID`: the driver only; it stops its workers itself
+    else: os.killpg(p.pid, getattr(signal, sig))             # a terminal's Ctrl-C reaches the whole group
     rc, out, err = finish(p, 60)
-    if sig == "SIGINT":
-        assert rc == 130, f"exit {rc}: {err[-1500:]}"
+    if sig != "SIGKILL":
+        assert rc == 128 + getattr(signal, sig), f"exit {rc}: {err[-1500:]}"
         assert "Traceback" not in out + err, err[-3000:]
-        assert err.strip().splitlines()[-1].startswith("interrupted"), err[-1000:]
+        assert err.strip().splitlines()[-1] == (f"interrupted ({sig}): the finished runs are kept in {str(sw)!r}, the unfinished ones "
+                                                "are marked failed; run the same command again to resume them"), err[-1000:]
         assert not any(s.get("status") == "running" for s in _statuses(sw).values()), "a run left 'running'"
     done = {k: (v.get("attempt"), v.get("ended")) for k, v in _statuses(sw).items() if v.get("status") == "done"}
     rc = _main(_sweep_args(ds, sw, jobs=0))    # the same sweep, resumed in this process (the plan ignores --jobs)

@@ -202,8 +202,13 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False)
     assert (tmp_path/"out"/"keep.txt").read_text() == "mine"
-    d = generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False, overwrite=True)
-    assert not (tmp_path/"out"/"keep.txt").exists() and len(d) == 120
+    with pytest.raises(FileExistsError, match="did not write"):   # the user's files: not even with overwrite (issue 28)
+        generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False, overwrite=True)
+    assert (tmp_path/"out"/"keep.txt").read_text() == "mine"
+    (tmp_path/"out"/"keep.txt").unlink()
+    generate_dataset(tmp_path/"out", n=120, size=24, workers=1, progress=False)
+    d = generate_dataset(tmp_path/"out", n=120, size=32, workers=1, progress=False, overwrite=True)   # its own: replaced
+    assert d.size == 32 and len(d) == 120
     (tmp_path/"empty").mkdir()
     assert len(generate_dataset(tmp_path/"empty", n=120, size=32, workers=1, progress=False)) == 120  # empty is fine
 

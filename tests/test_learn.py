@@ -172,7 +172,7 @@ def test_batch_ids_callback(tds):
 # --- the run folder
 def test_run_folder_files_and_schema(run, tds):
     out, res = run
-    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, ".false_labels"])   # the run files and the mark
     classes = ["red", "green", "blue"]
     assert json.loads((out/"label_mapping.json").read_text()) == {"0": "red", "1": "green", "2": "blue"}
     p = json.loads((out/"params.json").read_text())

@@ -313,7 +313,7 @@ def reference(tds, tmp_path_factory):
 def test_run_folder_complete_for_every_method(method, tds, reference, tmp_path):
     out = tmp_path/"r"
     res = train_method(tds, out, method=method, method_kw=FAST_KW.get(method), **RUN)
-    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, ".false_labels"])   # the run files and the mark
     m, ref = pd.read_csv(out/"metrics.csv"), pd.read_csv(reference/"metrics.csv")
     assert list(m.columns) == list(ref.columns) and m["epoch"].tolist() == [0, 1, 2]
     assert m[["test_acc", "test_acc_noisy", "valid_acc", "train_loss"]].notna().all().all()

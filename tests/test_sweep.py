@@ -11,6 +11,7 @@ from false_labels.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError
                                load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
 from false_labels.results import collect_results, is_done, read_status, sweep_status
 from false_labels.sweep import execute_run, run_sweep, sweep_summary
+from procs import python
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(archs='small_cnn', task=4, bs=64, progress=False)  # tiny CNN, tiny batches, no bar
@@ -270,7 +271,8 @@ def test_ctrl_c_leaves_a_consistent_folder(data, tmp_path):
             f"    run_sweep({str(out)!r}, {str(data)!r}, ratios=[0, 0.1, 0.2, 0.3], template={str(tpl)!r}, jobs=2, progress=False)\n")
     (tmp_path/"drive.py").write_text(code)
     env = {**os.environ, "FL_TEST_SLEEP": "60", "FL_TEST_NO_KILL": "1"}
-    p = subprocess.Popen([sys.executable, str(tmp_path/"drive.py")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the driver, even when the suite runs as a background job (which inherits it ignored)
+    p = subprocess.Popen(python(tmp_path/"drive.py"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # wait until two slow runs are running
         if (out/"plan.json").exists() and (sweep_status(out).status == "running").sum() == 2: break
