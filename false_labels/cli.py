@@ -11,8 +11,9 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train', 'cmd_sweep',
-           'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser', 'error_line', 'main']
+__all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train',
+           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
+           'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -107,6 +108,7 @@ _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs",
                "clean_labels", "checkpoint_every")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")
+NO_LEARNING = 3   # the exit status of a run that learned nothing (`checks.learning_check`)
 
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
@@ -117,6 +119,10 @@ def cmd_train(a):
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
+    if res.get("learned") is False:
+        from false_labels.checks import no_learning_line
+        print(f"false-labels train: {no_learning_line({**res['learning_check'], 'why': res['why']})}", file=sys.stderr)
+        if not a.allow_no_learning: return NO_LEARNING
     if res.get("noise_rate_source") not in (None, "unused"):
         print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
     labels = f"labels {res['labels']}  " if res.get("labels") else ""
@@ -144,10 +150,15 @@ def cmd_sweep(a):
     for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
-    failed = run_sweep(a.out, **kw).attrs.get("failed")
+    attrs = run_sweep(a.out, **kw).attrs
+    failed, no_learning = attrs.get("failed"), attrs.get("no_learning")
     if failed:   # the table is written; the exit status says that runs failed
         print(f"false-labels sweep: {failed[0]} of {failed[1]} run{'s' if failed[1] != 1 else ''} failed; run the same command again to retry them", file=sys.stderr)
         return 1
+    if no_learning and not a.allow_no_learning:
+        print(f"false-labels sweep: {no_learning[0]} of {no_learning[1]} runs learned nothing (see the summary above; "
+              f"--allow-no-learning accepts it)", file=sys.stderr)
+        return NO_LEARNING
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
@@ -300,6 +311,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
+    p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when the run learned nothing (for experiments)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="run or resume a sweep of training runs (papermill, local pool or Dask)")
@@ -317,6 +329,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--engine", default=None, help="inprocess (default) or kernel")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="every run also saves its model every N epochs (RUN/checkpoints/)")
     p.add_argument("--extend", action="store_true", help="add runs to a folder that holds another plan")
+    p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when runs learned nothing")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="write the offline HTML report of a sweep")
@@ -361,6 +374,8 @@ def build_parser()->argparse.ArgumentParser:
                    help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
+    p.add_argument("--allow-no-learning", action="store_true",
+                   help=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
@@ -390,7 +405,7 @@ def error_line(e:BaseException)->str:
     return one_line(e) or type(e).__name__
 
 def main(argv:list[str]|None=None)->int:
-    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 interrupted)."
+    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 3 learned nothing, 130 interrupted)."
     ap = build_parser()
     args = ap.parse_args(argv)
     prog = f"false-labels {args.command}"
