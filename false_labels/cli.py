@@ -12,8 +12,8 @@ from .core import check_int, one_line
 
 # %% auto #0
 __all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train',
-           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
-           'error_line', 'main']
+           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines', 'cmd_study', 'ArgParser',
+           'build_parser', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -189,7 +189,8 @@ def cmd_detect(a):
     from false_labels.detection import detect_labels
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
-    kw.update(detect_options(a), overwrite=a.overwrite)
+    kw.update(detect_options(a), overwrite=a.overwrite, allow_no_learning=a.allow_no_learning)
+    if a.target_precision is not None: kw["target_precision"] = a.target_precision
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
@@ -208,6 +209,28 @@ def cmd_detect(a):
     if (out/"review.html").exists(): print(f"suspects -> {out/'suspects.csv'}\nreview page -> {out/'review.html'}\n"
                                            f"corrected labels ({a.policy}) -> {out/'corrected_labels.csv'}")
     print(f"detection -> {out}")
+    if a.ratios is None: return trust_lines(out, a.allow_no_learning)
+
+def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
+    "Print how far to trust a detection folder (noise rate and interval, expected vs measured precision, or that it learned nothing); the exit status."
+    p = json.loads((Path(out)/"params.json").read_text())
+    s, ep, sel = p.get("noise_rate"), p.get("expected_precision") or {}, p.get("selected")
+    if s and s.get("rate") is not None:
+        lo, hi = s["interval"]
+        print(f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
+              + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
+        if s.get("note"): print(s["note"])
+    if ep.get(sel) is not None:
+        import pandas as pd
+        ev = pd.read_csv(Path(out)/"evaluation.csv").set_index("method")
+        meas = ev.at[sel, "precision"] if "precision" in ev.columns else None
+        print(f"{sel}: expected precision {ep[sel]:.3f} of its {int(ev.at[sel, 'n_flagged'])} flags"
+              + (f"; measured {meas:.3f}" if meas is not None and meas == meas else " (estimated without the truth)"))
+    chk = p.get("learning_check")
+    if chk and not chk["learned"]:
+        print(f"false-labels detect: did not learn: {chk['why']}; "
+              + ("flagged anyway (--allow-no-learning)" if allow_no_learning else f"nothing flagged; try {chk['try']}"), file=sys.stderr)
+        if not allow_no_learning: return NO_LEARNING
 
 # %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
@@ -374,6 +397,8 @@ def build_parser()->argparse.ArgumentParser:
                    help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
+    p.add_argument("--target-precision", type=float, default=None, metavar="P",
+                   help="flag the largest set whose expected precision (estimated without the truth) is at least P")
     p.add_argument("--allow-no-learning", action="store_true",
                    help=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)")
     p.add_argument("--overwrite", action="store_true")
