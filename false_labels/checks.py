@@ -41,6 +41,7 @@ def beats_baseline(y_true, # held-out labels
                    n_classes:int, # classes of the task
                    alpha:float=0.01, # significance of the binomial test
                    min_gain:float=0.1, # least gain, as a share of the way from the baseline to perfect accuracy
+                   min_held_out:int=20, # fewer held-out images than this cannot show that a model learned
                   )->dict:
     "Whether held-out predictions beat chance and the majority class: accuracy, baselines, p-value, `learned` and `why`."
     y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
@@ -52,10 +53,12 @@ def beats_baseline(y_true, # held-out labels
     p = binom_tail(hits, n, base) if n else 1.0
     top = float(np.bincount(y_pred, minlength=n_classes).max() / n) if n else 1.0
     need = base + min_gain * (1 - base)
-    learned = bool(n > 0 and p < alpha and acc >= need)
+    learned = bool(n >= min_held_out and p < alpha and acc >= need)
     why = None
     if not learned:
         what = ("no held-out images to judge it on" if n == 0 else
+                f"only {n} held-out images (accuracy {acc:.3f}): too few to show that it learned (at least {min_held_out} are needed)"
+                if n < min_held_out else
                 f"held-out accuracy {acc:.3f} is no better than {'the majority class' if majority >= chance else 'chance'} "
                 f"({base:.3f}) on {n} images (p={p:.2g}; it needs >= {need:.3f} at p < {alpha:g})")
         if n and top >= 0.9: what += f"; it predicts one class for {top:.0%} of them"

@@ -11,9 +11,9 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'cmd_train',
-           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines', 'cmd_study', 'ArgParser',
-           'build_parser', 'error_line', 'main']
+__all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_clean_labels', 'with_recipe',
+           'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines', 'cmd_study',
+           'ArgParser', 'build_parser', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -110,11 +110,24 @@ _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs",
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")
 NO_LEARNING = 3   # the exit status of a run that learned nothing (`checks.learning_check`)
 
+def with_recipe(a, data, kw:dict, plain:bool=True, share:float=1.0)->dict:
+    "The training options of `--recipe` (auto by default) that the user did not set, and `recipe`: what params.json records."
+    from false_labels.recipes import data_facts, device_type, resolve_recipe
+    given = {k: kw.get(k, getattr(a, k, None)) for k in ("arch", "epochs", "bs", "lr", "opt", "loss", "precision")}
+    opts, rec = resolve_recipe(a.recipe, given, device_type(getattr(a, "device", None)),
+                               **data_facts(data, getattr(a, "task", None), getattr(a, "size", None), share))
+    if not plain: opts.pop("loss"); opts.pop("loss_kw")             # a robust method keeps its own loss
+    if not getattr(a, "quiet", False):
+        print(f"recipe {rec['name']}" + (f" (auto: {rec['why']})" if rec["auto"] else "")
+              + (f"; set by you: {', '.join(rec['overridden'])}" if rec["overridden"] else ""), flush=True)
+    return {**{k: v for k, v in opts.items() if k not in given or given[k] is None}, "recipe_info": rec}
+
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
     kw = {k: getattr(a, k) for k in _TRAIN_KEYS + _METHOD_KEYS if getattr(a, k) is not None}
     if a.checkpoint_every is not None: check_int("checkpoint_every", a.checkpoint_every, 1)   # before any work
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
+    kw.update(with_recipe(a, data, kw, plain=a.method is None and a.loss is None))
     from false_labels.robust import train_method
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
@@ -150,6 +163,13 @@ def cmd_sweep(a):
     for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
+    if data is not None and not a.file:      # a sweep file's grid says what it trains
+        given = dict(arch=(kw.get("archs") or [None])[0], epochs=kw.get("epochs"), bs=kw.get("bs"), lr=kw.get("lr"),
+                     loss=(kw.get("losses") or [None])[0])
+        r = with_recipe(a, data, given, plain=not kw.get("methods"))
+        if "arch" in r: kw["archs"] = [r["arch"]]
+        if "loss" in r: kw["losses"] = [r["loss"]]
+        kw.update({k: r[k] for k in ("epochs", "bs", "opt", "precision") if k in r})
     attrs = run_sweep(a.out, **kw).attrs
     failed, no_learning = attrs.get("failed"), attrs.get("no_learning")
     if failed:   # the table is written; the exit status says that runs failed
@@ -192,6 +212,10 @@ def cmd_detect(a):
     kw.update(detect_options(a), overwrite=a.overwrite, allow_no_learning=a.allow_no_learning)
     if a.target_precision is not None: kw["target_precision"] = a.target_precision
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
+    folds = a.folds if a.folds is not None else 4
+    rec = with_recipe(a, data, kw, share=(folds - 1) / folds if folds >= 2 else 1.0)
+    if (rec.pop("loss_kw", None) or {}).get("eps", 0.1) != 0.1: rec["loss"] = "ce"    # detect's label smoothing is eps 0.1
+    kw.update(rec)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
@@ -283,6 +307,9 @@ def _add_train_opts(p, sweep=False):
     p.add_argument("--noise-rate", type=_noise_rate, default=None,
                    help="noise rate for robust methods: 'known' or a number (default: estimate it)")
     p.add_argument("--noise-estimator", default=None, help="auto (default), gap, cl, incv or detector")
+    p.add_argument("--recipe", default="auto", help="training recipe: auto (from the device and the data; the default) or a name "
+                                                    "of recipes.RECIPES (cpu_small, cpu_photo, study, gpu, gpu_large, classic); "
+                                                    "--arch/--epochs/--bs/--lr override it")
 
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
@@ -374,7 +401,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--arch", default=None); p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None); p.add_argument("--lr", type=float, default=None)
     p.add_argument("--size", type=int, default=None); p.add_argument("--device", default=None)
-    p.add_argument("--seed", type=int, default=None); p.add_argument("--opt", default=None, help="sgd (default) or adamw")
+    p.add_argument("--seed", type=int, default=None); p.add_argument("--opt", default=None, help="sgd or adamw (default: the recipe's)")
+    p.add_argument("--recipe", default="auto", help="training recipe: auto (the default) or a name of recipes.RECIPES; --arch/--epochs/--bs/--lr/--opt override it")
     p.add_argument("--folders", nargs="?", const="link", default=None, choices=("link", "symlink", "copy"),
                    help="also put the images into clean/<class>/ and dirty/<class>/ (imported data: the original files, "
                         "hard-linked by default, or copied)")

@@ -906,6 +906,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   fold_best:bool=False, # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises)
                   target_precision:float|None=None, # flag the largest set whose expected precision is at least this
                   allow_no_learning:bool=False, # flag even when the out-of-fold models learned nothing
+                  recipe_info:dict|None=None, # the recipe the training options came from and why (recorded in params.json)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."

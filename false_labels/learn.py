@@ -554,7 +554,7 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
                   labels=ds.card.get("given_set") or (str(opts["labels"]) if opts["labels"] is not None else None),
                   clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
                   n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
-                  checkpoint_every=opts.get("checkpoint_every"),
+                  checkpoint_every=opts.get("checkpoint_every"), **({"recipe": opts["recipe_info"]} if opts.get("recipe_info") else {}),
                   **prep.params, versions=versions())
     atomic_json(out/"params.json", params)
     atomic_json(out/"label_mapping.json", info.label_mapping())
@@ -615,6 +615,7 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
               checkpoint_every:int|None=None, # also save the model every N epochs (checkpoints/epoch_NNN.pth)
               method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
               cbs=None, # extra fastai callbacks of the training
+              recipe_info:dict|None=None, # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
               **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
              )->dict:
     "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
@@ -638,7 +639,8 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
                         pretrained=pretrained, loss_kw=loss_kw),
                         opts=dict(task=task, noise=noise, ratio=ratio, epochs=epochs, seed=seed, bs=bs, size=size, device=device,
                                   augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels,
-                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every),
+                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every,
+                                  recipe_info=recipe_info),
                         compile=compile, track_samples=track_samples, cbs=cbs, noise_kw=noise_kw)
 
 

@@ -101,7 +101,7 @@ def test_sweep_then_report(dataset, tmp_path):
 
 def test_detect_scores_every_method(dataset, tmp_path):
     out = tmp_path/"det"
-    r = fl("detect", "--data", dataset, "--task", 4, "--ratio", 0.2, "--method", "cl,ema,ensemble", "--folds", 2,
+    r = fl("detect", "--data", dataset, "--allow-no-learning", "--task", 4, "--ratio", 0.2, "--method", "cl,ema,ensemble", "--folds", 2,
            "--arch", "small_cnn", "--epochs", 2, "--bs", 64, "--device", "cpu", "--out", out)
     ev = pd.read_csv(out/"evaluation.csv")
     assert {"cl", "ema", "ensemble"} <= set(ev.method) and ev.auroc.between(0, 1).all()
@@ -144,7 +144,7 @@ def test_train_a_binary_task_with_checkpoints(dataset, tmp_path):
 
 def test_detect_on_a_binary_task_with_its_cut_options(dataset, tmp_path):
     "detect --task binary:<class> scores two classes (the class and the rest), with the sharper-detection options recorded; bad ones are refused in one line."
-    fl("detect", "--data", dataset, "--out", tmp_path/"det", "--task", "binary:blob", "--ratio", 0.1, "--method", "cl",
+    fl("detect", "--data", dataset, "--allow-no-learning", "--out", tmp_path/"det", "--task", "binary:blob", "--ratio", 0.1, "--method", "cl",
        "--folds", 2, "--epochs", 1, "--arch", "small_cnn", "--quiet", "--ensemble-cut", "vote", "--no-pool-probs", "--incv-score", "first",
        "--fold-best")
     params = json.loads((tmp_path/"det"/"params.json").read_text())
