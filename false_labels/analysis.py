@@ -103,12 +103,19 @@ def _as_bool(s:pd.Series)->pd.Series:
     if s.dtype == bool: return s
     return s.map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
 
+def _not_learned(v)->bool: return v is False or (isinstance(v, (str, np.bool_)) and str(v).strip().lower() == "false")
+
+def _diverged(last:pd.DataFrame)->pd.Series:
+    "Rows whose run's `learning_check` says its training diverged."
+    if "learned" not in last.columns or "why" not in last.columns: return pd.Series(False, index=last.index)
+    return last["learned"].map(_not_learned) & last["why"].astype(str).str.startswith("the training loss")
+
 def load_results(src, # sweep folder, results file or results DataFrame
                  final:bool=True, # only each run's last epoch (False: every epoch of the finished runs)
                  metric:str="test_acc", # a run whose final value of this is NaN is excluded
                  warn:bool=True, # warn when runs are excluded
                 )->pd.DataFrame:
-    "The finished runs of a sweep; excluded runs (NaN metric, failed, unfinished) listed in `.attrs['excluded']`."
+    "The finished runs of a sweep; excluded runs (NaN metric, failed, diverged, unfinished) in `.attrs['excluded']`, runs that learned nothing (kept) in `.attrs['no_learning']`."
     df, sweep_dir = _read_table(src)
     missing = [c for c in ("run_id", "ratio", metric) if c not in df.columns]
     if missing and len(df): raise ValueError(f"results table lacks column(s) {missing}; columns: {list(df.columns)}")
@@ -121,6 +128,12 @@ def load_results(src, # sweep folder, results file or results DataFrame
     keys = [k for k in ("arch", "loss", "method", "ratio", "seed") if k in df.columns]
     excluded = [dict(run_id=r, reason=_nan_reason(row, sweep_dir, metric) if row["is_final"] else "no final epoch in the table",
                      **{k: row[k] for k in keys}) for r, row in last.iterrows() if r not in ok]
+    diverged = set(last.index[_diverged(last)])      # a run whose training diverged measured nothing: left out
+    excluded += [dict(run_id=r, reason=f"diverged: {last.at[r, 'why']}", **{k: last.at[r, k] for k in keys}) for r in last.index
+                 if r in ok and r in diverged]
+    ok -= diverged
+    no_learning = [dict(run_id=r, why=last.at[r, "why"]) for r in last.index if r in ok and _not_learned(last.at[r, "learned"])
+                   ] if "learned" in last.columns else []
     excluded += _unfinished(sweep_dir, set(last.index))
     where = str(src) if sweep_dir is not None else "the results table"
     if not ok:
@@ -129,7 +142,7 @@ def load_results(src, # sweep folder, results file or results DataFrame
     out = df[df["run_id"].isin(ok) & (df["is_final"] | (not final))]
     sort = [k for k in (*GROUP_KEYS, "ratio", "seed", "run_id", "epoch") if k in out.columns]
     out = out.sort_values(sort, kind="stable").reset_index(drop=True)
-    out.attrs = dict(excluded=excluded, source=None if sweep_dir is None else str(sweep_dir))
+    out.attrs = dict(excluded=excluded, no_learning=no_learning, source=None if sweep_dir is None else str(sweep_dir))
     if excluded and warn:
         warnings.warn(f"{len(excluded)} run(s) excluded from {where}: " + "; ".join(f"{e['run_id']} ({e['reason']})" for e in excluded[:5])
                       + (" ..." if len(excluded) > 5 else ""), stacklevel=2)

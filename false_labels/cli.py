@@ -12,9 +12,9 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels', 'cmd_train',
-           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
-           'stop_signals', 'interrupted_line', 'error_line', 'main']
+__all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
+           'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines',
+           'cmd_study', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -115,6 +115,19 @@ _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs",
                "clean_labels", "checkpoint_every")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")
+NO_LEARNING = 3   # the exit status of a run that learned nothing (`checks.learning_check`)
+
+def with_recipe(a, data, kw:dict, plain:bool=True, share:float=1.0)->dict:
+    "The training options of `--recipe` (auto by default) that the user did not set, and `recipe`: what params.json records."
+    from false_labels.recipes import data_facts, device_type, resolve_recipe
+    given = {k: kw.get(k, getattr(a, k, None)) for k in ("arch", "epochs", "bs", "lr", "opt", "loss", "precision")}
+    opts, rec = resolve_recipe(a.recipe, given, device_type(getattr(a, "device", None)),
+                               **data_facts(data, getattr(a, "task", None), getattr(a, "size", None), share))
+    if not plain: opts.pop("loss"); opts.pop("loss_kw")             # a robust method keeps its own loss
+    if not getattr(a, "quiet", False):
+        print(f"recipe {rec['name']}" + (f" (auto: {rec['why']})" if rec["auto"] else "")
+              + (f"; set by you: {', '.join(rec['overridden'])}" if rec["overridden"] else ""), flush=True)
+    return {**{k: v for k, v in opts.items() if k not in given or given[k] is None}, "recipe_info": rec}
 
 def cmd_train(a):
     "Train one model on noisy labels (plain, or with a robust `--method`) and test it on clean ones."
@@ -124,9 +137,14 @@ def cmd_train(a):
     check_method(a.method or "ce", a.loss or "ce", a.method_kw)                               # before an import, too
     check_out(a)   # a run's own files are replaced under the run folder's rules (`results.check_run_dir`)
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
+    kw.update(with_recipe(a, data, kw, plain=a.method is None and a.loss is None))
     res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
+    if res.get("learned") is False:
+        from false_labels.checks import no_learning_line
+        print(f"false-labels train: {no_learning_line({**res['learning_check'], 'why': res['why']})}", file=sys.stderr)
+        if not a.allow_no_learning: return NO_LEARNING
     if res.get("noise_rate_source") not in (None, "unused"):
         print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
     labels = f"labels {res['labels']}  " if res.get("labels") else ""
@@ -155,10 +173,22 @@ def cmd_sweep(a):
     for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every"):
         if getattr(a, k) is not None: kw[k] = getattr(a, k)
     kw = {k: v for k, v in kw.items() if v is not None}
-    failed = run_sweep(a.out, **kw).attrs.get("failed")
+    if data is not None and not a.file:      # a sweep file's grid says what it trains
+        given = dict(arch=(kw.get("archs") or [None])[0], epochs=kw.get("epochs"), bs=kw.get("bs"), lr=kw.get("lr"),
+                     loss=(kw.get("losses") or [None])[0])
+        r = with_recipe(a, data, given, plain=not kw.get("methods"))
+        if "arch" in r: kw["archs"] = [r["arch"]]
+        if "loss" in r: kw["losses"] = [r["loss"]]
+        kw.update({k: r[k] for k in ("epochs", "bs", "opt", "precision") if k in r})
+    attrs = run_sweep(a.out, **kw).attrs
+    failed, no_learning = attrs.get("failed"), attrs.get("no_learning")
     if failed:   # the table is written; the exit status says that runs failed
         print(f"false-labels sweep: {failed[0]} of {failed[1]} run{'s' if failed[1] != 1 else ''} failed; run the same command again to retry them", file=sys.stderr)
         return 1
+    if no_learning and not a.allow_no_learning:
+        print(f"false-labels sweep: {no_learning[0]} of {no_learning[1]} runs learned nothing (see the summary above; "
+              f"--allow-no-learning accepts it)", file=sys.stderr)
+        return NO_LEARNING
 
 def cmd_report(a):
     "Write the offline HTML report of a sweep (with a detection section when SWEEP/detection exists)."
@@ -189,9 +219,14 @@ def cmd_detect(a):
     from false_labels.detection import detect_labels
     from false_labels.detection_sweep import detect_sweep
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
-    kw.update(detect_options(a), overwrite=a.overwrite)
+    kw.update(detect_options(a), overwrite=a.overwrite, allow_no_learning=a.allow_no_learning)
+    if a.target_precision is not None: kw["target_precision"] = a.target_precision
     check_out(a, a.overwrite and a.ratios is None)   # a --ratios folder is resumed, never replaced as a whole
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
+    folds = a.folds if a.folds is not None else 4
+    rec = with_recipe(a, data, kw, share=(folds - 1) / folds if folds >= 2 else 1.0)
+    if (rec.pop("loss_kw", None) or {}).get("eps", 0.1) != 0.1: rec["loss"] = "ce"    # detect's label smoothing is eps 0.1
+    kw.update(rec)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
@@ -209,6 +244,28 @@ def cmd_detect(a):
     if (out/"review.html").exists(): print(f"suspects -> {out/'suspects.csv'}\nreview page -> {out/'review.html'}\n"
                                            f"corrected labels ({a.policy}) -> {out/'corrected_labels.csv'}")
     print(f"detection -> {out}")
+    if a.ratios is None: return trust_lines(out, a.allow_no_learning)
+
+def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
+    "Print how far to trust a detection folder (noise rate and interval, expected vs measured precision, or that it learned nothing); the exit status."
+    p = json.loads((Path(out)/"params.json").read_text())
+    s, ep, sel = p.get("noise_rate"), p.get("expected_precision") or {}, p.get("selected")
+    if s and s.get("rate") is not None:
+        lo, hi = s["interval"]
+        print(f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
+              + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
+        if s.get("note"): print(s["note"])
+    if ep.get(sel) is not None:
+        import pandas as pd
+        ev = pd.read_csv(Path(out)/"evaluation.csv").set_index("method")
+        meas = ev.at[sel, "precision"] if "precision" in ev.columns else None
+        print(f"{sel}: expected precision {ep[sel]:.3f} of its {int(ev.at[sel, 'n_flagged'])} flags"
+              + (f"; measured {meas:.3f}" if meas is not None and meas == meas else " (estimated without the truth)"))
+    chk = p.get("learning_check")
+    if chk and not chk["learned"]:
+        print(f"false-labels detect: did not learn: {chk['why']}; "
+              + ("flagged anyway (--allow-no-learning)" if allow_no_learning else f"nothing flagged; try {chk['try']}"), file=sys.stderr)
+        if not allow_no_learning: return NO_LEARNING
 
 # %% ../nbs/40_cli.ipynb #f5c2145a
 def cmd_study(a):
@@ -274,6 +331,9 @@ def _add_train_opts(p, sweep=False):
     p.add_argument("--noise-rate", type=_noise_rate, default=None,
                    help="noise rate for robust methods: 'known' or a number (default: estimate it)")
     p.add_argument("--noise-estimator", default=None, help="auto (default), gap, cl, incv or detector")
+    p.add_argument("--recipe", default="auto", help="training recipe: auto (from the device and the data; the default) or a name "
+                                                    "of recipes.RECIPES (cpu_small, cpu_photo, study, gpu, gpu_large, classic); "
+                                                    "--arch/--epochs/--bs/--lr override it")
 
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
@@ -325,6 +385,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
+    p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when the run learned nothing (for experiments)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="run or resume a sweep of training runs (papermill, local pool or Dask)")
@@ -342,6 +403,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--engine", default=None, help="inprocess (default) or kernel")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="every run also saves its model every N epochs (RUN/checkpoints/)")
     p.add_argument("--extend", action="store_true", help="add runs to a folder that holds another plan")
+    p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when runs learned nothing")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="write the offline HTML report of a sweep")
@@ -363,7 +425,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--arch", default=None); p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None); p.add_argument("--lr", type=float, default=None)
     p.add_argument("--size", type=int, default=None); p.add_argument("--device", default=None)
-    p.add_argument("--seed", type=int, default=None); p.add_argument("--opt", default=None, help="sgd (default) or adamw")
+    p.add_argument("--seed", type=int, default=None); p.add_argument("--opt", default=None, help="sgd or adamw (default: the recipe's)")
+    p.add_argument("--recipe", default="auto", help="training recipe: auto (the default) or a name of recipes.RECIPES; --arch/--epochs/--bs/--lr/--opt override it")
     p.add_argument("--folders", nargs="?", const="link", default=None, choices=("link", "symlink", "copy"),
                    help="also put the images into clean/<class>/ and dirty/<class>/ (imported data: the original files, "
                         "hard-linked by default, or copied)")
@@ -386,6 +449,10 @@ def build_parser()->argparse.ArgumentParser:
                    help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
+    p.add_argument("--target-precision", type=float, default=None, metavar="P",
+                   help="flag the largest set whose expected precision (estimated without the truth) is at least P")
+    p.add_argument("--allow-no-learning", action="store_true",
+                   help=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
@@ -448,7 +515,7 @@ def error_line(e:BaseException)->str:
     return one_line(e) or type(e).__name__
 
 def main(argv:list[str]|None=None)->int:
-    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 130 Ctrl-C, 143 SIGTERM)."
+    "Entry point of `false-labels`; returns the exit status (0 done, 1 failed runs or a bug, 2 bad input, 3 learned nothing, 130 Ctrl-C, 143 SIGTERM)."
     ap = build_parser()
     args = ap.parse_args(argv)
     prog = f"false-labels {args.command}"

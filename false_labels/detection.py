@@ -28,6 +28,7 @@ from .stats import check_probs, out_of_fold_probs
 from .dynamics import assign_threshold_samples, aum, aum_runs, aum_threshold, ema_curves
 from .confident import estimate_noise_from_gap, estimate_noise_rate
 from .incv import INCV_NOISE_KINDS, incv, incv_selection
+from .trust import cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
 from .value import FEATURE_MAPS, ValueRegressors, check_value_options, feature_map as embed_features, training_values
 from .detect import ENSEMBLE_CUTS, Detection, evaluate_detectors, score_from_stats, suspects_table
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
@@ -296,6 +297,8 @@ class DetectionOptions:
     aum_schedule: str = "one_cycle"
     incv_score: str = "last"
     fold_best: bool = False
+    target_precision: float|None = None # flag the largest set whose expected precision is at least this (`trust.cut_for_precision`)
+    allow_no_learning: bool = True # flag even when the out-of-fold models learned nothing (`detect_labels` sets False)
     def __post_init__(self): check_sharp_options(self.ensemble_cut, self.noise_estimator, self.aum_schedule, self.incv_score)
 
 NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
@@ -463,16 +466,62 @@ def _noise_estimates(res:_Outcome, given, n_classes:int)->dict:
     return out
 
 def _chosen_rate(est:dict, estimator:str, clean_valid:bool)->tuple:
-    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' is the gap with clean validation labels, else confident learning's, else INCV's."
-    order = ([estimator] if estimator != "auto" else []) + (["gap"] if clean_valid else []) + ["cl", "incv"]
+    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (the gap with clean validation labels, else INCV's, else confident learning's)."
+    order = ([estimator] if estimator != "auto" else []) + (["gap"] if clean_valid else []) + ["incv", "cl"]
     for e in order:
         if est.get(e) is not None: return est[e], e
     return None, None
+
+def _judge_noise(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise, clean_valid:bool):
+    "Did the out-of-fold models learn (`trust.oof_check`)? The noise rate with its spread and bootstrap interval (`trust.noise_rate_summary`)."
+    probs = res.pooled if res.pooled is not None else res.oof
+    if probs is None:
+        res.notes.append("no out-of-fold probabilities (no 'cl', or folds < 2): whether the models learned is not checked "
+                         "and no precision is expected")
+        return
+    res.extra["learning_check"] = oof_check(fp.given, probs)
+    boot = noise_rate_bootstrap(fp.given, probs, float(np.mean(res.valid_acc)) if res.valid_acc else None,
+                                len(fp.dls.valid.labels), noise, seed=o.seed)
+    inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
+    s = res.extra["noise_rate"] = noise_rate_summary(boot, clean_valid, o.noise_estimator, replace=inc)
+    if s["note"]: res.notes.append(s["note"])
+    res.results["q"] = mislabel_probability(fp.given, probs, s["rate"])
+
+def _judge_learning(o:DetectionOptions, res:_Outcome):
+    "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
+    chk = res.extra.get("learning_check")
+    if chk is None or chk["learned"]: return
+    if o.allow_no_learning:
+        res.notes.append(f"{chk['why']}; flagged anyway (allow_no_learning)"); return
+    for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
+    res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
+
+def _judge_flags(fp:FitPredict, o:DetectionOptions, res:_Outcome, chosen:str)->bool:
+    "The target-precision cut of `chosen`, the expected precision of every method's flags, the safe relabels; True when flags changed."
+    q = res.results.get("q")
+    if q is None: return False
+    changed = False
+    learned = (res.extra.get("learning_check") or {}).get("learned", True) or o.allow_no_learning
+    if o.target_precision is not None and learned:
+        d = res.dets[chosen]
+        res.dets[chosen] = Detection(d.method, d.score, cut_for_precision(q, o.target_precision),
+                                     dict(d.info, cut=f"largest set with expected precision >= {o.target_precision:g}"))
+        res.meta[chosen]["cut"] = res.dets[chosen].info["cut"]
+        changed = True
+    res.extra["expected_precision"] = {m: expected_precision(q, d.flagged) for m, d in res.dets.items()}
+    flagged = np.asarray(res.dets[chosen].flagged, bool)
+    members = [d.flagged for m, d in res.dets.items() if m in MEMBERS]
+    votes = np.mean(members, axis=0) if members else None
+    r = res.results.get("incv")
+    probs = res.pooled if res.pooled is not None else res.oof
+    res.results["relabel_safe"] = safe_relabel(fp.given, probs, q, flagged, votes, r.heldout_probs if r is not None else None)
+    return changed
 
 def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome, clean_valid:bool=True):
     if "ensemble" not in o.methods: return
     members = {m: d for m, d in res.dets.items() if m in MEMBERS}
     est = _noise_estimates(res, fp.given, fp.n_classes)
+    est = {**(res.extra.get("noise_rate") or {}).get("estimates", {}), **est}    # INCV's formula on the folds when INCV did not run
     res.extra["noise_estimates"] = est
     cut = o.ensemble_cut
     rate, src = _chosen_rate(est, o.noise_estimator, clean_valid) if cut == "rate" else (None, None)
@@ -577,6 +626,7 @@ def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
                       ("iter_loss", "iter_loss"), ("iter_margin", "iter_margin")):
         if key in m: out[name] = m[key]
     for k, d in res.dets.items(): out[f"score_{k}"], out[f"flagged_{k}"] = d.score, d.flagged
+    if "q" in res.results: out.update(p_mislabeled=res.results["q"].astype(np.float32), relabel_safe=res.results["relabel_safe"])
     return out
 
 def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOptions)->DetectionOutcome:
@@ -596,12 +646,19 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
         _trainer_methods(fp, o, res, labels.source.get("noise"))    # INCV before confident learning: its held-out predictions are pooled
         _probability_methods(fp, o, res)
         _value_methods(fp, o, res)
+        _judge_noise(fp, o, res, labels.source.get("noise"), clean_valid=not ds.imported)
         _ensemble(fp, o, res, clean_valid=not ds.imported)
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None
+    _judge_learning(o, res)
     ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
     chosen = _select(o.select, res.dets, ev, truth is not None)
+    if _judge_flags(fp, o, res, chosen): ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
     table = _suspects(fp, ds, res, truth, chosen)
+    if "q" in res.results:
+        pos = pd.Series(np.arange(fp.n), index=fp.ids)[table["id"].to_numpy()].to_numpy()
+        table["p_mislabeled"] = res.results["q"][pos]
+        table["relabel_safe"] = res.results["relabel_safe"][pos]
     res.timing["total"] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings)
     facts = dict(res.extra, methods=list(res.dets), selected=chosen, scored=truth is not None, labels=labels.source,
                  n_train=fp.n, n_classes=fp.n_classes, classes=fp.classes, timing=res.timing, trainings=fp.n_trainings,
@@ -851,6 +908,9 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   aum_schedule:str="one_cycle", # AUM's threshold runs: 'one_cycle' (margins over the whole run) or 'flat_cos' (margins averaged before the rate anneals, the paper)
                   incv_score:str="last", # INCV's score: 'last' (each sample's last evaluation) or 'first' (iteration 1's half-models)
                   fold_best:bool=False, # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises)
+                  target_precision:float|None=None, # flag the largest set whose expected precision is at least this
+                  allow_no_learning:bool=False, # flag even when the out-of-fold models learned nothing
+                  recipe_info:dict|None=None, # the recipe the training options came from and why (recorded in params.json)
                   **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
                  )->pd.DataFrame:
     "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
@@ -858,6 +918,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
     check_sharp_options(ensemble_cut, noise_estimator, aum_schedule, incv_score)
     check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
     check_output_options(tv_kw, top, top_k, feature_map, min_prob)
+    if target_precision is not None and not 0 < target_precision <= 1:
+        raise ValueError(f"target_precision {target_precision!r} must lie in (0, 1]")
     inputs = [getattr(data, "path", data)] + [x for x in (labels, clean_labels, labels_csv, clean_labels_csv) if isinstance(x, (str, Path))]
     check_writable_dir(Path(out), overwrite, inputs)
     with output_lock(out, what="detection folder"):   # one writer, from here to the written folder
@@ -875,7 +937,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
         params = detection_params(ds, dls, locals(), labels_csv is not None)
         o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
                   run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
-                  aum_schedule, incv_score, fold_best)
+                  aum_schedule, incv_score, fold_best, target_precision, allow_no_learning)
         return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
 
 def check_training(arch, loss, epochs):

@@ -29,9 +29,10 @@ from .results import RUN_FILES, check_run_dir, prepare_run_dir, run_dir_lock
 from .core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
                                read_json, seed_everything, stable_hash, versions)
 from .data import NoisyDataLoaders, as_dataset, dataloaders, pick_device, with_task
+from .checks import learning_check
 
 # %% auto #0
-__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'GlobalAvgPool',
+__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'MAX_LR_SCALE', 'GlobalAvgPool',
            'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy',
            'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision',
            'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context',
@@ -270,10 +271,12 @@ def make_opt(opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
                                                  weight_decay=5e-4 if wd is None else wd))
     return partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=0.05 if wd is None else wd))
 
+MAX_LR_SCALE = 4   # SGD's learning rate grows linearly with the batch size up to 4x its value at 256 (a batch of 1024), no further
+
 def default_lr(arch:str, opt:str="sgd", bs:int=256, pretrained:bool=False)->float:
-    "The default peak learning rate for `arch` trained with `opt` at batch size `bs`."
+    "The default peak learning rate for `arch` trained with `opt` at batch size `bs` (SGD: linear in `bs`, at most `MAX_LR_SCALE`x)."
     a = get_arch(arch)
-    lr = a.lr_sgd * bs / 256 if opt == "sgd" else a.lr_adamw
+    lr = a.lr_sgd * min(bs / 256, MAX_LR_SCALE) if opt == "sgd" else a.lr_adamw
     return lr / 10 if pretrained else lr
 
 # %% ../nbs/13_learn.ipynb #332d93bf
@@ -337,7 +340,10 @@ def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoade
     cl = (dev.type == "cuda" or prec == "bf16") if channels_last is None else channels_last
     if cl: model = model.to(memory_format=torch.channels_last)
     if dev.type == "cuda": torch.backends.cudnn.benchmark = True     # fixed shapes: let cuDNN pick the fastest kernels
-    bs = getattr(dls.train, "bs", 256)
+    bs = min(getattr(dls.train, "bs", 256), getattr(dls.train, "n", None) or 10**9)  # a batch larger than the data is the data
+    if lr is None and opt == "sgd" and bs > 256 * MAX_LR_SCALE:
+        warnings.warn(f"batch size {bs} would scale the learning rate to {get_arch(arch).lr_sgd * bs / 256:.3g}; "
+                      f"capped at {default_lr(arch, opt, bs, pretrained):.3g} (set --lr to choose another)")
     learn = Learner(dls, model, loss_func=make_loss(loss, **(loss_kw or {})), opt_func=make_opt(opt, wd),
                     lr=lr or default_lr(arch, opt, bs, pretrained), metrics=[accuracy] if metrics is None else metrics,
                     path=Path(path) if path else Path(tempfile.mkdtemp(prefix="false_labels_")))
@@ -412,7 +418,7 @@ class RunLogger(Callback):
     def after_epoch(self):
         rec = self.learn.recorder
         named = dict(zip(rec.metric_names[1:], rec.values[-1])) if rec.values else {}
-        pred = predict_logits(self.learn, self.test_dl).argmax(1).cpu().numpy()
+        pred = self.test_pred = predict_logits(self.learn, self.test_dl).argmax(1).cpu().numpy()
         m, rep = _test_metrics(self.test_dl.labels.cpu().numpy(), pred, self.info.test_noisy, self.info.classes)
         row = dict(epoch=self.epoch, train_loss=float(self.loss_sum / max(self.loss_n, 1)),
                    valid_loss=float(named.get("valid_loss", np.nan)), valid_acc=float(named.get("accuracy", np.nan)), **m)
@@ -548,7 +554,7 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
                   labels=ds.card.get("given_set") or (str(opts["labels"]) if opts["labels"] is not None else None),
                   clean_labels=ds.card.get("clean_set"), scored=bool(ds.has_truth or ratio > 0), n_classes=info.n_classes, classes=info.classes,
                   n_train=dls.train.n, n_valid=dls.valid.n, n_test=dls.test.n, resident=dls.train.store.resident,
-                  checkpoint_every=opts.get("checkpoint_every"),
+                  checkpoint_every=opts.get("checkpoint_every"), **({"recipe": opts["recipe_info"]} if opts.get("recipe_info") else {}),
                   **prep.params, versions=versions())
     atomic_json(out/"params.json", params)
     atomic_json(out/"label_mapping.json", info.label_mapping())
@@ -569,9 +575,11 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
     after = prep.after_fit(learn) if prep.after_fit is not None else {}
     save_state(learn.raw_model if prep.model is None else prep.model, out/"model.pth")
     times = dict(prep_time_s=prep_time) if method is not None else {}
+    check = learning_check(dls.test.labels.cpu().numpy(), logger.test_pred, info.n_classes,
+                           [r["train_loss"] for r in logger.rows], lr=float(learn.lr))
     known = params["scored"]          # without a truth and without injected noise, nothing can be counted as corrupted
     result = dict(params, realised_ratio=info.realised_ratio if known else None, n_corrupted=info.n_corrupted if known else None,
-                  final=logger.rows[-1],
+                  final=logger.rows[-1], learned=check.pop("learned"), why=check.pop("why"), learning_check=check,
                   **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
     atomic_json(out/"result.json", result)
     return read_json(out/"result.json")          # plain JSON types, exactly what the file says
@@ -607,6 +615,7 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
               checkpoint_every:int|None=None, # also save the model every N epochs (checkpoints/epoch_NNN.pth)
               method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
               cbs=None, # extra fastai callbacks of the training
+              recipe_info:dict|None=None, # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
               **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
              )->dict:
     "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
@@ -631,7 +640,8 @@ def train_run(data, # a `Dataset`, a dataset folder or an image folder
                         pretrained=pretrained, loss_kw=loss_kw),
                         opts=dict(task=task, noise=noise, ratio=ratio, epochs=epochs, seed=seed, bs=bs, size=size, device=device,
                                   augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels,
-                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every),
+                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every,
+                                  recipe_info=recipe_info),
                         compile=compile, track_samples=track_samples, cbs=cbs, noise_kw=noise_kw)
 
 

@@ -456,6 +456,11 @@ def summary_text(d:ReportData)->str:
              f"{f['ratio'].nunique()} ratio(s) from {_pct(f['ratio'].min())} to {_pct(f['ratio'].max())}, "
              f"up to {n_seeds} run(s) per ratio and group. Main metric: {m}.", ""]
     lines += [f"- {s}" for s in _swept(f)]
+    nl = f.attrs.get("no_learning") or []
+    if nl:
+        lines += ["", f"Runs that learned nothing (no better than chance or the majority class on held-out data; kept in the numbers below, "
+                      f"not failures): {len(nl)}"]
+        lines += [f"- {r['run_id']}: {r['why']}" for r in nl[:20]]
     if len(d.excluded):
         lines += ["", "Excluded runs (not in any number below):"]
         lines += [f"- {r.run_id}: {r.reason}" for r in d.excluded.head(20).itertuples()]

@@ -155,7 +155,7 @@ def per_class_from_reports(run_dir:str|Path, # a run folder (with class_report/e
 # %% ../nbs/04_results.ipynb #446d332a
 _SCALAR = (str, int, float, bool, type(None))
 PARAM_COLUMNS = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed', 'bs', 'lr', 'size')
-_SKIP = ('out', 'overwrite', 'versions', 'final', 'classes', 'metrics', 'params')
+_SKIP = ('out', 'overwrite', 'versions', 'final', 'classes', 'metrics', 'params', 'learning_check')
 
 def _flat_params(d:dict)->dict:
     "Scalar parameters as they are; small dicts/lists (noise_kw, loss_kw) as compact JSON."

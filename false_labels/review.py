@@ -58,16 +58,20 @@ def suspects_table(ds:Dataset, # the dataset the ids refer to
 POLICIES = ("drop", "relabel")
 
 def corrected_labels(suspects:pd.DataFrame, # the suspects table
-                     policy:str="drop", # 'drop' flagged images, or 'relabel' them (those >= min_prob; the rest dropped)
+                     policy:str="drop", # 'drop' flagged images, or 'relabel' them (those >= min_prob and safe; the rest dropped, or sent to review when safety was judged)
                      min_prob:float=0.5, # least suggested probability to relabel
                      out:str|Path|None=None, # also write the table as a CSV here (atomic)
                     )->pd.DataFrame:
-    "Corrected labels: id, path, file, label (class name), given_name and action (keep, relabel or drop), by id."
+    "Corrected labels: id, path, file, label (class name), given_name and action (keep, relabel, review: not safe to relabel, or drop), by id."
     check_choice("policy", policy, POLICIES)
     if not 0 <= min_prob <= 1: raise ValueError(f"min_prob {min_prob!r} must lie in [0, 1]")
     s = suspects.sort_values("id")
     relabel = s["suspect"].to_numpy() & (s["suggested_prob"].to_numpy() >= min_prob) & (policy == "relabel")
-    action = np.where(~s["suspect"].to_numpy(), "keep", np.where(relabel, "relabel", "drop"))
+    if "relabel_safe" in s:                            # `trust.safe_relabel`: the rest of the flagged go to review, label kept
+        relabel &= s["relabel_safe"].to_numpy(bool)
+        unsafe = s["suspect"].to_numpy() & ~relabel & (policy == "relabel")
+    else: unsafe = np.zeros(len(s), bool)
+    action = np.where(~s["suspect"].to_numpy(), "keep", np.where(relabel, "relabel", np.where(unsafe, "review", "drop")))
     df = pd.DataFrame(dict(id=s["id"].to_numpy(), path=s["path"].to_numpy(), file=s["file"].to_numpy(),
                            label=np.where(relabel, s["suggested_name"], s["given_name"]), given_name=s["given_name"].to_numpy(),
                            action=action))

@@ -24,7 +24,7 @@ from .plan import (SchedulerError, check_training_axes, is_default_template, utc
                                check_plan, check_unlocked, plan_sweep, sweep_lock, template_params, write_plan)
 
 # %% auto #0
-__all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'sweep_summary', 'run_sweep']
+__all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'no_learning_runs', 'sweep_summary', 'run_sweep']
 
 # %% ../nbs/20_sweep.ipynb #812c3cd4
 _DATASETS = {}
@@ -347,6 +347,19 @@ class _Progress:
 def _fmt_s(s:float)->str:
     s = int(round(s)); return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
+def no_learning_runs(sweep_dir:str|Path, # sweep folder
+                     st:pd.DataFrame|None=None, # its `sweep_status` (None: read it)
+                    )->list:
+    "(run_id, why) of the done runs whose result.json says they learned nothing (`checks.learning_check`)."
+    sweep_dir = Path(sweep_dir); st = sweep_status(sweep_dir) if st is None else st
+    out = []
+    for r in st[st.status == 'done'].run_id:
+        f = sweep_dir/'runs'/r/'result.json'
+        try: res = read_json(f) if f.is_file() else {}
+        except (ValueError, OSError): continue
+        if res.get('learned') is False: out.append((r, res.get('why')))
+    return out
+
 def sweep_summary(sweep_dir:str|Path, # sweep folder
                   ran:list|None=None, # statuses of the runs executed just now
                   wall_s:float|None=None, # wall time of this execution
@@ -367,6 +380,11 @@ def sweep_summary(sweep_dir:str|Path, # sweep folder
         lines.append("failed runs (run the same sweep again to retry them):")
         lines += [f"  {r.run_id}: {r.error}" for r in failed.head(10).itertuples()]
         if len(failed) > 10: lines.append(f"  ... and {len(failed) - 10} more (see sweep_status)")
+    nl = no_learning_runs(sweep_dir, st)
+    if nl:
+        lines.append(f"{len(nl)} done run{'s' if len(nl) != 1 else ''} learned nothing (not failures; result.json 'learned' false):")
+        lines += [f"  {r}: {why}" for r, why in nl[:10]]
+        if len(nl) > 10: lines.append(f"  ... and {len(nl) - 10} more")
     res = sweep_dir/'results.parquet'
     if res.exists(): lines.append(f"results: {res}")
     return '\n'.join(lines)
@@ -446,6 +464,8 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
     st = sweep_status(out)
     n_failed = int((st.status == 'failed').sum())
     if n_failed: df.attrs['failed'] = (n_failed, len(st))  # (failed, planned): the CLI's exit status says so
+    nl = no_learning_runs(out, st)
+    if nl: df.attrs['no_learning'] = (len(nl), len(st))  # (learned nothing, planned)
     return df
 
 def _n_unfinished(out:Path, plan:dict, extend:bool)->int:

@@ -48,7 +48,7 @@ def test_generate_chooses_the_generator_version(tmp_path):
 
 def test_train_writes_a_run_folder(dataset, tmp_path):
     run = tmp_path/"run"
-    r = fl("train", "--data", dataset, "--task", 4, "--noise", "sym", "--ratio", 0.1, "--arch", "small_cnn",
+    r = fl("train", "--data", dataset, "--allow-no-learning", "--task", 4, "--noise", "sym", "--ratio", 0.1, "--arch", "small_cnn",
            "--epochs", 1, "--seed", 0, "--bs", 64, "--device", "cpu", "--out", run)
     res = json.loads((run/"result.json").read_text())
     n_train = int((pd.read_csv(dataset/"manifest.csv").split == "train").sum())
@@ -58,7 +58,7 @@ def test_train_writes_a_run_folder(dataset, tmp_path):
 
 def test_train_with_a_robust_method(dataset, tmp_path):
     run = tmp_path/"run"
-    r = fl("train", "--data", dataset, "--task", 4, "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
+    r = fl("train", "--data", dataset, "--allow-no-learning", "--task", 4, "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
            "--device", "cpu", "--method", "coteaching", "--noise-rate", "known", "--out", run)
     res = json.loads((run/"result.json").read_text())
     assert (res["method"], res["noise_rate_source"]) == ("coteaching", "known") and res["selection"]
@@ -73,7 +73,7 @@ def test_train_with_a_robust_method(dataset, tmp_path):
 def test_train_forward_with_method_settings(dataset, tmp_path):
     "--method-kw hands a JSON object to the method (forward with the injected noise's T); bad JSON or keys are one-line refusals."
     run = tmp_path/"run"
-    fl("train", "--data", dataset, "--task", 4, "--noise", "pair", "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
+    fl("train", "--data", dataset, "--allow-no-learning", "--task", 4, "--noise", "pair", "--ratio", 0.2, "--arch", "small_cnn", "--epochs", 1, "--bs", 64,
        "--device", "cpu", "--method", "forward", "--method-kw", '{"transition": "known"}', "--out", run, "--quiet")
     res = json.loads((run/"result.json").read_text())
     assert res["method_kw"] == {"transition": "known"} and res["transition"] == "known"
@@ -92,7 +92,7 @@ def test_train_names_an_unknown_architecture(dataset, tmp_path):
 
 def test_sweep_then_report(dataset, tmp_path):
     sw = tmp_path/"sweep"
-    fl("sweep", "--data", dataset, "--task", 4, "--ratios", "0,0.2", "--seeds", 1, "--arch", "small_cnn",
+    fl("sweep", "--data", dataset, "--allow-no-learning", "--task", 4, "--ratios", "0,0.2", "--seeds", 1, "--arch", "small_cnn",
        "--epochs", 1, "--bs", 64, "--device", "cpu", "--out", sw, "--jobs", 1)
     res = pd.read_parquet(sw/"results.parquet")
     assert sorted(res[res.is_final].ratio.unique()) == [0.0, 0.2]
@@ -101,7 +101,7 @@ def test_sweep_then_report(dataset, tmp_path):
 
 def test_detect_scores_every_method(dataset, tmp_path):
     out = tmp_path/"det"
-    r = fl("detect", "--data", dataset, "--task", 4, "--ratio", 0.2, "--method", "cl,ema,ensemble", "--folds", 2,
+    r = fl("detect", "--data", dataset, "--allow-no-learning", "--task", 4, "--ratio", 0.2, "--method", "cl,ema,ensemble", "--folds", 2,
            "--arch", "small_cnn", "--epochs", 2, "--bs", 64, "--device", "cpu", "--out", out)
     ev = pd.read_csv(out/"evaluation.csv")
     assert {"cl", "ema", "ensemble"} <= set(ev.method) and ev.auroc.between(0, 1).all()
@@ -115,7 +115,7 @@ def test_detect_names_an_unknown_method(dataset, tmp_path):
 
 def test_sweep_compares_robust_methods(dataset, tmp_path):
     sw = tmp_path/"methods"
-    fl("sweep", "--data", dataset, "--task", 4, "--ratios", "0.3", "--seeds", 1, "--arch", "small_cnn",
+    fl("sweep", "--data", dataset, "--allow-no-learning", "--task", 4, "--ratios", "0.3", "--seeds", 1, "--arch", "small_cnn",
        "--method", "ce,coteaching", "--method", "clean-retrain:cl", "--epochs", 1, "--bs", 64, "--device", "cpu",
        "--noise-rate", "known", "--out", sw)
     res = pd.read_parquet(sw/"results.parquet")
@@ -128,7 +128,7 @@ def test_sweep_compares_robust_methods(dataset, tmp_path):
 
 def test_train_a_binary_task_with_checkpoints(dataset, tmp_path):
     run = tmp_path/"run"
-    fl("train", "--data", dataset, "--task", "binary:blob", "--ratio", 0.1, "--arch", "small_cnn", "--epochs", 2, "--bs", 64,
+    fl("train", "--data", dataset, "--allow-no-learning", "--task", "binary:blob", "--ratio", 0.1, "--arch", "small_cnn", "--epochs", 2, "--bs", 64,
        "--device", "cpu", "--checkpoint-every", 1, "--out", run, "--quiet")
     res = json.loads((run/"result.json").read_text())
     assert res["classes"] == ["not_blob", "blob"] and res["task"] == "binary:blob" and res["checkpoint_every"] == 1
@@ -144,7 +144,7 @@ def test_train_a_binary_task_with_checkpoints(dataset, tmp_path):
 
 def test_detect_on_a_binary_task_with_its_cut_options(dataset, tmp_path):
     "detect --task binary:<class> scores two classes (the class and the rest), with the sharper-detection options recorded; bad ones are refused in one line."
-    fl("detect", "--data", dataset, "--out", tmp_path/"det", "--task", "binary:blob", "--ratio", 0.1, "--method", "cl",
+    fl("detect", "--data", dataset, "--allow-no-learning", "--out", tmp_path/"det", "--task", "binary:blob", "--ratio", 0.1, "--method", "cl",
        "--folds", 2, "--epochs", 1, "--arch", "small_cnn", "--quiet", "--ensemble-cut", "vote", "--no-pool-probs", "--incv-score", "first",
        "--fold-best")
     params = json.loads((tmp_path/"det"/"params.json").read_text())

@@ -25,7 +25,7 @@ from false_labels.value import (ValueRegressors, _glorot, _permuted, check_value
 from toys import colour_toy
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(task="label", arch="small_cnn", epochs=2, bs=32, device="cpu")
+TINY = dict(task="label", arch="small_cnn", epochs=2, bs=32, device="cpu", allow_no_learning=True)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -15,7 +15,7 @@ from false_labels.learn import data_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("blue", "green", "red")
-TINY = ["--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu", "--size", "16"]
+TINY = ["--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu", "--size", "16", "--allow-no-learning"]
 
 
 def _images(root, n=40, sub=""):

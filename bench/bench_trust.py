@@ -1,0 +1,118 @@
+"""Can a detection's own figures be trusted? (issue 24) Over a grid of settings, the expected precision of the flags
+(`trust.mislabel_probability`, estimated without the truth) against the measured one, the noise-rate interval
+(`trust.noise_rate_summary`) against the realised rate, and the share flagged at 0 % noise.
+
+Each setting trains the k-fold models ONCE (the project's trainer, `trainer.make_fit_predict`, 2 folds, as `detect`
+computes its out-of-fold probabilities) and reads them exactly as `detection.detect_labels` does:
+  check   `trust.oof_check`: did the out-of-fold models learn? (if not, detect flags nothing: 'n/a' rows)
+  rate    the noise rate, its 90 % interval (bootstrap widened by the estimator's benchmarked error), the estimators' spread
+  cl      confident learning's flags (`detect.score_from_stats(..., 'cl')`): expected vs measured precision
+  t50     `trust.cut_for_precision(q, 0.5)` (`detect --target-precision 0.5`): expected vs measured precision
+Settings: generated data (task 4, 16 px) at 300 / 1,000 / 3,000 images, sym / pair / idn noise at 0-40 %, and CIFAR-10
+photos (/work/cifar, 32 px; validation labels treated as noisy, as for a user's photos) at 400 and 2,000 images.
+
+CPU: nice -n 10 python bench/bench_trust.py --json /tmp/bench_trust.json        (22 settings)
+     python bench/bench_trust.py --only gen300 (one group)
+"""
+import argparse, json, os, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from false_labels.data import as_dataset, dataloaders
+from false_labels.detect import score_from_stats
+from false_labels.stats import out_of_fold_probs
+from false_labels.imports import import_images
+from false_labels.trainer import make_fit_predict
+from false_labels.trust import (cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap,
+                                noise_rate_summary, oof_check)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import bench_dataset
+
+GRID = {   # group -> (data, [(noise, ratio), ...])
+    "gen300": ("gen:300", [("sym", 0.0), ("sym", 0.2), ("sym", 0.4), ("pair", 0.2), ("idn", 0.2)]),
+    "gen1000": ("gen:1000", [("sym", 0.0), ("sym", 0.2), ("sym", 0.4), ("pair", 0.2), ("idn", 0.2)]),
+    "gen3000": ("gen:3000", [("sym", 0.0), ("sym", 0.2), ("pair", 0.3), ("idn", 0.3)]),
+    "photo400": ("cifar:40", [("sym", 0.1)]),
+    "photo2000": ("cifar:200", [("sym", 0.0), ("sym", 0.2), ("sym", 0.4), ("pair", 0.2)]),
+}
+
+def cifar_dataset(root:Path, per_class:int, work:Path):
+    "The first `per_class` JPEGs of each class of root/train, imported at 32 px (clean labels: noise is injected per setting)."
+    classes = sorted(p.name for p in (root/"train").iterdir() if p.is_dir())
+    rows = [(str(f), c) for c in classes for f in sorted((root/"train"/c).iterdir())[:per_class]]
+    csv = work/f"cifar_{per_class}.csv"; csv.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["path", "label"]).to_csv(csv, index=False)
+    return import_images(csv, out=work/f"cifar_{per_class}", size=32, overwrite=True, progress=False)
+
+def one(ds, task, noise, ratio, clean_valid, a):
+    dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise=noise, ratio=ratio,
+                      seed=a.seed, bs=a.bs, device="cpu", augment=False)
+    fp = make_fit_predict(dls, arch=a.arch, epochs=a.epochs, bs=a.bs, seed=a.seed, opt="adamw", augment=False, precision="fp32")
+    yv, accs = dls.valid.labels.cpu().numpy(), []
+    def fit_predict(tr, ev):
+        learn = fp.train(tr); accs.append(float((fp.predict(learn, split="valid").argmax(1) == yv).mean()))
+        return fp.predict(learn, ev)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probs = out_of_fold_probs(fit_predict, fp.given, folds=2, seed=a.seed)
+    given, truth = np.asarray(fp.given), dls.train.true_labels.cpu().numpy()
+    wrong, realised = given != truth, float((given != truth).mean())
+    chk = oof_check(given, probs)
+    s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(accs)), len(yv), noise, seed=a.seed), clean_valid)
+    q = mislabel_probability(given, probs, s["rate"])
+    row = dict(n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
+               valid_acc=float(np.mean(accs)), learned=chk["learned"], estimator=s["estimator"], rate=s["rate"],
+               lo=s["interval"][0], hi=s["interval"][1], covers=bool(s["interval"][0] <= realised <= s["interval"][1]),
+               estimates=s["estimates"], disagree=s["disagree"], seconds=time.perf_counter() - t, load=os.getloadavg()[0])
+    for name, f in (("cl", score_from_stats(dict(given=given), "cl", probs=probs).flagged), ("t50", cut_for_precision(q, 0.5))):
+        f = np.asarray(f, bool) & chk["learned"]          # detect flags nothing when its models learned nothing
+        row[f"{name}_flagged"] = int(f.sum())
+        row[f"{name}_expected"] = expected_precision(q, f)
+        row[f"{name}_measured"] = float(wrong[f].mean()) if f.any() else None
+    return row
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", default=None, help="comma-separated groups of GRID")
+    p.add_argument("--arch", default="cpu_net_small"); p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--bs", type=int, default=64); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cifar", default="/work/cifar"); p.add_argument("--work", default="/tmp/bench_trust")
+    p.add_argument("--threads", type=int, default=2); p.add_argument("--json", default=None)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()}; {a.arch}, {a.epochs} epochs, AdamW bs {a.bs}, 2 folds", flush=True)
+    rows, work = [], Path(a.work)
+    for g in (a.only.split(",") if a.only else GRID):
+        data, settings = GRID[g]
+        kind, n = data.split(":")
+        if kind == "gen": ds, task, clean_valid = bench_dataset(None, int(n), 16, folder=work, prefix="bench_trust_"), 4, True
+        else:
+            if not (Path(a.cifar)/"train").is_dir(): print(f"skip {g}: no {a.cifar}/train"); continue
+            ds, task, clean_valid = cifar_dataset(Path(a.cifar), int(n), work), "label", False
+        for noise, ratio in settings:
+            r = dict(group=g, **one(ds, task, noise, ratio, clean_valid, a)); rows.append(r)
+            f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
+            print(f"{g:9s} {noise:4s} {ratio:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
+                  f"rate {r['rate']:.3f} [{r['lo']:.3f},{r['hi']:.3f}] {r['estimator']:4s} cov {str(r['covers']):5s} | "
+                  f"cl {r['cl_flagged']:4d} exp {f(r['cl_expected'])} meas {f(r['cl_measured'])} | "
+                  f"t50 {r['t50_flagged']:4d} exp {f(r['t50_expected'])} meas {f(r['t50_measured'])} | {r['seconds']:.0f}s load {r['load']:.1f}", flush=True)
+            if a.json: Path(a.json).write_text(json.dumps(rows, indent=1, default=float))
+    df = pd.DataFrame(rows)
+    cov = df.covers.mean()
+    print(f"\nsettings {len(df)}; noise-rate interval covers the realised rate in {df.covers.sum()}/{len(df)} ({cov:.0%})")
+    for m in ("cl", "t50"):
+        ok = df[df[f"{m}_flagged"] > 0]
+        close = (ok[f"{m}_expected"] - ok[f"{m}_measured"]).abs() <= 0.1
+        print(f"{m}: expected precision within 0.1 of measured in {close.sum()}/{len(ok)} settings that flagged anything "
+              f"({close.mean() if len(ok) else float('nan'):.0%}); mean |diff| {(ok[f'{m}_expected'] - ok[f'{m}_measured']).abs().mean():.3f}")
+    zero = df[df.ratio == 0]
+    for m in ("cl", "t50"):
+        print(f"{m} at 0 % noise: flagged share " + ", ".join(f"{r.group} {r[m + '_flagged'] / r.n:.1%}" for _, r in zero.iterrows()))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"Detection judges only what it can: no flags from models that learned nothing; an expected precision, a target precision, safe relabels."
+import json
+import numpy as np, pandas as pd
+import pytest
+from false_labels.cli import NO_LEARNING, main
+from test_checks import make
+
+DETECT = ["--method", "cl", "--folds", "2", "--arch", "small_cnn", "--epochs", "4", "--bs", "16", "--device", "cpu",
+          "--quiet", "--seed", "0"]
+
+def detect(tmp_path, kind, *extra):
+    out = tmp_path/"det"
+    rc = main(["detect", "--data", str(make(kind, tmp_path)), "--out", str(out), *DETECT, *extra])
+    return rc, out
+
+def test_models_that_learned_nothing_flag_nothing(tmp_path, capsys, one_thread):
+    rc, out = detect(tmp_path, "constant_grey", "--ratio", "0.2")
+    cap = capsys.readouterr()
+    assert rc == NO_LEARNING, cap.err[-2000:]
+    last = cap.err.strip().splitlines()[-1]
+    assert last.startswith("false-labels detect: did not learn: the out-of-fold models") and "nothing flagged; try" in last
+    s = pd.read_csv(out/"suspects.csv")
+    assert not s["suspect"].any() and s["score"].notna().all() if "score" in s else not s["suspect"].any()   # scores kept, no flag
+    p = json.loads((out/"params.json").read_text())
+    assert p["learning_check"]["learned"] is False and any("nothing flagged" in n for n in p["notes"])
+
+def test_expected_precision_noise_interval_and_target(tmp_path, capsys, one_thread):
+    rc, out = detect(tmp_path, "good", "--ratio", "0.25")
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err[-2000:]
+    assert "noise rate" in cap.out and "interval" in cap.out and "expected precision" in cap.out and "measured" in cap.out
+    p = json.loads((out/"params.json").read_text())
+    lo, hi = p["noise_rate"]["interval"]
+    assert 0 <= lo <= p["noise_rate"]["rate"] <= hi <= 1 and set(p["noise_rate"]["estimates"]) >= {"cl", "incv"}
+    s = pd.read_csv(out/"suspects.csv")
+    assert s["p_mislabeled"].between(0, 1).all()
+    rc = main(["detect", "--data", str(tmp_path/"x.npz"), "--out", str(tmp_path/"t"), *DETECT, "--ratio", "0.25", "--target-precision", "0.6"])
+    capsys.readouterr()
+    t = pd.read_csv(tmp_path/"t"/"suspects.csv")
+    assert rc == 0 and t["suspect"].any() and t.loc[t.suspect, "p_mislabeled"].mean() >= 0.6
+    assert t["suspect"].sum() >= pd.read_csv(out/"suspects.csv").pipe(lambda d: (d.p_mislabeled >= 0.999).sum())
+    r = main(["detect", "--data", str(tmp_path/"x.npz"), "--out", str(tmp_path/"u"), *DETECT, "--target-precision", "1.5"])
+    assert r == 2 and "target_precision 1.5 must lie in (0, 1]" in capsys.readouterr().err
+
+def test_relabel_only_where_safe(tmp_path, capsys, one_thread):
+    rc, out = detect(tmp_path, "good", "--ratio", "0.25", "--policy", "relabel")
+    capsys.readouterr()
+    assert rc == 0
+    s = pd.read_csv(out/"suspects.csv").set_index("id")
+    c = pd.read_csv(out/"corrected_labels.csv").set_index("id")
+    relabelled = c.index[c.action == "relabel"]
+    assert s.loc[relabelled, "relabel_safe"].all()
+    assert set(c.loc[s.index[s.suspect & ~s.relabel_safe], "action"]) <= {"review"}
+    assert (c.loc[c.action == "review", "label"] == c.loc[c.action == "review", "given_name"]).all()   # review keeps the label
