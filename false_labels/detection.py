@@ -18,7 +18,7 @@ from fastai.callback.core import Callback, CancelValidException
 from .core import (OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir,
                                read_json, seed_everything, to_json, versions)
 from tqdm.auto import tqdm
-from .dataset import Dataset, check_folds
+from .dataset import EXCLUDED, Dataset, check_folds
 from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders, with_task
@@ -780,7 +780,7 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
         dls = dataloaders(ds, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment, resident=resident)
         return ds, dls, task
     ds = ds.with_labels(labels, None if clean_labels == "dataset" else clean_labels)
-    scored = np.flatnonzero(ds.manifest["split"].to_numpy() != "test")     # every image but the source's own test split
+    scored = np.flatnonzero(~np.isin(ds.manifest["split"].to_numpy(), ("test", EXCLUDED)))  # every image but the source's own test split (and dropped ones)
     dls = dataloaders(ds.fill_splits(), task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       resident=resident)
     t = dls.train
