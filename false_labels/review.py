@@ -15,7 +15,8 @@ from .core import atomic_dir, atomic_write, check_choice
 from .dataset import Dataset
 
 # %% auto #0
-__all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'suspects_table', 'corrected_labels', 'export_folders', 'review_page']
+__all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'suspects_table', 'corrected_labels', 'place_file', 'export_folders',
+           'review_page']
 
 # %% ../nbs/33_review.ipynb #6aad8270
 SUSPECT_COLUMNS = ("id", "path", "file", "given", "given_name", "suggested", "suggested_name", "suggested_prob",
@@ -78,7 +79,11 @@ def corrected_labels(suspects:pd.DataFrame, # the suspects table
 # %% ../nbs/33_review.ipynb #ea2c8773
 EXPORT_MODES = ("link", "symlink", "copy")
 
-def _place(src:str, dst:Path, mode:str):
+def place_file(src:str, # the original file
+               dst:Path, # where it goes (must not exist)
+               mode:str, # 'link' (hard link, else a copy), 'symlink' or 'copy'
+              ):
+    "Put `src` at `dst` without moving or changing it."
     if mode == "symlink": os.symlink(os.path.abspath(src), dst); return
     if mode == "link":
         try: os.link(src, dst); return
@@ -104,7 +109,7 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
             name = os.path.basename(src) if src else f"{int(r.id):06d}.png"
             dst = d/name
             if dst.exists() or dst.is_symlink(): dst = d/f"{Path(name).stem}_{int(r.id)}{Path(name).suffix}"
-            if src: _place(src, dst, mode)
+            if src: place_file(src, dst, mode)
             else: cv2.imwrite(str(dst), np.ascontiguousarray(ds.images[int(r.id)][..., ::-1]))
             counts[part] += 1
     return counts
