@@ -184,7 +184,7 @@ def cmd_detect(a):
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
-        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top or 200, policy=a.policy,
+        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,
                   min_prob=a.min_prob, progress=not a.quiet and sys.stderr.isatty())   # a bar for a person, not for logs
         if a.ratio is not None: kw["ratio"] = a.ratio
         res = detect_labels(data, a.out, **kw)
