@@ -152,6 +152,9 @@ def apply_decisions(decisions:str|Path, # the decisions CSV (from the review pag
                   n_dropped=int((labels == DROPPED).sum()))
     if folders is not None and Path(folders).exists() and any(Path(folders).iterdir()):
         raise ValueError(f"folders {str(folders)!r} exists and is not empty; choose another folder")   # before writing anything
+    root = (ds.card.get("source") or {}).get("root")
+    if folders is not None and root and Path(folders).resolve().is_relative_to(Path(root).resolve()):
+        raise ValueError(f"folders {str(folders)!r} lies inside the imported collection {root!r}; choose a folder outside it")
     new = add_label_set(ds.path, name, labels, source=source, overwrite=overwrite)
     placed = decided_folders(new, labels, folders, mode) if folders is not None else None
     c, conf = change_report(new, labels)

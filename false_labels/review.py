@@ -12,12 +12,14 @@ import cv2
 import numpy as np
 import pandas as pd
 from .core import atomic_dir, atomic_write, check_choice, read_json, stable_hash
-from .decisions import DECISIONS, read_decisions
+from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
+from fastcore.basics import patch
 from .dataset import Dataset
 
 # %% auto #0
 __all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'DETECTOR_NOTES', 'suspects_table', 'corrected_labels', 'place_file',
-           'export_folders', 'prior_rows', 'prior_decisions', 'review_data', 'review_page']
+           'export_folders', 'prior_rows', 'prior_decisions', 'review_data', 'review_page', 'ReviewWidget',
+           'review_widget']
 
 # %% ../nbs/33_review.ipynb #6aad8270
 SUSPECT_COLUMNS = ("id", "path", "file", "given", "given_name", "suggested", "suggested_name", "suggested_prob",
@@ -440,3 +442,126 @@ def review_page(suspects:pd.DataFrame, # the suspects table
 <script type="application/json" id="fl-thumbs">{_script_json(thumbs)}</script>
 <script>{_JS}</script></body></html>"""
     return atomic_write(out, page)
+
+# %% ../nbs/33_review.ipynb #572d1a1b
+class ReviewWidget:
+    "A notebook review of a detection's suspects, one image at a time, deciding into the decisions format."
+    def __init__(self, suspects:pd.DataFrame, ds:Dataset, prior=None, flagged_only:bool=False, out:str|Path="decisions.csv"):
+        self.data, self.thumbs = review_data(suspects, ds, prior, thumb=128)
+        r = self.data["rows"]
+        self.classes, self.out, self.flagged_only = self.data["classes"], Path(out), flagged_only
+        self.dec = {k: dict(decision=d, label=l, decided_at=t) for k, d, l, t in self.data["prior"]}
+        self.undo_stack, self.pos, self._ui = [], 0, None
+        self.order = [i for i in range(len(r["id"])) if r["flag"][i] or not flagged_only]
+
+    def _row(self, j=None)->int: return self.order[self.pos if j is None else j]
+    def _label_for(self, i, decision, label):
+        r = self.data["rows"]
+        return "" if decision == "drop" else label if decision == "relabel" else self.classes[r["given"][i]]
+
+    def decide(self, decision:str, label:str|None=None, advance:bool=True):
+        "Decide the current image: keep, relabel (to `label`), drop or unsure."
+        check_choice("decision", decision, DECISIONS)
+        if decision == "relabel": check_choice("label", label, self.classes)
+        i = self._row(); k = self.data["rows"]["key"][i]
+        self.undo_stack.append((k, self.dec.get(k)))
+        self.dec[k] = dict(decision=decision, label=self._label_for(i, decision, label), decided_at=now_iso())
+        if advance: self.next()
+        else: self._refresh()
+
+    def accept(self):
+        "Accept the current image's suggestion (keep when it is the given label)."
+        r, i = self.data["rows"], self._row()
+        if r["sugg"][i] == r["given"][i]: self.decide("keep")
+        else: self.decide("relabel", self.classes[r["sugg"][i]])
+
+    def undo(self):
+        "Take back the last decision."
+        if not self.undo_stack: return
+        k, prev = self.undo_stack.pop()
+        if prev is None: self.dec.pop(k, None)
+        else: self.dec[k] = prev
+        self._refresh()
+
+    def next(self): self.pos = min(self.pos + 1, len(self.order) - 1); self._refresh()
+    def prev(self): self.pos = max(self.pos - 1, 0); self._refresh()
+
+    def table(self)->pd.DataFrame:
+        "The decisions so far, in the decisions format."
+        return pd.DataFrame([{self.data["key_column"]: k, **v} for k, v in self.dec.items()],
+                            columns=[self.data["key_column"], "decision", "label", "decided_at"])
+
+    def export(self, path:str|Path|None=None)->Path:
+        "Write the decisions CSV (default: `out`)."
+        return write_decisions(self.table(), path or self.out)
+
+    def progress(self)->str:
+        n = len(self.data["rows"]["id"])
+        return f"{sum(k in self.dec for k in self.data['rows']['key'])} of {n} decided"
+
+# %% ../nbs/33_review.ipynb #fb087663
+@patch
+def _build(self:ReviewWidget):
+    import ipywidgets as W
+    b = lambda t, f, tip="": (lambda w: (w.on_click(lambda _: f()), w)[1])(W.Button(description=t, tooltip=tip, layout=W.Layout(width="auto")))
+    self._img, self._info, self._head = W.Image(format="jpeg", width=192, height=192), W.HTML(), W.HTML()
+    self._rel = W.Dropdown(options=self.classes, description="relabel to", layout=W.Layout(width="auto"))
+    self._flag = W.Checkbox(value=self.flagged_only, description="flagged only", indent=False)
+    def flag(ch):
+        r = self.data["rows"]; self.flagged_only = ch["new"]
+        self.order = [i for i in range(len(r["id"])) if r["flag"][i] or not self.flagged_only] or [0]; self.pos = 0; self._refresh()
+    self._flag.observe(flag, names="value")
+    self._path = W.Text(value=str(self.out), description="export to", layout=W.Layout(width="28em"))
+    def export():
+        p = self.export(self._path.value); self._head.value = f"<b>{html.escape(self.progress())}</b> &middot; exported to {html.escape(str(p))}"
+    row1 = W.HBox([b("◀ previous", self.prev), b("next ▶", self.next), b("keep", lambda: self.decide("keep")),
+                   b("accept suggestion", self.accept), b("drop", lambda: self.decide("drop")), b("unsure", lambda: self.decide("unsure")),
+                   b("undo", self.undo)])
+    row2 = W.HBox([self._rel, b("relabel", lambda: self.decide("relabel", self._rel.value)), self._flag])
+    self._ui = W.VBox([self._head, W.HBox([self._img, self._info]), row1, row2, W.HBox([self._path, b("export CSV", export)])])
+    self._refresh()
+
+@patch
+def _refresh(self:ReviewWidget):
+    if self._ui is None: return
+    r, i = self.data["rows"], self._row()
+    C, e = self.classes, html.escape
+    d = self.dec.get(r["key"][i])
+    alts = " · ".join(f"{e(C[c])} {p:.2f}" for c, p in r["alts"][i])
+    scores = ", ".join(f"{e(x['name'])} top {100 * r['ranks'][x['name']][i] / len(r['id']):.1f}%" for x in self.data["detectors"])
+    self._img.value = base64.b64decode(self.thumbs[i].split(",", 1)[1])
+    self._head.value = f"<b>{e(self.progress())}</b> &middot; image {self.pos + 1} of {len(self.order)}{' (flagged only)' if self.flagged_only else ''}"
+    self._info.value = (f"<div style='padding-left:1em'>#{r['rank'][i]} {'<b style=color:#b00020>flagged</b>' if r['flag'][i] else ''} "
+                        f"{r['agree'][i]}/{len(self.data['detectors'])} detectors agree<br>"
+                        f"given <b style=color:#b00020>{e(C[r['given'][i]])}</b> ({r['gp'][i]:.2f}) &rarr; suggested "
+                        f"<b style=color:#0a7a2f>{e(C[r['sugg'][i]])}</b> {r['sp'][i]:.2f}<br>also: {alts or '-'}<br>{scores}<br>"
+                        f"<code>{e(r['file'][i])}</code><br><b>{e(d['decision'] + (' → ' + d['label'] if d['decision'] == 'relabel' else '')) if d else 'undecided'}</b></div>")
+
+@patch
+def _ipython_display_(self:ReviewWidget):
+    from IPython.display import display
+    if self._ui is None: self._build()
+    display(self._ui)
+
+# %% ../nbs/33_review.ipynb #4aba09f1
+def review_widget(detection, # a detection folder (suspects.csv + params.json) or a suspects table
+                  ds:Dataset|None=None, # the dataset (default: the one params.json names)
+                  prior=None, # earlier decisions (default: those behind the label set the detection trained on)
+                  flagged_only:bool=False, # start with the flagged images only
+                  out:str|Path="decisions.csv", # where the export button writes
+                 )->ReviewWidget:
+    "The review as a JupyterLab widget (display it), deciding into the decisions format."
+    if isinstance(detection, pd.DataFrame): sus = detection
+    else:
+        folder = Path(detection)
+        if not (folder/"suspects.csv").is_file(): raise ValueError(f"{str(folder)!r} is not a detection folder (no suspects.csv)")
+        sus = pd.read_csv(folder/"suspects.csv", keep_default_na=False)
+        params = read_json(folder/"params.json") if (folder/"params.json").is_file() else {}
+        if ds is None:
+            if not params.get("data"): raise ValueError(f"{str(folder)!r}: params.json names no dataset; pass ds")
+            from false_labels.dataset import load_dataset
+            ds = load_dataset(params["data"])
+        gs = params.get("given_set")
+        if prior is None and gs in ds.label_sets: prior = prior_decisions(ds.with_labels(gs))
+    if ds is None: raise ValueError("a suspects table needs its dataset: pass ds")
+    return ReviewWidget(sus, ds, prior, flagged_only, out)
