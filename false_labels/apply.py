@@ -14,6 +14,7 @@ import pandas as pd
 from .core import atomic_dir, check_choice, file_hash
 from .dataset import DROPPED, Dataset, add_label_set, load_dataset
 from .decisions import read_decisions
+from .imports import import_images
 from .review import EXPORT_MODES, place_file
 
 # %% auto #0
@@ -129,17 +130,17 @@ class Applied:
 
 # %% ../nbs/35_apply.ipynb #b3144a2a
 def apply_decisions(decisions:str|Path, # the decisions CSV (from the review page, the widget, or by hand)
-                    data:str|Path|Dataset, # the imported dataset folder the decisions are about
+                    data:str|Path|Dataset, # the dataset the decisions are about: its folder, or the collection it was imported from
                     name:str="reviewed", # the new label set
                     overwrite:bool=False, # replace an existing label set of that name
                     folders:str|Path|None=None, # also write clean/ and dropped/ trees of the original files here
                     mode:str="link", # how folders get the files: 'link', 'symlink' or 'copy'
+                    size:int|None=None, # the import's image side, when `data` is a collection imported with a size
                    )->Applied:
     "Write the decisions as a new label set of the dataset (never over the given labels); optionally sort the files into folders."
     check_choice("mode", mode, EXPORT_MODES)
-    ds = data if isinstance(data, Dataset) else load_dataset(data)
-    if ds.path is None: raise ValueError("apply_decisions needs a dataset folder, not a dataset in memory")
-    ds = load_dataset(ds.path)
+    if isinstance(data, Dataset) and data.path is None: raise ValueError("apply_decisions needs a dataset folder, not a dataset in memory")
+    ds = load_dataset(data.path) if isinstance(data, Dataset) else import_images(data, size=size, progress=False, verbose=False)
     if not ds.label_sets: raise ValueError(f"{str(ds.path)!r} is generated data: decisions apply to imported datasets (false-labels import)")
     dec = read_decisions(decisions, ds.classes("label"))
     ids = decision_ids(ds, dec, str(decisions))

@@ -227,8 +227,8 @@ def cmd_study(a):
 def cmd_apply(a):
     "Write a review's decisions as a new label set of the dataset (never over the given labels), optionally with clean/ and dropped/ folders."
     from false_labels.apply import apply_decisions
-    data = open_data(a.data, a.size, a.quiet)
-    res = apply_decisions(a.decisions, data, name=a.name, overwrite=a.overwrite, folders=a.folders, mode=a.mode)
+    res = apply_decisions(a.decisions, open_data(a.data, a.size, a.quiet), name=a.name, overwrite=a.overwrite, folders=a.folders,
+                          mode=a.mode)
     print(res.summary())
 
 # %% ../nbs/40_cli.ipynb #fe85ec52
