@@ -14,7 +14,8 @@ from .core import check_int, one_line
 # %% auto #0
 __all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
            'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines',
-           'cmd_study', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
+           'cmd_study', 'cmd_apply', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line',
+           'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -231,7 +232,7 @@ def cmd_detect(a):
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
-        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top or 200, policy=a.policy,
+        kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,
                   min_prob=a.min_prob, progress=not a.quiet and sys.stderr.isatty())   # a bar for a person, not for logs
         if a.ratio is not None: kw["ratio"] = a.ratio
         res = detect_labels(data, a.out, **kw)
@@ -303,6 +304,14 @@ def _study(a, r:dict, out:Path, data:Path):
     from false_labels.report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")
+
+# %% ../nbs/40_cli.ipynb #93c14976
+def cmd_apply(a):
+    "Write a review's decisions as a new label set of the dataset (never over the given labels), optionally with clean/ and dropped/ folders."
+    from false_labels.apply import apply_decisions
+    res = apply_decisions(a.decisions, open_data(a.data, a.size, a.quiet), name=a.name, overwrite=a.overwrite, folders=a.folders,
+                          mode=a.mode)
+    print(res.summary())
 
 # %% ../nbs/40_cli.ipynb #fe85ec52
 class ArgParser(argparse.ArgumentParser):
@@ -431,7 +440,7 @@ def build_parser()->argparse.ArgumentParser:
                    help="also put the images into clean/<class>/ and dirty/<class>/ (imported data: the original files, "
                         "hard-linked by default, or copied)")
     p.add_argument("--top", type=int, default=None, help="keep the K most suspicious in top_suspects.csv and show them on review.html "
-                                                         "(default: no top_suspects.csv, 200 on review.html)")
+                                                         "(default: no top_suspects.csv, every scored image on review.html)")
     p.add_argument("--gallery", type=int, default=None, help="suspects drawn in charts/gallery.png (default 16)")
     p.add_argument("--value-per-class", type=int, default=None, help="Training-ValueNet: Monte-Carlo subset size per class (default 1000)")
     p.add_argument("--value-val-per-class", type=int, default=None, help="Training-ValueNet: clean validation samples per class (default 100)")
@@ -469,6 +478,17 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("apply", help="turn a review's decisions file into a new label set of the dataset (train/detect --labels NAME)")
+    p.add_argument("decisions", help="decisions CSV: path|file|id, decision (keep, relabel, drop, unsure), label, decided_at")
+    p.add_argument("--data", required=True, help="the dataset the decisions are about: a dataset folder or the collection it was imported from")
+    p.add_argument("--as", dest="name", default="reviewed", help="name of the new label set (default reviewed)")
+    p.add_argument("--overwrite", action="store_true", help="replace a label set of that name (never the given or clean labels)")
+    p.add_argument("--folders", default=None, metavar="OUT", help="also write OUT/clean/<class>/ and OUT/dropped/ trees of the original files")
+    p.add_argument("--mode", default="link", choices=("link", "symlink", "copy"), help="how --folders gets the files (default link: hard links, else copies)")
+    p.add_argument("--size", type=int, default=None, help="the import's image side, when --data is a collection imported with --size")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_apply)
     return ap
 
 # %% ../nbs/40_cli.ipynb #b470932c

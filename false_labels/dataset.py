@@ -6,18 +6,19 @@ Docs: https://false-labels.github.io/false_labels/dataset.html.md"""
 
 # %% ../nbs/10_dataset.ipynb #260efc13
 from __future__ import annotations
-import errno, json, os, time
+import errno, hashlib, json, os, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .noise import read_labels_csv
-from .core import atomic_dir, check_choice, check_free_space, file_hash, read_json, to_json, versions
+from .core import atomic_dir, atomic_write, check_choice, check_free_space, file_hash, read_json, to_json, versions
 
 # %% auto #0
-__all__ = ['FORMAT', 'SPLITS', 'FILES', 'FULL_HASH_BYTES', 'task_spec', 'check_fractions', 'stratified_splits', 'Dataset',
-           'dataset_writer', 'finish_dataset', 'write_dataset', 'verify_file', 'load_dataset', 'check_folds']
+__all__ = ['FORMAT', 'SPLITS', 'FILES', 'FULL_HASH_BYTES', 'DROPPED', 'EXCLUDED', 'task_spec', 'check_fractions',
+           'stratified_splits', 'Dataset', 'dataset_writer', 'finish_dataset', 'write_dataset', 'verify_file',
+           'load_dataset', 'exclude_dropped', 'add_label_set', 'check_folds']
 
 # %% ../nbs/10_dataset.ipynb #8074bb5c
 FORMAT = "false_labels.dataset/1"
@@ -360,6 +361,20 @@ def label_set(self:Dataset,
         return out
     raise err or ValueError(f"{str(p)!r}: the manifest has none of the key columns {', '.join(_KEY_COLS)}")
 
+# %% ../nbs/10_dataset.ipynb #89fed098
+DROPPED = -1  # the label of a dropped image in a label set
+EXCLUDED = "excluded"  # the split of a dropped image in a view on that label set
+
+def exclude_dropped(labels, # (N,) labels of the chosen set, DROPPED where an image was dropped
+                    fallback, # (N,) labels that dropped rows keep (the given set)
+                    split, # (N,) split names
+                   )->tuple:
+    "(labels, split) with each DROPPED row's label taken from `fallback` and its split set to `EXCLUDED`."
+    labels, split = np.asarray(labels, np.int64).copy(), np.asarray(split, dtype=object).copy()
+    drop = labels == DROPPED
+    labels[drop], split[drop] = np.asarray(fallback, np.int64)[drop], EXCLUDED
+    return labels, split
+
 # %% ../nbs/10_dataset.ipynb #83251db0
 @patch
 def with_labels(self:Dataset,
@@ -369,7 +384,7 @@ def with_labels(self:Dataset,
     "A view (same images) whose manifest `given` column holds the training labels and task 'label' the truth (a labels CSV is compared with the dataset's own labels unless `clean_labels` says otherwise)."
     if labels is None and clean_labels is None and (not self.label_sets or "truth" in self.manifest): return self   # already a view
     m, card = self.manifest.copy(), dict(self.card)
-    m["given"] = self.label_set(labels)
+    m["given"], m["split"] = exclude_dropped(self.label_set(labels), self.label_set(None), m["split"])
     if not self.label_sets and clean_labels is None: return Dataset(self.images, m, card, self.path)
     if "label" not in card["tasks"]:
         raise ValueError(f"clean_labels applies to datasets with task 'label'; this one has tasks {self.tasks}")
@@ -380,6 +395,44 @@ def with_labels(self:Dataset,
     card["given_set"] = str(labels if labels is not None else self.given_label_set)
     card["clean_set"] = None if clean is None else str(clean)
     return Dataset(self.images, m, card, self.path)
+
+# %% ../nbs/10_dataset.ipynb #bcc98afb
+def _set_name(name)->str:
+    name = str(name)
+    ok = name and all(ch.isalnum() or ch in "_-." for ch in name) and not name.lower().endswith((".csv", ".tsv"))
+    if not ok: raise ValueError(f"label set name {name!r} must be letters, digits, '_', '-' or '.' (and not end in .csv)")
+    return name
+
+def add_label_set(data, # a dataset folder or a `Dataset` loaded from one
+                  name:str, # the new label set's name
+                  labels, # (N,) labels, DROPPED for a dropped image
+                  source:dict|None=None, # where the labels came from (recorded in the card)
+                  overwrite:bool=False, # replace an existing label set of that name (never the given or clean set)
+                 )->Dataset:
+    "Write a new label set into an imported dataset's folder (a manifest column and a card entry); return the dataset reloaded."
+    path = data.path if isinstance(data, Dataset) else Path(data)
+    if path is None: raise ValueError("add_label_set needs a dataset written to a folder, not one in memory")
+    ds, name = load_dataset(path), _set_name(name)
+    if not ds.label_sets: raise ValueError(f"{str(path)!r} has no label sets (generated data): new label sets go on imported datasets")
+    if name in (ds.given_label_set, ds.clean_label_set):
+        raise ValueError(f"label set {name!r} holds the dataset's {'given' if name == ds.given_label_set else 'clean'} labels and is never rewritten; choose another name")
+    if name in ds.label_sets and not overwrite:
+        raise ValueError(f"label set {name!r} exists already in {str(path)!r}; choose another name or overwrite it")
+    labels = np.asarray(labels)
+    n = ds.n_classes("label")
+    if labels.shape != (len(ds),) or labels.dtype.kind not in "iu" or labels.min(initial=0) < DROPPED or labels.max(initial=0) >= n:
+        raise ValueError(f"labels must be {len(ds)} integers in [0, {n}) or {DROPPED} (dropped), got {labels.dtype} {labels.shape}")
+    col = ds.label_sets.get(name, f"labels_{name}")
+    if name not in ds.label_sets and col in ds.manifest: raise ValueError(f"the manifest has a column {col!r} already")
+    m = ds.manifest.copy(); m[col] = labels.astype(np.int64)
+    text = m.to_csv(index=False)
+    card = dict(ds.card, label_sets={**ds.label_sets, name: col})
+    card["label_set_sources"] = {**(ds.card.get("label_set_sources") or {}),
+                                 name: dict(source or {}, n_dropped=int((labels == DROPPED).sum()), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))}
+    card["hashes"] = {**(card.get("hashes") or {}), "manifest.csv": "sha256:" + hashlib.sha256(text.encode()).hexdigest()}
+    atomic_write(path/"manifest.csv", text)       # then the card: two renames apart
+    atomic_write(path/"card.json", to_json(card) + "\n")
+    return load_dataset(path)
 
 # %% ../nbs/10_dataset.ipynb #b2d89234
 def check_folds(labels, # (N,) integer labels
@@ -409,9 +462,11 @@ def fill_splits(self:Dataset,
     v, t = (valid if n["valid"] == 0 else 0.), (test if n["test"] == 0 else 0.)
     if v == 0 and t == 0: return self
     m = self.manifest.copy()
-    tr = self.split_idx("train")
+    split0 = m["split"].to_numpy(dtype=object)
+    tr = np.flatnonzero(np.isin(split0, ("train", EXCLUDED)))   # dropped rows still count, so the carve never moves
     lab = self.labels()
     split = m["split"].to_numpy(dtype=object)
     split[tr] = stratified_splits(lab[tr], (1 - v - t, v, t), seed)
+    split[(split0 == EXCLUDED) & (split == "train")] = EXCLUDED
     m["split"] = split
     return Dataset(self.images, m, {**self.card, "carved": dict(valid=v, test=t, seed=seed)}, self.path)

@@ -18,8 +18,8 @@ from fastai.callback.core import Callback, CancelValidException
 from .core import (OUTPUT_MARK, OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir, output_lock,
                                read_json, seed_everything, to_json, versions)
 from tqdm.auto import tqdm
-from .dataset import Dataset, check_folds
-from .review import corrected_labels, export_folders, review_page, suspects_table as review_table
+from .dataset import EXCLUDED, Dataset, check_folds
+from .review import corrected_labels, export_folders, prior_decisions, review_page, suspects_table as review_table
 from .noise import check_ratio, compare_labels, corrupt, read_labels_csv
 from .data import NoisyDataLoaders, as_dataset, dataloaders, with_task
 from .learn import LOSSES, SampleStats, check_fit_args, get_arch, load_model, make_model, save_state
@@ -682,7 +682,7 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
                     folders=False, # clean/<class>/ and dirty/<class>/ folders: False, True, 'link', 'symlink' or 'copy' (imported data: the original files; generated: PNGs)
                     top:int=16, # suspects in the gallery
                     top_k:int|None=None, # also write top_suspects.csv: the k most suspicious (Datumaro's top-k candidates)
-                    review_top:int=200, # suspects on review.html (imported data)
+                    review_top:int|None=None, # only the top suspects on review.html (imported data; None: every scored image)
                     policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
                     min_prob:float=0.5, # least suggested probability to relabel
                    )->pd.DataFrame:
@@ -702,7 +702,7 @@ def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_det
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
         if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top, d.tables)   # may add a note
         if review:
-            review_page(d.suspects, ds, tmp/"review.html", top=review_top)
+            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top)  # earlier decisions carried over
             corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
         if folders and review:
             export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)
@@ -841,7 +841,7 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
         dls = dataloaders(ds, task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment, resident=resident)
         return ds, dls, task
     ds = ds.with_labels(labels, None if clean_labels == "dataset" else clean_labels)
-    scored = np.flatnonzero(ds.manifest["split"].to_numpy() != "test")     # every image but the source's own test split
+    scored = np.flatnonzero(~np.isin(ds.manifest["split"].to_numpy(), ("test", EXCLUDED)))  # every image but the source's own test split (and dropped ones)
     dls = dataloaders(ds.fill_splits(), task=task, ratio=0.0, seed=seed, bs=bs, device=device, size=size, augment=augment,
                       resident=resident)
     t = dls.train
@@ -895,7 +895,7 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.im
                   top:int=16, # suspects in the gallery
                   top_k:int|None=None, # also write top_suspects.csv: the top_k most suspicious (Datumaro's top-k candidates)
                   feature_map:str|None="tsne", # 2-D map of the features when 'tv' runs: 'tsne', 'umap', 'pca' or None
-                  review_top:int=200, # suspects on review.html (imported data)
+                  review_top:int|None=None, # only the top suspects on review.html (imported data; None: every scored image)
                   policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
                   min_prob:float=0.5, # least suggested probability to relabel
                   overwrite:bool=False, # replace a non-empty `out`

@@ -6,20 +6,24 @@ Docs: https://false-labels.github.io/false_labels/review.html.md"""
 
 # %% ../nbs/33_review.ipynb #39e656fd
 from __future__ import annotations
-import base64, html, os, shutil
+import base64, html, json, os, shutil
 from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from .core import atomic_dir, atomic_write, check_choice
+from .core import atomic_dir, atomic_write, check_choice, read_json, stable_hash
+from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
+from fastcore.basics import patch
 from .dataset import Dataset
 
 # %% auto #0
-__all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'suspects_table', 'corrected_labels', 'export_folders', 'review_page']
+__all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'DETECTOR_NOTES', 'suspects_table', 'corrected_labels', 'place_file',
+           'export_folders', 'prior_rows', 'prior_decisions', 'review_data', 'review_page', 'ReviewWidget',
+           'review_widget']
 
 # %% ../nbs/33_review.ipynb #6aad8270
 SUSPECT_COLUMNS = ("id", "path", "file", "given", "given_name", "suggested", "suggested_name", "suggested_prob",
-                   "given_prob", "suspect", "rank")
+                   "given_prob", "alt_names", "alt_probs", "suspect", "rank")
 
 def suspects_table(ds:Dataset, # the dataset the ids refer to
                    ids, # (M,) dataset rows that were scored
@@ -44,6 +48,9 @@ def suspects_table(ds:Dataset, # the dataset the ids refer to
                            file=m["file"].to_numpy()[ids] if "file" in m else "", given=given, given_name=names[given],
                            suggested=sug, suggested_name=names[sug], suggested_prob=probs[np.arange(len(ids)), sug],
                            given_prob=probs[np.arange(len(ids)), given]))
+    alt = np.argsort(-probs, axis=1, kind="stable")[:, 1:4]           # the next classes after the suggestion
+    df["alt_names"] = ["|".join(names[a]) for a in alt]
+    df["alt_probs"] = ["|".join(f"{x:.3f}" for x in probs[i, a]) for i, a in enumerate(alt)]
     for k, v in scores.items(): df[f"score_{k}"] = np.asarray(v, np.float64)
     df["suspect"] = np.zeros(len(ids), bool) if suspect is None else np.asarray(suspect, bool)
     if true is not None:
@@ -82,7 +89,11 @@ def corrected_labels(suspects:pd.DataFrame, # the suspects table
 # %% ../nbs/33_review.ipynb #ea2c8773
 EXPORT_MODES = ("link", "symlink", "copy")
 
-def _place(src:str, dst:Path, mode:str):
+def place_file(src:str, # the original file
+               dst:Path, # where it goes (must not exist)
+               mode:str, # 'link' (hard link, else a copy), 'symlink' or 'copy'
+              ):
+    "Put `src` at `dst` without moving or changing it."
     if mode == "symlink": os.symlink(os.path.abspath(src), dst); return
     if mode == "link":
         try: os.link(src, dst); return
@@ -108,45 +119,453 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
             name = os.path.basename(src) if src else f"{int(r.id):06d}.png"
             dst = d/name
             if dst.exists() or dst.is_symlink(): dst = d/f"{Path(name).stem}_{int(r.id)}{Path(name).suffix}"
-            if src: _place(src, dst, mode)
+            if src: place_file(src, dst, mode)
             else: cv2.imwrite(str(dst), np.ascontiguousarray(ds.images[int(r.id)][..., ::-1]))
             counts[part] += 1
     return counts
 
 # %% ../nbs/33_review.ipynb #43e621e5
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
-td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:middle;font-size:13px}
-img{width:96px;height:96px;image-rendering:pixelated}.given{color:#b00020}.sugg{color:#0a7a2f;font-weight:600}
-.path{font-family:monospace;font-size:11px;color:#555;max-width:40em;word-break:break-all}"""
+DETECTOR_NOTES = dict(
+    ema="the given label's loss along training, smoothed: images the model keeps failing to fit rank high",
+    ema_epoch="the given label's loss at each epoch, smoothed: images the model keeps failing to fit rank high",
+    aum="area under the margin: how far the given label's logit stays below the best other class while training",
+    cl="confident learning: out-of-fold probability of the given label against its class's confidence threshold",
+    cleanlab="cleanlab's label-quality score on the same out-of-fold probabilities",
+    incv="iterative noisy cross-validation: loss of the given label when the image was held out",
+    tv="training value: how much training on the image hurts a held-out loss",
+    ensemble="the detectors combined: mean of their rank-normalised scores",
+    loss="loss of the given label", margin="how far the given label is from the best other class")
 
-def _thumb(im:np.ndarray)->str:
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(im[..., ::-1]))
-    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
+_CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+header{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:.5em 1em;z-index:2}
+h1{font-size:1.2em;margin:.2em 0}.bar{margin:.3em 0;display:flex;flex-wrap:wrap;gap:.4em;align-items:center}
+#progress{font-weight:600}#fl-warn{color:#8a5a00}details{font-size:13px}#pager{padding:.4em 1em}
+#grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px;padding:0 1em 2em}
+.card{scroll-margin-top:230px;background:#fff;border:2px solid #ddd;border-radius:6px;padding:6px;font-size:13px;display:flex;flex-direction:column;gap:3px}
+.card.cur{border-color:#1a5fb4;box-shadow:0 0 0 3px #99c1f1}
+.card img{width:VAR_SHOWpx;height:VAR_SHOWpx;object-fit:contain;image-rendering:VAR_RENDER;display:block;margin:auto;background:#eee}
+.card[data-decision=keep]{background:#eef8ee}.card[data-decision=relabel]{background:#e8f0fd}
+.card[data-decision=drop]{background:#fdecec}.card[data-decision=unsure]{background:#fff6dd}
+.given{color:#b00020;font-weight:600}.sugg{color:#0a7a2f;font-weight:600}.flag{color:#b00020}
+.alts,.scores,.file{color:#555;font-size:12px}.scores span{margin-right:.5em}.file{font-family:monospace;word-break:break-all}
+.dec{font-weight:600;min-height:1.2em}.buttons{display:flex;flex-wrap:wrap;gap:3px}.buttons button,.buttons select{font-size:12px}
+"""
+
+_JS = r"""(function(){
+"use strict";
+const D = JSON.parse(document.getElementById("fl-data").textContent);
+const T = JSON.parse(document.getElementById("fl-thumbs").textContent);
+const C = D.classes, R = D.rows, N = R.id.length, DET = D.detectors, STORE = "false_labels.review/" + D.key;
+const $ = s => document.querySelector(s);
+let dec = {}, undo = [], view = [], cur = 0, page = 0;
+const PS = D.page_size;
+function load(){
+  for (const p of D.prior) dec[p[0]] = {d: p[1], l: p[2], t: p[3], prior: 1};
+  try { const s = JSON.parse(localStorage.getItem(STORE) || "{}"); for (const k in s) { if (s[k] === null) delete dec[k]; else dec[k] = s[k]; } }
+  catch (e) { console.warn("stored decisions unreadable", e); }
+}
+function save(){
+  const out = {};
+  const prior = {}; for (const p of D.prior) prior[p[0]] = 1;
+  for (const k in dec) if (!dec[k].prior) out[k] = dec[k];
+  for (const k in prior) if (!(k in dec)) out[k] = null;            // a prior decision undone
+  try { localStorage.setItem(STORE, JSON.stringify(out)); } catch (e) { $("#fl-warn").textContent = "decisions could not be stored in the browser: export them"; }
+}
+function nowIso(){ return new Date().toISOString(); }
+function labelFor(i, d, l){ return d === "drop" ? "" : d === "relabel" ? l : C[R.given[i]]; }
+function setDecision(list){   // list of [row index, decision|null, label]
+  const step = [];
+  for (const [i, d, l] of list) {
+    const k = R.key[i];
+    step.push([k, dec[k] ? Object.assign({}, dec[k]) : null]);
+    if (d === null) delete dec[k]; else dec[k] = {d: d, l: labelFor(i, d, l), t: nowIso()};
+  }
+  if (step.length) undo.push(step);
+  save(); refresh();
+}
+function accept(i){ return R.sugg[i] === R.given[i] ? [i, "keep", null] : [i, "relabel", C[R.sugg[i]]]; }
+function doUndo(){
+  const step = undo.pop(); if (!step) return;
+  for (const [k, prev] of step) { if (prev === null) delete dec[k]; else dec[k] = prev; }
+  save(); refresh();
+}
+function pct(r){ const p = 100 * r / N; return p < 1 ? p.toFixed(1) : Math.round(p); }
+function filt(){
+  const g = $("#f-given").value, s = $("#f-sugg").value, fl = $("#f-flag").value, ag = +$("#f-agree").value, st = $("#f-status").value;
+  const out = [];
+  for (let i = 0; i < N; i++) {
+    if (g !== "" && R.given[i] !== +g) continue;
+    if (s !== "" && R.sugg[i] !== +s) continue;
+    if (fl === "1" && !R.flag[i]) continue;
+    if (fl === "0" && R.flag[i]) continue;
+    if (R.agree[i] < ag) continue;
+    const d = dec[R.key[i]];
+    if (st === "undecided" && d) continue;
+    if (st === "decided" && !d) continue;
+    if (["keep", "relabel", "drop", "unsure"].includes(st) && (!d || d.d !== st)) continue;
+    out.push(i);
+  }
+  const by = $("#f-sort").value;
+  let f;
+  if (by === "rank") f = (a, b) => R.rank[a] - R.rank[b];
+  else if (by === "sugg_prob") f = (a, b) => R.sp[b] - R.sp[a] || R.rank[a] - R.rank[b];
+  else if (by === "given_prob") f = (a, b) => R.gp[a] - R.gp[b] || R.rank[a] - R.rank[b];
+  else { const r = R.ranks[by]; f = (a, b) => r[a] - r[b]; }
+  out.sort(f);
+  return out;
+}
+function card(i){
+  const el = document.createElement("div");
+  el.className = "card"; el.dataset.key = R.key[i]; el.dataset.row = i;
+  const img = document.createElement("img"); img.src = T[i]; img.alt = R.key[i]; img.width = D.show; img.height = D.show;
+  const a = document.createElement("a"); a.href = R.href[i] || T[i]; a.target = "_blank"; a.title = "the original file at full size"; a.appendChild(img);
+  const info = document.createElement("div"); info.className = "info";
+  const alts = R.alts[i].map(x => `${esc(C[x[0]])} ${x[1].toFixed(2)}`).join(" · ");
+  const sc = DET.map(d => `<span title="${esc(d.note)}; score ${R.raw[d.name][i]}">${esc(d.name)} top ${pct(R.ranks[d.name][i])}%</span>`).join(" ");
+  info.innerHTML = `<div class="top">#${R.rank[i]} ${R.flag[i] ? '<b class="flag">flagged</b>' : ""} <span class="agree">${R.agree[i]}/${DET.length} agree</span></div>`
+    + `<div><span class="given">${esc(C[R.given[i]])}</span> (${R.gp[i].toFixed(2)}) &rarr; <span class="sugg">${esc(C[R.sugg[i]])}</span> ${R.sp[i].toFixed(2)}</div>`
+    + `<div class="alts">${alts ? "also: " + alts : ""}</div><div class="scores">${sc}</div>`
+    + `<div class="file" title="${esc(R.key[i])}">${esc(R.file[i])}</div><div class="dec"></div>`;
+  const bar = document.createElement("div"); bar.className = "buttons";
+  const btn = (t, k, fn) => { const b = document.createElement("button"); b.textContent = t; b.title = k; b.onclick = e => { e.stopPropagation(); cur = view.indexOf(i); fn(); }; bar.appendChild(b); };
+  btn("keep", "k", () => decideAt(i, "keep"));
+  btn("accept", "a", () => { setDecision([accept(i)]); advance(); });
+  btn("drop", "d", () => decideAt(i, "drop"));
+  btn("unsure", "u", () => decideAt(i, "unsure"));
+  const sel = document.createElement("select"); sel.title = "relabel to any class";
+  sel.innerHTML = `<option value="">relabel to…</option>` + C.map((c, j) => `<option value="${j}">${esc(c)}</option>`).join("");
+  sel.onchange = e => { if (sel.value !== "") { cur = view.indexOf(i); setDecision([[i, "relabel", C[+sel.value]]]); advance(); } };
+  bar.appendChild(sel);
+  el.append(a, info, bar);
+  el.onclick = () => { cur = view.indexOf(i); mark(); };
+  return el;
+}
+function esc(s){ return String(s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})[c]); }
+function decideAt(i, d){ setDecision([[i, d, null]]); advance(); }
+function advance(){ if (cur < view.length - 1) { cur++; showCur(); } }
+function paint(el){
+  const i = +el.dataset.row, d = dec[R.key[i]];
+  el.dataset.decision = d ? d.d : "";
+  el.querySelector(".dec").textContent = d ? (d.d === "relabel" ? "relabel → " + d.l : d.d) + (d.prior ? " (earlier review)" : "") : "";
+}
+function render(){
+  const g = $("#grid"); g.textContent = "";
+  const lo = page * PS, hi = Math.min(view.length, lo + PS);
+  const frag = document.createDocumentFragment();
+  for (let j = lo; j < hi; j++) frag.appendChild(card(view[j]));
+  g.appendChild(frag);
+  g.querySelectorAll(".card").forEach(paint);
+  const np = Math.max(1, Math.ceil(view.length / PS));
+  $("#pageinfo").textContent = view.length ? `page ${page + 1} of ${np}: ${lo + 1}–${hi} of ${view.length} shown` : "no image matches the filters";
+  mark();
+}
+function mark(){
+  document.querySelectorAll(".card.cur").forEach(e => e.classList.remove("cur"));
+  if (!view.length) return;
+  const el = document.querySelector(`.card[data-row="${view[cur]}"]`);
+  if (el) { el.classList.add("cur"); if (el.scrollIntoView) el.scrollIntoView({block: "nearest"}); }
+}
+function showCur(){ const p = Math.floor(cur / PS); if (p !== page) { page = p; render(); } else mark(); }
+function progress(){
+  let n = 0, nf = 0, nfd = 0;
+  for (let i = 0; i < N; i++) { const d = dec[R.key[i]]; if (d) n++; if (R.flag[i]) { nf++; if (d) nfd++; } }
+  const vd = view.filter(i => dec[R.key[i]]).length;
+  $("#progress").textContent = `${n} of ${N} decided`;
+  $("#progress2").textContent = `flagged: ${nfd} of ${nf} decided; in view: ${vd} of ${view.length}`;
+  const p = +$("#b-p").value;
+  $("#b-accept").textContent = `accept suggestions with p ≥ ${isNaN(p) ? "?" : p} (${bulkRows().length} in view)`;
+}
+function refresh(){ document.querySelectorAll("#grid .card").forEach(paint); progress(); }
+function bulkRows(){ const p = +$("#b-p").value; return isNaN(p) ? [] : view.filter(i => R.sp[i] >= p && R.sugg[i] !== R.given[i] && !dec[R.key[i]]); }
+function refilter(keep){
+  const at = view.length ? view[cur] : -1;
+  view = filt();
+  cur = keep && view.indexOf(at) >= 0 ? view.indexOf(at) : 0; page = Math.floor(cur / PS);
+  render(); progress();
+}
+function csvCell(v){ v = String(v == null ? "" : v); return /[",\n\r]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }
+function exportCsv(){
+  const keys = Object.keys(dec);
+  const lines = [[D.key_column, "decision", "label", "decided_at"].join(",")];
+  for (const k of keys) { const d = dec[k]; lines.push([k, d.d, d.l || "", d.t || ""].map(csvCell).join(",")); }
+  const blob = new Blob([lines.join("\n") + "\n"], {type: "text/csv"});
+  const a = document.createElement("a"); a.href = URL.createObjectURL(blob); a.download = D.download;
+  document.body.appendChild(a); a.click(); setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  $("#fl-warn").textContent = `exported ${keys.length} decision(s) as ${D.download}`;
+}
+function keys(e){
+  const t = e.target.tagName;
+  if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA" || e.ctrlKey || e.metaKey || e.altKey) return;
+  const i = view[cur]; let used = true;
+  if (e.key === "ArrowRight" || e.key === "j" || e.key === "n") { if (cur < view.length - 1) { cur++; showCur(); } }
+  else if (e.key === "ArrowLeft" || e.key === "p") { if (cur > 0) { cur--; showCur(); } }
+  else if (e.key === "z" || e.key === "Backspace") doUndo();
+  else if (i === undefined) used = false;
+  else if (e.key === "a") { setDecision([accept(i)]); advance(); }
+  else if (e.key === "k") decideAt(i, "keep");
+  else if (e.key === "d") decideAt(i, "drop");
+  else if (e.key === "u") decideAt(i, "unsure");
+  else if (/^[0-9]$/.test(e.key) && (+e.key + 9) % 10 < C.length) { setDecision([[i, "relabel", C[(+e.key + 9) % 10]]]); advance(); }
+  else used = false;
+  if (used) e.preventDefault();
+}
+function init(){
+  const opts = (el, first) => { el.innerHTML = `<option value="">${first}</option>` + C.map((c, j) => `<option value="${j}">${esc(c)}</option>`).join(""); };
+  opts($("#f-given"), "any given class"); opts($("#f-sugg"), "any suggested class");
+  $("#f-agree").innerHTML = DET.map((d, j) => `<option value="${j}">${j ? "≥ " + j + " detector(s) agree" : "any agreement"}</option>`).join("")
+    + `<option value="${DET.length}">all ${DET.length} agree</option>`;
+  $("#f-sort").innerHTML = `<option value="rank">rank (${esc(D.rank_by)})</option>` + DET.map(d => `<option value="${esc(d.name)}">${esc(d.name)} score</option>`).join("")
+    + `<option value="sugg_prob">suggested probability</option><option value="given_prob">given-label probability (lowest first)</option>`;
+  $("#legend").innerHTML = DET.map(d => `<li><b>${esc(d.name)}</b>: ${esc(d.note)}</li>`).join("")
+    + `<li>A score is shown as the image's rank among the ${N} scored images (top 1% = among the most suspect); "agree" counts the detectors that rank it within their top ${D.n_flagged} (the number flagged).</li>`;
+  $("#keys").textContent = "keys: → / n next, ← / p previous, a accept suggestion, k keep, d drop, u unsure, z undo"
+    + C.slice(0, 10).map((c, j) => `, ${(j + 1) % 10} ${c}`).join("");
+  for (const s of ["#f-given", "#f-sugg", "#f-flag", "#f-agree", "#f-status", "#f-sort"]) $(s).onchange = () => refilter(false);
+  $("#b-p").oninput = progress;
+  $("#b-accept").onclick = () => { setDecision(bulkRows().map(accept)); };
+  $("#prev").onclick = () => { if (page > 0) { page--; cur = page * PS; render(); } };
+  $("#next").onclick = () => { if ((page + 1) * PS < view.length) { page++; cur = page * PS; render(); } };
+  $("#export").onclick = exportCsv;
+  $("#undo").onclick = doUndo;
+  document.addEventListener("keydown", keys);
+  load(); refilter(false);
+  document.body.dataset.ready = "1"; window.flReadyMs = performance.now();
+}
+window.flReview = {decisions: () => dec, view: () => view.slice(), current: () => view[cur], exportCsv: exportCsv};
+init();
+})();
+"""
+
+def _thumb(im:np.ndarray, px:int)->str:
+    if max(im.shape[:2]) > px: im = cv2.resize(im, (px, px), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(im[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+
+def _score_ranks(s:pd.DataFrame, col:str)->np.ndarray:
+    "1 = the most suspect by this score (ties: by id)."
+    order = np.lexsort((s["id"].to_numpy(), -s[col].to_numpy(np.float64)))
+    r = np.empty(len(s), np.int64); r[order] = np.arange(1, len(s) + 1)
+    return r
+
+# %% ../nbs/33_review.ipynb #66103997
+def prior_rows(prior, # None, a decisions CSV, or a table from `decisions.read_decisions`
+               keys:dict, # page key -> dataset id
+               key_column:str, # the page's key column ('path' or 'id')
+               ds:Dataset|None=None, # to translate a prior keyed by another column (path <-> file <-> id)
+              )->list:
+    "Earlier decisions as [key, decision, label, decided_at] rows keyed like the page."
+    if prior is None: return []
+    dec = prior if isinstance(prior, pd.DataFrame) else read_decisions(prior)
+    col = dec.attrs.get("key", key_column)
+    to_page = {}
+    if col != key_column and ds is not None and col in ds.manifest.columns.tolist() + ["id"]:
+        src = ds.manifest[col].astype(str).to_numpy() if col != "id" else np.arange(len(ds)).astype(str)
+        dst = ds.manifest[key_column].astype(str).to_numpy() if key_column != "id" else np.arange(len(ds)).astype(str)
+        to_page = dict(zip(src, dst))
+    return [[to_page.get(r.key, r.key), r.decision, r.label, r.decided_at] for r in dec.itertuples(index=False)]
+
+# %% ../nbs/33_review.ipynb #42f699b4
+def prior_decisions(ds:Dataset)->Path|None:
+    "The decisions file behind the label set a view of `ds` trains on, when it still exists unchanged (None otherwise)."
+    src = (ds.card.get("label_set_sources") or {}).get(ds.card.get("given_set") or "", {})
+    f = src.get("file")
+    if src.get("kind") != "decisions" or not f or not Path(f).is_file(): return None
+    from false_labels.core import file_hash
+    return Path(f) if file_hash(f, 64) == src.get("sha256") else None
+
+# %% ../nbs/33_review.ipynb #41d85d0e
+def review_data(suspects:pd.DataFrame, # the suspects table
+                ds:Dataset, # the dataset (thumbnails come from its stored images)
+                prior=None, # decisions of an earlier review (a decisions CSV or table), shown and exported too
+                thumb:int=96, # thumbnail side in pixels (smaller images are embedded as they are)
+                top:int|None=None, # only the `top` suspects by rank (None: every scored image)
+               )->tuple[dict, list]:
+    "(the page's data, its thumbnails as data URIs), rows in rank order."
+    if top is not None and top < 1: raise ValueError(f"top {top!r} must be >= 1")
+    s = suspects.sort_values("rank").reset_index(drop=True)
+    dets = [c[6:] for c in s.columns if c.startswith("score_")]
+    ranks = {d: _score_ranks(s, f"score_{d}") for d in dets}
+    if top is not None: s = s.head(top)
+    n_flag = int(suspects["suspect"].sum())
+    agree = sum((ranks[d][:len(s)] <= n_flag).astype(int) for d in dets) if dets else np.zeros(len(s), int)
+    paths = s["path"].fillna("").astype(str).to_numpy() if "path" in s else np.full(len(s), "")
+    key_col = "path" if len(s) and all(paths) else "id"
+    keys = paths.tolist() if key_col == "path" else s["id"].astype(str).tolist()
+    classes = ds.classes("label" if "label" in ds.card["tasks"] else None)
+    pos = {c: i for i, c in enumerate(classes)}
+    def alts(n, p):
+        if not isinstance(n, str) or not n: return []
+        return [[pos[a], float(b)] for a, b in zip(n.split("|"), str(p).split("|")) if a in pos]
+    rows = dict(id=s["id"].astype(int).tolist(), key=keys, rank=s["rank"].astype(int).tolist(),
+                file=[f or os.path.basename(p) or str(i) for f, p, i in zip(s.get("file", pd.Series([""] * len(s))).fillna("").astype(str), paths, s["id"])],
+                href=[Path(os.path.abspath(p)).as_uri() if p else "" for p in paths],
+                given=s["given"].astype(int).tolist(), sugg=s["suggested"].astype(int).tolist(),
+                sp=np.round(s["suggested_prob"].to_numpy(np.float64), 3).tolist(), gp=np.round(s["given_prob"].to_numpy(np.float64), 3).tolist(),
+                alts=[alts(n, p) for n, p in zip(s.get("alt_names", [""] * len(s)), s.get("alt_probs", [""] * len(s)))],
+                flag=s["suspect"].astype(int).tolist(), agree=np.asarray(agree).astype(int).tolist(),
+                ranks={d: ranks[d][:len(s)].tolist() for d in dets},
+                raw={d: [float(f"{x:.4g}") for x in s[f"score_{d}"]] for d in dets})
+    key = stable_hash(dict(ids=rows["id"], given=rows["given"], raw={d: v[:50] for d, v in rows["raw"].items()}), 16)
+    data = dict(key=key, key_column=key_col, classes=list(map(str, classes)), rows=rows, n_flagged=n_flag,
+                detectors=[dict(name=d, note=DETECTOR_NOTES.get(d, "higher = more suspect")) for d in dets],
+                rank_by=next((d for d in dets if (ranks[d] == np.arange(1, len(ranks[d]) + 1)).all()), dets[0] if dets else "rank"),
+                prior=prior_rows(prior, dict(zip(keys, rows["id"])), key_col, ds), download="decisions.csv",
+                show=128, page_size=60, thumb=thumb)
+    return data, [_thumb(ds.images[i], thumb) for i in rows["id"]]
+
+# %% ../nbs/33_review.ipynb #35b86f8a
+def _script_json(obj)->str: return json.dumps(obj, separators=(",", ":")).replace("</", "<\\/")
 
 def review_page(suspects:pd.DataFrame, # the suspects table
                 ds:Dataset, # the dataset (thumbnails come from its stored images)
                 out:str|Path, # HTML file to write (atomic)
-                top:int=200, # how many suspects, by rank
-                title:str="Suspected label errors", # page title
+                prior=None, # decisions of an earlier review (CSV or table), carried over
+                thumb:int=96, # thumbnail side in pixels
+                top:int|None=None, # only the `top` suspects (None: every scored image)
+                title:str="Review the suspected label errors", # page title
                )->Path:
-    "Write an offline HTML page of the top suspects; return its path."
-    if top < 1: raise ValueError(f"top {top!r} must be >= 1")
-    s = suspects.sort_values("rank").head(top)
-    score_cols = [c for c in s.columns if c.startswith("score_")]
-    e = lambda x: html.escape(str(x))
-    head = "".join(f"<th>{e(c[6:])}</th>" for c in score_cols)
-    rows = []
-    for r in s.to_dict("records"):
-        scores = "".join(f"<td>{r[c]:.3g}</td>" for c in score_cols)
-        where = r["path"] or r["file"]
-        rows.append(f'<tr class="suspect" data-id="{int(r["id"])}"><td>{int(r["rank"])}</td>'
-                    f'<td><img alt="{e(where)}" src="{_thumb(ds.images[int(r["id"])])}"></td>'
-                    f'<td><span class="given">{e(r["given_name"])}</span> &rarr; <span class="sugg">{e(r["suggested_name"])}</span>'
-                    f' ({r["suggested_prob"]:.2f}){" &#9873;" if r["suspect"] else ""}</td>{scores}<td class="path">{e(where)}</td></tr>')
-    n_flag = int(suspects["suspect"].sum())
-    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>'
-            f'<body><h1>{e(title)}</h1><p>{len(s)} of {len(suspects)} scored images, by rank; {n_flag} flagged (&#9873;). '
-            f'Given label in red, suggested label in green with its out-of-fold probability.</p>'
-            f'<table><thead><tr><th>rank</th><th>image</th><th>given &rarr; suggested</th>{head}<th>file</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></body></html>')
+    "Write the offline review app (one self-contained HTML file); return its path."
+    data, thumbs = review_data(suspects, ds, prior, thumb, top)
+    small = ds.size < 64
+    css = _CSS.replace("VAR_SHOW", str(data["show"])).replace("VAR_RENDER", "pixelated" if small else "auto")
+    e = html.escape
+    sel = lambda i, opts: f'<select id="{i}">{opts}</select>'
+    status = "".join(f'<option value="{v}">{t}</option>' for v, t in [("", "decided or not"), ("undecided", "undecided"),
+                     ("decided", "decided")] + [(d, d) for d in DECISIONS])
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{css}</style></head>
+<body><header><h1>{e(title)}</h1>
+<div class="bar"><span id="progress"></span><span id="progress2"></span></div>
+<div class="bar">{sel("f-given", "")}{sel("f-sugg", "")}{sel("f-flag", '<option value="">flagged or not</option><option value="1">flagged</option><option value="0">not flagged</option>')}{sel("f-agree", "")}{sel("f-status", status)} sort by {sel("f-sort", "")}</div>
+<div class="bar"><label>probability <input id="b-p" type="number" min="0" max="1" step="0.05" value="0.8"></label><button id="b-accept"></button>
+<button id="undo">undo (z)</button><button id="export">export decisions CSV</button><span id="fl-warn"></span></div>
+<details><summary>detectors, keys and the decisions file</summary><ul id="legend"></ul><p id="keys"></p>
+<p>The export is a CSV with columns {data["key_column"]}, decision (keep, relabel, drop, unsure), label (the class the image ends up with; empty for drop), decided_at (ISO 8601, UTC). Apply it with <code>false-labels apply decisions.csv --data DATASET --as NAME</code>.</p></details>
+</header><div id="pager"><button id="prev">&#9664; page</button> <span id="pageinfo"></span> <button id="next">page &#9654;</button></div>
+<main id="grid"></main>
+<script type="application/json" id="fl-data">{_script_json(data)}</script>
+<script type="application/json" id="fl-thumbs">{_script_json(thumbs)}</script>
+<script>{_JS}</script></body></html>"""
     return atomic_write(out, page)
+
+# %% ../nbs/33_review.ipynb #572d1a1b
+class ReviewWidget:
+    "A notebook review of a detection's suspects, one image at a time, deciding into the decisions format."
+    def __init__(self, suspects:pd.DataFrame, ds:Dataset, prior=None, flagged_only:bool=False, out:str|Path="decisions.csv"):
+        self.data, self.thumbs = review_data(suspects, ds, prior, thumb=128)
+        r = self.data["rows"]
+        self.classes, self.out, self.flagged_only = self.data["classes"], Path(out), flagged_only
+        self.dec = {k: dict(decision=d, label=l, decided_at=t) for k, d, l, t in self.data["prior"]}
+        self.undo_stack, self.pos, self._ui = [], 0, None
+        self.order = [i for i in range(len(r["id"])) if r["flag"][i] or not flagged_only]
+
+    def _row(self, j=None)->int: return self.order[self.pos if j is None else j]
+    def _label_for(self, i, decision, label):
+        r = self.data["rows"]
+        return "" if decision == "drop" else label if decision == "relabel" else self.classes[r["given"][i]]
+
+    def decide(self, decision:str, label:str|None=None, advance:bool=True):
+        "Decide the current image: keep, relabel (to `label`), drop or unsure."
+        check_choice("decision", decision, DECISIONS)
+        if decision == "relabel": check_choice("label", label, self.classes)
+        i = self._row(); k = self.data["rows"]["key"][i]
+        self.undo_stack.append((k, self.dec.get(k)))
+        self.dec[k] = dict(decision=decision, label=self._label_for(i, decision, label), decided_at=now_iso())
+        if advance: self.next()
+        else: self._refresh()
+
+    def accept(self):
+        "Accept the current image's suggestion (keep when it is the given label)."
+        r, i = self.data["rows"], self._row()
+        if r["sugg"][i] == r["given"][i]: self.decide("keep")
+        else: self.decide("relabel", self.classes[r["sugg"][i]])
+
+    def undo(self):
+        "Take back the last decision."
+        if not self.undo_stack: return
+        k, prev = self.undo_stack.pop()
+        if prev is None: self.dec.pop(k, None)
+        else: self.dec[k] = prev
+        self._refresh()
+
+    def next(self): self.pos = min(self.pos + 1, len(self.order) - 1); self._refresh()
+    def prev(self): self.pos = max(self.pos - 1, 0); self._refresh()
+
+    def table(self)->pd.DataFrame:
+        "The decisions so far, in the decisions format."
+        return pd.DataFrame([{self.data["key_column"]: k, **v} for k, v in self.dec.items()],
+                            columns=[self.data["key_column"], "decision", "label", "decided_at"])
+
+    def export(self, path:str|Path|None=None)->Path:
+        "Write the decisions CSV (default: `out`)."
+        return write_decisions(self.table(), path or self.out)
+
+    def progress(self)->str:
+        n = len(self.data["rows"]["id"])
+        return f"{sum(k in self.dec for k in self.data['rows']['key'])} of {n} decided"
+
+# %% ../nbs/33_review.ipynb #fb087663
+@patch
+def _build(self:ReviewWidget):
+    import ipywidgets as W
+    b = lambda t, f, tip="": (lambda w: (w.on_click(lambda _: f()), w)[1])(W.Button(description=t, tooltip=tip, layout=W.Layout(width="auto")))
+    self._img, self._info, self._head = W.Image(format="jpeg", width=192, height=192), W.HTML(), W.HTML()
+    self._rel = W.Dropdown(options=self.classes, description="relabel to", layout=W.Layout(width="auto"))
+    self._flag = W.Checkbox(value=self.flagged_only, description="flagged only", indent=False)
+    def flag(ch):
+        r = self.data["rows"]; self.flagged_only = ch["new"]
+        self.order = [i for i in range(len(r["id"])) if r["flag"][i] or not self.flagged_only] or [0]; self.pos = 0; self._refresh()
+    self._flag.observe(flag, names="value")
+    self._path = W.Text(value=str(self.out), description="export to", layout=W.Layout(width="28em"))
+    def export():
+        p = self.export(self._path.value); self._head.value = f"<b>{html.escape(self.progress())}</b> &middot; exported to {html.escape(str(p))}"
+    row1 = W.HBox([b("◀ previous", self.prev), b("next ▶", self.next), b("keep", lambda: self.decide("keep")),
+                   b("accept suggestion", self.accept), b("drop", lambda: self.decide("drop")), b("unsure", lambda: self.decide("unsure")),
+                   b("undo", self.undo)])
+    row2 = W.HBox([self._rel, b("relabel", lambda: self.decide("relabel", self._rel.value)), self._flag])
+    self._ui = W.VBox([self._head, W.HBox([self._img, self._info]), row1, row2, W.HBox([self._path, b("export CSV", export)])])
+    self._refresh()
+
+@patch
+def _refresh(self:ReviewWidget):
+    if self._ui is None: return
+    r, i = self.data["rows"], self._row()
+    C, e = self.classes, html.escape
+    d = self.dec.get(r["key"][i])
+    alts = " · ".join(f"{e(C[c])} {p:.2f}" for c, p in r["alts"][i])
+    scores = ", ".join(f"{e(x['name'])} top {100 * r['ranks'][x['name']][i] / len(r['id']):.1f}%" for x in self.data["detectors"])
+    self._img.value = base64.b64decode(self.thumbs[i].split(",", 1)[1])
+    self._head.value = f"<b>{e(self.progress())}</b> &middot; image {self.pos + 1} of {len(self.order)}{' (flagged only)' if self.flagged_only else ''}"
+    self._info.value = (f"<div style='padding-left:1em'>#{r['rank'][i]} {'<b style=color:#b00020>flagged</b>' if r['flag'][i] else ''} "
+                        f"{r['agree'][i]}/{len(self.data['detectors'])} detectors agree<br>"
+                        f"given <b style=color:#b00020>{e(C[r['given'][i]])}</b> ({r['gp'][i]:.2f}) &rarr; suggested "
+                        f"<b style=color:#0a7a2f>{e(C[r['sugg'][i]])}</b> {r['sp'][i]:.2f}<br>also: {alts or '-'}<br>{scores}<br>"
+                        f"<code>{e(r['file'][i])}</code><br><b>{e(d['decision'] + (' → ' + d['label'] if d['decision'] == 'relabel' else '')) if d else 'undecided'}</b></div>")
+
+@patch
+def _ipython_display_(self:ReviewWidget):
+    from IPython.display import display
+    if self._ui is None: self._build()
+    display(self._ui)
+
+# %% ../nbs/33_review.ipynb #4aba09f1
+def review_widget(detection, # a detection folder (suspects.csv + params.json) or a suspects table
+                  ds:Dataset|None=None, # the dataset (default: the one params.json names)
+                  prior=None, # earlier decisions (default: those behind the label set the detection trained on)
+                  flagged_only:bool=False, # start with the flagged images only
+                  out:str|Path="decisions.csv", # where the export button writes
+                 )->ReviewWidget:
+    "The review as a JupyterLab widget (display it), deciding into the decisions format."
+    if isinstance(detection, pd.DataFrame): sus = detection
+    else:
+        folder = Path(detection)
+        if not (folder/"suspects.csv").is_file(): raise ValueError(f"{str(folder)!r} is not a detection folder (no suspects.csv)")
+        sus = pd.read_csv(folder/"suspects.csv", keep_default_na=False)
+        params = read_json(folder/"params.json") if (folder/"params.json").is_file() else {}
+        if ds is None:
+            if not params.get("data"): raise ValueError(f"{str(folder)!r}: params.json names no dataset; pass ds")
+            from false_labels.dataset import load_dataset
+            ds = load_dataset(params["data"])
+        gs = params.get("given_set")
+        if prior is None and gs in ds.label_sets: prior = prior_decisions(ds.with_labels(gs))
+    if ds is None: raise ValueError("a suspects table needs its dataset: pass ds")
+    return ReviewWidget(sus, ds, prior, flagged_only, out)

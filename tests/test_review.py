@@ -1,9 +1,8 @@
 """false_labels.review: the suspects table, corrected labels, clean/dirty folders of the original files, the review page.
 
-The browser test opens the review page in a real headless Chromium (marker `browser`; skipped when no Chromium is
-found, see tests/test_report.py) and checks that it loads nothing from the network and that every thumbnail decodes.
+The review app itself is driven in a real headless Chromium by tests/test_review_app.py.
 """
-import os, time
+import json, os, time
 
 import cv2
 import numpy as np
@@ -11,8 +10,8 @@ import pandas as pd
 import pytest
 
 from false_labels.imports import import_images
-from false_labels.review import corrected_labels, export_folders, review_page, suspects_table
-from test_report import _DevTools
+from false_labels.decisions import read_decisions, write_decisions
+from false_labels.review import corrected_labels, export_folders, review_page, review_widget, suspects_table
 
 
 @pytest.fixture
@@ -73,30 +72,31 @@ def test_export_folders_byte_for_byte(toy, mode):
 
 def test_review_page_is_self_contained(toy):
     ds, sus, tmp = toy
-    page = review_page(sus, ds, tmp/"r.html", top=4).read_text()
-    assert page.count('<tr class="suspect"') == 4 and page.count("data:image/png;base64,") == 4
-    assert "<script" not in page and "http" not in page.replace("<!doctype html>", "")
-    assert "apple/0.jpg" in page and "&rarr;" in page
+    page = review_page(sus, ds, tmp/"r.html").read_text()
+    data = json.loads(page.split('<script type="application/json" id="fl-data">')[1].split("</script>")[0])
+    assert len(data["rows"]["id"]) == len(sus) == page.count("data:image/jpeg;base64,")      # every scored image
+    assert data["rows"]["id"][:3] == sus.id[:3].tolist() and data["key_column"] == "path"
+    assert "http" not in page and "src=\"" not in page.split("<main")[0]                     # nothing from the network
+    assert "apple/0.jpg" in page and sorted(d["name"] for d in data["detectors"]) == ["loss", "margin"]
+    assert review_page(sus, ds, tmp/"r4.html", top=4).read_text().count("data:image/jpeg;base64,") == 4
     with pytest.raises(ValueError, match="top 0"): review_page(sus, ds, tmp/"x.html", top=0)
 
 
-@pytest.mark.browser
-def test_review_page_in_headless_chromium(chromium, toy):
+def test_review_page_carries_prior_decisions_keyed_by_id(toy):
     ds, sus, tmp = toy
-    page = review_page(sus, ds, tmp/"r.html", top=8)
-    dt = _DevTools(chromium, 60)
-    try:
-        tid = dt.call("Target.createTarget", url="about:blank")["targetId"]
-        sid = dt.call("Target.attachToTarget", targetId=tid, flatten=True)["sessionId"]
-        for m in ("Network.enable", "Page.enable", "Runtime.enable"): dt.call(m, sid)
-        js = lambda expr: dt.call("Runtime.evaluate", sid, expression=expr, returnByValue=True).get("result", {}).get("value")
-        dt.call("Page.navigate", sid, url=page.resolve().as_uri())
-        deadline = time.time() + 30
-        while time.time() < deadline and not js("document.readyState === 'complete'"): time.sleep(0.2)
-        rows = js("document.querySelectorAll('tr.suspect').length")
-        decoded = js("Array.from(document.images).filter(i => i.complete && i.naturalWidth === 16).length")
-        first = js("document.querySelector('tr.suspect .sugg').textContent")
-    finally: dt.close()
-    requests = [e["params"]["request"]["url"] for e in dt.events if e.get("method") == "Network.requestWillBeSent"]
-    assert rows == 8 and decoded == 8 and first == sus.suggested_name[0]
-    assert all(u == page.resolve().as_uri() or u.startswith("data:") for u in requests), requests
+    write_decisions(pd.DataFrame(dict(id=[0, 6], decision=["relabel", "drop"], label=["apple", ""], decided_at=["", ""])), tmp/"d.csv")
+    page = review_page(sus, ds, tmp/"r.html", prior=tmp/"d.csv").read_text()
+    data = json.loads(page.split('<script type="application/json" id="fl-data">')[1].split("</script>")[0])
+    path = dict(zip(sus.id, sus.path))
+    assert sorted(map(tuple, data["prior"])) == sorted([(path[0], "relabel", "apple", ""), (path[6], "drop", "", "")])
+
+
+def test_review_widget_decides_into_the_decisions_format(toy):
+    ds, sus, tmp = toy
+    w = review_widget(sus, ds, out=tmp/"w.csv", flagged_only=True)
+    assert len(w.order) == int(sus.suspect.sum())
+    w.accept(); w.decide("unsure"); w.prev(); w.decide("keep"); w.undo()
+    w._build()                                        # what displaying it does (ipywidgets)
+    dec = read_decisions(w.export(), ds.classes("label"))
+    assert dec.decision.tolist() == ["relabel", "unsure"] and dec.label[0] == sus.suggested_name[0]
+    with pytest.raises(ValueError, match="unknown label 'pear'"): w.decide("relabel", "pear")

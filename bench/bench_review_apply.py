@@ -1,0 +1,110 @@
+"""Review and fix, end to end as a user runs it: does accepting the detector's confident suggestions and retraining on the
+applied label set beat training on the labels as given?
+
+The collection is a folder of photos a user might have: `--classes` CIFAR-10 classes from the JPEG collection at `--root`
+(default /work/cifar; never needed by the tests), `--per-class` training photos each (default 4 x 100 = 400) of which
+`--misplaced` (default 41) sit in a wrong class folder, and the collection's own test photos in test/<class>/ (clean).
+Steps, through the public API: `detection.detect_labels` on the folder -> a decisions file that accepts the suggestion of
+every flagged image whose suggested probability is >= `--min-prob` (0.8) and differs from its folder -> `apply.apply_decisions`
+(a new label set 'accepted') -> `robust.train_method` with the given labels and with `labels='accepted'`, `--seeds` seeds
+each, clean test accuracy on test/ (the same test photos for both).
+
+CPU:  nice -n 10 python bench/bench_review_apply.py          (about 5-10 min on 2 busy cores)
+
+Measured: see the end of the output; the figures of the last run are quoted in the project's report.
+"""
+import argparse, os, shutil, sys, tempfile, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from false_labels import learn
+from false_labels.apply import apply_decisions
+from false_labels.decisions import now_iso, write_decisions
+from false_labels.detection import detect_labels
+from false_labels.robust import train_method
+
+CPU_ARCH = next(a for a in ("cpu_net_small", "small_cnn") if a in learn.ARCHS)
+
+
+def make_folder(root:Path, classes:list, per_class:int, misplaced:int, n_test:int, seed:int, out:Path)->dict:
+    "photos/train/<folder class>/ (with `misplaced` photos in a wrong folder) and photos/test/<class>/; returns path -> true class."
+    rng = np.random.default_rng(seed)
+    files = [(f, c) for c in classes for f in sorted((root/"train"/c).iterdir())[:per_class]]
+    wrong = set(rng.choice(len(files), misplaced, replace=False).tolist())
+    truth = {}
+    for k, (f, c) in enumerate(files):
+        folder = c if k not in wrong else rng.choice([x for x in classes if x != c])
+        dst = out/"train"/folder/f"{c}_{f.name}"
+        dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(f, dst); truth[str(dst)] = c
+    for c in classes:
+        for f in sorted((root/"test"/c).iterdir())[:n_test]:
+            dst = out/"test"/c/f.name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(f, dst)
+    return truth
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", default="/work/cifar")
+    ap.add_argument("--classes", default="airplane,automobile,frog,ship")
+    ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--misplaced", type=int, default=41)
+    ap.add_argument("--test-per-class", type=int, default=250)
+    ap.add_argument("--arch", default=CPU_ARCH)
+    ap.add_argument("--epochs", type=int, default=20, help="epochs of the detection's trainings and of the retrainings")
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--method", default="cl,ema,aum")
+    ap.add_argument("--min-prob", type=float, default=0.8)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default=None)
+    a = ap.parse_args()
+    root = Path(a.root)
+    if not (root/"train").is_dir(): sys.exit(f"{root}/train not found: this benchmark needs the CIFAR-10 JPEG collection")
+    torch.set_num_threads(a.threads)
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench_review_apply_"))
+    os.environ.setdefault("FALSE_LABELS_CACHE", str(work/"cache"))
+    classes = a.classes.split(",")
+    t_all = time.perf_counter()
+    print(f"machine: {os.cpu_count()} cores, torch threads {a.threads}, load {os.getloadavg()}", flush=True)
+    truth = make_folder(root, classes, a.per_class, a.misplaced, a.test_per_class, 0, work/"photos")
+    photos = work/"photos"
+    recipe = dict(arch=a.arch, epochs=a.epochs, bs=a.bs, opt="adamw", device="cpu")
+    t = time.perf_counter()
+    ev = detect_labels(photos, work/"detection", folds=a.folds, method=a.method, seed=0, charts=False, overwrite=True, **recipe)
+    t_detect = time.perf_counter() - t
+    s = pd.read_csv(work/"detection"/"suspects.csv", keep_default_na=False)
+    s["true_name"] = s.path.map(truth)
+    wrong = s.given_name != s.true_name
+    print(f"detect: {len(s)} images scored in {t_detect:.0f} s, {int(s.suspect.sum())} flagged by {ev.attrs.get('selected')}; "
+          f"{int((s.suspect & wrong).sum())} of the {int(wrong.sum())} misplaced photos among them", flush=True)
+    acc = s[s.suspect & (s.suggested_prob >= a.min_prob) & (s.suggested_name != s.given_name)]
+    write_decisions(pd.DataFrame(dict(path=acc.path, decision="relabel", label=acc.suggested_name, decided_at=now_iso())), work/"decisions.csv")
+    right = int((acc.suggested_name == acc.true_name).sum())
+    print(f"decisions: {len(acc)} suggestions accepted (flagged, p >= {a.min_prob}): {right} put a misplaced photo right, "
+          f"{int((~wrong[acc.index]).sum())} relabel a correct one, {len(acc) - right - int((~wrong[acc.index]).sum())} move a misplaced one elsewhere", flush=True)
+    res = apply_decisions(work/"decisions.csv", photos, name="accepted", overwrite=True)   # the folder's cached import
+    print(res.summary(), flush=True)
+    rows = []
+    for seed in range(a.seeds):
+        for labels in (None, "accepted"):
+            t = time.perf_counter()
+            r = train_method(photos, work/"runs"/f"{labels or 'given'}_{seed}", labels=labels, seed=seed, overwrite=True, **recipe)
+            m = r.get("final", r)
+            rows.append(dict(labels=labels or "given", seed=seed, test_acc=m["test_acc"], seconds=time.perf_counter() - t))
+            print(f"  seed {seed} {labels or 'given':>8}: clean test accuracy {m['test_acc']:.4f} ({rows[-1]['seconds']:.0f} s)", flush=True)
+    df = pd.DataFrame(rows)
+    g = df.groupby("labels").test_acc.agg(["mean", "std"])
+    diff = df.pivot(index="seed", columns="labels", values="test_acc")
+    d = diff["accepted"] - diff["given"]
+    print(f"\nclean test accuracy on {a.test_per_class * len(classes)} test photos, mean of {a.seeds} seeds:")
+    print(f"  given labels    {g.loc['given', 'mean']:.4f} (sd {g.loc['given', 'std']:.4f})")
+    print(f"  applied labels  {g.loc['accepted', 'mean']:.4f} (sd {g.loc['accepted', 'std']:.4f})")
+    print(f"  paired difference {d.mean():+.4f} (per seed: {', '.join(f'{x:+.4f}' for x in d)})")
+    print(f"total wall time {time.perf_counter() - t_all:.0f} s; load now {os.getloadavg()}; outputs: {work}")
+
+
+if __name__ == "__main__": main()
