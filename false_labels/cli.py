@@ -14,8 +14,8 @@ from .core import check_int, one_line
 # %% auto #0
 __all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
            'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines',
-           'cmd_study', 'cmd_apply', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line',
-           'main']
+           'cmd_study', 'cmd_apply', 'cmd_benchmark', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line',
+           'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -313,6 +313,27 @@ def cmd_apply(a):
                           mode=a.mode)
     print(res.summary())
 
+# %% ../nbs/40_cli.ipynb #4b63d516
+def cmd_benchmark(a):
+    "Run (or resume, or extend) the methods x settings benchmark and write its table."
+    from false_labels.benchmark import benchmark_table, get_preset, run_benchmark, table_markdown, write_benchmark_report, write_tables
+    if a.table_only:
+        if not (Path(a.out)/"benchmark.json").is_file(): raise ValueError(f"{a.out!r} holds no benchmark (no benchmark.json)")
+        table = benchmark_table(a.out); write_tables(a.out, table); write_benchmark_report(a.out)
+    else:
+        if not a.data: raise ValueError("--data is required (CIFAR batches, an image folder, a CSV, a .npz or a dataset folder), unless --table-only")
+        over = dict(epochs=a.epochs, per_class=a.per_class, test_per_class=a.test_per_class, arch=a.arch, bs=a.bs, lr=a.lr,
+                    device=a.device)
+        get_preset(a.preset, **over)     # a bad preset name is answered before the data is read
+        table = run_benchmark(a.data, a.out, preset=a.preset, methods=_flat(a.method, None), settings=_flat(a.settings, None),
+                              seeds=a.seeds if a.seeds is not None else 1, scheduler=a.scheduler, jobs=a.jobs, human=a.human,
+                              progress=not a.quiet, **over)
+    print(table_markdown(table))
+    print(f"table -> {Path(a.out).resolve()/'table.md'} (and table.csv, report/report.html)")
+    if (table.n_seeds == 0).any():
+        print(f"false-labels benchmark: {int((table.n_seeds == 0).sum())} cell(s) have no finished run; run the same command again", file=sys.stderr)
+        return 1
+
 # %% ../nbs/40_cli.ipynb #fe85ec52
 class ArgParser(argparse.ArgumentParser):
     "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block)."
@@ -489,6 +510,24 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=None, help="the import's image side, when --data is a collection imported with --size")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_apply)
+    p = sub.add_parser("benchmark", help="the methods x settings table (sym/asym noise, CIFAR-N label sets) beside the published numbers")
+    p.add_argument("--data", default=None, help="CIFAR batches (with CIFAR-N .pt), an image folder, a CSV, a .npz or a dataset folder")
+    p.add_argument("--out", required=True, help="benchmark folder (created or resumed)")
+    p.add_argument("--preset", default="cpu", help="smoke, cpu (class-balanced subset, CPU recipe) or gpu (all images, the papers' schedule)")
+    p.add_argument("--methods", dest="method", action="append", help="methods (repeat or comma-separate; default ce,coteaching,elr,dividemix)")
+    p.add_argument("--settings", action="append", help="clean, sym20, sym50, sym80, asym40, or label sets (aggre, random1, worst, noisy100); default: all the data has")
+    p.add_argument("--seeds", type=_seeds, default=None, help="N (seeds 0..N-1) or a comma-separated list (default 1)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--jobs", type=int, default=None, help="local runs at once (default: 2 on a CPU, 1 per GPU)")
+    p.add_argument("--human", default=None, help="CIFAR-N label file for a CIFAR image folder (joined by per-class order)")
+    p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    p.add_argument("--per-class", type=int, default=None, help="override the preset's training images per class")
+    p.add_argument("--test-per-class", type=int, default=None, help="override the preset's test images per class")
+    p.add_argument("--arch", default=None); p.add_argument("--bs", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None); p.add_argument("--device", default=None)
+    p.add_argument("--table-only", action="store_true", help="only rewrite the table and report from the finished runs")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_benchmark)
     return ap
 
 # %% ../nbs/40_cli.ipynb #b470932c

@@ -22,8 +22,8 @@ from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_datas
 # %% auto #0
 __all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'SYSTEM_DIRS', 'IMPORT_VERSION', 'ImportDataError', 'fit_square',
            'jpeg_truncated', 'read_image', 'detect_layout', 'scan_image_folder', 'read_table', 'scan_csv',
-           'class_indices', 'read_human_labels', 'scan_cifar', 'scan_npz', 'cache_dir', 'import_key',
-           'check_class_names', 'import_images']
+           'class_indices', 'read_human_labels', 'scan_cifar', 'attach_human_labels', 'scan_npz', 'cache_dir',
+           'import_key', 'check_class_names', 'import_images']
 
 # %% ../nbs/16_imports.ipynb #279dfba6
 LAYOUTS = ("image_folder", "split_image_folder", "csv", "cifar", "npz", "dataset")
@@ -337,6 +337,41 @@ def scan_cifar(root:str|Path, # cifar-10-batches-py/, cifar-100-python/ or a fol
     return _plan(None, sets, split, stamp, given, clean, images=images,
                  meta=dict(splits=True, classes=classes, file=files, human=str(human) if human else None))
 
+# %% ../nbs/16_imports.ipynb #a2f3ae5d
+def _file_rank(path:str)->tuple:
+    "Sort key of a file within its class folder: numeric names by value, then other names."
+    stem = Path(path).stem
+    return (0, int(stem), "") if stem.isdigit() else (1, 0, Path(path).name)
+
+def attach_human_labels(plan:dict, # from `scan_image_folder`: train/<class>/ files (and test/<class>/)
+                        human:str|Path, # CIFAR-N label file, its arrays in CIFAR's python-batch order
+                       )->dict:
+    "`plan` with CIFAR-N label sets joined by per-class order (k-th train file of class c = k-th c in `clean_label`)."
+    hl = read_human_labels(human)
+    if "clean" not in hl: raise ImportDataError(f"{str(human)!r} has no clean_label, which the per-class order needs")
+    clean, given, split = hl["clean"], plan["sets"][plan["given"]], plan["split"]
+    tr = np.flatnonzero(split == "train")
+    classes, C = sorted(set(given[tr])), int(clean.max()) + 1   # CIFAR's label order is alphabetical
+    if len(classes) != C:
+        raise ImportDataError(f"{str(human)!r} has {C} classes but the folder has {len(classes)} ({', '.join(classes[:5])}, ...)")
+    idx = np.full(len(split), -1, np.int64)        # row -> position in the label file (train rows only)
+    for ci, name in enumerate(classes):
+        rows = tr[given[tr] == name]
+        rows = np.asarray(sorted(rows, key=lambda r: _file_rank(plan["files"][r])), np.int64)
+        pos = np.flatnonzero(clean == ci)
+        if len(rows) != len(pos):
+            raise ImportDataError(f"class {name!r} has {len(rows)} training images but {len(pos)} samples in {str(human)!r}'s "
+                                  "clean_label: the per-class order needs all of them (the full CIFAR training folder)")
+        idx[rows] = pos
+    cls, first = np.asarray(classes, dtype=object), "noisy" if C == 100 else "aggre"
+    sets = {}
+    for k in sorted(hl, key=lambda k: (k != first, k)):
+        full = given.copy(); full[tr] = cls[hl[k][idx[tr]]]; sets[k] = full
+    h = Path(human)
+    return {**plan, "sets": sets, "given": next(iter(sets)), "clean": "clean",
+            "stamp": plan["stamp"] + [f"{h.name}\t{h.stat().st_size}\t{h.stat().st_mtime_ns}"],
+            "meta": {**plan["meta"], "human": str(h), "human_order": "per-class"}}
+
 # %% ../nbs/16_imports.ipynb #973a6a1f
 def _npz_arrays(path:Path)->dict:
     "The arrays of a .npz archive, or an `ImportDataError` naming the file: empty, a renamed .npy, damaged, pickled objects."
@@ -484,7 +519,7 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
                   out:str|Path|None=None, # dataset folder to write (None: the cache, see `cache_dir`)
                   size:int|None=None, # side of the stored squares (None: median shorter side of a sample; arrays: as stored)
                   classes:list|None=None, # class names in label order (None: sorted names found; numeric names by value)
-                  human:str|Path|None=None, # CIFAR-N label file (None: looked for next to the CIFAR batches)
+                  human:str|Path|None=None, # CIFAR-N label file (None: looked for next to the CIFAR batches); with an image folder: joined by per-class order
                   workers:int|None=None, # decoding threads (None: CPU count)
                   overwrite:bool=False, # replace `out` if it holds another import (never an input, nor a folder false_labels did not write)
                   progress:bool=True, # progress bar while decoding
@@ -505,6 +540,9 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     if layout == "dataset": return load_dataset(src)
     plan = (scan_image_folder(src) if layout.endswith("image_folder") else scan_csv(src, classes) if layout == "csv"
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
+    if human is not None and layout.endswith("image_folder"): plan = attach_human_labels(plan, human)
+    elif human is not None and layout != "cifar":
+        raise ImportDataError(f"a CIFAR-N label file (human={str(human)!r}) applies to CIFAR batches or a CIFAR image folder, not to a {layout}")
     key = import_key(layout, plan["stamp"], size=size, classes=classes, human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key
     with output_lock(target, wait=out is None, what="dataset folder"):   # the cache: a second import waits, then reuses it

@@ -146,7 +146,7 @@ def _data_key(params:dict)->dict:
 def run_id(params:dict, # one run's parameters
           )->str:
     "Readable, stable id of a run: its main parameters plus a hash of all of them."
-    parts = [params.get(k) for k in ('arch', 'loss', 'method', 'noise')]
+    parts = [params.get(k) for k in ('arch', 'loss', 'method', 'setting', 'noise')]  # setting: a benchmark's
     if 'ratio' in params: parts.append(f"r{float(params['ratio']):g}")
     if 'seed' in params: parts.append(f"s{params['seed']}")
     prefix = '-'.join(_slug(p) for p in parts if p is not None)
