@@ -45,8 +45,7 @@ docs: install  ## execute the notebooks in place on the CPU (NB="nbs/01_alter.ip
 	test -f data/study/sweep/results.parquet || $(BIN)/false-labels study --out data/study  # the analysis notebooks show it
 	$(BIN)/python tools/docs.py --jobs $(DOCS_JOBS) $(NB)
 
-lab: install  ## JupyterLab on the notebooks (trusted first, so that their saved altair charts show)
-	$(BIN)/jupyter trust $$(find nbs -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*') >/dev/null
+lab: install  ## JupyterLab on the notebooks (their saved altair charts draw offline, trusted or not)
 	$(BIN)/jupyter lab --notebook-dir=nbs
 
 nbtest: install

@@ -143,8 +143,8 @@ def test_execute_runs_what_nbdev_test_runs(tmp_path):
     assert "false_labels.core" in rec["modules"] and "noeval" not in rec["ran"] and "slow" not in rec["ran"]
     assert outs["noeval"] == [] and outs["slow"] == []                   # stale outputs of skipped cells cleared
     assert outs["rand"][0]["text"] == ["hello\n"] if isinstance(outs["rand"][0]["text"], list) else outs["rand"][0]["text"] == "hello\n"
-    html = "".join(outs["chart"][0]["data"]["text/html"])
-    assert docs.html_spec(html)["mark"]["type"] == "point" and "cdn.jsdelivr.net" in html
+    chart = outs["chart"][0]["data"]
+    assert docs.chart_spec(chart)["mark"]["type"] == "point" and "image/png" in chart and "text/html" not in chart
     tmp = outs["tmp"][0]["data"]["text/plain"]
     assert "".join(tmp).startswith("'/tmp/tmp") and "fl-docs" not in "".join(tmp)
     _, again = run()
