@@ -19,9 +19,9 @@ from .core import MAX_SIZE, atomic_dir, check_int, check_writable_dir, read_json
 from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'IMPORT_VERSION', 'ImportDataError', 'fit_square', 'read_image',
-           'detect_layout', 'scan_image_folder', 'scan_csv', 'read_human_labels', 'scan_cifar', 'scan_npz', 'cache_dir',
-           'import_key', 'import_images']
+__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'IMPORT_VERSION', 'DEFAULT_MAX_SIDE', 'ImportDataError', 'fit_square',
+           'read_image', 'detect_layout', 'scan_image_folder', 'scan_csv', 'read_human_labels', 'scan_cifar',
+           'scan_npz', 'cache_dir', 'import_key', 'import_images']
 
 # %% ../nbs/16_imports.ipynb #279dfba6
 LAYOUTS = ("image_folder", "split_image_folder", "csv", "cifar", "npz", "dataset")
@@ -336,6 +336,8 @@ def _drop_rows(tmp:Path, arr:np.ndarray, keep:np.ndarray):
     new.flush(); del new
     os.replace(tmp/"images.kept.npy", tmp/"images.npy")
 
+DEFAULT_MAX_SIDE = 128  # the stored side when none is given: at most this (48 KB per RGB image), what the recipes train at (32-128 px)
+
 def _pick_size(plan:dict)->int:
     "Median shorter side of up to 16 evenly spaced images (the default `size`)."
     if plan["images"] is not None: return int(min(plan["images"].shape[1:3]))
@@ -371,7 +373,7 @@ def _manifest(plan:dict, keep:np.ndarray, classes:list, root:Path)->tuple:
 # %% ../nbs/16_imports.ipynb #b47063b3
 def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIFAR batches folder, .npz or dataset folder
                   out:str|Path|None=None, # dataset folder to write (None: the cache, see `cache_dir`)
-                  size:int|None=None, # side of the stored squares (None: median shorter side of a sample; arrays: as stored)
+                  size:int|None=None, # side of the stored squares (None: a sample's median shorter side, at most `DEFAULT_MAX_SIDE`; arrays: as stored)
                   classes:list|None=None, # class names in label order (None: sorted names found; numeric names by value)
                   human:str|Path|None=None, # CIFAR-N label file (None: looked for next to the CIFAR batches)
                   workers:int|None=None, # decoding threads (None: CPU count)
@@ -387,7 +389,8 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     if layout == "dataset": return load_dataset(src)
     plan = (scan_image_folder(src) if layout.endswith("image_folder") else scan_csv(src, classes) if layout == "csv"
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
-    key = import_key(layout, plan["stamp"], size=size, classes=classes, human=str(human) if human else None)
+    key = import_key(layout, plan["stamp"], size=size if size is not None else f"auto<={DEFAULT_MAX_SIDE}", classes=classes,
+                     human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key
     if (target/"card.json").is_file() and (target/"images.npy").is_file():
         card = read_json(target/"card.json")
@@ -401,8 +404,12 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
                               "label noise needs at least 2 classes")
     unknown = sorted(set(names) - set(classes))
     if unknown: raise ImportDataError(f"{str(src)!r}: class(es) {unknown[:5]} not in classes {classes[:10]}")
-    size = int(size or _pick_size(plan))
     n = len(plan["split"])
+    if size is None:
+        median = _pick_size(plan)
+        size = median if plan["images"] is not None else min(median, DEFAULT_MAX_SIDE)
+        if verbose: print(f"import: {n} image(s) -> {size} px squares, {n * size * size * 3 / 2**20:,.1f} MiB on disk"
+                          + (f" (median shorter side {median} px; --size to store larger)" if size < median else ""), file=sys.stderr)
     workers = int(workers or os.cpu_count() or 1)
     with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None) as (tmp, arr):
         if plan["images"] is not None: bad = []; _store_arrays(plan["images"], arr, size)
