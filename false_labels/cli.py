@@ -391,7 +391,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("src", help="<class>/ folders, train|valid|test/<class>/ folders, a CSV/TSV (path,label[,split][,clean_label]...), "
                                 "cifar-10-batches-py/ or cifar-100-python/, or a .npz")
     p.add_argument("--out", default=None, help="dataset folder to write (default: the import cache, reused by --data)")
-    p.add_argument("--size", type=int, default=None, help="side of the stored square images (default: median shorter side)")
+    p.add_argument("--size", type=int, default=None, help="side of the stored square images (default: the median shorter side, at most 128 px: 48 KB per image)")
     p.add_argument("--classes", default=None, help="class names in label order, comma-separated (default: sorted names found)")
     p.add_argument("--human", default=None, help="CIFAR-N label file (CIFAR-10_human.pt / CIFAR-100_human.pt)")
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")

@@ -20,8 +20,8 @@ from .core import (MAX_SIZE, atomic_dir, check_inputs, check_int, check_writable
 from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'SYSTEM_DIRS', 'IMPORT_VERSION', 'ImportDataError', 'fit_square',
-           'jpeg_truncated', 'read_image', 'detect_layout', 'scan_image_folder', 'read_table', 'scan_csv',
+__all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'SYSTEM_DIRS', 'IMPORT_VERSION', 'DEFAULT_MAX_SIDE', 'ImportDataError',
+           'fit_square', 'jpeg_truncated', 'read_image', 'detect_layout', 'scan_image_folder', 'read_table', 'scan_csv',
            'class_indices', 'read_human_labels', 'scan_cifar', 'attach_human_labels', 'scan_npz', 'cache_dir',
            'import_key', 'check_class_names', 'import_images']
 
@@ -472,6 +472,8 @@ def _drop_rows(tmp:Path, arr:np.ndarray, keep:np.ndarray):
     new.flush(); del new
     os.replace(tmp/"images.kept.npy", tmp/"images.npy")
 
+DEFAULT_MAX_SIDE = 128  # the stored side when none is given: at most this (48 KB per RGB image), what the recipes train at (32-128 px)
+
 def _pick_size(plan:dict)->int:
     "Median shorter side of up to 16 evenly spaced images (the default `size`)."
     if plan["images"] is not None: return int(min(plan["images"].shape[1:3]))
@@ -517,7 +519,7 @@ def _manifest(plan:dict, keep:np.ndarray, classes:list, root:Path)->tuple:
 # %% ../nbs/16_imports.ipynb #b47063b3
 def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIFAR batches folder, .npz or dataset folder
                   out:str|Path|None=None, # dataset folder to write (None: the cache, see `cache_dir`)
-                  size:int|None=None, # side of the stored squares (None: median shorter side of a sample; arrays: as stored)
+                  size:int|None=None, # side of the stored squares (None: a sample's median shorter side, at most `DEFAULT_MAX_SIDE`; arrays: as stored)
                   classes:list|None=None, # class names in label order (None: sorted names found; numeric names by value)
                   human:str|Path|None=None, # CIFAR-N label file (None: looked for next to the CIFAR batches); with an image folder: joined by per-class order
                   workers:int|None=None, # decoding threads (None: CPU count)
@@ -534,16 +536,14 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
     if out is not None: check_inputs(out, inputs, overwrite)
     if out is not None and not (Path(out)/"card.json").is_file(): check_writable_dir(out, overwrite, inputs)
     layout = detect_layout(src)
-    if human is not None and layout != "cifar":
-        raise ImportDataError(f"human {str(human)!r} (--human): CIFAR-N label sets go with CIFAR batches, but {str(src)!r} has the {layout} "
-                              "layout; give its label sets as columns of a CSV or arrays of a .npz instead")
     if layout == "dataset": return load_dataset(src)
     plan = (scan_image_folder(src) if layout.endswith("image_folder") else scan_csv(src, classes) if layout == "csv"
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
     if human is not None and layout.endswith("image_folder"): plan = attach_human_labels(plan, human)
     elif human is not None and layout != "cifar":
         raise ImportDataError(f"a CIFAR-N label file (human={str(human)!r}) applies to CIFAR batches or a CIFAR image folder, not to a {layout}")
-    key = import_key(layout, plan["stamp"], size=size, classes=classes, human=str(human) if human else None)
+    key = import_key(layout, plan["stamp"], size=size if size is not None else f"auto<={DEFAULT_MAX_SIDE}", classes=classes,
+                     human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key
     with output_lock(target, wait=out is None, what="dataset folder"):   # the cache: a second import waits, then reuses it
         return _import_locked(src, out, target, layout, plan, key, size, classes, workers, overwrite, progress, verbose, inputs)
@@ -575,8 +575,12 @@ def _import_locked(src, out, target, layout, plan, key, size, classes, workers, 
         empty = [c for c in classes if c not in set(names)]
         if empty: raise ImportDataError(f"classes (--classes): no image of {str(src)!r} is labelled {', '.join(map(repr, empty[:5]))}; "
                                         f"the labels found are {', '.join(map(repr, sorted(set(names))[:10]))}")
-    size = int(size or _pick_size(plan))
     n = len(plan["split"])
+    if size is None:
+        median = _pick_size(plan)
+        size = median if plan["images"] is not None else min(median, DEFAULT_MAX_SIDE)
+        if verbose: print(f"import: {n} image(s) -> {size} px squares, {n * size * size * 3 / 2**20:,.1f} MiB on disk"
+                          + (f" (median shorter side {median} px; --size to store larger)" if size < median else ""), file=sys.stderr)
     workers = int(workers or os.cpu_count() or 1)
     with dataset_writer(target, (n, size, size, 3), overwrite=overwrite or out is None or rebuild, inputs=inputs) as (tmp, arr):
         if plan["images"] is not None: bad = []; _store_arrays(plan["images"], arr, size)

@@ -28,8 +28,9 @@ from .detection_sweep import detection_folders, detection_results, label_precisi
 __all__ = ['SEED_METRICS', 'RATIO_KINDS', 'metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart',
            'confusion_chart', 'theory_chart', 'regime_chart', 'ranking_chart', 'inverse_chart', 'present_metrics',
            'ratio_chart', 'class_grid_chart', 'pair_chart', 'box_chart', 'pearson_chart', 'epoch_chart', 'Section',
-           'ReportData', 'analyse', 'summary_text', 'seed_study_section', 'methods_section', 'default_sections',
-           'render_html', 'write_report', 'detection_table', 'detection_section', 'reference_figures']
+           'ReportData', 'analyse', 'summary_text', 'class_findings', 'seed_study_section', 'methods_section',
+           'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section',
+           'reference_figures']
 
 # %% ../nbs/31_report.ipynb #887f65b1
 _PCT = alt.Axis(format=".0f", title="corrupted labels (%)")
@@ -45,6 +46,10 @@ def _facet_kw(df, col="group"):
 
 def _title(metric): return metric.replace("test_", "").replace("_", " ")
 
+def _share(metric:str)->dict:
+    "Axis options of a metric that is a share (accuracy, F1, precision, recall): drawn in %, as the text states it."
+    return dict(axis=alt.Axis(format="~%")) if any(k in metric for k in ("acc", "f1", "precision", "recall")) else {}
+
 # %% ../nbs/31_report.ipynb #175074bf
 def metric_chart(df:pd.DataFrame, # final results
                  metric:str="test_acc", # metric to draw
@@ -55,7 +60,7 @@ def metric_chart(df:pd.DataFrame, # final results
     "Runs of `metric` against the ratio, with the fitted curve and its confidence band per group."
     by = group_keys(df) if by is None else list(by)
     pts = _label(df, by)[["group", "ratio_pct", metric, *(c for c in ("run_id", "seed") if c in df.columns)]]
-    y = alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False))
+    y = alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False), **_share(metric))
     color = alt.Color("group:N", title=None)
     dots = alt.Chart(pts).mark_circle(size=40, opacity=0.6).encode(
         x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color,
@@ -67,8 +72,8 @@ def metric_chart(df:pd.DataFrame, # final results
         band = _label(band, by)[["group", "ratio_pct", "fit", "lo", "hi"]]
         base = alt.Chart(band).encode(x=alt.X("ratio_pct:Q", axis=_PCT), color=color)
         if band["lo"].notna().any():
-            layers.insert(0, base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title=_title(metric)), y2="hi:Q", fill=alt.Fill("group:N", legend=None)))
-        layers.insert(1, base.mark_line().encode(y=alt.Y("fit:Q", title=_title(metric))))
+            layers.insert(0, base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title=_title(metric), **_share(metric)), y2="hi:Q", fill=alt.Fill("group:N", legend=None)))
+        layers.insert(1, base.mark_line().encode(y=alt.Y("fit:Q", title=_title(metric), **_share(metric))))
     model = "linear" if degree == 1 else f"degree-{degree}"
     return alt.layer(*layers).properties(width=420, height=260, title=f"{_title(metric)} vs corrupted labels ({model} fit, {level:.0%} band)")
 
@@ -97,11 +102,12 @@ def delta_chart(df:pd.DataFrame, # final results
     "Change of `metric` from the clean baseline against the ratio, per group, with intervals over seeds."
     by = group_keys(df) if by is None else list(by)
     d = _label(delta_table(df, metric, by), by)[["group", "ratio_pct", "delta", "lo", "hi", "n_runs"]]
+    d[["delta", "lo", "hi"]] = d[["delta", "lo", "hi"]] * 100          # points, as the summary states them
     base = alt.Chart(d).encode(x=alt.X("ratio_pct:Q", axis=_PCT), color=alt.Color("group:N", title=None))
-    line = base.mark_line(point=True).encode(y=alt.Y("delta:Q", title=f"{_title(metric)} change from baseline"),
-                                             tooltip=["group:N", *(alt.Tooltip(f"{c}:Q", format=".3f") for c in ("ratio_pct", "delta", "lo", "hi")), "n_runs:Q"])
+    line = base.mark_line(point=True).encode(y=alt.Y("delta:Q", title=f"{_title(metric)} change from baseline (points)"),
+                                             tooltip=["group:N", *(alt.Tooltip(f"{c}:Q", format=".1f") for c in ("ratio_pct", "delta", "lo", "hi")), "n_runs:Q"])
     err = base.mark_rule().encode(y="lo:Q", y2="hi:Q")
-    refs = alt.Chart(pd.DataFrame({"y": [0.0, -drop]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
+    refs = alt.Chart(pd.DataFrame({"y": [0.0, -drop * 100]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
     return alt.layer(refs, err, line).properties(width=420, height=260, title=f"{_title(metric)}: change from the clean baseline")
 
 # %% ../nbs/31_report.ipynb #0989eddb
@@ -128,7 +134,7 @@ def class_f1_chart(df:pd.DataFrame, # final results
     order = [c.removeprefix(f"{metric}_") for c in class_columns(df, metric)]
     name = "F1" if metric == "f1" else metric
     heat = alt.Chart(t).mark_rect().encode(
-        x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format=".1f")),
+        x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")),
         y=alt.Y("cls:N", title=None, sort=order),
         color=alt.Color(f"{metric}:Q", title=name, scale=alt.Scale(scheme="viridis", domain=[0, 1])),
         tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip(f"{metric}:Q", format=".3f")],
@@ -173,7 +179,7 @@ def theory_chart(th:pd.DataFrame, # per group and ratio table from `analysis.the
     sort = list(_SERIES.values())
     x = alt.X("ratio_pct:Q", axis=_PCT)
     lines = alt.Chart().mark_line(point=True).encode(
-        x=x, y=alt.Y("accuracy:Q", title="accuracy against noisy test labels", scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("accuracy:Q", title="accuracy against noisy test labels", scale=alt.Scale(zero=False), **_share("acc")),
         color=alt.Color("series:N", title=None, sort=sort), strokeDash=alt.StrokeDash("series:N", legend=None, sort=sort),
         tooltip=["group:N", "series:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip("accuracy:Q", format=".3f")])
     bars = alt.Chart().transform_filter("isValid(datum.lo) && isValid(datum.hi)").mark_rule(color="black").encode(x=x, y="lo:Q", y2="hi:Q")
@@ -269,7 +275,7 @@ def ratio_chart(df:pd.DataFrame, # final results
     t = _label(df, by).melt(id_vars=["group", "ratio_pct", *(c for c in ("run_id", "seed") if c in df.columns)],
                             value_vars=have, var_name="metric", value_name="value").dropna(subset=["value"])
     t["metric"] = t["metric"].map(_title)
-    color, y = alt.Color("group:N", title=None), alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+    color, y = alt.Color("group:N", title=None), alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), **_share("acc"))
     tip = ["group:N", "metric:N", alt.Tooltip("ratio_pct:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")]
     if kind == "line":
         t = t.groupby(["metric", "group", "ratio_pct"], sort=False)["value"].mean().reset_index()
@@ -326,7 +332,7 @@ def box_chart(df:pd.DataFrame, # final results
     t = _label(df, by)[["group", "ratio_pct", metric]]
     ch = alt.Chart(t).mark_boxplot(extent="min-max").encode(
         x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")),
-        y=alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False)), color=alt.Color("group:N", title=None))
+        y=alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False), **_share(metric)), color=alt.Color("group:N", title=None))
     ch = ch.properties(width=alt.Step(26), height=200)
     return (ch.facet(column=alt.Column("group:N", title=None)) if t["group"].nunique() > 1 else ch) \
         .properties(title=f"{_title(metric)} by ratio (boxes over seeds)")
@@ -354,7 +360,7 @@ def pearson_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
 
 # %% ../nbs/31_report.ipynb #692b8c10
 def epoch_chart(curves:pd.DataFrame, # table from `analysis.epoch_curves`
-                columns:int=4, # panels per row
+                columns:int|None=None, # panels per row (default: all in one row up to 6, else 4)
                )->alt.FacetChart:
     "Clean test metric per epoch, a line per group (method) with a ± sd band over seeds, a panel per noise setting."
     skip = ("noise", "ratio", "epoch", "mean", "sd", "n_runs")
@@ -364,12 +370,13 @@ def epoch_chart(curves:pd.DataFrame, # table from `analysis.epoch_curves`
                     for n, r in zip(t.get("noise", [""] * len(t)), t.get("ratio_pct", [0] * len(t)))]
     t["lo"], t["hi"] = t["mean"] - t["sd"].fillna(0), t["mean"] + t["sd"].fillna(0)
     order = list(dict.fromkeys(t.sort_values([c for c in ("noise", "ratio") if c in t])["setting"]))
+    if columns is None: columns = len(order) if len(order) <= 6 else 4
     t = t[["group", "setting", "epoch", "mean", "lo", "hi", "n_runs"]]
     x, color = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)), alt.Color("group:N", title=None)
     band = alt.Chart().mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
-    line = alt.Chart().mark_line(point=True).encode(x=x, y=alt.Y("mean:Q", title="clean test accuracy", scale=alt.Scale(zero=False)),
+    line = alt.Chart().mark_line(point=True).encode(x=x, y=alt.Y("mean:Q", title="clean test accuracy", scale=alt.Scale(zero=False), **_share("acc")),
                                                     color=color, tooltip=["group:N", "setting:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), "n_runs:Q"])
-    return alt.layer(band, line, data=t).properties(width=200, height=160) \
+    return alt.layer(band, line, data=t).properties(width=170 if len(order) > 4 else 200, height=160) \
         .facet(facet=alt.Facet("setting:N", title=None, sort=order), columns=columns).properties(title="clean test accuracy per epoch")
 
 # %% ../nbs/31_report.ipynb #6a2b2d48
@@ -380,6 +387,7 @@ class Section:
     text: str = ""  # plain text; blank lines separate paragraphs, lines starting with '- ' are bullets
     charts: dict = field(default_factory=dict)  # name -> altair chart (saved as name.png/.svg)
     tables: dict = field(default_factory=dict)  # name -> DataFrame (saved as name.csv, shown as HTML)
+    appendix: bool = False  # shown after the main sections, inside one collapsed "Appendix" block
 
 @dataclass
 class ReportData:
@@ -466,7 +474,7 @@ def summary_text(d:ReportData)->str:
         lines += [f"- {r.run_id}: {r.reason}" for r in d.excluded.head(20).itertuples()]
         if len(d.excluded) > 20: lines.append(f"- ... and {len(d.excluded) - 20} more (excluded_runs.csv)")
     lines += ["", "Key findings:"]
-    if n_seeds < 2: lines.append("- Only one run per ratio and group: fits are shown without intervals and the plateau test cannot run.")
+    if n_seeds < 2: lines.append("- Only one run per ratio and group: fits are shown without intervals.")
     fits = t.get("fits")
     if isinstance(fits, str): lines.append(f"- No regression on the ratio: {fits}")
     else:
@@ -486,7 +494,7 @@ def summary_text(d:ReportData)->str:
             f"{g} (p = {p:.3g})" for g, p in zip(group_label(hits, by), hits.p_value)) + ".")
         elif len(tested): lines.append(f"- No evidence of a low-ratio plateau: the slope on 0-2 % does not differ from the rest "
                                        f"(smallest p = {tested.p_value.min():.3g}, {len(tested)} group(s) tested).")
-        else: lines.append(f"- Plateau test not possible: {pl.note.iloc[0]}.")
+    lines += class_findings(t.get("class_f1"), by)
     th = t.get("theory")
     if isinstance(th, pd.DataFrame) and th["theory"].notna().any():
         top = th[th.ratio == th.ratio.max()]
@@ -521,6 +529,30 @@ def summary_text(d:ReportData)->str:
     elif isinstance(rr, str): lines.append(f"- Inverse models: {rr}")
     return "\n".join(lines)
 
+# %% ../nbs/31_report.ipynb #c1a55f0d
+def class_findings(cf, # `analysis`'s per-class table (group keys, ratio, cls, f1), or why it is missing
+                   by, # group keys
+                   collapse:float=0.5, # an F1 below this at the largest ratio is a collapse
+                  )->list[str]:
+    "Key-finding lines naming, per group, the class hit hardest at the largest ratio and whether it collapses."
+    if not isinstance(cf, pd.DataFrame) or not len(cf) or cf["ratio"].nunique() < 2: return []
+    out = []
+    for keys, sub in iter_groups(cf, [k for k in by if k in cf.columns]):
+        lo, hi = sub["ratio"].min(), sub["ratio"].max()
+        f1 = sub.pivot_table(index="cls", columns="ratio", values="f1", aggfunc="mean")[[lo, hi]].dropna()
+        if not len(f1): continue
+        drop = (f1[hi] - f1[lo]).sort_values()
+        worst = drop.index[0]
+        g = " · ".join(f"{k}={v}" for k, v in keys.items()) or "all runs"
+        bad = [c for c in f1.index if f1.loc[c, hi] < collapse]
+        what = (f"collapse{'s' if len(bad) == 1 else ''} below F1 {collapse:g}: " + ", ".join(f"{c} ({f1.loc[c, hi]:.2f})" for c in bad)
+                if bad else f"no class falls below F1 {collapse:g}")
+        rest = drop.drop(worst)
+        others = f"; the other classes change by {rest.min():+.2f} to {rest.max():+.2f}" if len(rest) else ""
+        out.append(f"- Classes, {g}: hardest hit {worst}, F1 {f1.loc[worst, lo]:.2f} at {_pct(lo)} -> {f1.loc[worst, hi]:.2f} at "
+                   f"{_pct(hi)} ({drop.iloc[0]:+.2f}){others}; at {_pct(hi)} {what}.")
+    return out
+
 # %% ../nbs/31_report.ipynb #752b5ac0
 def _ok(v): return isinstance(v, pd.DataFrame) and len(v) > 0
 
@@ -532,7 +564,7 @@ def seed_study_section(d:ReportData)->Section:
     s = Section("The seed study's figures", "The figures of the study this project grew from, made from this sweep: accuracy and the "
                 "weighted precision, recall and F1 against the ratio (means, every run, runs per ratio); per-class F1 as a model x "
                 "class grid; the weighted F1's change from the clean baseline; a pair plot of the metrics; the spread over seeds "
-                f"of {m} per ratio; and the inverse regressors' Pearson r against their held-out RMSE.")
+                f"of {m} per ratio; and the inverse regressors' Pearson r against their held-out RMSE.", appendix=True)
     try: have = present_metrics(f)
     except ValueError as e: s.text += f"\n\nNo figures: {e}"; return s
     for kind in RATIO_KINDS: s.charts[f"seed_{kind}"] = ratio_chart(f, have, kind)
@@ -541,8 +573,10 @@ def seed_study_section(d:ReportData)->Section:
     if len(have) > 1: s.charts["seed_pairs"] = pair_chart(f, have)
     s.charts["seed_box"] = box_chart(f, m)
     rr = t.get("regr_results")
-    if _ok(rr) and rr[["test_rmse", "pearson_r"]].notna().all(axis=1).any(): s.charts["seed_pearson_rmse"] = pearson_chart(rr)
-    else: s.text += "\n\nNo Pearson r vs RMSE chart: " + (_why(rr) if not _ok(rr) else "no regressor was scored on held-out runs")
+    scored = rr[rr[["test_rmse", "pearson_r"]].notna().all(axis=1)] if _ok(rr) else None
+    if scored is not None and len(scored) > 1: s.charts["seed_pearson_rmse"] = pearson_chart(rr)
+    else: s.text += "\n\nNo Pearson r vs RMSE chart: " + (_why(rr) if scored is None else
+                    f"{len(scored)} regressor(s) scored on held-out runs (a chart needs two; the numbers are in regr_results)")
     by = group_keys(f)
     s.tables["seed_means"] = f.groupby([*by, "ratio"], dropna=False)[have + class_columns(f, "precision") + class_columns(f, "recall")
                                                                      + class_columns(f)].mean().reset_index()
@@ -558,6 +592,7 @@ def methods_section(d:ReportData)->Section:
     ms = t.get("method_settings")
     if not _ok(ms): s.text += "\n\nNo table: " + _why(ms); return s
     s.tables["methods_table"], s.tables["method_settings"] = settings_table(ms), ms
+    s.appendix = s.tables["methods_table"]["method"].nunique() < 2   # one method: nothing to compare, so not a main question
     ec = t.get("epoch_curves")
     if _ok(ec) and ec["epoch"].nunique() > 1: s.charts["epoch_accuracy"] = epoch_chart(ec)
     else: s.text += "\n\nNo per-epoch chart: " + ("a single epoch per run" if _ok(ec) else _why(ec))
@@ -565,37 +600,41 @@ def methods_section(d:ReportData)->Section:
 
 # %% ../nbs/31_report.ipynb #496c9dac
 def default_sections(d:ReportData)->list[Section]:
-    "The report's built-in sections for `d`."
+    "The report's built-in sections for `d`: one chart per question, then the other views of the same runs (appendix)."
     f, t, m = d.final, d.tables, d.metric
+    more = Section("More views of the same runs", "The other charts of these results: the secondary metric, the change from the clean "
+                   "baseline, per-class precision and recall, and the training regimes.", appendix=True)
     out = []
-    s = Section("Metric vs corrupted-label ratio", "Each dot is a run; lines are least-squares fits with their 95 % band over seeds. "
-                "Slopes are per unit ratio (divide by 10 for points per 10 % of corrupted labels).")
+    s = Section("How much do the corrupted labels cost?", f"{_title(m)} on the clean test set against the share of corrupted training "
+                "labels. Each dot is a run; lines are least-squares fits with their 95 % band over seeds. The fits table gives the slopes "
+                "per unit ratio (divide by 10 for points per 10 % of corrupted labels); the deltas table the change from the clean baseline.")
     if _ok(t["fits"]):
-        for metric in [m, "test_macro_f1"] if "test_macro_f1" in f and m != "test_macro_f1" else [m]:
-            s.charts[f"metric_{metric}"] = metric_chart(f, metric)
-        s.tables["fits"] = t["fits"]
+        s.charts[f"metric_{m}"], s.tables["fits"] = metric_chart(f, m), t["fits"]
+        if "test_macro_f1" in f and m != "test_macro_f1": more.charts["metric_test_macro_f1"] = metric_chart(f, "test_macro_f1")
     else: s.text += "\n\nNo fit: " + _why(t["fits"])
+    if _ok(t["deltas"]): more.charts[f"delta_{m}"], s.tables["deltas"] = delta_chart(f, m, d.drop), t["deltas"]
     out.append(s)
-    s = Section("Change from the clean baseline", f"Mean change of {m} from each group's lowest-ratio (normally 0 %) mean, with t-intervals over seeds.")
-    if _ok(t["deltas"]): s.charts[f"delta_{m}"], s.tables["deltas"] = delta_chart(f, m, d.drop), t["deltas"]
-    out.append(s)
-    s = Section("Low-ratio plateau test", "Hinge regression with a knot at 2 %: is the slope on 0-2 % different from the slope beyond? "
-                "A plateau or slight rise shows as a flatter low segment with a small p-value.")
-    if _ok(t["plateau"]): s.tables["plateau"] = t["plateau"]
-    else: s.text += "\n\nNot tested: " + _why(t["plateau"])
-    out.append(s)
-    s = Section("Per-class F1, precision and recall", "Mean F1, precision and recall of every class at every ratio (clean test set); "
-                "the results table has them as f1_<class>, precision_<class> and recall_<class>.")
+    pl = t["plateau"]
+    if _ok(pl) and pl["p_value"].notna().any():
+        out.append(Section("Is there a plateau at low ratios?", "Hinge regression with a knot at 2 %: is the slope on 0-2 % different "
+                           "from the slope beyond? A plateau or slight rise shows as a flatter low segment with a small p-value.",
+                           tables={"plateau": pl}))
+    else:   # the design cannot support the test: said once, in the appendix, never as a finding
+        more.text += "\n\nLow-ratio plateau test: not run, " + (pl["note"].dropna().iloc[0] if _ok(pl) and pl["note"].notna().any() else _why(pl)) + "."
+        if _ok(pl): more.tables["plateau"] = pl
+    s = Section("Which classes suffer?", "Mean F1 of every class at every ratio (clean test set). The per-class precision and recall are "
+                "in the appendix; the results table has them as f1_<class>, precision_<class> and recall_<class>.")
     if _ok(t["class_f1"]): s.charts["class_f1"], s.tables["class_f1"] = class_f1_chart(f), t["class_f1"]
     else: s.text += "\n\nNo per-class F1 columns in the results."
     for k in ("precision", "recall"):
-        if _ok(t.get(f"class_{k}")): s.charts[f"class_{k}"], s.tables[f"class_{k}"] = class_f1_chart(f, metric=k), t[f"class_{k}"]
+        if _ok(t.get(f"class_{k}")): more.charts[f"class_{k}"], more.tables[f"class_{k}"] = class_f1_chart(f, metric=k), t[f"class_{k}"]
     out.append(s)
-    s = Section("Confusion matrices", "Final-epoch confusion matrices on the clean test set, summed over seeds, rows normalised by true class.")
+    s = Section("Where do the wrong predictions go?", "Final-epoch confusion matrices on the clean test set, summed over seeds, rows "
+                "normalised by true class.")
     if _ok(t["confusion"]): s.charts["confusion"], s.tables["confusion"] = confusion_chart(t["confusion"]), t["confusion"]
     else: s.text += "\n\nNo class reports found in the run folders: " + _why(t["confusion"])
     out.append(s)
-    s = Section("Theory check (Chen et al., ICML 2019)",
+    s = Section("Did the network memorise the noise? (Chen et al., ICML 2019)",
                 "Accuracy against noisy test labels (corrupted like the training labels, other seed). Any classifier with clean accuracy a "
                 "scores a(1-e) + (1-a)e/(C-1) against them; Chen et al.'s (1-e)² + e²/(C-1) (symmetric) or (1-e)² + e² (pair) is the case "
                 "a = 1-e of a network that memorised the noise. The clean line uses the 0 % baseline accuracy: a network that ignored the noise. "
@@ -603,24 +642,25 @@ def default_sections(d:ReportData)->list[Section]:
     if _ok(t["theory"]): s.charts["theory"], s.tables["theory"] = theory_chart(t["theory"]), t["theory"]
     else: s.text += "\n\nNo theory check: " + _why(t["theory"])
     if _ok(t["regimes"]) and t["regimes"]["epoch"].nunique() > 1:
-        s.text += ("\n\nTraining regimes: the same per epoch. A short schedule stays near the clean line; the curve moves to Chen's "
-                   "line only as the network memorises the noise.")
-        s.charts["regimes"], s.tables["regimes"] = regime_chart(t["regimes"]), t["regimes"]
+        more.text += ("\n\nTraining regimes: the theory check per epoch. A short schedule stays near the clean line; the curve moves to "
+                      "Chen's line only as the network memorises the noise.")
+        more.charts["regimes"], more.tables["regimes"] = regime_chart(t["regimes"]), t["regimes"]
     out.append(s)
-    s = Section("Robustness ranking", f"Per group: linear slope of {m} on the ratio, mean {m} over the swept ratios (normalised AUC) and the "
-                f"ratio at which {m} falls {d.drop * 100:g} points below the clean baseline (interpolated), with 95 % bootstrap intervals "
-                "over seeds; ranked within each setting by their mean rank.")
-    if _ok(t["robustness"]): s.charts["ranking"], s.tables["robustness"] = ranking_chart(t["robustness"]), t["robustness"]
-    else: s.text += "\n\nNo ranking: " + _why(t["robustness"])
-    out.append(s)
-    s = Section("Inverse models: reading the ratio back", f"The seed's regr_results: regressors predicting the ratio (%) from {m}, compared by "
-                "repeated k-fold cross-validation; the best is grid-searched and scored on held-out runs (RMSE, R², Pearson r).")
+    rob = t["robustness"]
+    if _ok(rob) and len(rob) > 1:
+        out.append(Section("Which setting survives the noise best?", f"Per group: linear slope of {m} on the ratio, mean {m} over the "
+                           f"swept ratios (normalised AUC) and the ratio at which {m} falls {d.drop * 100:g} points below the clean baseline "
+                           "(interpolated), with 95 % bootstrap intervals over seeds; ranked within each setting by their mean rank.",
+                           charts={"ranking": ranking_chart(rob)}, tables={"robustness": rob}))
+    elif _ok(rob): more.tables["robustness"] = rob   # one group: nothing to rank
+    s = Section("Can the ratio be read back from the metric?", f"The seed's regr_results: regressors predicting the ratio (%) from {m}, "
+                "compared by repeated k-fold cross-validation; the best is grid-searched and scored on held-out runs (RMSE, R², Pearson r).")
     rr = t["regr_results"]
     if _ok(rr) and rr["cv_rmse"].notna().any(): s.charts["inverse"], s.tables["regr_results"] = inverse_chart(rr), rr
     elif _ok(rr): s.text, s.tables["regr_results"] = s.text + "\n\nNo inverse models: " + "; ".join(rr["note"].dropna().unique()), rr
     else: s.text += "\n\nNo inverse models: " + _why(rr)
     out.append(s)
-    return out + [seed_study_section(d), methods_section(d)]
+    return out + [methods_section(d), more, seed_study_section(d)]
 
 # %% ../nbs/31_report.ipynb #9274205a
 @lru_cache(maxsize=2)
@@ -631,7 +671,9 @@ def _js_bundle(vl_version):
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table.tbl{border-collapse:collapse;font-size:.8em;margin:.5em 0}table.tbl td,table.tbl th{border:1px solid #ddd;padding:2px 6px;text-align:right}
-.vl-chart{margin:1em 0;overflow-x:auto}.note{color:#666;font-size:.85em}details{margin:.5em 0}pre{white-space:pre-wrap}"""
+.vl-chart{margin:1em 0;overflow-x:auto}.note{color:#666;font-size:.85em}details{margin:.5em 0}pre{white-space:pre-wrap}
+nav.toc{font-size:.9em;line-height:1.6}nav.toc a{margin-right:1.2em;white-space:nowrap}
+details.appendix>summary{font-size:1.3em;font-weight:600;margin-top:2em;cursor:pointer}"""
 
 _RENDER_JS = """(function(){
   var divs = Array.prototype.slice.call(document.querySelectorAll('div.vl-chart'));
@@ -670,21 +712,27 @@ def render_html(sections:list, # `Section`s, in order
                 summary:str="", # opening summary (plain text)
                 footer:str="", # closing note (plain text)
                )->str:
-    "One self-contained HTML page (inline Vega bundle, embedded specs) for `sections`."
+    "One self-contained HTML page (inline Vega bundle, embedded specs) for `sections`: a table of contents, the main sections, then the appendix sections in one collapsed block."
+    main, appx = [s for s in sections if not s.appendix], [s for s in sections if s.appendix]
     body, specs, i = [], [], 0
-    for s in sections:
-        body.append(f"<section><h2>{html.escape(s.title)}</h2>{_paragraphs(s.text) if s.text else ''}")
+    toc = (['<a href="#summary">Summary</a>'] if summary else []) + [f'<a href="#s{k}">{html.escape(s.title)}</a>' for k, s in enumerate(main)]
+    if appx: toc.append('<a href="#appendix">Appendix</a>')
+    for k, s in enumerate(main + appx):
+        if s is (appx[0] if appx else None):
+            body.append(f'<details class="appendix" id="appendix"><summary>Appendix: {", ".join(html.escape(a.title) for a in appx)}</summary>')
+        body.append(f'<section id="s{k}"><h2>{html.escape(s.title)}</h2>{_paragraphs(s.text) if s.text else ""}')
         for name, ch in s.charts.items():
             cid = f"chart-{i}"; i += 1
             body.append(f'<div class="vl-chart" id="{cid}" data-name="{html.escape(name)}"></div>')
             specs.append(f'<script type="application/json" id="spec-{cid}">{_spec_json(ch)}</script>')
         body += [_table_html(n, df) for n, df in s.tables.items()]
         body.append("</section>")
+    if appx: body.append("</details>")
     js = _js_bundle(vl_version()).replace("</script", "<\\/script")
     return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
                       f"<title>{html.escape(title)}</title><style>{_CSS}</style>", f"<script>{js}</script></head><body>",
-                      f"<h1>{html.escape(title)}</h1>", f'<section id="summary"><h2>Summary</h2>{_paragraphs(summary)}</section>' if summary else "",
+                      f"<h1>{html.escape(title)}</h1>", f'<nav class="toc">{" ".join(toc)}</nav>', f'<section id="summary"><h2>Summary</h2>{_paragraphs(summary)}</section>' if summary else "",
                       *body, f'<footer class="note">{_paragraphs(footer)}</footer>' if footer else "",
                       *specs, f"<script>{_RENDER_JS}</script>", "</body></html>"])
 

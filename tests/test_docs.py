@@ -143,8 +143,8 @@ def test_execute_runs_what_nbdev_test_runs(tmp_path):
     assert "false_labels.core" in rec["modules"] and "noeval" not in rec["ran"] and "slow" not in rec["ran"]
     assert outs["noeval"] == [] and outs["slow"] == []                   # stale outputs of skipped cells cleared
     assert outs["rand"][0]["text"] == ["hello\n"] if isinstance(outs["rand"][0]["text"], list) else outs["rand"][0]["text"] == "hello\n"
-    html = "".join(outs["chart"][0]["data"]["text/html"])
-    assert docs.html_spec(html)["mark"]["type"] == "point" and "cdn.jsdelivr.net" in html
+    chart = outs["chart"][0]["data"]
+    assert docs.chart_spec(chart)["mark"]["type"] == "point" and "image/png" in chart and "text/html" not in chart
     tmp = outs["tmp"][0]["data"]["text/plain"]
     assert "".join(tmp).startswith("'/tmp/tmp") and "fl-docs" not in "".join(tmp)
     _, again = run()
@@ -189,3 +189,22 @@ def test_steady_record_keeps_seconds_of_an_unchanged_rerun():
 def test_docs_cli_rejects_bad_input_before_any_work(args, msg):
     r = subprocess.run([sys.executable, str(ROOT/"tools"/"docs.py"), *args], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sidebar_is_in_the_readers_order_and_lists_only_pages(tmp_path):
+    "nbs/sidebar.yml is what tools/sidebar.py gives: guides before the API, every docs notebook once, nothing else."
+    import sidebar, yaml
+    assert (ROOT/"nbs"/"sidebar.yml").read_text() == sidebar.render(), "run `python tools/sidebar.py`"
+    tree = yaml.safe_load(sidebar.render())["website"]["sidebar"]["contents"]
+    flat = lambda xs: [y for x in xs for y in (flat(x["contents"]) if isinstance(x, dict) else [x])]
+    pages = flat(tree)
+    assert sorted(pages) == sorted(p.relative_to(ROOT/"nbs").as_posix() for p in docs.docs_notebooks())
+    assert len(pages) == len(set(pages)) and all(p.endswith(".ipynb") for p in pages)
+    assert tree[0] == "index.ipynb" and tree[1]["section"] == "Tutorials" and tree[-1]["section"] == "API reference"
+    # a new notebook lands in its section by its folder or number alone
+    for rel in ("index.ipynb", "tutorials/a.ipynb", "howto/b.ipynb", "05_x.ipynb", "35_y.ipynb", "runs/t.ipynb"):
+        (tmp_path/rel).parent.mkdir(exist_ok=True, parents=True)
+        (tmp_path/rel).write_text(json.dumps(_nb([{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# T"}])))
+    secs = dict(sidebar.sections(tmp_path))
+    assert secs["How-to"] == ["howto/b.ipynb"] and secs["Tutorials"] == ["tutorials/a.ipynb"]
+    assert dict(secs["API reference"]) == {"Arrays: noise and detectors' scores": ["05_x.ipynb"], "Analysis and report": ["35_y.ipynb"]}

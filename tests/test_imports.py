@@ -251,3 +251,21 @@ def test_large_jpeg_reduced_decode_keeps_orientation(tmp_path):
     full = fit_square(read_image(tmp_path/"big.jpg"), 64)
     assert out.shape == (64, 64, 3) and out[:20].min() > 200 and out[-20:].mean() < 200
     assert np.abs(out.astype(int) - full.astype(int)).mean() < 8
+
+
+def test_photos_are_stored_at_a_training_size_by_default(tmp_path, capsys):
+    "2000x1500 JPEGs with no --size: stored at most DEFAULT_MAX_SIDE (<= 64 KB per image), and the import says so first."
+    from false_labels.imports import DEFAULT_MAX_SIDE
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (tmp_path/"photos"/cls).mkdir(parents=True)
+        for i in range(3):
+            im = cv2.resize(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), (2000, 1500), interpolation=cv2.INTER_LINEAR)
+            cv2.imwrite(str(tmp_path/"photos"/cls/f"{i}.jpg"), im)
+    ds = import_images(tmp_path/"photos", tmp_path/"ds", progress=False)
+    err = capsys.readouterr().err
+    assert ds.size == DEFAULT_MAX_SIDE == 128
+    assert (tmp_path/"ds"/"images.npy").stat().st_size <= 6 * 64 * 1024 + 4096     # the .npy header aside
+    assert "6 image(s) -> 128 px squares" in err and "median shorter side 1500 px; --size to store larger" in err
+    big = import_images(tmp_path/"photos", tmp_path/"big", size=300, progress=False)   # an explicit size is kept
+    assert big.size == 300

@@ -19,7 +19,7 @@ def test_readme_in_sync_with_index_notebook():
     assert readme.problems() == []      # and every picture it links to is committed
 
 def test_readme_renders_outputs_and_pictures(tmp_path):
-    "Saved outputs become text blocks and PNG files; altair HTML outputs are converted; directive cells are left out."
+    "Saved outputs become text blocks and PNG files; altair charts give their saved PNG; directive cells are left out."
     import base64, io, docs, altair as alt, pandas as pd
     from PIL import Image
     spec = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x").to_dict()

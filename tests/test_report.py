@@ -203,6 +203,9 @@ def _load_page(binary, page:Path, timeout=60.0)->dict:
                     "marks: d.querySelectorAll('svg .mark-symbol path, svg .mark-rect path, svg .mark-line path, "
                     "svg .mark-area path, svg .mark-rule line, svg .mark-text text').length})))")
         time.sleep(0.3); js("1")  # let late events arrive
+        heights = js("(() => { const h = document.documentElement.scrollHeight;"
+                     " document.querySelectorAll('details.appendix').forEach(d => d.open = true);"
+                     " return [h, document.documentElement.scrollHeight]; })()")
     finally: dt.close()
     ev = lambda m: [e["params"] for e in dt.events if e.get("method") == m]
     return dict(requests=[e["request"]["url"] for e in ev("Network.requestWillBeSent")],
@@ -210,7 +213,7 @@ def _load_page(binary, page:Path, timeout=60.0)->dict:
                 exceptions=[e["exceptionDetails"].get("text") for e in ev("Runtime.exceptionThrown")],
                 console_errors=[e for e in ev("Runtime.consoleAPICalled") if e.get("type") == "error"]
                                + [e for e in ev("Log.entryAdded") if e["entry"].get("level") == "error"],
-                charts=json.loads(charts or "[]"))
+                charts=json.loads(charts or "[]"), heights=heights)
 
 @pytest.mark.browser
 def test_report_renders_offline_in_headless_chromium(chromium, report, tmp_path):
@@ -262,3 +265,50 @@ def test_per_class_precision_beside_the_training_precision_column(tmp_path):
     t = class_f1_table(df, metric="precision")
     assert len(t) and set(t.cls) == {c.removeprefix("f1_") for c in cols} and t["precision"].between(0, 0.5).all()
     assert isinstance(class_f1_chart(df, metric="precision").to_dict(), dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one chart per question, the rest in a collapsed appendix
+def test_report_reads_as_questions_with_a_table_of_contents(report):
+    html = report["html"]
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', html, re.S).group(1)
+    targets = re.findall(r'href="#([^"]+)"', toc)
+    assert targets[0] == "summary" and targets[-1] == "appendix" and len(targets) >= 6
+    for t in targets: assert f'id="{t}"' in html, t
+    main = html[:html.index('<details class="appendix"')]
+    assert "How much do the corrupted labels cost?" in main and "Which classes suffer?" in main
+    main_charts = chart_names(main)
+    assert len(main_charts) == len(set(main_charts)) and "seed_pairs" not in main_charts and "class_precision" not in main_charts
+    assert "ranking" in main_charts      # two architectures: a ranking to read
+
+def test_report_finds_the_class_that_collapses(tmp_path):
+    "A class whose F1 falls below 0.5 at the largest ratio is named as a key finding; a plateau the design cannot test is not."
+    sweep, *_ = write_sweep(tmp_path/"s", ratios=(0.0, 0.2, 0.4), seeds=2, groups={"a": (0.9, -0.5)})
+    df = pd.read_parquet(sweep/"results.parquet")
+    f1 = [c for c in df.columns if c.startswith("f1_")]
+    assert len(f1) >= 2
+    df[f1[0]] = np.where(df.ratio >= 0.4, 0.12, 0.9)     # the first class collapses at 40 %
+    df.to_parquet(sweep/"results.parquet")
+    html = write_report(sweep, png=False, svg=False, **FAST).read_text()
+    summary = html[html.index('<section id="summary">'):html.index("</section>", html.index('<section id="summary">'))]
+    cls = f1[0].removeprefix("f1_")
+    assert f"hardest hit {cls}, F1 0.90 at 0.0 % -&gt; 0.12 at 40.0 %" in summary and f"collapses below F1 0.5: {cls} (0.12)" in summary
+    assert "plateau" not in summary.lower()                  # no ratios within 0-2 %: no test, so no finding
+    assert "Low-ratio plateau test: not run" in html[html.index('<details class="appendix"'):]
+
+def test_deltas_are_drawn_in_points_and_shares_in_percent():
+    df = load_results(simulate(groups={"m": (0.9, -0.5)}, seeds=2), warn=False)
+    spec = delta_chart(df).to_dict()
+    vals = [r["delta"] for rows in spec["datasets"].values() for r in rows if "delta" in r]
+    assert min(vals) < -10                                   # -0.5 per unit ratio at 40 %: -20 points, not -0.2
+    assert "(points)" in json.dumps(spec) and '"format": "~%"' in json.dumps(metric_chart(df).to_dict())
+
+@pytest.mark.browser
+def test_report_main_part_is_at_most_half_the_whole(chromium, tmp_path):
+    "The default study's shape (one setting, 5 ratios, 2 seeds): with the appendix collapsed the page is at most half as tall as with everything shown (the old layout showed it all), and every chart draws."
+    sweep, *_ = write_sweep(tmp_path/"s", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2, epochs=4, groups={"a": (0.93, -0.4)})
+    path = write_report(sweep, png=False, svg=False, **FAST)
+    got = _load_page(chromium, path)
+    closed, opened = got["heights"]
+    assert closed <= 0.5 * opened, (closed, opened)
+    assert got["charts"] and all(c["rendered"] == "true" and c["svg"] >= 1 and c["marks"] > 0 for c in got["charts"]), got["charts"]

@@ -9,11 +9,11 @@ such as `slow`/`cuda`, and `skip_exec` notebooks are skipped the same way); the 
 cleared. The environment is fixed: CUDA hidden, `IN_TEST=1`, one BLAS/torch thread per notebook (`--threads`),
 `PYTHONHASHSEED=0`, the global random, NumPy and torch generators seeded with 0, and temporary files made in a
 fresh folder with seeded names, shown in the outputs as `/tmp/tmp...` (the same paths every run). Matplotlib saves plain PNGs (not retina); any PNG wider
-than 800 px or over 120 kB is downsized. Altair charts are saved as `text/html` only: the vega-lite spec embedded in
-altair's vega-embed template, which loads vega from the jsDelivr CDN (Quarto ignores the vega-lite mimetype and
-renders this HTML on the site; JupyterLab shows it in a trusted notebook, or after re-running the cell); the div
-id is a hash of the spec, so the output is deterministic. A second copy as vega-lite JSON would double the size.
-`tools/readme.py` reads the spec back (`html_spec`) and converts it to PNG with vl-convert.
+than 800 px or over 120 kB is downsized. Altair charts are saved so that they draw with no network anywhere: one
+output bundle with the vega-lite spec as `application/vnd.vegalite.v5+json` (JupyterLab 4 draws it with the Vega it
+bundles, trusted or not, offline) and a static PNG from vl-convert, palette-quantised and at most 800 px wide (Quarto,
+nbconvert and GitHub's notebook view show the PNG: they do not draw the vega-lite mimetype). No `text/html` copy: a
+CDN vega-embed page would win over both in JupyterLab and draw nothing offline. `tools/readme.py` uses the PNG.
 Then `nbdev-clean` (keeps outputs, strips execution counts and metadata) and `nbdev-export` run, and
 `nbs/.outputs.json` records, per executed notebook, a hash of its code cells, the hashes of the `false_labels`
 modules it imported and the cells that had outputs: `tools/check_outputs.py` (part of `make test`) compares them.
@@ -111,21 +111,27 @@ def outputless_examples(nb:dict, ran:set|None=None) -> list:
 
 # --- executing one notebook (in its own process) ---------------------------------------------------------------
 
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"   # the vega-lite mimetype JupyterLab 4 renders itself, offline
+
+
 def docs_renderer(spec:dict, **kwargs) -> dict:
-    "Altair renderer for saved notebooks: CDN vega-embed HTML (site, Lab) + vega-lite JSON, with a stable div id."
-    import altair as alt
-    from altair.utils.html import spec_to_html
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    html = spec_to_html(spec, mode="vega-lite", vega_version=alt.VEGA_VERSION, vegaembed_version=alt.VEGAEMBED_VERSION,
-                        vegalite_version=alt.VEGALITE_VERSION, output_div=f"vega-{key}", fullhtml=False, template="universal")
-    return {"text/html": html, "text/plain": "<altair chart>"}
+    "Altair renderer for saved notebooks: the vega-lite spec (drawn offline by JupyterLab) and a static PNG (site, GitHub)."
+    return {VEGALITE_MIME: spec, "image/png": chart_png(spec), "text/plain": "<altair chart>"}
 
 
-def html_spec(html:str) -> dict|None:
-    "The vega-lite spec inside an HTML output made by `docs_renderer` (or altair's own html renderer), or None."
-    import re
-    m = re.search(r"\}\)\((\{.*\}), \{\"mode\": \"vega-lite\"", html, re.S)
-    return json.loads(m.group(1)) if m else None
+def chart_png(spec:dict, colours:int=64) -> str:
+    "A chart's static picture: vl-convert's PNG, at most `MAX_PNG_WIDTH` wide, in a `colours` palette (base64)."
+    import vl_convert as vlc
+    from PIL import Image
+    im = Image.open(io.BytesIO(vlc.vegalite_to_png(spec, scale=1))).convert("RGB")
+    if im.width > MAX_PNG_WIDTH: im = im.resize((MAX_PNG_WIDTH, round(im.height*MAX_PNG_WIDTH/im.width)), Image.LANCZOS)
+    buf = io.BytesIO(); im.quantize(colours).save(buf, "PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode() + "\n"
+
+
+def chart_spec(data:dict) -> dict|None:
+    "The vega-lite spec of a saved output's data bundle made by `docs_renderer`, or None."
+    return data.get(VEGALITE_MIME)
 
 
 def shrink_png(b64:str) -> str:

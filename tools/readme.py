@@ -3,8 +3,8 @@
 
 Markdown cells are copied; code cells become ```python blocks (cells starting with a `#|` directive, like `#| hide`,
 are left out) followed by their saved outputs (`make docs` saves them): text and tables as text blocks, images as
-PNG files under docs/images/ that the README links to (altair charts are converted with vl-convert), so that the
-repository page shows them. `python tools/readme.py --check` exits 1 when README.md's text is out of date or a picture
+PNG files under docs/images/ that the README links to (altair charts carry their static PNG: tools/docs.py saves
+one beside the spec), so that the repository page shows them. `python tools/readme.py --check` exits 1 when README.md's text is out of date or a picture
 it links to is missing; it does not compare the pictures' bytes (vl-convert's PNGs are not byte-stable across
 versions, and only the text says whether the README follows the notebook).
 """
@@ -12,17 +12,10 @@ import base64, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT/"tools"))
-from docs import html_spec  # noqa: E402  (tools/docs.py owns the saved chart format)
 IMAGES = "docs/images"   # relative to the repository root, as the README links them
 
 
 def _text(v) -> str: return "".join(v) if isinstance(v, list) else v
-
-
-def _chart_png(spec:dict) -> bytes:
-    import vl_convert as vlc
-    return vlc.vegalite_to_png(spec, scale=1)
 
 
 def _output(o:dict, name:str, images:dict|None) -> str|None:
@@ -31,11 +24,8 @@ def _output(o:dict, name:str, images:dict|None) -> str|None:
         return "```\n" + _text(o["text"]).rstrip() + "\n```" if o.get("name") == "stdout" else None
     if o["output_type"] == "error": return "```\n" + o.get("ename", "") + ": " + o.get("evalue", "") + "\n```"
     d = o.get("data", {})
-    png = None
-    if "image/png" in d: png = lambda: base64.b64decode(_text(d["image/png"]))
-    elif "text/html" in d and (spec := html_spec(_text(d["text/html"]))) is not None: png = lambda: _chart_png(spec)
-    if png is not None:
-        if images is not None: images[name] = png()
+    if "image/png" in d:
+        if images is not None: images[name] = base64.b64decode(_text(d["image/png"]))
         return f"![]({IMAGES}/{name})"
     if "text/markdown" in d: return _text(d["text/markdown"]).strip()
     if "text/plain" in d: return "```\n" + _text(d["text/plain"]).rstrip() + "\n```"
