@@ -34,7 +34,8 @@ def _output(o:dict, name:str, images:dict|None) -> str|None:
 
 def site_links(md:str) -> str:
     "Markdown links to notebooks, written relative to nbs/ for the site, made relative to the repository root."
-    return re.sub(r"\]\((?!https?:|/|#|nbs/)([^)]+\.ipynb|[^)]+/)\)", r"](nbs/\1)", md)
+    md = re.sub(r"\]\((?!https?:|/|#|nbs/)([^)]+\.ipynb|[^)]+/)\)", r"](nbs/\1)", md)
+    return re.sub(r"\]\((images/[^)]+)\)", r"](nbs/\1)", md)     # pictures kept beside the notebooks (nbs/images/)
 
 
 def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
@@ -54,8 +55,8 @@ def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
 
 
 def linked_images(text:str) -> list:
-    "The picture files (relative to the repository root) that README text links to."
-    return re.findall(r"!\[\]\((" + re.escape(IMAGES) + r"/[^)]+)\)", text)
+    "The picture files (relative to the repository root) that README text links to: made from outputs, or kept in nbs/images/."
+    return re.findall(r"!\[[^\]]*\]\(((?!https?:)[^)]+)\)", text)
 
 
 def write(root=ROOT) -> Path:
