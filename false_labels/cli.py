@@ -12,10 +12,10 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['NO_LEARNING', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
-           'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'trust_lines',
-           'cmd_study', 'cmd_apply', 'cmd_benchmark', 'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line',
-           'error_line', 'main']
+__all__ = ['NO_LEARNING', 'OPTION_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out',
+           'check_clean_labels', 'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect',
+           'trust_lines', 'cmd_study', 'cmd_apply', 'cmd_benchmark', 'option_choices', 'HelpFormatter', 'ArgParser',
+           'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -334,11 +334,60 @@ def cmd_benchmark(a):
         print(f"false-labels benchmark: {int((table.n_seeds == 0).sum())} cell(s) have no finished run; run the same command again", file=sys.stderr)
         return 1
 
+# %% ../nbs/40_cli.ipynb #b0c1d2e1
+OPTION_HELP = dict(
+    seed="random seed: fixes the data, the noise, the splits and the training (default 0)",
+    overwrite="replace an output folder that false_labels wrote (never an input, nor a folder it did not write)",
+    quiet="print only the result lines", out="output folder", jobs="runs at once (default: 2 on a CPU, 1 per GPU)",
+    epochs="training epochs (default: the recipe's)", arch="network architecture (default: the recipe's)",
+    loss="training loss (default ce)", bs="batch size (default: the recipe's)", lr="peak learning rate (default: the recipe's)",
+    size="image side in pixels (default: the dataset's)", device="auto, cpu or cuda (cuda! fails instead of falling back)",
+    noise="noise model for the corrupted labels (default sym)")
+
+def option_choices(command:str, # the subcommand, e.g. 'train'
+                   dest:str, # the option's destination, e.g. 'method'
+                  )->list|None:
+    "The values option `dest` of `command` accepts, read from the registry that defines them; None when it is free-form."
+    if dest in ("arch", "loss", "opt", "precision"):
+        from false_labels import learn
+        return {"arch": [*learn.ARCHS, "timm:<name>"], "loss": list(learn.LOSSES), "opt": list(learn.OPTS),
+                "precision": list(learn.PRECISIONS)}[dest]
+    if dest == "noise": from false_labels.noise import NOISE_KINDS; return [*NOISE_KINDS, "idn"]
+    if dest == "recipe": from false_labels.recipes import RECIPES; return ["auto", *RECIPES]
+    if dest == "method" and command == "detect": from false_labels.detection import METHODS; return ["all", *METHODS]
+    if dest == "method" and command in ("train", "sweep"): from false_labels.robust import methods; return list(methods())
+    if dest == "method" and command == "benchmark": from false_labels.robust import methods; return list(methods())
+    if dest == "noise_estimator":
+        if command == "detect": from false_labels.detection import NOISE_ESTIMATORS
+        else: from false_labels.robust import NOISE_ESTIMATORS
+        return list(NOISE_ESTIMATORS)
+    if dest == "ensemble_cut": from false_labels.detect import ENSEMBLE_CUTS; return list(ENSEMBLE_CUTS)
+    if dest == "aum_schedule": from false_labels.detection import AUM_SCHEDULES; return list(AUM_SCHEDULES)
+    if dest == "incv_score": from false_labels.detection import INCV_SCORES; return list(INCV_SCORES)
+    if dest == "preset" and command == "benchmark": from false_labels.benchmark import PRESETS; return list(PRESETS)
+    if dest == "settings" and command == "benchmark":
+        from false_labels.benchmark import SETTINGS; return [*SETTINGS, "<a label set: aggre, random1, worst, noisy100, ...>"]
+    return None
+
+class HelpFormatter(argparse.HelpFormatter):
+    "argparse's formatter, each option's help followed by the values it accepts (`option_choices`, looked up at --help time)."
+    def _expand_help(self, action):
+        text = super()._expand_help(action)
+        if not action.option_strings or action.choices: return text
+        ch = option_choices(self._prog.split()[-1], action.dest)
+        if not ch or all(str(c) in text for c in ch): return text        # the help line lists them already
+        return f"{text}. Choices: {', '.join(map(str, ch))}"
+
 # %% ../nbs/40_cli.ipynb #fe85ec52
 class ArgParser(argparse.ArgumentParser):
-    "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block)."
+    "An `ArgumentParser` whose errors are one line, `PROG: error: MESSAGE`, with exit status 2 (no usage block), and whose help hides nothing."
+    def __init__(self, *args, **kw): super().__init__(*args, **{"formatter_class": HelpFormatter, **kw})
     def error(self, message:str):
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+    def format_help(self)->str:
+        for a in self._actions:     # an option without a help line takes the shared one (argparse would print it bare)
+            if a.option_strings and not a.help and a.help != argparse.SUPPRESS: a.help = OPTION_HELP.get(a.dest, "")
+        return super().format_help()
 
 # %% ../nbs/40_cli.ipynb #3770b6be
 def _add_label_opts(p, axis=False):
@@ -405,7 +454,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--ratio", type=float, default=None, help="share of training labels to corrupt, in [0, 1) (default 0)")
     p.add_argument("--arch", default=None); p.add_argument("--loss", default=None)
-    p.add_argument("--method", default=None, help="robust training method: coteaching, incv-coteaching, clean-retrain:cl, gce ...")
+    p.add_argument("--method", default=None, help="robust training method (default: plain training with --loss)")
     p.add_argument("--method-kw", type=_json_object, default=None, metavar="JSON",
                    help='the method\'s settings as a JSON object, e.g. \'{"transition": "glc"}\' for forward (see the robust docs)')
     p.add_argument("--seed", type=int, default=None)

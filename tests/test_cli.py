@@ -153,3 +153,40 @@ def test_detect_on_a_binary_task_with_its_cut_options(dataset, tmp_path):
     z = np.load(tmp_path/"det"/"detection_stats.npz")
     assert set(np.unique(z["true"])) == {0, 1} and z["oof_probs"].shape[1] == 2 and (z["given"] != z["true"]).any()
     assert "binary:cat" in one_error(fl("detect", "--data", dataset, "--out", tmp_path/"d2", "--task", "binary:cat", ok=False), "detect")
+
+
+def _help(argv):
+    import contextlib, io
+    from false_labels import cli
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as e: cli.main(argv + ["--help"])
+    assert e.value.code == 0
+    return out.getvalue()
+
+def test_help_has_a_line_for_every_option_and_lists_the_choices_from_the_registries():
+    "No bare option in any --help; fixed sets of values listed from the registries (so they cannot drift)."
+    import argparse, re
+    from false_labels import cli
+    from false_labels.learn import ARCHS, LOSSES
+    from false_labels.robust import methods
+    from false_labels.detection import METHODS as DETECTORS
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in sub.choices:
+        lines = _help([name]).splitlines()
+        for a in sub.choices[name]._actions:
+            if not a.option_strings or a.dest == "help": continue
+            i = next(k for k, l in enumerate(lines) if l.startswith(f"  {a.option_strings[0]}"))
+            own = lines[i].split(None, 2 if a.nargs != 0 else 1)          # '--opt METAVAR help...' or '--flag help...'
+            has = len(own) > (2 if a.nargs != 0 else 1) or (i + 1 < len(lines) and lines[i + 1].startswith(" " * 20))
+            assert has, f"{name} {a.option_strings[0]} has no help line"
+    flat = lambda t: re.sub(r"\s+", "", t).replace("-", "")
+    train, detect = flat(_help(["train"])), flat(_help(["detect"]))
+    for m in [*methods(), *ARCHS, *LOSSES]: assert flat(m) in train, m
+    for d in DETECTORS: assert flat(d) in detect, d
+
+def test_a_registered_method_shows_in_help_without_touching_the_cli():
+    from false_labels import robust
+    assert "myownmethod" not in _help(["train"])
+    robust.register_method("myownmethod")(lambda *a, **kw: None)
+    try: assert "myownmethod" in _help(["train"]).replace("\n", "").replace(" ", "")
+    finally: robust.REGISTRY.pop("myownmethod")
