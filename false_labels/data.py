@@ -20,7 +20,7 @@ from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
 from .core import BINARY_PREFIX, check_choice, task_classes
-from .imports import fit_square, import_images
+from .imports import SYSTEM_DIRS, fit_square, import_images
 from .dataset import SPLITS, Dataset, load_dataset, stratified_splits, task_spec
 from .noise import corrupt, read_labels_csv
 from .noise_instance import INSTANCE_NOISE_KINDS, instance_noise
@@ -416,8 +416,9 @@ def _read_image(path:Path, size:int)->np.ndarray:
 
 def _scan_split(folder:Path)->list:
     "(relative class folder name, file) pairs of one split folder."
-    return [(c.name, f) for c in sorted(p for p in folder.iterdir() if p.is_dir())
-            for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_EXTS]
+    return [(c.name, f) for c in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SYSTEM_DIRS)
+            for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")
+            and not set(f.relative_to(c).parts) & set(SYSTEM_DIRS)]
 
 def _first_size(path:Path)->int:
     import cv2

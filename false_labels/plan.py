@@ -189,8 +189,8 @@ def _check_numbers(axes:dict, fixed:dict):
         except (TypeError, ValueError): ok = False
         if not ok: raise ValueError(f"noise_rate {nr!r} must be 'known' or a number in [0, 1)")
 
-def _check_values(axes:dict, ds):
-    "Refuse values the dataset and the noise module would refuse."
+def _check_values(axes:dict, ds, fixed:dict|None=None):
+    "Refuse values the dataset and the noise module would refuse (label CSVs are read as each run will read them)."
     tasks = axes.get('task', [None])
     classes = {t: ds.classes(t) for t in ds.tasks} if ds is not None else {}
     if ds is not None:
@@ -199,6 +199,9 @@ def _check_values(axes:dict, ds):
     for v in axes.get('labels', []):       # label sets of the dataset, or CSV files
         if ds is not None and v is not None and not str(v).lower().endswith(('.csv', '.tsv')):
             check_choice('label set', v, list(ds.label_set_names) + ['<labels.csv>'])
+    clean = (fixed or {}).get('clean_labels')
+    if ds is not None and (axes.get('labels') or clean is not None):
+        for v in axes.get('labels') or [None]: ds.with_labels(v, clean)   # a missing CSV, an unknown id or class: refused now
     for k in axes.get('noise', [None]):
         if k is not None: check_choice('noise', k, (*NOISE_KINDS, *INSTANCE_NOISE_KINDS))
         for t in tasks:
@@ -210,7 +213,7 @@ _KINDS = {bool: 'true or false', int: 'an integer', float: 'a number', str: 'tex
 def _fits(v, kind)->bool:
     if kind is bool: return isinstance(v, (bool, np.bool_))
     if isinstance(v, (bool, np.bool_)): return False
-    if kind is int: return isinstance(v, (int, np.integer))
+    if kind is int: return isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer())
     if kind is float: return isinstance(v, (int, float, np.integer, np.floating))
     return isinstance(v, kind)
 
@@ -291,7 +294,7 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
     fixed = {k: v for k, v in args.items() if k not in axes}
     check_types({**{k: _as_values(k, v) if not isinstance(v, dict) else [v] for k, v in fixed.items()},
                  **{k: axes[k] for k in grid}}, template)
-    _check_values(axes, ds); _check_numbers(axes, fixed)
+    _check_values(axes, ds, fixed); _check_numbers(axes, fixed)
     names = sorted(axes, key=lambda k: (_ORDER.index(k) if k in _ORDER else -1, k))
     runs, seen = [], set()
     for combo in itertools.product(*(axes[k] for k in names)):

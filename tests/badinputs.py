@@ -542,6 +542,9 @@ INPUT_CASES = [
         ("wd_text", "wd", "abc"), ("bs_frac", "bs", "3.5"), ("lr_text", "lr", "fast"), ("grid_bs0", "bs", "0"),
         ("grid_opt", "opt", "nope"), ("elr_gce", "elr", "gce"), ("loss_method", "gce", "sce"), ("method_kw", "transition", "nope"),
         ("ckpt_true", "checkpoint_every", "True"))],
+    _c("sweep:labels=missing-csv", SWEEP.split() + ["--labels", "{missing}.csv"], "nosuchthing.csv"),
+    _c("sweep:labels=csv-label-99", SWEEP.split() + ["--labels", "{csv_range}"], "range.csv", "99"),
+    _c("sweep:labels=csv-unknown-ids", SWEEP.split() + ["--labels", "{csv_unknownids}"], "unknownids.csv"),
     _c("sweep:out=damaged-plan", SWEEP.replace("{out}", "{in_sweep_badplan}").split(), "plan.json", "damaged"),
     _c("report:damaged-plan", ["report", "{in_sweep_badplan}"], "plan.json", "damaged"),
     # study: another study's data in the folder
