@@ -12,9 +12,9 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels', 'cmd_train',
-           'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser', 'build_parser',
-           'stop_signals', 'interrupted_line', 'error_line', 'main']
+__all__ = ['OVERWRITE_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
+           'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser',
+           'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -268,6 +268,8 @@ def _add_train_opts(p, sweep=False):
                    help="noise rate for robust methods: 'known' or a number (default: estimate it)")
     p.add_argument("--noise-estimator", default=None, help="auto (default), gap, cl, incv or detector")
 
+OVERWRITE_HELP = "replace an output false_labels wrote (never an input, nor a folder holding files it did not write)"
+
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
     ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
@@ -286,7 +288,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also export PNGs into <class>/<subclass>/ folders")
     p.add_argument("--generator-version", type=int, default=None, choices=(1, 2),
                    help="generator version (default: the newest, 2; 1 remakes datasets generated before version 2)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)
 
@@ -298,7 +300,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--classes", default=None, help="class names in label order, comma-separated (default: sorted names found)")
     p.add_argument("--human", default=None, help="CIFAR-N label file (CIFAR-10_human.pt / CIFAR-100_human.pt)")
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_import)
 
@@ -315,7 +317,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--precision", default=None, help="auto, fp32, bf16 or fp16")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
     p.set_defaults(func=cmd_train)
@@ -379,7 +381,7 @@ def build_parser()->argparse.ArgumentParser:
                    help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
     p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
     p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
 
