@@ -416,7 +416,7 @@ def stop_signals():
 
 _KEPT = dict(   # what an interrupted command keeps, said exactly ({out}: its output folder)
     sweep="the finished runs are kept in {out}, the unfinished ones are marked failed; run the same command again to resume them",
-    study="the dataset and the finished runs are kept in {out}; run the same command again to resume",
+    study="what finished is kept in {out} (the dataset once generated, each finished run); run the same command again to resume",
     train="the unfinished run was removed from {out}: nothing of it is kept; run the same command again to start it over",
     detect_sweep="the finished ratio folders are kept in {out}; run the same command again to resume",
     other="nothing was written to {out} (the unfinished copy was removed; what was there before is unchanged); run the same command again to start over",
