@@ -12,10 +12,10 @@ from pathlib import Path
 from .core import check_int, one_line
 
 # %% auto #0
-__all__ = ['NO_LEARNING', 'OPTION_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out',
-           'check_clean_labels', 'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect',
-           'trust_lines', 'cmd_study', 'cmd_apply', 'cmd_benchmark', 'option_choices', 'HelpFormatter', 'ArgParser',
-           'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
+__all__ = ['NO_LEARNING', 'OPTION_HELP', 'OVERWRITE_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data',
+           'check_out', 'check_clean_labels', 'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options',
+           'cmd_detect', 'trust_lines', 'cmd_study', 'cmd_apply', 'cmd_benchmark', 'option_choices', 'HelpFormatter',
+           'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -414,6 +414,8 @@ def _add_train_opts(p, sweep=False):
                                                     "of recipes.RECIPES (cpu_small, cpu_photo, study, gpu, gpu_large, classic); "
                                                     "--arch/--epochs/--bs/--lr override it")
 
+OVERWRITE_HELP = "replace an output false_labels wrote (never an input, nor a folder holding files it did not write)"
+
 def build_parser()->argparse.ArgumentParser:
     "The `false-labels` argument parser."
     ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
@@ -432,7 +434,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also export PNGs into <class>/<subclass>/ folders")
     p.add_argument("--generator-version", type=int, default=None, choices=(1, 2),
                    help="generator version (default: the newest, 2; 1 remakes datasets generated before version 2)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)
 
@@ -444,7 +446,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--classes", default=None, help="class names in label order, comma-separated (default: sorted names found)")
     p.add_argument("--human", default=None, help="CIFAR-N label file (CIFAR-10_human.pt / CIFAR-100_human.pt)")
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default: all cores)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_import)
 
@@ -461,7 +463,7 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--precision", default=None, help="auto, fp32, bf16 or fp16")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
     p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when the run learned nothing (for experiments)")
@@ -532,7 +534,7 @@ def build_parser()->argparse.ArgumentParser:
                    help="flag the largest set whose expected precision (estimated without the truth) is at least P")
     p.add_argument("--allow-no-learning", action="store_true",
                    help=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
 
@@ -596,7 +598,7 @@ def stop_signals():
 
 _KEPT = dict(   # what an interrupted command keeps, said exactly ({out}: its output folder)
     sweep="the finished runs are kept in {out}, the unfinished ones are marked failed; run the same command again to resume them",
-    study="the dataset and the finished runs are kept in {out}; run the same command again to resume",
+    study="what finished is kept in {out} (the dataset once generated, each finished run); run the same command again to resume",
     train="the unfinished run was removed from {out}: nothing of it is kept; run the same command again to start it over",
     detect_sweep="the finished ratio folders are kept in {out}; run the same command again to resume",
     other="nothing was written to {out} (the unfinished copy was removed; what was there before is unchanged); run the same command again to start over",

@@ -17,8 +17,8 @@ from .core import atomic_dir, atomic_write, check_choice, check_free_space, file
 
 # %% auto #0
 __all__ = ['FORMAT', 'SPLITS', 'FILES', 'FULL_HASH_BYTES', 'DROPPED', 'EXCLUDED', 'task_spec', 'check_fractions',
-           'stratified_splits', 'Dataset', 'dataset_writer', 'finish_dataset', 'write_dataset', 'verify_file',
-           'load_dataset', 'exclude_dropped', 'add_label_set', 'check_folds']
+           'stratified_splits', 'Dataset', 'dataset_writer', 'reserve_file', 'finish_dataset', 'write_dataset',
+           'verify_file', 'load_dataset', 'exclude_dropped', 'add_label_set', 'check_folds']
 
 # %% ../nbs/10_dataset.ipynb #8074bb5c
 FORMAT = "false_labels.dataset/1"
@@ -190,13 +190,15 @@ def dataset_writer(out:str|Path, # final dataset folder
     check_free_space(out, need, f"{shape[0]:,} images of {shape[1]}x{shape[2]} px in {str(out)!r}")
     with atomic_dir(out, overwrite, inputs, kind="dataset") as tmp:
         images = np.lib.format.open_memmap(tmp/"images.npy", mode="w+", dtype=np.uint8, shape=tuple(shape))
-        _preallocate(tmp/"images.npy", out)
+        reserve_file(tmp/"images.npy", out)
         yield tmp, images
         images.flush()
         del images
         with open(tmp/"images.npy", "rb+") as f: os.fsync(f.fileno())
 
-def _preallocate(path:Path, out=None):
+def reserve_file(path:Path, # a file just created at its final size (a memory map's)
+                 out=None, # the output it belongs to, named in the error
+                ):
     "Reserve the file's blocks up front (a page of a memory map that meets a full disk kills the process: SIGBUS); a full disk raises here."
     if not hasattr(os, "posix_fallocate"): return
     with open(path, "rb+") as f:

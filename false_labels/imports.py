@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 from .core import (MAX_SIZE, atomic_dir, check_inputs, check_int, check_writable_dir, is_output_folder, one_line,
                                output_lock, read_json, stable_hash)
-from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, task_spec
+from .dataset import FORMAT, Dataset, dataset_writer, finish_dataset, load_dataset, reserve_file, task_spec
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'IMAGE_EXTS', 'SPLIT_DIRS', 'SYSTEM_DIRS', 'IMPORT_VERSION', 'DEFAULT_MAX_SIDE', 'ImportDataError',
@@ -468,6 +468,7 @@ def _store_arrays(images:np.ndarray, arr:np.ndarray, size:int):
 def _drop_rows(tmp:Path, arr:np.ndarray, keep:np.ndarray):
     "Rewrite tmp/images.npy without the rows not in `keep`."
     new = np.lib.format.open_memmap(tmp/"images.kept.npy", mode="w+", dtype=np.uint8, shape=(len(keep), *arr.shape[1:]))
+    reserve_file(tmp/"images.kept.npy")   # a full disk is an error here, not a SIGBUS in the copy below
     for i in range(0, len(keep), 4096): new[i:i + 4096] = arr[keep[i:i + 4096]]
     new.flush(); del new
     os.replace(tmp/"images.kept.npy", tmp/"images.npy")
