@@ -66,6 +66,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                        estimator:str="auto", # 'auto' (the benchmark's order) or an estimator's name
                        level:float=0.9, # the interval's coverage
                        replace:dict|None=None, # point estimates known better elsewhere (INCV's own run): name -> rate
+                       learned:bool=True, # the out-of-fold models learned something (`oof_check`); if not, the rate is unknown
                       )->dict:
     "The chosen noise rate with its interval, every estimate with its own, their spread and whether they disagree."
     est, ivs = {}, {}
@@ -83,6 +84,10 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     spread = (float(min(vals)), float(max(vals))) if vals else (np.nan, np.nan)
     disagree = bool(vals) and spread[1] - spread[0] > 0.1
     note = None
+    if not learned:      # estimators read models that learned nothing: every rate is possible
+        return dict(rate=None, estimator=None, interval=(0.0, 1.0), estimates=est, intervals=ivs, spread=spread, disagree=disagree,
+                    note="the out-of-fold models learned nothing: the noise rate is unknown (every estimate reads chance-level models)",
+                    level=level)
     if disagree:
         note = (f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}): the cut follows "
                 f"{chosen}, the closest of them in bench/bench_estimators.py "
