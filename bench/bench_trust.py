@@ -67,13 +67,13 @@ def one(ds, task, noise, ratio, clean_valid, a):
     chk = oof_check(given, probs)
     s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(accs)), len(yv), noise, seed=a.seed), clean_valid,
                            learned=chk["learned"])
-    q = mislabel_probability(given, probs, s["rate"])
+    q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
     row = dict(recipe=rec["name"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
-               valid_acc=float(np.mean(accs)), learned=chk["learned"], estimator=s["estimator"], rate=s["rate"],
+               valid_acc=float(np.mean(accs)), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None), estimator=s["estimator"], rate=s["rate"],
                lo=s["interval"][0], hi=s["interval"][1], covers=bool(s["interval"][0] <= realised <= s["interval"][1]),
                estimates=s["estimates"], disagree=s["disagree"], seconds=time.perf_counter() - t, load=os.getloadavg()[0])
     for name, f in (("cl", score_from_stats(dict(given=given), "cl", probs=probs).flagged), ("t50", cut_for_precision(q, 0.5))):
-        f = np.asarray(f, bool) & chk["learned"]          # detect flags nothing when its models learned nothing
+        f = np.asarray(f, bool) & chk["learned"] & (s["rate"] is not None)   # detect flags nothing when it cannot judge
         row[f"{name}_flagged"] = int(f.sum())
         row[f"{name}_expected"] = expected_precision(q, f)
         row[f"{name}_measured"] = float(wrong[f].mean()) if f.any() else None
