@@ -25,6 +25,7 @@ from false_labels.data import as_dataset, dataloaders
 from false_labels.detect import score_from_stats
 from false_labels.stats import out_of_fold_probs
 from false_labels.imports import import_images
+from false_labels.recipes import data_facts, resolve_recipe
 from false_labels.trainer import make_fit_predict
 from false_labels.trust import (cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap,
                                 noise_rate_summary, oof_check)
@@ -49,9 +50,10 @@ def cifar_dataset(root:Path, per_class:int, work:Path):
     return import_images(csv, out=work/f"cifar_{per_class}", size=32, overwrite=True, progress=False)
 
 def one(ds, task, noise, ratio, clean_valid, a):
+    o, rec = resolve_recipe(a.recipe, dict(epochs=a.epochs), "cpu", **data_facts(ds, task, share=0.5))
     dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise=noise, ratio=ratio,
-                      seed=a.seed, bs=a.bs, device="cpu", augment=False)
-    fp = make_fit_predict(dls, arch=a.arch, epochs=a.epochs, bs=a.bs, seed=a.seed, opt="adamw", augment=False, precision="fp32")
+                      seed=a.seed, bs=o["bs"], device="cpu", augment=o["augment"])
+    fp = make_fit_predict(dls, seed=a.seed, **{k: v for k, v in o.items() if k != "loss_kw"})
     yv, accs = dls.valid.labels.cpu().numpy(), []
     def fit_predict(tr, ev):
         learn = fp.train(tr); accs.append(float((fp.predict(learn, split="valid").argmax(1) == yv).mean()))
@@ -63,14 +65,15 @@ def one(ds, task, noise, ratio, clean_valid, a):
     given, truth = np.asarray(fp.given), dls.train.true_labels.cpu().numpy()
     wrong, realised = given != truth, float((given != truth).mean())
     chk = oof_check(given, probs)
-    s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(accs)), len(yv), noise, seed=a.seed), clean_valid)
-    q = mislabel_probability(given, probs, s["rate"])
-    row = dict(n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
-               valid_acc=float(np.mean(accs)), learned=chk["learned"], estimator=s["estimator"], rate=s["rate"],
+    s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(accs)), len(yv), noise, seed=a.seed), clean_valid,
+                           learned=chk["learned"])
+    q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
+    row = dict(recipe=rec["name"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
+               valid_acc=float(np.mean(accs)), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None), estimator=s["estimator"], rate=s["rate"],
                lo=s["interval"][0], hi=s["interval"][1], covers=bool(s["interval"][0] <= realised <= s["interval"][1]),
                estimates=s["estimates"], disagree=s["disagree"], seconds=time.perf_counter() - t, load=os.getloadavg()[0])
     for name, f in (("cl", score_from_stats(dict(given=given), "cl", probs=probs).flagged), ("t50", cut_for_precision(q, 0.5))):
-        f = np.asarray(f, bool) & chk["learned"]          # detect flags nothing when its models learned nothing
+        f = np.asarray(f, bool) & chk["learned"] & (s["rate"] is not None)   # detect flags nothing when it cannot judge
         row[f"{name}_flagged"] = int(f.sum())
         row[f"{name}_expected"] = expected_precision(q, f)
         row[f"{name}_measured"] = float(wrong[f].mean()) if f.any() else None
@@ -79,13 +82,13 @@ def one(ds, task, noise, ratio, clean_valid, a):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", default=None, help="comma-separated groups of GRID")
-    p.add_argument("--arch", default="cpu_net_small"); p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--bs", type=int, default=64); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--recipe", default="auto", help="the training recipe (default: what detect's auto picks for one fold model)")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs"); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cifar", default="/work/cifar"); p.add_argument("--work", default="/tmp/bench_trust")
     p.add_argument("--threads", type=int, default=2); p.add_argument("--json", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()}; {a.arch}, {a.epochs} epochs, AdamW bs {a.bs}, 2 folds", flush=True)
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()}; recipe {a.recipe}, 2 folds", flush=True)
     rows, work = [], Path(a.work)
     for g in (a.only.split(",") if a.only else GRID):
         data, settings = GRID[g]
@@ -98,13 +101,14 @@ def main():
             r = dict(group=g, **one(ds, task, noise, ratio, clean_valid, a)); rows.append(r)
             f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
             print(f"{g:9s} {noise:4s} {ratio:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
-                  f"rate {r['rate']:.3f} [{r['lo']:.3f},{r['hi']:.3f}] {r['estimator']:4s} cov {str(r['covers']):5s} | "
+                  f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "
                   f"cl {r['cl_flagged']:4d} exp {f(r['cl_expected'])} meas {f(r['cl_measured'])} | "
                   f"t50 {r['t50_flagged']:4d} exp {f(r['t50_expected'])} meas {f(r['t50_measured'])} | {r['seconds']:.0f}s load {r['load']:.1f}", flush=True)
             if a.json: Path(a.json).write_text(json.dumps(rows, indent=1, default=float))
     df = pd.DataFrame(rows)
-    cov = df.covers.mean()
-    print(f"\nsettings {len(df)}; noise-rate interval covers the realised rate in {df.covers.sum()}/{len(df)} ({cov:.0%})")
+    lr = df[df.learned]
+    print(f"\nsettings {len(df)} ({len(lr)} where the models learned); noise-rate interval covers the realised rate in "
+          f"{df.covers.sum()}/{len(df)}, in {lr.covers.sum()}/{len(lr)} of those that learned (the others: interval [0, 1])")
     for m in ("cl", "t50"):
         ok = df[df[f"{m}_flagged"] > 0]
         close = (ok[f"{m}_expected"] - ok[f"{m}_measured"]).abs() <= 0.1

@@ -70,12 +70,12 @@ def beats_baseline(y_true, # held-out labels
 def divergence(losses, # the training loss of each epoch, in order
                factor:float=3.0, # a rise above this multiple of the lowest loss so far is divergence
               )->str|None:
-    "Why the training diverged (a non-finite loss, or one rising `factor`-fold above its lowest so far), or None."
+    "Why the training diverged (a non-finite loss, or one rising `factor`-fold above its lowest so far and back to half its first value), or None."
     losses = [float(l) for l in losses]
     low = math.inf
     for e, l in enumerate(losses):
         if not math.isfinite(l): return f"the training loss became {l} at epoch {e}"
-        if l > factor * low and l - low > 0.05:
+        if l > factor * low and l > 0.5 * losses[0]:
             return f"the training loss rose from {low:.3g} to {l:.3g} at epoch {e} (more than {factor:g}-fold)"
         low = min(low, l)
     return None
@@ -94,7 +94,7 @@ def learning_check(y_true, # held-out labels
     r["diverged"] = div is not None
     if div is not None:
         r["learned"], r["why"] = False, div + (f"; {r['why']}" if r["why"] else "")
-        r["try"] = (f"a lower --lr (e.g. {lr / 10:.3g})" if lr else "a lower --lr") + " or the default --recipe auto"
+        r["try"] = (f"a lower --lr (e.g. {lr / 10:.3g})" if lr else "a lower --lr") + " or another --recipe"
     elif not r["learned"]:
         r["try"] = ("more held-out images (a larger dataset)" if r["n_held_out"] < 20 else
                     "more epochs, another --recipe, more data, or check that the labels match the images")

@@ -230,6 +230,7 @@ def cmd_detect(a):
     kw.update(rec)
     if a.ratios is not None:
         if a.labels or a.clean_labels: raise ValueError("--ratios sweeps synthetic corruption; it cannot be combined with --labels/--clean-labels")
+        kw.pop("augment", None)                  # the sweep's shared trainer augments as detect does by default
         res = detect_sweep(data, a.out, ratios=a.ratios, verbose=not a.quiet, **kw)
     else:
         kw.update(labels=a.labels, clean_labels=a.clean_labels, folders=a.folders or False, review_top=a.top, policy=a.policy,

@@ -485,7 +485,13 @@ def _judge_noise(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise, clean_v
     inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
     s = res.extra["noise_rate"] = noise_rate_summary(boot, clean_valid, o.noise_estimator, replace=inc)
     if s["note"]: res.notes.append(s["note"])
-    res.results["q"] = mislabel_probability(fp.given, probs, s["rate"])
+    chk = res.extra["learning_check"]
+    if chk["learned"] and s["rate"] is None:     # the models learned something, but not enough to tell noise from their errors
+        res.extra["learning_check"] = dict(chk, learned=False, why=f"the out-of-fold models are too weak to judge "
+                                           f"(accuracy {chk['held_out_acc']:.3f} on the given labels): {s['note']}",
+                                           **{"try": "more epochs, a stronger --recipe or --arch, more images per class, or "
+                                                     "--allow-no-learning to flag anyway"})
+    res.results["q"] = mislabel_probability(fp.given, probs, s["rate"] if s["rate"] is not None else max(s["spread"][0], 0.0))
 
 def _judge_learning(o:DetectionOptions, res:_Outcome):
     "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
@@ -646,8 +652,9 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
         _trainer_methods(fp, o, res, labels.source.get("noise"))    # INCV before confident learning: its held-out predictions are pooled
         _probability_methods(fp, o, res)
         _value_methods(fp, o, res)
-        _judge_noise(fp, o, res, labels.source.get("noise"), clean_valid=not ds.imported)
-        _ensemble(fp, o, res, clean_valid=not ds.imported)
+        clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
+        _judge_noise(fp, o, res, labels.source.get("noise"), clean_valid=clean_valid)
+        _ensemble(fp, o, res, clean_valid=clean_valid)
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None
     _judge_learning(o, res)

@@ -130,11 +130,12 @@ def _sweep_options(kw:dict)->tuple:
 _DEFAULTS = dict(method="all", folds=4, arch="resnet18", epochs=10, lr=None, loss="ce", opt="sgd", wd=None, precision="auto",
                  alpha=0.001, ema_k=None, aum_threshold=True, aum_percentile=99, incv_iter=4, incv_noise=None, tv_kw=None,
                  k=None, select=None, run=None, folders=False, charts=True, top=16, top_k=None, feature_map="tsne",
-                 pool_probs=True, ensemble_cut="rate", noise_estimator="auto", aum_schedule="one_cycle", incv_score="last")
+                 pool_probs=True, ensemble_cut="rate", noise_estimator="auto", aum_schedule="one_cycle", incv_score="last",
+                 target_precision=None, allow_no_learning=True, recipe_info=None)
 _NOISE_KW = ("mapping", "T", "parents")
 _OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
              "folders", "charts", "top", "top_k", "feature_map", "pool_probs", "ensemble_cut", "noise_estimator", "aum_schedule",
-             "incv_score")
+             "incv_score", "target_precision", "allow_no_learning")
 
 # %% ../nbs/22_detection_sweep.ipynb #5c0cf5f1
 def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)

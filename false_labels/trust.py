@@ -66,6 +66,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                        estimator:str="auto", # 'auto' (the benchmark's order) or an estimator's name
                        level:float=0.9, # the interval's coverage
                        replace:dict|None=None, # point estimates known better elsewhere (INCV's own run): name -> rate
+                       learned:bool=True, # the out-of-fold models learned something (`oof_check`); if not, the rate is unknown
                       )->dict:
     "The chosen noise rate with its interval, every estimate with its own, their spread and whether they disagree."
     est, ivs = {}, {}
@@ -83,6 +84,18 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     spread = (float(min(vals)), float(max(vals))) if vals else (np.nan, np.nan)
     disagree = bool(vals) and spread[1] - spread[0] > 0.1
     note = None
+    if not learned:      # estimators read models that learned nothing: every rate is possible
+        return dict(rate=None, estimator=None, interval=(0.0, 1.0), estimates=est, intervals=ivs, spread=spread, disagree=disagree,
+                    note="the out-of-fold models learned nothing: the noise rate is unknown (every estimate reads chance-level models)",
+                    level=level)
+    if disagree and not (chosen == "gap" and clean_valid):
+        # without clean validation labels the out-of-fold accuracy cannot tell label noise from the models' own errors:
+        # weak models make INCV's formula and confident learning over-estimate, and nothing says by how much
+        lo, hi = min(i[0] for i in ivs.values()), max(i[1] for i in ivs.values())
+        return dict(rate=None, estimator=None, interval=(lo, hi), estimates=est, intervals=ivs, spread=spread, disagree=True,
+                    note=(f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}) and no clean "
+                          f"validation labels settle it: the models cannot tell label noise from their own errors, so the rate "
+                          f"is only known to lie in {lo:.3f}-{hi:.3f}"), level=level)
     if disagree:
         note = (f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}): the cut follows "
                 f"{chosen}, the closest of them in bench/bench_estimators.py "

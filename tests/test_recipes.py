@@ -1,0 +1,32 @@
+"Recipes: auto picks from the data and the machine, explicit options override and keep their meaning, params.json says why."
+import json
+from false_labels.cli import main
+from false_labels.recipes import RECIPES
+from test_checks import make
+
+def test_train_records_the_auto_recipe_and_what_the_user_set(tmp_path, capsys, one_thread):
+    data = make("good", tmp_path)
+    rc = main(["train", "--data", str(data), "--out", str(tmp_path/"run"), "--bs", "16", "--device", "cpu", "--quiet"])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    p = json.loads((tmp_path/"run"/"params.json").read_text())
+    r, small = p["recipe"], RECIPES["cpu_small"]
+    assert r["name"] == "cpu_small" and r["auto"] and "fewer than" in r["why"] and r["overridden"] == ["bs"]
+    assert (p["arch"], p["bs"], p["opt"], p["epochs"]) == (small.arch, 16, small.opt, small.epochs)     # --bs keeps its meaning
+
+def test_a_named_recipe_and_explicit_options(tmp_path, capsys, one_thread):
+    data = make("good", tmp_path)
+    rc = main(["train", "--data", str(data), "--out", str(tmp_path/"run"), "--recipe", "study", "--arch", "small_cnn",
+               "--epochs", "2", "--device", "cpu", "--quiet", "--allow-no-learning"])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    p = json.loads((tmp_path/"run"/"params.json").read_text())
+    assert p["recipe"]["name"] == "study" and not p["recipe"]["auto"] and (p["arch"], p["opt"], p["bs"]) == ("small_cnn", "adamw", 64)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path/"x"), "--recipe", "fast"]) == 2
+    assert "unknown recipe 'fast'" in capsys.readouterr().err
+
+def test_detect_uses_the_recipe(tmp_path, capsys, one_thread):
+    data = make("good", tmp_path)
+    rc = main(["detect", "--data", str(data), "--out", str(tmp_path/"d"), "--method", "cl", "--folds", "2", "--epochs", "10", "--bs", "16",
+               "--device", "cpu", "--quiet", "--ratio", "0.2"])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    p = json.loads((tmp_path/"d"/"params.json").read_text())
+    assert p["recipe_info"]["name"] == "cpu_small" and p["arch"] == "cpu_net_small" and p["opt"] == "adamw" and p["epochs"] == 10
