@@ -139,6 +139,7 @@ def apply_decisions(decisions:str|Path, # the decisions CSV (from the review pag
                    )->Applied:
     "Write the decisions as a new label set of the dataset (never over the given labels); optionally sort the files into folders."
     check_choice("mode", mode, EXPORT_MODES)
+    read_decisions(decisions)                                # a missing or malformed file is named before the data is opened
     if isinstance(data, Dataset) and data.path is None: raise ValueError("apply_decisions needs a dataset folder, not a dataset in memory")
     ds = load_dataset(data.path) if isinstance(data, Dataset) else import_images(data, size=size, progress=False, verbose=False)
     if not ds.label_sets: raise ValueError(f"{str(ds.path)!r} is generated data: decisions apply to imported datasets (false-labels import)")

@@ -31,7 +31,8 @@ def read_decisions(path:str|Path, # the decisions CSV
                   )->pd.DataFrame:
     "The decisions of a CSV (columns key, decision, label, decided_at, line), checked; a one-line ValueError on bad input."
     path = Path(path)
-    if not path.is_file(): raise ValueError(f"decisions file {str(path)!r} does not exist")
+    if not path.exists(): raise ValueError(f"decisions file {str(path)!r} does not exist")
+    if not path.is_file(): raise ValueError(f"decisions file {str(path)!r} is not a file")
     try: df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise ValueError(f"{str(path)!r} is not a readable CSV: {' '.join(str(e).split())}") from None

@@ -247,6 +247,11 @@ CLI_CASES = [
     _c("import:size=abc", IMPORT.split() + ["--size", "abc"], "abc"),
     _c("import:out=nonempty", IMPORT.replace("{out}", "{nonempty}").split(), "nonempty"),
     _c("import:out=underfile", IMPORT.replace("{out}", "{afile}/sub").split(), "afile.txt"),
+    # apply (a review's decisions file -> a new label set)
+    _c("apply:decisions=missing", ["apply", "{missing}", "--data", "{ds}"], "nosuchthing"),
+    _c("apply:decisions=afolder", ["apply", "{empty}", "--data", "{ds}"], "empty"),
+    _c("apply:decisions=labels-csv", ["apply", "{csv_good}", "--data", "{ds}"], "decision"),
+    _c("apply:mode=nope", ["apply", "{missing}", "--data", "{ds}", "--mode", "nope"], "nope"),
 ]
 
 # cases that may write: a fresh {out} must not exist afterwards
