@@ -82,6 +82,28 @@ def test_docs_page_draws_its_charts_offline(chromium, tmp_path):
     assert len(widths) == 2 and all(w > 50 for w in widths), widths
 
 
+def test_real_docs_pages_draw_their_charts_offline(chromium, tmp_path):
+    "The notebooks with the most charts, processed for the docs and rendered: every chart output is a picture that loads."
+    from fastcore.nbio import read_nb
+    from nbconvert import HTMLExporter
+    from nbdev.processors import FilterDefaults
+    import nbformat
+    for name in ("17_charts.ipynb", "31_report.ipynb"):
+        nb = read_nb(ROOT/"nbs"/name)
+        n = sum(docs.VEGALITE_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+        if not n: pytest.skip(f"nbs/{name} holds no saved chart (run `python tools/docs.py`)")
+        cwd = os.getcwd(); os.chdir(ROOT/"nbs"); os.environ["IN_TEST"] = "1"
+        try: FilterDefaults()(nb)
+        finally: os.chdir(cwd); os.environ.pop("IN_TEST", None)
+        html, _ = HTMLExporter(template_name="classic").from_notebook_node(nbformat.from_dict(dict(nb)))
+        probe = ("<script>window.addEventListener('load', () => { const ims = [...document.querySelectorAll('img')];"
+                 "document.body.insertAdjacentHTML('beforeend', '<pre id=probe>' + JSON.stringify(ims.map(i => i.naturalWidth))"
+                 " + '</pre>'); });</script>")
+        page = tmp_path/f"{name}.html"; page.write_text(html.replace("</body>", probe + "</body>"))
+        widths = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', _dump_dom(chromium, page.as_uri(), 5000)).group(1))
+        assert len(widths) >= n and all(w > 0 for w in widths), (name, n, widths)
+
+
 def _free_port() -> int:
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
