@@ -13,6 +13,19 @@ photos (/work/cifar, 32 px; validation labels treated as noisy, as for a user's 
 
 CPU: nice -n 10 python bench/bench_trust.py --json /tmp/bench_trust.json        (22 settings)
      python bench/bench_trust.py --only gen300 (one group)
+
+Measured so far (2 shared cores at load 13-18, nice 10; 8 of the 22 settings: the machine was too busy for more):
+  gen300, 5 settings (an earlier version: cpu_net_small 8 epochs, AdamW bs 64): the models never learned (out-of-fold
+    accuracy 0.28-0.36 on 4 classes): nothing flagged; noise-rate interval covered the realised rate 5/5 (wide: 0 to
+    0.42-0.75); 64-88 s per setting.
+  photo400, sym 10 % (recipe cpu_small): out-of-fold accuracy 0.26 (10 classes: learned, barely); estimators gap 0.177,
+    incv 0.520, cl 0.732 (realised 0.100). Before the rule "disagreeing estimators without clean validation labels:
+    rate unknown, flag nothing", the cut followed incv 0.52 [0.44, 0.60] (missed the truth) and the expected precision
+    0.50-0.63 was far from the measured 0.11-0.14 (cl 176 flags, t50 256 flags). With the rule, this setting flags
+    nothing and the reported range (0.000 to the widest interval's top) holds the truth. 820 s.
+  gen1000, sym 0 % (cpu_small): out-of-fold accuracy 0.84; gap 0.074 [0.000, 0.130] covers 0; but cl flags 75 of 700
+    (10.7 %; expected precision 0.31, measured 0) and t50 38 of 700 (5.4 %; expected 0.51, measured 0): the 0 %-noise
+    bar (<= 2 % flagged) is not met, and the expected precision over-states: the gap's +0.07 bias feeds it. 1000 s.
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 from pathlib import Path

@@ -120,10 +120,13 @@ NO_LEARNING = 3   # the exit status of a run that learned nothing (`checks.learn
 
 def with_recipe(a, data, kw:dict, plain:bool=True, share:float=1.0)->dict:
     "The training options of `--recipe` (auto by default) that the user did not set, and `recipe`: what params.json records."
-    from false_labels.recipes import data_facts, device_type, resolve_recipe
+    from false_labels.recipes import RECIPE_NAMES, data_facts, device_type, resolve_recipe
+    from false_labels.core import check_choice
+    check_choice("recipe", a.recipe, RECIPE_NAMES)
     given = {k: kw.get(k, getattr(a, k, None)) for k in ("arch", "epochs", "bs", "lr", "opt", "loss", "precision")}
-    opts, rec = resolve_recipe(a.recipe, given, device_type(getattr(a, "device", None)),
-                               **data_facts(data, getattr(a, "task", None), getattr(a, "size", None), share))
+    try: facts = data_facts(data, getattr(a, "task", None), getattr(a, "size", None), share)
+    except Exception: return {}        # data that cannot be read: the command itself names what is wrong with it
+    opts, rec = resolve_recipe(a.recipe, given, device_type(getattr(a, "device", None)), **facts)
     if not plain: opts.pop("loss"); opts.pop("loss_kw")             # a robust method keeps its own loss
     if not getattr(a, "quiet", False):
         print(f"recipe {rec['name']}" + (f" (auto: {rec['why']})" if rec["auto"] else "")

@@ -34,7 +34,7 @@ class Recipe:
 
 # %% ../nbs/13b_recipes.ipynb #12ca6e55
 RECIPES = dict(
-    cpu_small=Recipe("cpu_net_small", 30, 32, "adamw", note="bench_recipes.py: stable on a few hundred images"),
+    cpu_small=Recipe("cpu_net_small", 30, 32, "adamw", note="reasoned (AdamW, small batches: many steps, no lr scaling); bench_recipes.py to confirm"),
     cpu_photo=Recipe("cpu_net", 15, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="learn.CPU_PHOTO_RECIPE; bench_cifar.py: 78.4 % on 10,000 CIFAR photos"),
     study=Recipe("cpu_net_small", 10, 64, "adamw", note="learn.STUDY_RECIPE's training settings (bench_cpu_recipe.py)"),
     gpu=Recipe("resnet18_cifar", 30, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="common CIFAR practice; not benchmarked here"),

@@ -104,3 +104,17 @@ def test_a_huge_batch_does_not_scale_the_lr_past_sense(tmp_path, capsys, one_thr
     main(["train", "--data", str(make("good", tmp_path)), "--out", str(tmp_path/"run"), *TINY, "--bs", "100000", "--allow-no-learning", "--recipe", "classic"])
     p = json.loads((tmp_path/"run"/"params.json").read_text())
     assert p["opt"] == "sgd" and p["lr"] <= 0.1 * 96 / 256 + 1e-9, p["lr"]
+
+def test_a_sweep_counts_runs_that_learned_nothing_apart_from_failures(tmp_path, capsys, one_thread):
+    sw = tmp_path/"sweep"
+    argv = ["sweep", "--data", str(make("constant_black", tmp_path)), "--out", str(sw), "--ratios", "0", "--seeds", "1",
+            "--arch", "small_cnn", "--epochs", "2", "--bs", "16", "--device", "cpu", "--jobs", "0"]
+    rc = main(argv)
+    cap = capsys.readouterr()
+    assert rc == NO_LEARNING, cap.err[-2000:]
+    assert "1 done run learned nothing (not failures" in cap.out and "0 failed" not in cap.out.split("this time")[0]
+    assert "1 of 1 runs learned nothing" in cap.err.strip().splitlines()[-1]
+    from false_labels.analysis import load_results
+    df = load_results(sw, warn=False)
+    assert len(df) == 1 and [r["run_id"] for r in df.attrs["no_learning"]] == [df.run_id[0]]
+    assert main(argv + ["--allow-no-learning"]) == 0           # resumed: nothing to run, the learned-nothing run accepted
