@@ -14,7 +14,7 @@ from .core import check_int, one_line
 # %% auto #0
 __all__ = ['OVERWRITE_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data', 'check_out', 'check_clean_labels',
            'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options', 'cmd_detect', 'cmd_study', 'ArgParser',
-           'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
+           'build_parser', 'Stopped', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -400,13 +400,19 @@ def build_parser()->argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/40_cli.ipynb #b470932c
+class Stopped(KeyboardInterrupt):
+    "SIGINT or SIGTERM, raised by `stop_signals`; caught wherever `KeyboardInterrupt` is."
+    # A subclass, not KeyboardInterrupt itself: CPython remembers a bare KeyboardInterrupt that crossed some frames (code run
+    # through exec of a string, as libraries do) and then kills the process with SIGINT at exit even though it was handled:
+    # exit -2 instead of 130/143 (seen with strace: the process sends itself SIGINT after printing its line).
+
 @contextmanager
 def stop_signals():
-    "For the block, SIGINT and SIGTERM raise `KeyboardInterrupt` (the yielded list records which); a signal ignored by the parent stays ignored."
+    "For the block, SIGINT and SIGTERM raise `Stopped` (a `KeyboardInterrupt`; the yielded list records which); a signal ignored by the parent stays ignored."
     got, old = [], {}
     if threading.current_thread() is not threading.main_thread(): yield got; return
     def stop(signum, frame):
-        got.append(signum); raise KeyboardInterrupt
+        got.append(signum); raise Stopped(signal.Signals(signum).name)
     for s in (signal.SIGINT, signal.SIGTERM):
         h = signal.getsignal(s)
         if h is signal.SIG_DFL or h is signal.default_int_handler: old[s] = h; signal.signal(s, stop)  # not SIG_IGN, nor a host's own handler
