@@ -10,7 +10,7 @@ import fcntl, io, json, math, os, shutil
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, check_inputs, check_writable_dir, lock_holder,
+from .core import (OUTPUT_MARK, OutputExistsError, atomic_json, atomic_write, check_choice, check_inputs, check_writable_dir, lock_holder,
                                mark_output, read_json, write_holder)
 
 # %% auto #0
@@ -70,13 +70,15 @@ def run_dir_lock(out:str|Path, # the run folder
         raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there ({who}); wait for it "
                              "or choose another folder") from None
     write_holder(fd)
+    had_mark = (out/OUTPUT_MARK).exists()
     try:
         check_run_dir(out, overwrite)  # again, under the lock
         _clear_run(out)
+        mark_output(out, "run")        # now: result.json stays the last file a run writes
         yield out
-        mark_output(out, "run")
     except BaseException:
         _clear_run(out); lock.unlink(missing_ok=True)
+        if not had_mark: (out/OUTPUT_MARK).unlink(missing_ok=True)
         if created and not any(out.iterdir()): out.rmdir()
         raise
     else: lock.unlink(missing_ok=True)
