@@ -222,15 +222,16 @@ def cmd_study(a):
     out = Path(a.out); data = out/"data"
     from false_labels.core import mark_output, output_lock
     fresh = not out.exists() or not any(out.iterdir())   # only a folder the study creates is marked as written by false_labels
-    with output_lock(out, inside=True, what="study folder"):   # one study per folder; its dataset and sweep have their own locks
-        if fresh: mark_output(out, "study")
-        _study(a, r, out, data)
+    with output_lock(out, what="study folder"):   # one study per folder (.NAME.lock beside it); its dataset and sweep have their own
+        _study(a, r, out, data, fresh)
 
-def _study(a, r:dict, out:Path, data:Path):
+def _study(a, r:dict, out:Path, data:Path, fresh:bool):
     from false_labels.generate import generate_dataset, summary
     from false_labels.dataset import load_dataset
+    from false_labels.core import mark_output
     if (data/"card.json").exists(): ds = load_dataset(data); print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
+    if fresh: mark_output(out, "study")
     print(summary(ds))
     from false_labels.sweep import run_sweep
     run_sweep(out/"sweep", data=str(data), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]],
