@@ -15,7 +15,7 @@ from .core import check_int, one_line
 __all__ = ['NO_LEARNING', 'OPTION_HELP', 'OVERWRITE_HELP', 'cmd_generate', 'import_summary', 'cmd_import', 'open_data',
            'check_out', 'check_clean_labels', 'with_recipe', 'cmd_train', 'cmd_sweep', 'cmd_report', 'detect_options',
            'cmd_detect', 'trust_lines', 'cmd_study', 'cmd_apply', 'cmd_benchmark', 'option_choices', 'HelpFormatter',
-           'ArgParser', 'build_parser', 'stop_signals', 'interrupted_line', 'error_line', 'main']
+           'ArgParser', 'build_parser', 'Stopped', 'stop_signals', 'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/40_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -285,13 +285,13 @@ def cmd_study(a):
     out = Path(a.out); data = out/"data"
     from false_labels.core import mark_output, output_lock
     fresh = not out.exists() or not any(out.iterdir())   # only a folder the study creates is marked as written by false_labels
-    with output_lock(out, inside=True, what="study folder"):   # one study per folder; its dataset and sweep have their own locks
-        if fresh: mark_output(out, "study")
-        _study(a, r, out, data)
+    with output_lock(out, what="study folder"):   # one study per folder (.NAME.lock beside it); its dataset and sweep have their own
+        _study(a, r, out, data, fresh)
 
-def _study(a, r:dict, out:Path, data:Path):
+def _study(a, r:dict, out:Path, data:Path, fresh:bool):
     from false_labels.generate import generate_dataset, summary
     from false_labels.dataset import load_dataset
+    from false_labels.core import mark_output
     if (data/"card.json").exists():
         ds, asked = load_dataset(data), dict(n=r["n"], size=r["size"], seed=a.seed)
         have = {k: ds.card.get(k) for k in asked}
@@ -300,6 +300,7 @@ def _study(a, r:dict, out:Path, data:Path):
                              f"{', '.join(f'{k}={v}' for k, v in asked.items())}: give the same --n/--size/--seed to resume it, or another --out")
         print(f"dataset: reusing {data}")
     else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
+    if fresh: mark_output(out, "study")
     print(summary(ds))
     from false_labels.sweep import run_sweep
     run_sweep(out/"sweep", data=str(data), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]],
@@ -586,13 +587,19 @@ def build_parser()->argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/40_cli.ipynb #b470932c
+class Stopped(KeyboardInterrupt):
+    "SIGINT or SIGTERM, raised by `stop_signals`; caught wherever `KeyboardInterrupt` is."
+    # A subclass, not KeyboardInterrupt itself: CPython remembers a bare KeyboardInterrupt that crossed some frames (code run
+    # through exec of a string, as libraries do) and then kills the process with SIGINT at exit even though it was handled:
+    # exit -2 instead of 130/143 (seen with strace: the process sends itself SIGINT after printing its line).
+
 @contextmanager
 def stop_signals():
-    "For the block, SIGINT and SIGTERM raise `KeyboardInterrupt` (the yielded list records which); a signal ignored by the parent stays ignored."
+    "For the block, SIGINT and SIGTERM raise `Stopped` (a `KeyboardInterrupt`; the yielded list records which); a signal ignored by the parent stays ignored."
     got, old = [], {}
     if threading.current_thread() is not threading.main_thread(): yield got; return
     def stop(signum, frame):
-        got.append(signum); raise KeyboardInterrupt
+        got.append(signum); raise Stopped(signal.Signals(signum).name)
     for s in (signal.SIGINT, signal.SIGTERM):
         h = signal.getsignal(s)
         if h is signal.SIG_DFL or h is signal.default_int_handler: old[s] = h; signal.signal(s, stop)  # not SIG_IGN, nor a host's own handler

@@ -14,10 +14,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['OUTPUT_MARK', 'MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 'to_json', 'atomic_json', 'read_json',
-           'OutputExistsError', 'mark_output', 'is_output_folder', 'check_inputs', 'OutputLockedError', 'lock_file',
-           'output_lock', 'fmt_bytes', 'check_free_space', 'check_writable_dir', 'clean_stale', 'atomic_dir',
-           'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line', 'check_choice', 'check_int',
-           'check_positive', 'task_classes']
+           'OutputExistsError', 'mark_output', 'is_output_folder', 'check_inputs', 'OutputLockedError', 'lock_holder',
+           'lock_file', 'output_lock', 'write_holder', 'fmt_bytes', 'check_free_space', 'check_writable_dir',
+           'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
+           'check_choice', 'check_int', 'check_positive', 'task_classes']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -117,8 +117,10 @@ class OutputLockedError(OutputExistsError):
 
 _HELD = {}  # lock file -> [fd, depth]: the output locks this process holds (taken again, they are re-entered)
 
-def _holder(fd:int)->str:
-    return os.pread(fd, 300, 0).decode(errors="replace").strip() or "a process that did not say"
+def lock_holder(fd:int)->str:
+    "Who holds the lock file open as `fd`, as its holder wrote it (`write_holder`)."
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 300).decode(errors="replace").strip() or "a process that did not say"
 
 def lock_file(path:str|Path, # the output (file or folder) to lock
               inside:bool=False, # the lock file is PATH/.lock (folders that stay: runs, sweeps), else .NAME.lock beside it
@@ -155,7 +157,7 @@ def _acquire(lock:Path, path:Path, wait:bool, what:str)->int:
         try:
             if fcntl is not None: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            who = _holder(fd)
+            who = lock_holder(fd)
             if not wait:
                 os.close(fd)
                 raise OutputLockedError(f"{what} {str(path)!r} is being written by another process ({who}); wait for it to "
@@ -167,9 +169,13 @@ def _acquire(lock:Path, path:Path, wait:bool, what:str)->int:
         except FileNotFoundError: same = False
         if same: break
         os.close(fd)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
+    write_holder(fd)
     return fd
+
+def write_holder(fd:int):
+    "Say in the held lock file `fd` who holds it (pid, host, since when), for the refusal of a second writer."
+    os.ftruncate(fd, 0); os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode())
 
 # %% ../nbs/00_core.ipynb #81e28375
 def _existing_ancestor(path:Path)->Path:

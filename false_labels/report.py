@@ -759,7 +759,9 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
     "Write SWEEP/report/report.html (self-contained, offline) with PNG/SVG charts and CSV tables; return the HTML path."
     t0 = time.time(); sweep_dir = Path(sweep_dir)
     out = Path(out) if out is not None else sweep_dir/"report"
-    check_inputs(out, [sweep_dir/"plan.json", sweep_dir/"runs", sweep_dir/"results.parquet", sweep_dir/"detection"], overwrite=True)
+    check_inputs(out, [sweep_dir/"plan.json", sweep_dir/"runs", sweep_dir/"results.parquet", sweep_dir/"detection"])
+    _check_out(out)   # a report replaces only a report
+    load_results(sweep_dir, metric=metric, warn=False)   # a folder that is not a sweep is named before the output is touched
     with output_lock(out, what="report folder"):   # one writer, from the analysis to the written folder
         _check_out(out)
         d = analyse(sweep_dir, metric, drop, inverse, models, ratios, seed)

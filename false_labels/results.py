@@ -6,12 +6,12 @@ Docs: https://false-labels.github.io/false_labels/results.html.md"""
 
 # %% ../nbs/04_results.ipynb #6eac2756
 from __future__ import annotations
-import fcntl, io, json, math, os, shutil, socket, time, warnings
+import fcntl, io, json, math, os, shutil, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import (OutputExistsError, atomic_json, atomic_write, check_choice, check_inputs, check_writable_dir, mark_output,
-                               one_line, read_json)
+from .core import (OUTPUT_MARK, OutputExistsError, atomic_json, atomic_write, check_choice, check_inputs, check_writable_dir, lock_holder,
+                               mark_output, one_line, read_json, write_holder)
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
@@ -65,18 +65,20 @@ def run_dir_lock(out:str|Path, # the run folder
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        who = os.pread(fd, 300, 0).decode(errors="replace").strip() or "a process that did not say"
+        who = lock_holder(fd)
         os.close(fd)
         raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there ({who}); wait for it "
                              "or choose another folder") from None
-    os.ftruncate(fd, 0); os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode(), 0)
+    write_holder(fd)
+    had_mark = (out/OUTPUT_MARK).exists()
     try:
         check_run_dir(out, overwrite)  # again, under the lock
         _clear_run(out)
+        mark_output(out, "run")        # now: result.json stays the last file a run writes
         yield out
-        mark_output(out, "run")
     except BaseException:
         _clear_run(out); lock.unlink(missing_ok=True)
+        if not had_mark: (out/OUTPUT_MARK).unlink(missing_ok=True)
         if created and not any(out.iterdir()): out.rmdir()
         raise
     else: lock.unlink(missing_ok=True)

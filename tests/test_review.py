@@ -62,7 +62,7 @@ def test_export_folders_byte_for_byte(toy, mode):
     assert counts == {"clean": 10, "dirty": 3}
     files = sorted(p.relative_to(tmp/f"out_{mode}").as_posix() for p in (tmp/f"out_{mode}").rglob("*") if not p.is_dir())
     assert "dirty/lime/0.jpg" in files and "dirty/apple/0.jpg" in files and "clean/lime/x.png" in files  # given class
-    assert len(files) == 13
+    assert len(files) == 14 and ".false_labels" in files     # the 13 images and the mark: false_labels wrote this folder
     for r in sus.itertuples():
         part = "dirty" if r.suspect else "clean"
         got = [p for p in (tmp/f"out_{mode}"/part/r.given_name).iterdir() if p.name in (os.path.basename(r.path), f"{os.path.splitext(os.path.basename(r.path))[0]}_{r.id}{os.path.splitext(r.path)[1]}")]

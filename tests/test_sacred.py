@@ -87,10 +87,11 @@ def own_ds(ds, tmp_path):
 
 
 def fake_sweep(root:Path)->Path:
-    "A sweep folder's inputs (plan.json, runs/): enough for the refusals, which come before any analysis."
+    "A sweep folder's inputs (plan.json, runs/, a one-row results table): enough for the refusals, which come before any analysis."
     (root/"runs"/"r1").mkdir(parents=True)
     (root/"plan.json").write_text(json.dumps(dict(runs=[])))
     (root/"runs"/"r1"/"result.json").write_text("{}")
+    (root/"results.csv").write_text("run_id,ratio,test_acc,epoch\nr1,0,0.9,0\n")
     return root
 
 
@@ -256,7 +257,7 @@ def _writers(tmp:Path, ds:Path)->dict:
         "detect": (["detect", "--data", ds, "--out", X, "--method", "cl", "--folds", 2, *FIT, "--quiet"], X, False),
         "detect --ratios": (["detect", "--data", ds, "--out", X, "--ratios", 0.1, "--method", "cl", "--folds", 2, *FIT, "--quiet"], X, False),
         "report": (["report", S], S/"report", False),
-        "study": (["study", "--out", X, "--n", 200, "--ratios", "0", "--seeds", 1, "--epochs", 1, "--quiet"], X, True),
+        "study": (["study", "--out", X, "--n", 200, "--ratios", "0", "--seeds", 1, "--epochs", 1, "--quiet"], X, False),
         "train": (["train", "--data", ds, "--out", X, *FIT, "--quiet"], X, True),
         "sweep": (["sweep", "--data", ds, "--out", X, "--ratios", 0, *FIT, "--jobs", 0], X, True),
     }
