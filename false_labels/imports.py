@@ -542,7 +542,7 @@ def import_images(src:str|Path, # image folder, split image folder, CSV/TSV, CIF
             else scan_cifar(src, human) if layout == "cifar" else scan_npz(src))
     if human is not None and layout.endswith("image_folder"): plan = attach_human_labels(plan, human)
     elif human is not None and layout != "cifar":
-        raise ImportDataError(f"a CIFAR-N label file (human={str(human)!r}) applies to CIFAR batches or a CIFAR image folder, not to a {layout}")
+        raise ImportDataError(f"human {str(human)!r} (--human): a CIFAR-N label file applies to CIFAR batches or a CIFAR image folder, not to a {layout}")
     key = import_key(layout, plan["stamp"], size=size if size is not None else f"auto<={DEFAULT_MAX_SIDE}", classes=classes,
                      human=str(human) if human else None)
     target = Path(out) if out is not None else cache_dir()/key

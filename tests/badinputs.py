@@ -501,7 +501,7 @@ INPUT_CASES = [
     _import("classes=labels-nothing", "{in_flat}", "--classes", "bird,cat,dog,fish", "=>", "--classes", "fish"),
     _import("workers=0", "{in_flat}", "--workers", "0", "=>", "workers", "0"),
     _import("workers=-1", "{in_flat}", "--workers", "-1", "=>", "workers", "-1"),
-    _import("human=for-an-image-folder", "{in_flat}", "--human", "{in_human_nokeys}", "=>", "--human", "CIFAR"),
+    _import("human=for-an-image-folder", "{in_flat}", "--human", "{in_human_nokeys}", "=>", "nokeys.pt", "aggre_label"),  # read, then refused
     _import("human=for-a-csv", "{in_csv_good}", "--human", "{in_human_nokeys}", "=>", "--human", "csv"),
     # import: CIFAR-N label files
     _import("human=no-cifar-n-keys", "{in_cifar}", "--human", "{in_human_nokeys}", "=>", "nokeys.pt", "aggre_label"),
