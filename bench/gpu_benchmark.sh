@@ -17,7 +17,7 @@
 # Then the device tool:  run(command="bash bench/gpu_benchmark.sh", carry=[".whl", ".gpu_data"], timeout_s=600)
 # It writes to $OUT: table.md, table.csv, scores.csv (one row per finished run: accuracy, epochs, train_time_s),
 # log.txt (the benchmark's output), machine.txt (GPU, torch, timings). Tunable: EPOCHS, BUDGET, JOBS, METHODS,
-# SETTINGS, PER_CLASS (training images per class of the real data; default all).
+# SETTINGS, PER_CLASS / TEST_PER_CLASS (images per class; default all), FAKE_PER_CLASS (generated data).
 set -u
 OUT=${OUT:-/tmp/gpu_benchmark_out}; mkdir -p "$OUT"
 EPOCHS=${EPOCHS:-15}; BUDGET=${BUDGET:-420}; JOBS=${JOBS:-4}
@@ -50,6 +50,7 @@ echo "data ready after $(( $(date +%s) - T0 ))s" >> "$OUT/machine.txt"
 
 ARGS=(--data "$DATA" --out "$WORK/bench" --preset gpu --epochs "$EPOCHS" --methods "$METHODS" --settings "$SETTINGS" --jobs "$JOBS")
 [ -n "${PER_CLASS:-}" ] && ARGS+=(--per-class "$PER_CLASS")
+[ -n "${TEST_PER_CLASS:-}" ] && ARGS+=(--test-per-class "$TEST_PER_CLASS")
 LEFT=$(( BUDGET - ($(date +%s) - T0) ))
 timeout --signal=INT --kill-after=20 "$LEFT" python3 -m false_labels benchmark "${ARGS[@]}" > "$OUT/log.txt" 2>&1
 echo "benchmark exit $? after $(( $(date +%s) - T0 ))s" >> "$OUT/machine.txt"
