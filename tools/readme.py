@@ -35,7 +35,8 @@ def _output(o:dict, name:str, images:dict|None) -> str|None:
 def site_links(md:str) -> str:
     "Markdown links to notebooks, written relative to nbs/ for the site, made relative to the repository root."
     md = re.sub(r"\]\((?!https?:|/|#|nbs/)([^)]+\.ipynb|[^)]+/)\)", r"](nbs/\1)", md)
-    return re.sub(r"\]\((images/[^)]+)\)", r"](nbs/\1)", md)     # pictures kept beside the notebooks (nbs/images/)
+    md = re.sub(r"\]\((images/[^)]+)\)", r"](nbs/\1)", md)       # pictures kept beside the notebooks (nbs/images/)
+    return md.replace("](../", "](")                                   # files of the repository outside nbs/
 
 
 def render(nb_path=ROOT/"nbs"/"index.ipynb", images:dict|None=None) -> str:
