@@ -24,8 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	if [ -z "$(TORCH_PIP_ARGS)" ] && [ -z "$(HAS_GPU)" ] && \
 	   $(BIN)/python -m pip install -q --retries 0 --timeout 20 --index-url $(TORCH_CPU_INDEX) $(TORCH_SPEC) 2>/dev/null; \
-	then echo "torch: the CPU build (no NVIDIA GPU found)"; \
-	else $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH_SPEC); fi
+	then :; else $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH_SPEC); fi
 	@$(BIN)/python -c "import torch; print('torch', torch.__version__, 'with CUDA', torch.version.cuda) if torch.version.cuda else print('torch', torch.__version__, '(CPU build)')"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
