@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from procs import python
+from procs import cli_env, finish, python, start
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,22 +19,7 @@ FIT = ["--task", "4", "--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--d
 LEFTOVER = (".partial-", ".old-", ".tmp")
 
 
-def _env():
-    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def start(*args):
-    "`false-labels ARGS` in its own process group (so a kill reaches its workers too), with SIGINT at its default wherever the suite runs."
-    return subprocess.Popen(python("-m", "false_labels", *args), cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def finish(p, timeout=300):
-    try: out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL); out, err = p.communicate()
-        pytest.fail(f"no exit within {timeout}s\n{out[-2000:]}\n{err[-2000:]}")
-    return p.returncode, out, err
+_env = cli_env
 
 
 def fl(*args, timeout=300):

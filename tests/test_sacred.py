@@ -13,15 +13,14 @@ import cv2
 import numpy as np
 import pytest
 
-from procs import python
+from procs import cli_env, finish, python, start
 
 ROOT = Path(__file__).resolve().parents[1]
 FIT = ["--task", "4", "--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu", "--allow-no-learning"]   # tiny runs: learning is not the point
 LEFTOVER = (".partial-", ".old-", ".tmp")
 
 
-def _env():
-    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_env = cli_env
 
 
 def _main(argv):
@@ -285,17 +284,7 @@ def test_a_killed_holder_does_not_block(tmp_path, holder, capsys):
 
 
 # ---------------------------------------------------------------- Ctrl-C and kill: exactly what is kept, then resume
-def _start(*args, sigint="default"):
-    return subprocess.Popen(python("-m", "false_labels", *args, sigint=sigint), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def _finish(p, timeout=120):
-    try: out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL); out, err = p.communicate()
-        pytest.fail(f"no exit within {timeout}s\n{out[-2000:]}\n{err[-2000:]}")
-    return p.returncode, out, err
+_start, _finish = start, lambda p, timeout=120: finish(p, timeout)
 
 
 def _wait_for(cond, timeout, what, p):
