@@ -50,7 +50,7 @@ docs-check: install  ## run each notebook as the docs build does (Quarto cannot 
 check-outputs: install  ## saved notebook outputs present and fresh (nbs/.outputs.json, written by `make docs`)
 	$(BIN)/python tools/check_outputs.py
 
-docs: install  ## execute the notebooks in place on the CPU (NB="nbs/01_alter.ipynb ..." for some), clean, export, README
+docs: install  ## execute the notebooks in place on the CPU (NB="nbs/data/10_alter.ipynb ..." for some), clean, export, README
 	test -f data/study/sweep/results.parquet || $(BIN)/false-labels study --out data/study  # the analysis notebooks show it
 	$(BIN)/python tools/docs.py --jobs $(DOCS_JOBS) $(NB)
 

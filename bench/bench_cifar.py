@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from false_labels.dataset import Dataset
-from false_labels.data import dataloaders
-from false_labels.learn import CPU_PHOTO_RECIPE, make_learner, predict_logits
+from false_labels.data.dataset import Dataset
+from false_labels.training.loaders import dataloaders
+from false_labels.training.learner import CPU_PHOTO_RECIPE, make_learner, predict_logits
 
 
 def load_subset(root, per_class:int=1000, cache_dir="/tmp"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from false_labels.learn import STUDY_RECIPE, train_run
+from false_labels.training.learner import STUDY_RECIPE, train_run
 
 from common import bench_dataset
 

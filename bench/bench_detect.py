@@ -1,4 +1,4 @@
-"""Benchmark false_labels.detect against baselines measured side by side in this process.
+"""Benchmark false_labels.detectors.registry against baselines measured side by side in this process.
 
 1. confident learning: ours vs cleanlab.filter.find_label_issues on N x C synthetic probabilities (time ratio,
    agreement as Jaccard of the flagged sets, precision/recall against the truth);
@@ -10,9 +10,9 @@ Usage: python bench/bench_detect.py [--n 50000] [--classes 14] [--epochs 30] [--
 import argparse, time, warnings
 import numpy as np
 import pandas as pd
-from false_labels import confident as CL, dynamics as DY, value as TV
+from false_labels.detectors import confident as CL, dynamics as DY, value as TV
 from false_labels.core import versions
-from false_labels.noise import corrupt
+from false_labels.noise.corrupt import corrupt
 
 def timeit(f, repeat):
     "Median wall time of `repeat` calls (after one warm-up) and the last result."

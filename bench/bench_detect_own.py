@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from false_labels import learn
-from false_labels.detection import detect_labels
-from false_labels.imports import import_images
-from false_labels.noise import corrupt
+from false_labels.training import learner as learn
+from false_labels.detectors.pipeline import detect_labels
+from false_labels.data.formats import import_images
+from false_labels.noise.corrupt import corrupt
 
 
 CPU_ARCH = next(a for a in ("cpu_net_small", "small_cnn") if a in learn.ARCHS)   # the CPU recipe where the project has it

@@ -1,4 +1,4 @@
-"""Detection quality and cost with real trainings: false_labels.detection on the generated 14-class task.
+"""Detection quality and cost with real trainings: false_labels.detectors.pipeline on the generated 14-class task.
 
 Quality bars (issues 7 and 14), scored against the known corrupted labels:
   0.2 % symmetric noise      the best method's precision@k and recall@k >= 83.3 % (k = true number of flips, >= 40 flips:
@@ -68,8 +68,8 @@ import pandas as pd
 import torch
 
 from false_labels.core import versions
-from false_labels.detection_sweep import detect_sweep
-from false_labels.trainer import make_fit_predict
+from false_labels.detectors.sweep import detect_sweep
+from false_labels.training.kfold import make_fit_predict
 
 from common import bench_dataset
 
@@ -136,8 +136,8 @@ def bars(res: pd.DataFrame) -> list:
 
 def variants(folder) -> pd.DataFrame:
     "Each choice of issue 14 side by side, recomputed from one detection folder's arrays (no new training)."
-    from false_labels.confident import estimate_noise_rate, find_label_issues, label_quality
-    from false_labels.detect import cut_ensemble, ensemble, evaluate_detection, flag_by_gmm
+    from false_labels.detectors.confident import estimate_noise_rate, find_label_issues, label_quality
+    from false_labels.detectors.registry import cut_ensemble, ensemble, evaluate_detection, flag_by_gmm
     z, p = dict(np.load(Path(folder)/"detection_stats.npz")), json.loads((Path(folder)/"params.json").read_text())
     y, bad, rows = z["given"], z["corrupted"], []
     def row(name, score, flags, **kw):

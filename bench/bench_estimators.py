@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from false_labels.data import dataloaders
-from false_labels.detect import out_of_fold_probs
-from false_labels.robust import noise_rate_estimates
-from false_labels.trainer import make_fit_predict
+from false_labels.training.loaders import dataloaders
+from false_labels.detectors.registry import out_of_fold_probs
+from false_labels.methods.registry import noise_rate_estimates
+from false_labels.training.kfold import make_fit_predict
 
 from common import bench_dataset
 

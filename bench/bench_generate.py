@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from false_labels.generate import (GENERATOR_VERSION, GENERATOR_VERSIONS, EmbeddedSource, _Maker, assign_bases,
+from false_labels.data.generate import (GENERATOR_VERSION, GENERATOR_VERSIONS, EmbeddedSource, _Maker, assign_bases,
                                    generate_dataset, sample_labels)
 
 

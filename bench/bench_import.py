@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from false_labels.imports import import_images, scan_image_folder
+from false_labels.data.formats import import_images, scan_image_folder
 
 
 def synthetic_folder(n:int, size:int=32, classes:int=10)->Path:

@@ -1,4 +1,4 @@
-"""Benchmark false_labels.noise against naive baselines measured side by side in the same process.
+"""Benchmark false_labels.noise.corrupt against naive baselines measured side by side in the same process.
 
 Baselines do the same job without the guarantees: sym = `rng.choice(N, k, replace=False)` + a random other class;
 matrix = an independent draw per sample from its row of T (inverse CDF). Run: `python bench/bench_noise.py [N | --quick]`.
@@ -8,7 +8,7 @@ import sys, time
 import numpy as np
 import torch
 from false_labels.core import versions
-from false_labels.noise import corrupt, noise_matrix, _hash
+from false_labels.noise.corrupt import corrupt, noise_matrix, _hash
 
 PARENT = np.array([0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3])
 

@@ -125,8 +125,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from false_labels.learn import Prepared, make_learner, train_run
-from false_labels.robust import train_method
+from false_labels.training.learner import Prepared, make_learner, train_run
+from false_labels.methods.registry import train_method
 
 from common import bench_dataset
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from false_labels.imports import import_images
-from false_labels.learn import train_run
-from false_labels.recipes import RECIPES, auto_recipe
+from false_labels.data.formats import import_images
+from false_labels.training.learner import train_run
+from false_labels.training.recipes import RECIPES, auto_recipe
 
 
 def folder(root:Path, per_class:int, test_per_class:int, work:Path)->Path:

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from false_labels.apply import apply_decisions
-from false_labels.decisions import now_iso, write_decisions
-from false_labels.detection import detect_labels
-from false_labels.robust import train_method
+from false_labels.review.apply import apply_decisions
+from false_labels.review.decisions import now_iso, write_decisions
+from false_labels.detectors.pipeline import detect_labels
+from false_labels.methods.registry import train_method
 
 
 

@@ -1,4 +1,4 @@
-"""Robust-training benchmark: every method of false_labels.robust side by side, on the same data, same recipe, same seed.
+"""Robust-training benchmark: every method of false_labels.methods.registry side by side, on the same data, same recipe, same seed.
 
 Each method trains through `robust.train_method` (the run folder a sweep would write) at 0 % and at 40 % symmetric
 noise; plain cross-entropy ('ce') is the baseline measured in the same process. The noise rate is estimated
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from false_labels.data import pick_device
-from false_labels.learn import LOSSES
-from false_labels.robust import METHODS, train_method
+from false_labels.training.loaders import pick_device
+from false_labels.training.learner import LOSSES
+from false_labels.methods.registry import METHODS, train_method
 
 from common import bench_dataset
 

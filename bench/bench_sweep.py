@@ -39,7 +39,7 @@ def parse():
 
 def one(engine, out, data, a):
     "Run the sweep with `engine`; return its measurements."
-    from false_labels.sweep import run_sweep, read_status
+    from false_labels.study.sweep import run_sweep, read_status
     t0 = time.perf_counter()
     df = run_sweep(out, data, ratios=a.ratios, seeds=1, archs=a.arch, epochs=a.epochs, bs=a.bs, task=a.task,
                    device=a.device, jobs=a.jobs, engine=engine, progress=False)
@@ -61,7 +61,7 @@ def main():
     try:
         data = a.data
         if data is None:
-            from false_labels.generate import generate_dataset
+            from false_labels.data.generate import generate_dataset
             t = time.perf_counter()
             data = generate_dataset(root/"data", n=a.n, size=a.size, seed=0, progress=False, gallery=False).path
             print(f"dataset: {a.n} images {a.size}px in {time.perf_counter() - t:.1f}s")

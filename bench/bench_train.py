@@ -1,4 +1,4 @@
-"""Training throughput and quality benchmark for false_labels.data + false_labels.learn.
+"""Training throughput and quality benchmark for false_labels.training.loaders + false_labels.training.learner.
 
 Speed mode (side by side, one process, same model / batch size / precision / optimiser, training phase only):
   plain   a hand-written PyTorch loop over the same device-resident uint8 tensors (same batched flip+shift gather)
@@ -39,9 +39,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from false_labels.alter import SUBCLASSES
-from false_labels.data import dataloaders, gather_augment, pick_device
-from false_labels.learn import load_model, make_learner, make_loss, make_model, make_opt, predict_logits, train_run
+from false_labels.data.alter import SUBCLASSES
+from false_labels.training.loaders import dataloaders, gather_augment, pick_device
+from false_labels.training.learner import load_model, make_learner, make_loss, make_model, make_opt, predict_logits, train_run
 
 from common import bench_dataset
 
@@ -159,7 +159,7 @@ def folder(ds, arch, args, dev, png_root):
 
 
 def _amp(args, dev, precision=None):
-    from false_labels.learn import resolve_precision
+    from false_labels.training.learner import resolve_precision
     p = resolve_precision(precision or args.precision, dev)
     if p == "fp32": return torch.autocast(dev.type, enabled=False)
     return torch.autocast(dev.type, dtype=torch.bfloat16 if p == "bf16" else torch.float16)
@@ -196,7 +196,7 @@ def _test_acc(model, dls, precision)->float:
 
 def cpu_mode(ds, args, dev):
     "Per seed, plain fp32 loop vs the project's trainer at precision 'auto', their epochs interleaved (AB, BA, ...): rates and accuracies."
-    from false_labels.learn import resolve_precision
+    from false_labels.training.learner import resolve_precision
     arch, rows = args.archs.split(",")[0], []
     res = {k: dict(rate=[], acc=[]) for k in ("plain_fp32", "ours")}
     for seed in args.seeds:

@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from false_labels.data import as_dataset, dataloaders
-from false_labels.detect import score_from_stats
-from false_labels.stats import out_of_fold_probs
-from false_labels.imports import import_images
-from false_labels.recipes import data_facts, resolve_recipe
-from false_labels.trainer import make_fit_predict
-from false_labels.trust import (cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap,
+from false_labels.training.loaders import as_dataset, dataloaders
+from false_labels.detectors.registry import score_from_stats
+from false_labels.arrays import out_of_fold_probs
+from false_labels.data.formats import import_images
+from false_labels.training.recipes import data_facts, resolve_recipe
+from false_labels.training.kfold import make_fit_predict
+from false_labels.detectors.trust import (cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap,
                                 noise_rate_summary, oof_check)
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -7,8 +7,8 @@ Run: python bench/bench_value_head.py
 import os, time
 import numpy as np, torch
 from sklearn.metrics import roc_auc_score
-from false_labels.stats import synthetic_stats
-from false_labels.value import mc_training_values, training_values
+from false_labels.arrays import synthetic_stats
+from false_labels.detectors.value import mc_training_values, training_values
 
 torch.set_num_threads(1)
 print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} (1 min)")

@@ -2,7 +2,7 @@
 import tempfile, time
 from pathlib import Path
 
-from false_labels.dataset import load_dataset
+from false_labels.data.dataset import load_dataset
 
 
 def bench_dataset(data, # an existing dataset folder, or None to generate one
@@ -13,7 +13,7 @@ def bench_dataset(data, # an existing dataset folder, or None to generate one
     if data: return load_dataset(data)
     out = Path(folder or tempfile.mkdtemp(prefix=prefix))/f"data_{n}_{size}"
     if (out/"card.json").exists(): return load_dataset(out)
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     t = time.perf_counter()
     ds = generate_dataset(out, n=n, size=size, seed=0, progress=False, gallery=False)
     print(f"generated {ds} in {time.perf_counter() - t:.1f} s", flush=True)

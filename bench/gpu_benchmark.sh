@@ -45,7 +45,7 @@ if [ -f .gpu_data/cifar10_subset.tar.gz ]; then
   tar xzf .gpu_data/cifar10_subset.tar.gz -C "$WORK"
   DATA="$WORK/cifar10_subset/labels.csv"; echo "data: real CIFAR-10 + CIFAR-10N ($DATA)" >> "$OUT/machine.txt"
 else
-  python3 -c "from false_labels.benchmark import fake_cifar; fake_cifar('$WORK/fake', per_class=${FAKE_PER_CLASS:-1000}, test_per_class=${FAKE_TEST_PER_CLASS:-200})"
+  python3 -c "from false_labels.study.benchmark import fake_cifar; fake_cifar('$WORK/fake', per_class=${FAKE_PER_CLASS:-1000}, test_per_class=${FAKE_TEST_PER_CLASS:-200})"
   DATA="$WORK/fake/cifar-10-batches-py"; echo "data: generated CIFAR-shaped ($DATA)" >> "$OUT/machine.txt"
 fi
 echo "data ready after $(( $(date +%s) - T0 ))s" >> "$OUT/machine.txt"
@@ -60,7 +60,7 @@ python3 -m false_labels benchmark --out "$WORK/bench" --table-only >> "$OUT/log.
 python3 - "$WORK/bench" "$OUT" <<'EOF' >> "$OUT/machine.txt" 2>&1
 import sys, shutil
 from pathlib import Path
-from false_labels.benchmark import run_scores
+from false_labels.study.benchmark import run_scores
 bench, out = Path(sys.argv[1]), Path(sys.argv[2])
 sc = run_scores(bench); sc.to_csv(out/"scores.csv", index=False)
 for f in ("table.md", "table.csv"):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from false_labels.imports import attach_human_labels, scan_image_folder
+from false_labels.data.formats import attach_human_labels, scan_image_folder
 
 
 def rank(path):

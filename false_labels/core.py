@@ -17,7 +17,7 @@ __all__ = ['OUTPUT_MARK', 'MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 
            'OutputExistsError', 'mark_output', 'is_output_folder', 'check_inputs', 'OutputLockedError', 'lock_holder',
            'lock_file', 'output_lock', 'write_holder', 'fmt_bytes', 'check_free_space', 'check_writable_dir',
            'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
-           'check_choice', 'check_int', 'check_positive', 'task_classes']
+           'check_choice', 'check_int', 'check_positive', 'task_classes', 'option_type', 'add_options', 'options_of']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -342,3 +342,49 @@ def task_classes(task, # a task name: 4, 14, 'label', ... or 'binary:<class>' (t
     if isinstance(task, str) and task.isdigit(): task = int(task)
     check_choice("task", task, [*classes, "binary:<class>"])
     return task, list(classes[task]), None
+
+# %% ../nbs/00_core.ipynb #bd0a441e
+def option_type(annotation)->tuple:
+    "(kind, parse) of a dataclass field's annotation: kind 'flag' for bools, else a function that parses the command-line text."
+    a = str(annotation).replace(" ", "").replace("|None", "").replace("None|", "").replace("Optional[", "").rstrip("]")
+    if a == "bool": return "flag", None
+    if a == "int": return "value", int
+    if a == "float": return "value", float
+    if a in ("dict", "dict[str,object]"): return "value", json.loads
+    if a.startswith(("list", "tuple")): return "value", lambda s: [v.strip() for v in s.split(",") if v.strip()]
+    return "value", str
+
+# %% ../nbs/00_core.ipynb #adf461e5
+def add_options(parser, # an argparse parser or argument group
+                cls, # a dataclass whose fields are the options
+                only=None, # names of the fields to add (None: every field)
+                skip=(), # names of fields to leave out
+                help:dict|None=None, # field name -> help text to use instead of its docment
+                choices:dict|None=None, # field name -> allowed values
+               ):
+    "Add a `--kebab-name` option per field of the dataclass `cls` (type and help from the field); unset options stay None."
+    from dataclasses import MISSING, fields
+    from fastcore.docments import docments
+    docs, help, choices = docments(cls, full=False), help or {}, choices or {}
+    for f in fields(cls):
+        if (only is not None and f.name not in only) or f.name in skip: continue
+        flag, text = "--" + f.name.replace("_", "-"), help.get(f.name) or docs.get(f.name) or ""
+        kind, parse = option_type(f.type)
+        if kind == "flag" and f.default is True:
+            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False, default=None, help=text)
+        elif kind == "flag": parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None, help=text)
+        else:
+            has = f.default is not MISSING and f.default is not None
+            parser.add_argument(flag, dest=f.name, type=parse, default=None, choices=choices.get(f.name),
+                                help=text + (f" (default {f.default})" if has and "default" not in text else ""))
+    return parser
+
+# %% ../nbs/00_core.ipynb #cfaeaa5e
+def options_of(cls, # the dataclass of `add_options`
+               ns, # parsed arguments (argparse.Namespace) or a dict
+               **extra, # fields to set whatever the command line says
+              ):
+    "The dataclass `cls` from parsed arguments: the options given, the defaults for the rest, then `extra`."
+    from dataclasses import fields
+    got = vars(ns) if not isinstance(ns, dict) else ns
+    return cls(**{f.name: got[f.name] for f in fields(cls) if got.get(f.name) is not None}, **extra)

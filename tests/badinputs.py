@@ -34,8 +34,8 @@ def _png(path:Path, seed:int):
 
 def build_env(root:Path)->dict:
     "Every fixture the bad-input cases name, built once under `root`; returns {placeholder: path}."
-    from false_labels.generate import generate_dataset
-    from false_labels.sweep import plan_sweep, write_plan
+    from false_labels.data.generate import generate_dataset
+    from false_labels.study.sweep import plan_sweep, write_plan
     root = Path(root)
     e = {}
     ds = e["ds"] = root/"ds"
@@ -105,7 +105,7 @@ def build_env(root:Path)->dict:
         e[f"yaml_{name}"] = y/(f"{name}.json" if name == "badjson" else f"{name}.yaml")
 
     # label CSVs for detect --labels (task 4 of `ds`)
-    from false_labels.dataset import load_dataset
+    from false_labels.data.dataset import load_dataset
     d = load_dataset(ds); tr_ids = d.split_idx("train"); y4 = d.labels(4)[tr_ids]
     c = root/"csv"; c.mkdir()
     pd.DataFrame(dict(id=tr_ids, label=y4)).to_csv(c/"good.csv", index=False)
@@ -261,11 +261,11 @@ WRITES = ("generate", "train", "sweep", "detect", "study", "import")
 # ---------------------------------------------------------------- the API table
 def _api():
     "(id, call(env, tmp) -> anything, exception types, wanted substrings)."
-    import false_labels.noise as noise, false_labels.detect as det
-    import false_labels.generate as gen, false_labels.dataset as dset
-    import false_labels.learn as learn, false_labels.sweep as sweep, false_labels.plan as plan
-    import false_labels.analysis as analysis, false_labels.report as report
-    import false_labels.detection as detection, false_labels.robust as robust
+    import false_labels.noise.corrupt as noise, false_labels.detectors.registry as det
+    import false_labels.data.generate as gen, false_labels.data.dataset as dset
+    import false_labels.training.learner as learn, false_labels.study.sweep as sweep, false_labels.study.plan as plan
+    import false_labels.study.analysis as analysis, false_labels.study.report as report
+    import false_labels.detectors.pipeline as detection, false_labels.methods.registry as robust
     y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
     s = np.linspace(0, 1, 10)
     P = np.full((10, 3), 1 / 3)
@@ -468,7 +468,7 @@ def build_inputs_env(root:Path, ds:Path)->dict:
                            ckpt_true="checkpoint_every: true\n").items():
         (y/f"{name}.yaml").write_text(text); e[f"in_yaml_{name}"] = y/f"{name}.yaml"
     # a sweep folder whose plan.json is damaged; a study folder holding another study's data
-    from false_labels.sweep import plan_sweep, write_plan
+    from false_labels.study.sweep import plan_sweep, write_plan
     sw = e["in_sweep_badplan"] = root/"sweep_badplan"
     write_plan(sw, plan_sweep(data=ds, ratios=[0], seeds=1, archs=["small_cnn"], epochs=1, task=4))
     (sw/"plan.json").write_text((sw/"plan.json").read_text()[:200]); (sw/"runs").mkdir()
@@ -561,8 +561,8 @@ CLI_CASES += INPUT_CASES
 
 def _api_inputs():
     "Round 3's API cases: the public checkers the CLI relies on, called directly."
-    import false_labels.imports as imp, false_labels.noise as noise, false_labels.plan as plan, false_labels.robust as robust
-    import false_labels.detection as detection, false_labels.core as core
+    import false_labels.data.formats as imp, false_labels.noise.corrupt as noise, false_labels.study.plan as plan, false_labels.methods.registry as robust
+    import false_labels.detectors.pipeline as detection, false_labels.core as core
     VE = (ValueError,)
     def damaged(t):
         (t/"x.json").write_text('{"a": "unterminated'); return core.read_json(t/"x.json")

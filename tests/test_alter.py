@@ -1,10 +1,10 @@
-"Behaviour and properties of false_labels.alter: regions, the 14 alterations, effect and visibility."
+"Behaviour and properties of false_labels.data.alter: regions, the 14 alterations, effect and visibility."
 import cv2
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from false_labels.alter import (CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, CHANNEL_ORDERS, add_blobs, add_offset, alter,
+from false_labels.data.alter import (CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, CHANNEL_ORDERS, add_blobs, add_offset, alter,
                                 apply_alteration, effect, gaussian_blur, hue_shift, is_valid_polygon, is_visible,
                                 permute_channels, polygon_box, polygon_mask, random_polygon, inscribed_polygon, pasted_effect,
                                 difference_image)
@@ -217,7 +217,7 @@ def test_bad_input():
 
 def test_random_polygon_is_the_first_valid_candidate():
     "The inlined fast path picks exactly what `_convex_order` + `_shape_ok` pick, draw for draw (datasets unchanged)."
-    from false_labels.alter import _convex_order, _shape_ok
+    from false_labels.data.alter import _convex_order, _shape_ok
     for s in range(300):
         h, w = [(128, 128), (32, 32), (64, 48), (200, 311)][s % 4]
         kw = {} if s % 3 else dict(min_area=0.3, max_area=0.4, max_angle=120.)

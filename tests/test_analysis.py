@@ -1,4 +1,4 @@
-"""false_labels.analysis: fits, plateau test, inverse models, theory check, robustness, bad input.
+"""false_labels.study.analysis: fits, plateau test, inverse models, theory check, robustness, bad input.
 
 Fixtures are small synthetic sweeps written by `write_sweep` below from a seeded model of accuracy vs ratio
 (final accuracy = acc0 + slope * ratio + N(0, sd)); assertions compare against the model's parameters.
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from false_labels.analysis import (REGRESSORS, NoFinishedRunsError, SingleRatioError, confusion_table, excluded_runs,
+from false_labels.study.analysis import (REGRESSORS, NoFinishedRunsError, SingleRatioError, confusion_table, excluded_runs,
     fit_bands, group_keys, inverse_regression, load_results, metric_columns, noise_regimes, plateau_test, regress_on_ratio,
     robustness, theory_check)
-from false_labels.noise import expected_noisy_accuracy
+from false_labels.noise.corrupt import expected_noisy_accuracy
 
 CLASSES = ("a", "b", "c", "d")
 RATIOS = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
@@ -358,7 +358,7 @@ FIXTURE = Path(__file__).parent/"fixtures"/"sweep_v1"
 
 def test_an_old_sweep_gains_per_class_precision_and_recall_from_its_class_reports(tmp_path):
     import shutil
-    from false_labels.analysis import class_columns, lacks_per_class
+    from false_labels.study.analysis import class_columns, lacks_per_class
     root = tmp_path/"fx"; shutil.copytree(FIXTURE, root)
     assert lacks_per_class(pd.read_parquet(root/"sweep"/"results.parquet"))   # written before the columns existed
     df = load_results(root/"sweep", warn=False)
@@ -375,7 +375,7 @@ def test_an_old_sweep_gains_per_class_precision_and_recall_from_its_class_report
     assert pd.read_parquet(root/"sweep"/"results.parquet").shape == pd.read_parquet(FIXTURE/"sweep"/"results.parquet").shape  # left alone
 
 def test_method_settings_are_means_and_sds_over_seeds_at_the_best_and_last_epoch():
-    from false_labels.analysis import method_settings, settings_table, epoch_curves
+    from false_labels.study.analysis import method_settings, settings_table, epoch_curves
     groups = {"ce": (0.9, -0.5), "robust": (0.9, -0.1)}
     allep = pd.concat([load_results(simulate(groups=groups, ratios=(0, 0.2), seeds=3, epochs=4, sd=0.0, noise=k), final=False, warn=False)
                        for k in ("sym", "pair")], ignore_index=True)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from false_labels.apply import apply_decisions
+from false_labels.review.apply import apply_decisions
 from false_labels.cli import main
-from false_labels.dataset import DROPPED, EXCLUDED, load_dataset
+from false_labels.data.dataset import DROPPED, EXCLUDED, load_dataset
 
 CLASSES = ("blue", "green", "red")
 TINY = ["--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu", "--allow-no-learning", "--size", "16"]   # tiny runs: learning is not the point
@@ -112,7 +112,7 @@ def test_detect_on_the_applied_set_leaves_dropped_out_and_carries_decisions_over
     page = (det/"review.html").read_text()
     data = json.loads(page.split('<script type="application/json" id="fl-data">')[1].split("</script>")[0])
     assert sorted(r[1] for r in data["prior"]) == ["drop", "relabel"]                           # carried over, exported again
-    from false_labels.data import as_dataset
+    from false_labels.training.loaders import as_dataset
     ds = as_dataset(tmp/"photos", size=16, labels="round1")
     assert (ds.manifest.split == EXCLUDED).sum() == 1 and len(ds.split_idx("test")) == 18        # the test split is untouched
     out = run(capsys, "train", "--data", tmp/"photos", "--labels", "round1", "--out", tmp/"run", *TINY, "--quiet")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from false_labels.benchmark import (asym_mapping, benchmark_table, fake_cifar, parse_setting, published, run_scores,
+from false_labels.study.benchmark import (asym_mapping, benchmark_table, fake_cifar, parse_setting, published, run_scores,
                                     setting_params, table_markdown)
 from false_labels.cli import main
-from false_labels.dataset import load_dataset
-from false_labels.imports import import_images
+from false_labels.data.dataset import load_dataset
+from false_labels.data.formats import import_images
 from false_labels.results import is_done, read_status
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -88,7 +88,7 @@ def test_real_docs_pages_draw_their_charts_offline(chromium, tmp_path):
     from nbconvert import HTMLExporter
     from nbdev.processors import FilterDefaults
     import nbformat
-    for name in ("17_charts.ipynb", "31_report.ipynb"):
+    for name in ("detectors/46_charts.ipynb", "study/64_report.ipynb"):
         nb = read_nb(ROOT/"nbs"/name)
         n = sum(docs.VEGALITE_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
         if not n: pytest.skip(f"nbs/{name} holds no saved chart (run `python tools/docs.py`)")

@@ -114,7 +114,7 @@ def test_a_sweep_counts_runs_that_learned_nothing_apart_from_failures(tmp_path, 
     assert rc == NO_LEARNING, cap.err[-2000:]
     assert "1 done run learned nothing (not failures" in cap.out and "0 failed" not in cap.out.split("this time")[0]
     assert "1 of 1 runs learned nothing" in cap.err.strip().splitlines()[-1]
-    from false_labels.analysis import load_results
+    from false_labels.study.analysis import load_results
     df = load_results(sw, warn=False)
     assert len(df) == 1 and [r["run_id"] for r in df.attrs["no_learning"]] == [df.run_id[0]]
     assert main(argv + ["--allow-no-learning"]) == 0           # resumed: nothing to run, the learned-nothing run accepted

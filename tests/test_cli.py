@@ -28,7 +28,7 @@ def dataset(tmp_path_factory):
     return out
 
 def test_generate_writes_a_loadable_dataset(dataset):
-    from false_labels.dataset import load_dataset
+    from false_labels.data.dataset import load_dataset
     ds = load_dataset(dataset)
     assert len(ds) == 280 and ds.images.shape[1:] == (24, 24, 3) and ds.images.dtype == np.uint8
     assert (dataset/"gallery.png").exists() and json.loads((dataset/"card.json").read_text())["seed"] == 3
@@ -39,8 +39,8 @@ def test_generate_refuses_a_non_empty_folder(dataset):
 
 def test_generate_chooses_the_generator_version(tmp_path):
     "--generator-version 1 remakes the images of version 1 (byte for byte as the Python call); a version that does not exist is refused."
-    from false_labels.dataset import load_dataset
-    from false_labels.generate import generate_dataset
+    from false_labels.data.dataset import load_dataset
+    from false_labels.data.generate import generate_dataset
     fl("generate", "--out", tmp_path/"v1", "--n", 140, "--size", 24, "--seed", 1, "--workers", 1, "--quiet", "--generator-version", 1)
     got, want = load_dataset(tmp_path/"v1"), generate_dataset(tmp_path/"py", n=140, size=24, seed=1, workers=1, progress=False, version=1)
     assert got.card["params"]["generator_version"] == 1 and np.array_equal(got.images, want.images)
@@ -167,9 +167,9 @@ def test_help_has_a_line_for_every_option_and_lists_the_choices_from_the_registr
     "No bare option in any --help; fixed sets of values listed from the registries (so they cannot drift)."
     import argparse, re
     from false_labels import cli
-    from false_labels.learn import ARCHS, LOSSES
-    from false_labels.robust import methods
-    from false_labels.detection import METHODS as DETECTORS
+    from false_labels.training.learner import ARCHS, LOSSES
+    from false_labels.methods.registry import methods
+    from false_labels.detectors.pipeline import METHODS as DETECTORS
     sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     for name in sub.choices:
         lines = _help([name]).splitlines()
@@ -185,7 +185,7 @@ def test_help_has_a_line_for_every_option_and_lists_the_choices_from_the_registr
     for d in DETECTORS: assert flat(d) in detect, d
 
 def test_a_registered_method_shows_in_help_without_touching_the_cli():
-    from false_labels import robust
+    from false_labels.methods import registry as robust
     assert "myownmethod" not in _help(["train"])
     robust.register_method("myownmethod")(lambda *a, **kw: None)
     try: assert "myownmethod" in _help(["train"]).replace("\n", "").replace(" ", "")

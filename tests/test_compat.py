@@ -3,8 +3,8 @@ import json, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
-from false_labels.sweep import run_sweep, sweep_status
-from false_labels.report import write_report
+from false_labels.study.sweep import run_sweep, sweep_status
+from false_labels.study.report import write_report
 
 FIXTURE = Path(__file__).parent/"fixtures"/"sweep_v1"
 OLD_ROOT = "/tmp/false_labels_fixture"  # where the fixture was made; paths in its json files point there

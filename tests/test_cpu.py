@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from false_labels.data import dataloaders
-from false_labels.learn import (ARCHS, CPU_PHOTO_RECIPE, LOSSES, OPTS, STUDY_RECIPE, Autocast, cpu_bf16_supported,
+from false_labels.training.loaders import dataloaders
+from false_labels.training.learner import (ARCHS, CPU_PHOTO_RECIPE, LOSSES, OPTS, STUDY_RECIPE, Autocast, cpu_bf16_supported,
                                 make_learner, make_model, predict_logits, resolve_precision)
 
 from toys import colour_toy
 
 
 def test_bf16_detection_and_auto_precision(monkeypatch):
-    import false_labels.learn as L
+    import false_labels.training.learner as L
     assert isinstance(cpu_bf16_supported(), bool)
     assert resolve_precision("auto", "cpu") == ("bf16" if cpu_bf16_supported() else "fp32")
     monkeypatch.setattr(L, "cpu_bf16_supported", lambda: False)          # a CPU without native bf16: fp32

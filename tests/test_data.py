@@ -1,4 +1,4 @@
-"Tests for false_labels.data: device choice, batched augmentation, loaders, noisy labels, image folders."
+"Tests for false_labels.training.loaders: device choice, batched augmentation, loaders, noisy labels, image folders."
 import warnings
 from pathlib import Path
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels.data import (DeviceUnavailableError, ImageStore, NoisyDataLoaders, TensorDL, as_dataset, dataloaders,
+from false_labels.training.loaders import (DeviceUnavailableError, ImageStore, NoisyDataLoaders, TensorDL, as_dataset, dataloaders,
                                from_image_folder, gather_augment, pick_device)
-from false_labels.dataset import Dataset
+from false_labels.data.dataset import Dataset
 from toys import colour_toy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -29,7 +29,7 @@ def tds(): return toy()
 
 @pytest.fixture(scope="module")
 def gen_ds(tmp_path_factory):
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     return generate_dataset(tmp_path_factory.mktemp("gen")/"d", n=280, size=32, seed=0, workers=1, progress=False, gallery=False)
 
 
@@ -287,7 +287,7 @@ def test_store_validates_and_reports():
 
 
 def test_streams_when_the_device_is_too_small(tds, monkeypatch):
-    import false_labels.data as data
+    import false_labels.training.loaders as data
     monkeypatch.setattr(data, "fits_on_device", lambda *a, **k: False)
     dls = dataloaders(tds, task="label", bs=32, device="cpu")
     assert not dls.train.store.resident and "streamed" in repr(dls.train.store)
@@ -296,7 +296,7 @@ def test_streams_when_the_device_is_too_small(tds, monkeypatch):
 
 def test_one_gather_per_batch(tds, monkeypatch):
     "Augmentation is batched: one gather call per batch, whatever the batch size."
-    import false_labels.data as data
+    import false_labels.training.loaders as data
     calls = []
     real = data.gather_augment
     monkeypatch.setattr(data, "gather_augment", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
@@ -307,7 +307,7 @@ def test_one_gather_per_batch(tds, monkeypatch):
 
 # --- one class against the rest
 def test_binary_task_is_one_class_against_the_rest(tds):
-    from false_labels.data import with_task
+    from false_labels.training.loaders import with_task
     dls = dataloaders(tds, task="binary:c1", ratio=0.2, seed=0, bs=32, device="cpu")
     truth = (tds.labels("label") == 1).astype(np.int64)
     assert dls.info.classes == ["not_c1", "c1"] and dls.c == 2

@@ -1,4 +1,4 @@
-"Tests of false_labels.detect: the pure array layer of label-error detection."
+"Tests of false_labels.detectors.registry: the pure array layer of label-error detection."
 import warnings
 import numpy as np
 import pandas as pd
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from false_labels import charts as CH, confident as CL, detect as D, dynamics as DY, incv as IV, stats as S, value as TV
-from false_labels.noise import corrupt, expected_noisy_accuracy, label_precision
+from false_labels.detectors import charts as CH, confident as CL, detect as D, dynamics as DY, incv as IV, stats as S, value as TV
+from false_labels.noise.corrupt import corrupt, expected_noisy_accuracy, label_precision
 
 cl_filter = pytest.importorskip("cleanlab.filter")
 import cleanlab.count as cl_count

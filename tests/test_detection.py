@@ -1,4 +1,4 @@
-"""false_labels.detection: the trainer-driven half of label-error detection (CPU, tiny data, small_cnn).
+"""false_labels.detectors.pipeline: the trainer-driven half of label-error detection (CPU, tiny data, small_cnn).
 
 One full `detect_labels` run (every method, charts, folders) is shared by several tests; the others train a few
 two-epoch models on 16 px images of three colour classes.
@@ -14,15 +14,15 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels import detect as D, dynamics as DY, stats as S
+from false_labels.detectors import registry as detect as D, dynamics as DY, stats as S
 from false_labels.core import OutputExistsError
-from false_labels.data import dataloaders
-from false_labels.dataset import Dataset
-from false_labels.detection import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
-from false_labels.detection_sweep import detect_sweep, detection_results, find_run
-from false_labels.trainer import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
-from false_labels.learn import make_model, train_run
-from false_labels.report import detection_section, detection_table
+from false_labels.training.loaders import dataloaders
+from false_labels.data.dataset import Dataset
+from false_labels.detectors.pipeline import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.sweep import detect_sweep, detection_results, find_run
+from false_labels.training.kfold import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
+from false_labels.training.learner import make_model, train_run
+from false_labels.study.report import detection_section, detection_table
 from toys import colour_toy
 
 TINY = dict(task="label", arch="small_cnn", epochs=2, bs=32, device="cpu", allow_no_learning=True)
@@ -121,8 +121,8 @@ def test_index_errors(fp):
 def test_trainer_options_are_make_learners(fp):
     "FitPredict's model options are `make_learner`'s (delegated, documented once); make_fit_predict passes them on."
     from inspect import signature
-    from false_labels.learn import make_learner
-    from false_labels.trainer import RECIPE
+    from false_labels.training.learner import make_learner
+    from false_labels.training.kfold import RECIPE
     assert set(fp.kw) == set(RECIPE) and fp.kw["arch"] == "small_cnn" and fp.kw["opt"] == "sgd" and fp.kw["lr"] is None
     assert set(RECIPE) <= set(signature(FitPredict).parameters) and set(RECIPE) <= set(signature(make_fit_predict).parameters)
     assert signature(FitPredict).parameters["opt"].default == signature(make_learner).parameters["opt"].default
@@ -390,7 +390,7 @@ def test_sweep_resumes_and_feeds_the_report(ds, tmp_path):
     sec = detection_section(out)
     assert sec.title == "Label-error detection" and set(sec.tables) == {"detection", "detection_results"}
     assert "detection" in sec.charts and sec.charts["detection"].to_dict()
-    from false_labels.report import Section, render_html
+    from false_labels.study.report import Section, render_html
     assert isinstance(sec, Section) and "Label-error detection" in render_html([sec])
     assert isinstance(detection_section(SimpleNamespace(sweep_dir=tmp_path/"sweep")), Section)   # the report hook
     assert detection_section(SimpleNamespace(sweep_dir=tmp_path/"nothing")) is None
@@ -400,7 +400,7 @@ def test_sweep_resumes_and_feeds_the_report(ds, tmp_path):
 
 def test_fold_best_stops_every_fold_model_at_its_best_epoch_on_its_held_out_fold(ds, fp):
     "fold_best: each k-fold model keeps the epoch of best given-label accuracy on the fold it then predicts; off by default."
-    from false_labels.detection import detect_in_memory
+    from false_labels.detectors.pipeline import detect_in_memory
     runs = {}
     for best in (False, True):
         f = fp.with_labels(fp.given)

@@ -49,7 +49,7 @@ def one_error_line(err:str, cmd:str)->str:
 
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     out = tmp_path_factory.mktemp("faults")/"ds"
     generate_dataset(out, n=120, size=16, seed=0, workers=1, progress=False, gallery=False)
     return out
@@ -223,7 +223,7 @@ def test_full_disk_generate(tmp_path, monkeypatch, capsys):
 
 
 def test_generate_checks_free_space_first(tmp_path, monkeypatch, capsys):
-    import shutil, false_labels.generate as gen
+    import shutil, false_labels.data.generate as gen
     real = shutil.disk_usage
     monkeypatch.setattr(gen.shutil, "disk_usage", lambda p: real(p)._replace(free=50_000))
     out = tmp_path/"ds"
@@ -286,7 +286,7 @@ def test_read_only_folder_refused_before_the_work(ds, tmp_path, cmd):
 
 # ---------------------------------------------------------------- exit status of a sweep with failed runs
 def test_sweep_exit_status_counts_failed_runs(ds, tmp_path, monkeypatch, capsys, one_thread):
-    import false_labels.robust as robust     # what the run template calls
+    import false_labels.methods.registry as robust     # what the run template calls
     real = robust.train_method
     def flaky(data, out, ratio=0.0, **kw):
         if ratio == 0.2: raise RuntimeError("injected failure")
@@ -327,8 +327,8 @@ def _modes(root:Path)->dict:
 
 @pytest.mark.parametrize("umask,fmode,dmode", [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750), (0o002, 0o664, 0o775)])
 def test_modes_follow_the_umask(ds, tmp_path, umask, fmode, dmode, one_thread):
-    from false_labels.generate import generate_dataset
-    from false_labels.learn import train_run
+    from false_labels.data.generate import generate_dataset
+    from false_labels.training.learner import train_run
     old = os.umask(umask)
     try:
         generate_dataset(tmp_path/"ds", n=120, size=16, workers=1, progress=False)

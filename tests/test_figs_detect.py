@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 import torch
 
-from false_labels import charts as CH
-from false_labels.detect import label_precision_recall as kept_lplr
-from false_labels.detection import (check_output_options, detect_labels, detection_charts, load_detection_models,
+from false_labels.detectors import charts as CH
+from false_labels.detectors.registry import label_precision_recall as kept_lplr
+from false_labels.detectors.pipeline import (check_output_options, detect_labels, detection_charts, load_detection_models,
                                     read_detection_table)
-from false_labels.detection_sweep import detection_folders, label_precision_recall
-from false_labels.incv import incv, incv_selection
-from false_labels.noise import label_precision
-from false_labels.report import detection_section, reference_figures
-from false_labels.stats import linear_fit_predict, synthetic_stats
-from false_labels.value import (ValueRegressors, _glorot, _permuted, check_value_options, feature_map, fit_value_regressors,
+from false_labels.detectors.sweep import detection_folders, label_precision_recall
+from false_labels.detectors.incv import incv, incv_selection
+from false_labels.noise.corrupt import label_precision
+from false_labels.study.report import detection_section, reference_figures
+from false_labels.arrays import linear_fit_predict, synthetic_stats
+from false_labels.detectors.value import (ValueRegressors, _glorot, _permuted, check_value_options, feature_map, fit_value_regressors,
                                 mc_training_values, training_values)
 from toys import colour_toy
 
@@ -264,7 +264,7 @@ def test_saved_networks_load_back(det):
     for k, v in m["baseline"].state_dict().items(): assert torch.equal(v, sd[k])
     assert m["info"]["value_nets"]["shapes"]["W1"] == list(m["value_nets"].state_dict()["W1"].shape)
     tv = read_detection_table(out, "training_values")
-    from false_labels.trainer import make_fit_predict
+    from false_labels.training.kfold import make_fit_predict
     fp = make_fit_predict(colour_toy(), task="label", arch="small_cnn", epochs=1, bs=32, device="cpu")
     pred = m["value_nets"].predict(fp.features(m["baseline"]), tv.given.to_numpy())
     assert np.corrcoef(pred, tv.value)[0, 1] > 0.95

@@ -1,4 +1,4 @@
-"Behaviour of false_labels.generate and false_labels.dataset: determinism, balance, splits, files, sources, errors."
+"Behaviour of false_labels.data.generate and false_labels.data.dataset: determinism, balance, splits, files, sources, errors."
 import json
 import warnings
 from pathlib import Path
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from false_labels.alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, is_valid_polygon
+from false_labels.data.alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, is_valid_polygon
 from false_labels.core import file_hash, read_json
-from false_labels.dataset import SPLITS, Dataset, load_dataset, write_dataset
-import false_labels.generate as gen
-from false_labels.generate import (EmbeddedSource, generate_dataset, image_seed, sample_labels, assign_bases, summary)
+from false_labels.data.dataset import SPLITS, Dataset, load_dataset, write_dataset
+import false_labels.data.generate as gen
+from false_labels.data.generate import (EmbeddedSource, generate_dataset, image_seed, sample_labels, assign_bases, summary)
 
 COLUMNS = ['id', 'split', 'label14', 'label4', 'subclass', 'cls', 'base', 'crop', 'flip', 'polygon', 'seed', 'effect']
 
@@ -312,7 +312,7 @@ def test_every_stored_alteration_is_visible_and_inside_its_region(tmp_path, vers
             np.testing.assert_array_equal(img, d.images[i])
             poly = json.loads(m.polygon[i])
             assert is_valid_polygon(poly, 24, 24) and rec["seed"] == m.seed[i] == image_seed(5, i)
-            from false_labels.alter import polygon_mask, effect
+            from false_labels.data.alter import polygon_mask, effect
             mask = polygon_mask(poly, 24, 24)
             assert not ((img != base).any(-1) & (mask == 0)).any()
             assert effect(base, img, mask) >= MIN_EFFECT[m.subclass[i]]  # recomputed with the masked mean

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from false_labels.data import as_dataset
-from false_labels.dataset import check_folds, load_dataset
-from false_labels.imports import ImportDataError, detect_layout, fit_square, import_images, read_image
+from false_labels.training.loaders import as_dataset
+from false_labels.data.dataset import check_folds, load_dataset
+from false_labels.data.formats import ImportDataError, detect_layout, fit_square, import_images, read_image
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +230,7 @@ def test_cifar100_batches_and_noisy_label(tmp_path):
 
 
 def test_array_sources_export_as_png(tmp_path):
-    from false_labels.review import export_folders, suspects_table
+    from false_labels.review.app import export_folders, suspects_table
     _fake_cifar(tmp_path, human=False)
     ds = import_images(tmp_path, progress=False)
     assert ds.manifest.path.eq("").all() and ds.manifest.file[0] == "cifar-10-batches-py/train#0"
@@ -255,7 +255,7 @@ def test_large_jpeg_reduced_decode_keeps_orientation(tmp_path):
 
 def test_photos_are_stored_at_a_training_size_by_default(tmp_path, capsys):
     "2000x1500 JPEGs with no --size: stored at most DEFAULT_MAX_SIDE (<= 64 KB per image), and the import says so first."
-    from false_labels.imports import DEFAULT_MAX_SIDE
+    from false_labels.data.formats import DEFAULT_MAX_SIDE
     rng = np.random.default_rng(0)
     for cls in ("cat", "dog"):
         (tmp_path/"photos"/cls).mkdir(parents=True)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from false_labels.cli import main
-from false_labels.data import as_dataset
-from false_labels.imports import import_images
-from false_labels.learn import data_hash
+from false_labels.training.loaders import as_dataset
+from false_labels.data.formats import import_images
+from false_labels.training.learner import data_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("blue", "green", "red")

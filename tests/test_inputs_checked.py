@@ -11,7 +11,7 @@ import pytest
 
 from false_labels.cli import main
 from false_labels.core import read_json
-from false_labels.imports import detect_layout, import_images, jpeg_truncated, read_image
+from false_labels.data.formats import detect_layout, import_images, jpeg_truncated, read_image
 
 
 def _png(path, seed, size=12):
@@ -75,7 +75,7 @@ def test_classes_in_a_given_order_still_import(tmp_path):
 
 
 def test_numbers_as_class_names_read_as_the_column_says(tmp_path):
-    from false_labels.noise import read_labels_csv
+    from false_labels.noise.corrupt import read_labels_csv
     f = tmp_path/"l.csv"
     pd.DataFrame(dict(file=["a", "b", "c"], index=[0, 1, 2])).to_csv(f, index=False)
     assert read_labels_csv(f, classes=["1", "2", "3"]).tolist() == [0, 1, 2]
@@ -89,8 +89,8 @@ def test_numbers_as_class_names_read_as_the_column_says(tmp_path):
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory, one_thread):
     "A sweep of one tiny finished run."
-    from false_labels.generate import generate_dataset
-    from false_labels.sweep import run_sweep
+    from false_labels.data.generate import generate_dataset
+    from false_labels.study.sweep import run_sweep
     base = tmp_path_factory.mktemp("sweep")
     generate_dataset(base/"ds", n=120, size=16, seed=0, workers=1, progress=False, gallery=False)
     kw = dict(data=str(base/"ds"), ratios=[0], seeds=1, archs=["small_cnn"], epochs=1, task=4, bs=32, device="cpu", jobs=0, progress=False)
@@ -100,7 +100,7 @@ def finished_sweep(tmp_path_factory, one_thread):
 
 def test_a_damaged_result_is_named_and_run_again(finished_sweep, tmp_path, capsys):
     from false_labels.results import is_done, sweep_status
-    from false_labels.sweep import run_sweep
+    from false_labels.study.sweep import run_sweep
     src, kw = finished_sweep
     sweep = shutil.copytree(src, tmp_path/"sweep")
     run = next((sweep/"runs").iterdir())

@@ -1,4 +1,4 @@
-"Tests for false_labels.learn: architectures, losses, learner, the run folder, reproducibility, bad input."
+"Tests for false_labels.training.learner: architectures, losses, learner, the run folder, reproducibility, bad input."
 import json
 import os
 import warnings
@@ -14,9 +14,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from false_labels.core import OutputExistsError, read_json
-from false_labels.data import DeviceUnavailableError, dataloaders
-from false_labels.dataset import Dataset
-from false_labels.learn import (ARCHS, LOSSES, RUN_FILES, PretrainedWeightsMissing, default_lr, load_model, make_learner,
+from false_labels.training.loaders import DeviceUnavailableError, dataloaders
+from false_labels.data.dataset import Dataset
+from false_labels.training.learner import (ARCHS, LOSSES, RUN_FILES, PretrainedWeightsMissing, default_lr, load_model, make_learner,
                                 make_loss, make_model, resolve_precision, train_run)
 from toys import colour_toy
 
@@ -227,7 +227,7 @@ def test_reproducible_on_cpu(run, tds, tmp_path):
 
 def test_run_from_generated_folder_cli_style(tmp_path):
     "The CLI passes strings: a dataset folder path and task '14'."
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     ds = generate_dataset(tmp_path/"data", n=140, size=32, seed=0, workers=1, progress=False, gallery=False)
     res = train_run(str(tmp_path/"data"), str(tmp_path/"run"), task="14", noise="hier-across", ratio=0.1, arch="small_cnn",
                     loss="sce", epochs=1, seed=0, bs=32, device="cpu", track_samples=False)
@@ -269,7 +269,7 @@ def test_a_method_is_one_setup(tmp_path):
     "train_run takes a setup: its callbacks run, its params/result fields and kept mask land in the run folder."
     import numpy as np
     from fastai.callback.core import Callback
-    from false_labels.learn import Prepared, make_learner
+    from false_labels.training.learner import Prepared, make_learner
     class Count(Callback):
         def before_fit(self): self.n = 0
         def after_batch(self): self.n += self.training

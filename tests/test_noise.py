@@ -1,4 +1,4 @@
-"""Tests for false_labels.noise: exact, nested, reproducible corruption; real labels; theory."""
+"""Tests for false_labels.noise.corrupt: exact, nested, reproducible corruption; real labels; theory."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,13 +6,13 @@ import torch
 import altair as alt
 from hypothesis import given, settings, assume, HealthCheck, strategies as st
 
-from false_labels.noise import (NOISE_KINDS, CIFAR10_CLASSES, CIFAR10_ASYM_MAP, corrupt, symmetric_noise, pair_noise,
+from false_labels.noise.corrupt import (NOISE_KINDS, CIFAR10_CLASSES, CIFAR10_ASYM_MAP, corrupt, symmetric_noise, pair_noise,
                                 transition_noise, hierarchical_noise, noise_matrix, nested_corrupt, corrupt_split,
                                 check_ratio, read_labels_csv, compare_labels, expected_noisy_accuracy, label_precision,
                                 label_recall, plot_transition_matrix, plot_realised_ratios, _hash, _mul32, _mix32,
                                 _quota_sequence)
 
-PARENT = np.array([0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3])     # as false_labels.alter.PARENT
+PARENT = np.array([0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3])     # as false_labels.data.alter.PARENT
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -1,5 +1,5 @@
 import numpy as np, pytest
-from false_labels.noise_instance import (part_dependent_transitions, confusion_transitions, corrupt_instance,
+from false_labels.noise.instance import (part_dependent_transitions, confusion_transitions, corrupt_instance,
                                          flip_propensity)
 
 @pytest.fixture
@@ -72,8 +72,8 @@ def test_bad_inputs():
 
 
 # --- through the loaders (data.dataloaders), the path of train_run and the CLI
-from false_labels.data import dataloaders  # noqa: E402
-from false_labels.toys import colour_toy  # noqa: E402
+from false_labels.training.loaders import dataloaders  # noqa: E402
+from false_labels.study.toys import colour_toy  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 "Recipes: auto picks from the data and the machine, explicit options override and keep their meaning, params.json says why."
 import json
 from false_labels.cli import main
-from false_labels.recipes import RECIPES
+from false_labels.training.recipes import RECIPES
 from test_checks import make
 
 def test_train_records_the_auto_recipe_and_what_the_user_set(tmp_path, capsys, one_thread):

@@ -1,4 +1,4 @@
-"""false_labels.review: the suspects table, corrected labels, clean/dirty folders of the original files, the review page.
+"""false_labels.review.app: the suspects table, corrected labels, clean/dirty folders of the original files, the review page.
 
 The review app itself is driven in a real headless Chromium by tests/test_review_app.py.
 """
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from false_labels.imports import import_images
-from false_labels.decisions import read_decisions, write_decisions
-from false_labels.review import corrected_labels, export_folders, review_page, review_widget, suspects_table
+from false_labels.data.formats import import_images
+from false_labels.review.decisions import read_decisions, write_decisions
+from false_labels.review.app import corrected_labels, export_folders, review_page, review_widget, suspects_table
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from false_labels.apply import apply_decisions
-from false_labels.dataset import DROPPED, Dataset
-from false_labels.imports import import_images
-from false_labels.review import review_page, suspects_table
+from false_labels.review.apply import apply_decisions
+from false_labels.data.dataset import DROPPED, Dataset
+from false_labels.data.formats import import_images
+from false_labels.review.app import review_page, suspects_table
 
 CLASSES = ("apple", "lime", "plum")
 

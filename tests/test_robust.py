@@ -1,4 +1,4 @@
-"Tests for false_labels.robust: forget schedules, co-teaching's exchange, INCV + co-teaching, clean-then-retrain, run folders."
+"Tests for false_labels.methods.registry: forget schedules, co-teaching's exchange, INCV + co-teaching, clean-then-retrain, run folders."
 import json
 from pathlib import Path
 
@@ -13,10 +13,10 @@ from fastai.callback.core import Callback
 from hypothesis import given, settings, strategies as st
 
 from false_labels.core import OutputExistsError
-from false_labels.dataset import Dataset
-from false_labels.detection import METHODS as DETECTION_METHODS
-from false_labels.learn import LOSSES, RUN_FILES, load_model, train_run
-from false_labels.robust import (METHODS, CoTeachingLoss, PeerPair, default_num_gradual, forget_schedule,
+from false_labels.data.dataset import Dataset
+from false_labels.detectors.pipeline import METHODS as DETECTION_METHODS
+from false_labels.training.learner import LOSSES, RUN_FILES, load_model, train_run
+from false_labels.methods.registry import (METHODS, CoTeachingLoss, PeerPair, default_num_gradual, forget_schedule,
                                  incv_forget_schedule, keep_count, noise_rate_estimates, parse_method, train_method)
 from toys import colour_toy
 
@@ -190,7 +190,7 @@ def test_noise_rate_estimated_and_recorded(tds, tmp_path):
 
 
 def test_noise_rate_estimates_arrays():
-    from false_labels.incv import estimate_noise_from_accuracy
+    from false_labels.detectors.incv import estimate_noise_from_accuracy
     true = np.arange(200) % 2
     p = np.where(true[:, None] == np.arange(2), 0.9, 0.1)       # a model sure of the true class
     est = noise_rate_estimates(p, true)
@@ -202,7 +202,7 @@ def test_noise_rate_estimates_arrays():
 
 
 def test_gap_undefined_for_models_at_chance_falls_back_to_cl():
-    from false_labels.robust import _chosen
+    from false_labels.methods.registry import _chosen
     true = np.arange(300) % 3
     p = np.full((300, 3), 1 / 3); p[np.arange(300), true] += 0.01; p /= p.sum(1, keepdims=True)
     est = noise_rate_estimates(p, true, clean_acc=0.3)                # below chance (1/3) on clean data
@@ -247,7 +247,7 @@ def test_incv_coteaching_hands_the_estimated_rate_to_incv(tds, tmp_path):
 
 
 def test_incv_coteaching_known_rate_sets_tau(tds, tmp_path):
-    from false_labels.noise import label_precision
+    from false_labels.noise.corrupt import label_precision
     res = train_method(tds, tmp_path/"r", method="incv-coteaching", noise_rate="known", method_kw=dict(incv_iter=1), **RUN)
     assert res["noise_rate_source"] == "known"
     assert res["tau"] == pytest.approx(1 - label_precision(res["realised_ratio"], 3, "sym"))
@@ -292,7 +292,7 @@ def test_clean_retrain_estimates_the_rate_by_default(tds, tmp_path):
 
 def test_clean_retrain_uses_the_detection_module(tds, tmp_path):
     "The kept set is the complement of what `detection.detect_labels` flags for the same data, labels and settings."
-    from false_labels.detection import detect_labels
+    from false_labels.detectors.pipeline import detect_labels
     res = train_method(tds, tmp_path/"r", method="clean-retrain:aum", noise_estimator="detector", **RUN)
     ev = detect_labels(tds, tmp_path/"det", task="label", noise="sym", ratio=0.3, seed=0, method="aum", arch="small_cnn",
                        epochs=3, device="cpu", bs=32, charts=False)
@@ -390,8 +390,8 @@ def test_plain_method_with_another_loss_is_that_loss_method(tds, tmp_path):
 
 
 def test_register_method_is_the_whole_method():
-    from false_labels.robust import REGISTRY, methods, register_method, method_setup
-    from false_labels.detection import METHODS as DETECTION_METHODS
+    from false_labels.methods.registry import REGISTRY, methods, register_method, method_setup
+    from false_labels.detectors.pipeline import METHODS as DETECTION_METHODS
     assert METHODS == (*LOSSES, "coteaching", "incv-coteaching", *(f"clean-retrain:{d}" for d in DETECTION_METHODS),
                        "elr", "coteaching-plus", "dividemix", "relabel-retrain", "forward")
 

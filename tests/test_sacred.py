@@ -72,7 +72,7 @@ def photos(root:Path, n:int=12, side:int=24)->Path:
 
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     out = tmp_path_factory.mktemp("sacred")/"ds"
     generate_dataset(out, n=120, size=16, seed=0, workers=1, progress=False, gallery=False)
     return out
@@ -330,7 +330,7 @@ def test_a_background_job_ignores_ctrl_c_and_stops_on_kill(ds, tmp_path):
 
 def test_import_interrupted_keeps_nothing_and_stops_at_once(tmp_path, monkeypatch, capsys):
     "Ctrl-C while decoding (raised in the decoder, as a signal would be): exit 130, the line says nothing was written, and it is true."
-    import false_labels.imports as imports
+    import false_labels.data.formats as imports
     P, out = photos(tmp_path/"photos", n=200), tmp_path/"ds"
     real, calls = imports.read_image, []
     def read(f, size):

@@ -1,4 +1,4 @@
-"Tests for false_labels.survive: ELR, Co-teaching+ and DivideMix as fastai parts."
+"Tests for false_labels.methods.survive: ELR, Co-teaching+ and DivideMix as fastai parts."
 import warnings
 
 import numpy as np
@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from false_labels.core import seed_everything
-from false_labels.data import dataloaders
-from false_labels.learn import predict_logits
-from false_labels.survive import (ELR, ELRLoss, CoTeachingPlus, CoTeachingPlusLoss, DivideMix, TwinNets, augment_batch,
+from false_labels.training.loaders import dataloaders
+from false_labels.training.learner import predict_logits
+from false_labels.methods.survive import (ELR, ELRLoss, CoTeachingPlus, CoTeachingPlusLoss, DivideMix, TwinNets, augment_batch,
                                   corrupted_by_id, default_init_epoch, default_lambda_u, default_warmup,
                                   dividemix_learner, elr_learner, gmm_clean_prob, plus_forget_schedule, twin_learner)
 from toys import colour_toy
@@ -144,7 +144,7 @@ def test_dividemix_bad_args(dls):
 
 
 # --- the methods through train_method (the user path): tiny data, 1-2 epochs
-from false_labels.robust import relabel_flagged, train_method  # noqa: E402
+from false_labels.methods.registry import relabel_flagged, train_method  # noqa: E402
 
 MRUN = dict(task="label", noise="sym", ratio=0.3, arch="small_cnn", bs=32, device="cpu", seed=0)
 
@@ -223,8 +223,8 @@ def test_dividemix_never_trains_on_a_batch_of_one():
 
 def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
     "transition='known': T is the injected noise's own matrix at the realised rate; its error is measured against the labels."
-    from false_labels.noise import noise_matrix
-    from false_labels.survive import ForwardLoss
+    from false_labels.noise.corrupt import noise_matrix
+    from false_labels.methods.survive import ForwardLoss
     res = _run(mds, tmp_path, "forward", epochs=1, noise="pair", method_kw=dict(transition="known"))
     T = np.array(res["transition_matrix"])
     np.testing.assert_allclose(T, noise_matrix("pair", res["realised_ratio"], 3), atol=1e-6)

@@ -7,10 +7,10 @@ import papermill as pm
 import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
 from false_labels.core import OutputExistsError, read_json
-from false_labels.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepLockedError, default_template,
+from false_labels.study.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepLockedError, default_template,
                                load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
 from false_labels.results import collect_results, is_done, read_status, sweep_status
-from false_labels.sweep import execute_run, run_sweep, sweep_summary
+from false_labels.study.sweep import execute_run, run_sweep, sweep_summary
 from procs import python
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ FAST = dict(archs='small_cnn', task=4, bs=64, progress=False)  # tiny CNN, tiny 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     return generate_dataset(tmp_path_factory.mktemp("data")/"tiny", n=280, size=16, seed=0, workers=1, progress=False,
                             gallery=False).path
 
@@ -47,7 +47,7 @@ def test_template_shipped_byte_identical():
     assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
 
 def test_template_parameters_follow_train_method():
-    from false_labels.robust import train_method
+    from false_labels.methods.registry import train_method
     sig = {k: p.default for k, p in inspect.signature(train_method).parameters.items()
            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "cbs"}  # callbacks: Python objects, no parameter
     ps = template_params()
@@ -148,7 +148,7 @@ def test_different_plan_refused_unless_extend(data, tmp_path):
 def test_lock_refuses_a_second_sweep_and_dies_with_its_holder(data, tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from false_labels.plan import sweep_lock
+        from false_labels.study.plan import sweep_lock
         with sweep_lock({str(tmp_path)!r}):
             print('locked', flush=True); time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
     try:
@@ -267,7 +267,7 @@ def test_killed_worker_fails_only_its_run(data, tmp_path):
 def test_ctrl_c_leaves_a_consistent_folder(data, tmp_path):
     tpl = _stand_in(tmp_path/"t.ipynb", WRITE_RUN)
     out = tmp_path/"sw"
-    code = (f"from false_labels.sweep import run_sweep\nif __name__ == '__main__':\n"
+    code = (f"from false_labels.study.sweep import run_sweep\nif __name__ == '__main__':\n"
             f"    run_sweep({str(out)!r}, {str(data)!r}, ratios=[0, 0.1, 0.2, 0.3], template={str(tpl)!r}, jobs=2, progress=False)\n")
     (tmp_path/"drive.py").write_text(code)
     env = {**os.environ, "FL_TEST_SLEEP": "60", "FL_TEST_NO_KILL": "1"}
@@ -303,7 +303,7 @@ def test_kernel_engine_is_selectable(data, tmp_path):
 
 def test_dask_local_cluster_runs_a_sweep(data, tmp_path):
     from distributed import Client, LocalCluster
-    from false_labels.sweep import _gpu_resources
+    from false_labels.study.sweep import _gpu_resources
     # each worker declares one (pretend) GPU: every run asks for one, so a worker trains one run at a time
     with LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, resources={"GPU": 1}) as cluster:
         with Client(cluster, set_as_default=False) as c: assert _gpu_resources(c) == {"GPU": 1}

@@ -1,2 +1,2 @@
-"""Toy datasets for fast CPU tests (the package's `false_labels.toys`)."""
-from false_labels.toys import colour_toy  # noqa: F401
+"""Toy datasets for fast CPU tests (the package's `false_labels.study.toys`)."""
+from false_labels.study.toys import colour_toy  # noqa: F401

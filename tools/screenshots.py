@@ -35,7 +35,7 @@ def review_page(out:Path):
     "Generated images written as a <class>/ folder of PNGs, 10 % of them in a wrong class folder, then `detect` on it."
     import cv2, numpy as np
     from false_labels.cli import main
-    from false_labels.generate import generate_dataset
+    from false_labels.data.generate import generate_dataset
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ds = generate_dataset(tmp/"data", n=600, size=32, seed=0, progress=False, gallery=False)

@@ -5,8 +5,8 @@
     python tools/sidebar.py --check    # exit 1 when nbs/sidebar.yml is not what the notebooks give
 
 Get started (index), Tutorials, How-to, Coming from ..., The study's analysis, then the API reference grouped by the
-layer a module lives in (its notebook number's tens: 0x arrays, 1x data and training, 2x orchestration, 3x analysis and
-report, 4x the command line). Only notebooks that the docs build renders are listed (the papermill templates of
+room a module lives in, bottom to top: its notebook's folder mirrors the subpackage (nbs/data/ -> false_labels/data/),
+and the top-level notebooks are the foundations (0x) and the command line (9x). Only notebooks that the docs build renders are listed (the papermill templates of
 nbs/runs and `_`/`.` names are not pages), so a new notebook lands in its section by its folder or number alone.
 `pyproject.toml` sets `custom_sidebar = true` so that nbdev keeps this file instead of listing every file of nbs/.
 """
@@ -20,8 +20,11 @@ import docs  # noqa: E402  (tools/docs.py: which notebooks the docs build render
 
 GUIDES = [("Tutorials", "tutorials"), ("How-to", "howto"), ("Coming from ...", "coming_from"),
           ("The study's analysis", "analysis")]
-LAYERS = [("Arrays: noise and detectors' scores", "0"), ("Data and training", "1"), ("Orchestration: plans and sweeps", "2"),
-          ("Analysis and report", "3"), ("Command line", "4")]
+# The API reference, bottom room first: (section title, folder of nbs/, or a leading digit for top-level notebooks).
+LAYERS = [("Foundations: files, arrays, run folders", "0"), ("Data: dataset format, import, generator", "data"),
+          ("Noise: corrupting labels", "noise"), ("Training: loaders, learner, k-fold", "training"),
+          ("Detectors: finding the corrupted labels", "detectors"), ("Robust methods: surviving the noise", "methods"),
+          ("Study: plans, sweeps, analysis, report", "study"), ("Review and fix", "review"), ("Command line", "9")]
 
 
 def title(p:Path) -> str:
@@ -40,8 +43,8 @@ def sections(nbs=NBS) -> list:
     out = [(None, [p for p in pages if p == "index.ipynb"])]
     for name, folder in GUIDES:
         out.append((name, [p for p in pages if p.startswith(folder + "/")]))
-    top = [p for p in pages if "/" not in p and p != "index.ipynb"]
-    api = [(name, [p for p in top if p[:1] == digit]) for name, digit in LAYERS]
+    def room(p, key): return p[:1] == key if key.isdigit() and "/" not in p else p.startswith(key + "/")
+    api = [(name, [p for p in pages if room(p, key)]) for name, key in LAYERS]
     other = [p for p in pages if p not in {q for _, qs in out + api for q in qs}]
     if other: api.append(("Other", other))
     return [(n, ps) for n, ps in out if ps] + [("API reference", [(n, ps) for n, ps in api if ps])]
