@@ -12,7 +12,8 @@ from false_labels.data.alter import CLASSES, SUBCLASSES, PARENT, MIN_EFFECT, is_
 from false_labels.core import file_hash, read_json
 from false_labels.data.dataset import SPLITS, Dataset, load_dataset, write_dataset
 import false_labels.data.generate as gen
-from false_labels.data.generate import (EmbeddedSource, generate_dataset, image_seed, sample_labels, assign_bases, summary)
+from false_labels.data.sources import EmbeddedSource, FolderSource, ImageSource
+from false_labels.data.generate import (generate_dataset, image_seed, sample_labels, assign_bases, summary)
 
 COLUMNS = ['id', 'split', 'label14', 'label4', 'subclass', 'cls', 'base', 'crop', 'flip', 'polygon', 'seed', 'effect']
 
@@ -359,10 +360,10 @@ def test_gallery_has_four_panels(ds):
     with pytest.raises(ValueError, match="generator version"): gen.example_gallery(version=0)
 
 
-class _PilFolder(gen.ImageSource):
+class _PilFolder(ImageSource):
     "The folder source as it decoded before it shared the import's `read_image`: PIL, converted to RGB (the reference)."
     kind = "folder"
-    def __init__(self, src): self.inner = gen.FolderSource(src); super().__init__(self.inner.names)
+    def __init__(self, src): self.inner = FolderSource(src); super().__init__(self.inner.names)
     def get(self, j):
         from PIL import Image
         try:
