@@ -35,6 +35,7 @@ def image_pyramid(img:np.ndarray, # (H, W, 3) uint8 photo
     while min(levels[-1].shape[:2]) >= 2 * size: levels.append(cv2.pyrDown(levels[-1]))
     return levels
 
+# %% ../../nbs/data/14_generate.ipynb #0fb8306c
 def random_crop(shape:tuple, # (H, W, ...) of the base photo
                 size:int, # output side in px
                 rng:np.random.Generator, # draws side, position and flip
@@ -48,6 +49,7 @@ def random_crop(shape:tuple, # (H, W, ...) of the base photo
     x, y = int(rng.integers(0, w - c + 1)), int(rng.integers(0, h - c + 1))
     return (x, y, c), int(rng.integers(0, 4))
 
+# %% ../../nbs/data/14_generate.ipynb #78e9766e
 def render_crop(levels:list, # `image_pyramid` of the photo (level 0 = the photo)
                 crop:tuple, # (x, y, side) in level-0 pixels
                 flip:int, # 0 none, 1 horizontal, 2 vertical, 3 both
@@ -81,6 +83,7 @@ def fine_pyramid(img:np.ndarray, # (H, W, 3) uint8 photo
         octave = cv2.pyrDown(octave)  # as version 1's pyramid: a Gaussian, then every other pixel
     return levels or [np.ascontiguousarray(img)]
 
+# %% ../../nbs/data/14_generate.ipynb #7038a56c
 def fine_crop(levels:list, # `fine_pyramid` of the photo
               size:int, # output side in px
               u:list, # 4 uniforms in [0, 1): side, x, y, flip
@@ -120,6 +123,7 @@ def image_seed(seed:int, # dataset seed
     "The 63-bit seed of sample `i`: `np.random.default_rng(image_seed(seed, i))` redraws it."
     return _splitmix64(_splitmix64(seed) ^ i) >> 1
 
+# %% ../../nbs/data/14_generate.ipynb #8d539544
 def sample_labels(n:int, # number of samples
                   seed:int=0, # dataset seed
                   sampling:str="balanced", # 'balanced' over the 14 subclasses or the seed's 'hierarchical'
@@ -133,6 +137,7 @@ def sample_labels(n:int, # number of samples
     fam = rng.integers(0, len(CLASSES), n)
     return (starts[fam] + np.floor(rng.random(n) * sizes[fam]).astype(np.int64)).astype(np.int64)
 
+# %% ../../nbs/data/14_generate.ipynb #f1e1b82a
 def assign_bases(n:int, # number of samples
                  k:int, # number of base images
                  seed:int=0, # dataset seed
@@ -156,6 +161,7 @@ class SampleStreams:
         self.bg.state = st
         return self.rng
 
+# %% ../../nbs/data/14_generate.ipynb #ac2b9bee
 def sample_rng(seed:int, # dataset seed
                i:int, # sample id
                version:int=GENERATOR_VERSION, # generator version of the dataset
@@ -249,6 +255,7 @@ def _init_worker(spec, size, seed, labels, bases, version, images_path, offset, 
     _W.update(maker=_Maker(source_from_spec(spec) if isinstance(spec, tuple) else spec, size, seed, labels, bases, version),
               file=open(images_path, "r+b", buffering=0), direct=_open_direct(images_path), offset=offset, png_dir=png_dir)
 
+# %% ../../nbs/data/14_generate.ipynb #0ea6ce6f
 _ALIGN = 4096  # direct I/O wants file offsets, lengths and memory addresses aligned to the block size
 
 def _open_direct(path)->int|None:
@@ -268,6 +275,7 @@ def _aligned_rows(n:int, shape:tuple, pos:int)->np.ndarray:
     a = pos % _ALIGN
     return raw[a:a + nbytes].reshape(n, *shape)
 
+# %% ../../nbs/data/14_generate.ipynb #fa39ad30
 def _png_path(png_dir:Path, i:int, label14:int, width:int)->Path:
     return Path(png_dir)/CLASSES[PARENT[label14]]/SUBCLASSES[label14]/f"{i:0{width}d}.png"
 
@@ -289,6 +297,7 @@ def _write_at(f, pos:int, arr:np.ndarray, direct:int|None=None)->bool:
     while len(view): view = view[f.write(view):]
     return not failed
 
+# %% ../../nbs/data/14_generate.ipynb #03648e3b
 def _work(chunk:tuple)->dict:
     "Make samples `range(*chunk)`, write them into images.npy in one write (and PNGs); return their records."
     mk, png_dir = _W["maker"], _W["png_dir"]
@@ -317,6 +326,7 @@ def _mp_context():
     methods = mp.get_all_start_methods()
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
 
+# %% ../../nbs/data/14_generate.ipynb #ec0e4e97
 class _PrefixHasher:
     "SHA-256 of images.npy, fed chunk by chunk as the finished rows form a prefix (overlaps hashing with the workers)."
     def __init__(self, path, offset:int, row_bytes:int):
@@ -355,6 +365,7 @@ class _PrefixHasher:
         if self.direct is not None: os.close(self.direct)
         return self.h.hexdigest()
 
+# %% ../../nbs/data/14_generate.ipynb #248d5450
 def _run(maker_args:tuple, n:int, workers:int, images, images_path, png_dir, progress:bool)->tuple:
     "Run all chunks in this process (workers=1) or a pool; return the chunk results in id order and the file hash."
     chunk = int(np.clip(n // (workers * 8) or 1, 16, 512))
@@ -399,6 +410,7 @@ def _manifest(recs:list, labels:np.ndarray, splits:np.ndarray, names:list)->pd.D
         flip=[r["flip"] for r in recs], polygon=[js(r["polygon"].tolist()) for r in recs],
         seed=[r["seed"] for r in recs], effect=[round(r["effect"], 3) for r in recs]))
 
+# %% ../../nbs/data/14_generate.ipynb #06b8b0b6
 def _stats(manifest:pd.DataFrame, recs:list, bad:list, names:list, seconds:float, workers:int)->dict:
     eff = manifest.groupby("subclass", sort=False)["effect"]
     return dict(
