@@ -42,6 +42,7 @@ class ImportFormat:
     human:bool=False # does it take a CIFAR-N label file (`human=`, `--human`)?
     fallback:bool=False # a catch-all, tried after every other format
 
+# %% ../../nbs/data/16_formats.ipynb #152f97a8
 FORMATS = {}  # name -> ImportFormat, in registration order
 
 def register_format(name:str, # the layout's name
