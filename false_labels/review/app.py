@@ -100,6 +100,7 @@ def place_file(src:str, # the original file
         except OSError: pass
     shutil.copyfile(src, dst)
 
+# %% ../../nbs/review/70_app.ipynb #2fb98c2e
 def export_folders(suspects:pd.DataFrame, # the suspects table
                    ds:Dataset, # the dataset (for images without a file)
                    out:str|Path, # folder to create, holding clean/ and dirty/
