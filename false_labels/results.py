@@ -211,6 +211,7 @@ def _tidy(df:pd.DataFrame)->pd.DataFrame:
         if len(kinds) > 1 and not kinds <= {int, float}: df[c] = [None if v is None else str(v) for v in df[c]]
     return df.reset_index(drop=True)
 
+# %% ../nbs/02_results.ipynb #d13bceaf
 def collect_results(sweep_dir:str|Path, # sweep folder
                     write:bool=True, # also write SWEEP/results.parquet and results.csv
                    )->pd.DataFrame:

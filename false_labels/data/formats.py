@@ -91,6 +91,7 @@ def _folder_layout(p:Path)->str|None:
     if subs and not all(d.name in SPLIT_DIRS for d in subs): return "image_folder"
     return None
 
+# %% ../../nbs/data/16_formats.ipynb #4980a818
 def _walk(d:Path)->list:
     "(path, size, mtime_ns) of every image file under `d`, sorted, hidden entries skipped."
     out, stack = [], [str(d)]

@@ -482,6 +482,7 @@ def _check_args(n, size, seed, workers, splits, sampling):
     check_choice("sampling", sampling, SAMPLINGS)
     return n, size, seed, workers, check_fractions(splits)
 
+# %% ../../nbs/data/14_generate.ipynb #efc0fb0f
 def _worker_spec(src:ImageSource, tmp:Path)->tuple:
     "The source's spec for worker processes; in-memory arrays go through a temporary .npy instead of pickles."
     spec = src.spec()
@@ -500,6 +501,7 @@ def _check_splits(split:np.ndarray, n:int, splits):
         if frac > 0 and not (split == name).any():
             raise ValueError(f"n={n} is too small: the {name} split (fraction {frac}) would be empty; use a larger n")
 
+# %% ../../nbs/data/14_generate.ipynb #73f470bc
 def generate_dataset(out:str|Path, # dataset folder to create
                      n:int=14_000, # number of images
                      size:int=64, # image side in px

@@ -137,6 +137,7 @@ DETECTOR_NOTES = dict(
     ensemble="the detectors combined: mean of their rank-normalised scores",
     loss="loss of the given label", margin="how far the given label is from the best other class")
 
+# %% ../../nbs/review/70_app.ipynb #3da7989b
 _CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
 header{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:.5em 1em;z-index:2}
 h1{font-size:1.2em;margin:.2em 0}.bar{margin:.3em 0;display:flex;flex-wrap:wrap;gap:.4em;align-items:center}
@@ -337,6 +338,7 @@ init();
 })();
 """
 
+# %% ../../nbs/review/70_app.ipynb #15cf84fb
 def _thumb(im:np.ndarray, px:int)->str:
     if max(im.shape[:2]) > px: im = cv2.resize(im, (px, px), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(im[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
