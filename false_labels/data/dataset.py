@@ -328,7 +328,7 @@ def clean_label_set(self:Dataset)->str|None:
 # %% ../../nbs/data/11_dataset.ipynb #64b991d6
 @patch(as_prop=True)
 def imported(self:Dataset)->bool:
-    "Whether the dataset holds the user's own images (`imports.import_images`), not generated ones."
+    "Whether the dataset holds the user's own images (`formats.import_images`), not generated ones."
     return "source" in self.card
 
 # %% ../../nbs/data/11_dataset.ipynb #ca88bfb3
