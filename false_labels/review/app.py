@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from ..core import atomic_dir, atomic_write, check_choice, read_json, stable_hash
+from ..core import atomic_dir, atomic_write, check_choice, file_hash, read_json, stable_hash
 from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
 from fastcore.basics import patch
 from ..data.dataset import Dataset
@@ -373,7 +373,6 @@ def prior_decisions(ds:Dataset)->Path|None:
     src = (ds.card.get("label_set_sources") or {}).get(ds.card.get("given_set") or "", {})
     f = src.get("file")
     if src.get("kind") != "decisions" or not f or not Path(f).is_file(): return None
-    from false_labels.core import file_hash
     return Path(f) if file_hash(f, 64) == src.get("sha256") else None
 
 # %% ../../nbs/review/70_app.ipynb #41d85d0e
