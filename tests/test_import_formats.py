@@ -64,3 +64,22 @@ def test_a_registered_format_is_listed_and_refuses_human_labels(tmp_path, jsonl_
 def test_built_in_formats_keep_their_order():
     assert list(FORMATS) == ["dataset", "image_folder", "split_image_folder", "csv", "cifar", "npz"]
     assert [f.name for f in FORMATS.values() if f.fallback] == ["image_folder", "split_image_folder"]
+
+
+def test_a_registered_format_is_tried_before_the_catch_all_folder_layouts(tmp_path, monkeypatch):
+    "A folder of class folders is an image_folder, unless a registered format claims it first (its labels.txt here)."
+    monkeypatch.setattr("false_labels.data.formats.FORMATS", dict(FORMATS))
+    root = tmp_path/"src"
+    for c in ("a", "b"):
+        (root/c).mkdir(parents=True); cv2.imwrite(str(root/c/"0.png"), np.zeros((8, 8, 3), np.uint8))
+    assert detect_layout(root) == "image_folder"
+    (root/"labels.txt").write_text("a/0.png b\nb/0.png a\n")
+    register_format("labels_txt", lambda p: (p/"labels.txt").is_file(), lambda p, classes=None, human=None: None)
+    assert detect_layout(root) == "labels_txt"
+
+
+def test_the_generator_and_the_import_store_need_no_torch():
+    import subprocess, sys
+    code = ("import sys, false_labels.data.generate, false_labels.data.sources, false_labels.data.store, false_labels.data.images; "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
