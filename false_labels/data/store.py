@@ -137,7 +137,7 @@ def _manifest(plan:dict, keep:np.ndarray, classes:list, root:Path)->tuple:
 
 # %% ../../nbs/data/15_store.ipynb #ffb8f5ee
 def _import_locked(src, out, target, layout, plan, key, size, classes, workers, overwrite, progress, verbose, inputs)->Dataset:
-    "The rest of `import_images`, under `target`'s lock."
+    "The rest of `store_import`, under `target`'s lock."
     if out is None and target.is_dir() and not is_output_folder(target): shutil.rmtree(target)   # a damaged cache entry: ours to replace
     rebuild = False
     if (target/"card.json").is_file():
