@@ -306,7 +306,7 @@ def train_method(data, # a `Dataset`, a dataset folder or an image folder
         raise ValueError(f"cbs apply to coteaching, incv-coteaching and clean-retrain methods, not to the loss method {loss!r}")
     return train_run(data, out, loss=loss, corrupt_valid=corrupt_valid, method=setup, cbs=cbs, **kwargs)
 
-# %% ../../nbs/methods/50_registry.ipynb #3794ea5a
+# %% ../../nbs/methods/50_registry.ipynb #9f091154
 def methods_table()->pd.DataFrame:
     "One row per registered method: its names, its summary, its module and its settings (name=default: comment)."
     from fastcore.docments import docments
