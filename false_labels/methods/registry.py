@@ -154,8 +154,10 @@ def load_methods()->dict:
         _loaded.append(True)
         pkg = importlib.import_module(PACKAGE)
         found = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
-        for name in [*BUILT_IN, *(n for n in found if n not in (*BUILT_IN, "registry", "shared"))]:
-            importlib.import_module(f"{PACKAGE}.{name}")
+        try:
+            for name in [*BUILT_IN, *(n for n in found if n not in (*BUILT_IN, "registry", "shared"))]:
+                importlib.import_module(f"{PACKAGE}.{name}")
+        except BaseException: _loaded.clear(); raise     # a module that fails to import: tried again next time
     return REGISTRY
 
 # %% ../../nbs/methods/50_registry.ipynb #75b899e2
