@@ -70,7 +70,7 @@ def test_in_the_cli(plugin, data, tmp_path, capsys):
     assert json.loads((out/"params.json").read_text())["method_kw"] == {"share": 0.6}
     capsys.readouterr()
     rc = cli.main(["train", "--data", str(data), "--method", plugin, "--method-kw", '{"share": 0}', "--out", str(tmp_path/"x")])
-    assert rc == 2 and "method_kw share 0 must be a number in (0, 1]" in capsys.readouterr().err
+    assert rc == 2 and "method_kw share 0 must be a finite number > 0" in capsys.readouterr().err
     rc = cli.main(["train", "--data", str(data), "--method", plugin, "--method-kw", '{"frac": 1}', "--out", str(tmp_path/"y")])
     assert rc == 2 and f"unknown method_kw 'frac' for method '{plugin}'; valid: share" in capsys.readouterr().err
 

@@ -399,6 +399,8 @@ def test_register_method_is_the_whole_method():
     def _toy(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict): return dict(learn=None)
     try:
         assert "toy-method" in methods() and "toy-method" not in METHODS
+        from false_labels.methods.registry import methods_table
+        assert methods_table().set_index("method").loc["toy-method"].settings == "share=0.5"   # the docs' listing
         assert parse_method("toy-method") == ("toy-method", None)
         setup, loss = method_setup("toy-method", method_kw=dict(share=0.3))
         assert callable(setup) and loss == "ce"

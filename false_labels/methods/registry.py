@@ -314,7 +314,8 @@ def methods_table()->pd.DataFrame:
     from fastcore.docments import docments
     rows = []
     for s in registered():
-        docs = docments(s.settings, full=False) if s.settings is not MethodSettings else {}
+        try: docs = docments(s.settings, full=False) if s.settings is not MethodSettings else {}
+        except (OSError, TypeError): docs = {}      # settings made from a dict of defaults: no source, no comments
         sets = [f"{k}={v!r}" + (f": {docs[k]}" if docs.get(k) else "") for k, v in s.settings.defaults().items()]
         rows.append(dict(method=s.name, names=", ".join(s.names()) if not callable(s.variants) else f"{s.name}:<{s.variant_kind}>",
                          summary=(s.setup.__doc__ or "").strip().split("\n")[0], module=s.setup.__module__,
