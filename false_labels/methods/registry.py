@@ -17,7 +17,7 @@ from ..training.learner import LOSSES, Prepared, RunContext, jsonable, make_lear
 from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_fit_predict, peer_test_acc
 
 # %% auto #0
-__all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'finite_number', 'in_range', 'optional_int', 'int_at_least',
+__all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'finite_number', 'in_range', 'int_at_least', 'optional_int',
            'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec', 'register_method',
            'load_methods', 'registered', 'methods', 'parse_method', 'check_method', 'check_noise_rate',
            'resolve_estimator', 'method_setup', 'train_method', 'methods_table']
@@ -41,32 +41,35 @@ def in_range(lo_open:bool=False, # 0 excluded
     return check
 
 # %% ../../nbs/methods/50_registry.ipynb #947a61e1
-def optional_int(low:int)->Callable:
-    "A check of None or an integer >= `low`."
-    return lambda name, v: v is None or check_int(name, v, low)
-
 def int_at_least(low:int)->Callable:
     "A check of an integer >= `low`."
     return lambda name, v: check_int(name, v, low)
 
+# %% ../../nbs/methods/50_registry.ipynb #ab1b0fae
+def optional_int(low:int)->Callable:
+    "A check of None or an integer >= `low`."
+    return lambda name, v: v is None or check_int(name, v, low)
+
+# %% ../../nbs/methods/50_registry.ipynb #d503b5c7
 def check_flag(name:str, v):
     "True or false, or an error naming `name`."
     if not isinstance(v, (bool, np.bool_)): raise ValueError(f"{name} {v!r} must be true or false")
 
-# %% ../../nbs/methods/50_registry.ipynb #ab1b0fae
+# %% ../../nbs/methods/50_registry.ipynb #d69ba1ef
 def check_detector_kw(name:str, v):
     "None or a mapping of detector options (`shared.DETECTOR_KW`)."
     if v is None: return
     if not isinstance(v, dict): raise ValueError(f"{name} {v!r} must be a mapping of detector options ({', '.join(DETECTOR_KW)})")
     for k in v: check_choice("detector_kw key", k, DETECTOR_KW)
 
+# %% ../../nbs/methods/50_registry.ipynb #ca36f405
 COMMON_CHECKS = {   # settings several methods share -> check(name, value)
     "folds": int_at_least(2), "estimate_folds": int_at_least(2), "incv_iter": int_at_least(1),
     "prep_epochs": optional_int(1), "num_gradual": optional_int(0), "warmup": optional_int(0),
     "exponent": check_positive, "fold_best": check_flag, "detector_kw": check_detector_kw,
 }
 
-# %% ../../nbs/methods/50_registry.ipynb #d503b5c7
+# %% ../../nbs/methods/50_registry.ipynb #278c14d4
 @dataclass
 class MethodSettings:
     "A method's settings (its `method_kw`): subclass it as a documented dataclass, one field per setting."
@@ -96,7 +99,7 @@ class MethodSettings:
             if check: check(f"method_kw {k}", v)   # "method_kw folds 0 must be >= 2"
         return cls(**(method_kw or {}))
 
-# %% ../../nbs/methods/50_registry.ipynb #ca36f405
+# %% ../../nbs/methods/50_registry.ipynb #89c38949
 def settings_class(name:str, # the method's name
                    defaults:dict|type|None, # a `MethodSettings` subclass, or a dict of settings and their defaults
                   )->type:
@@ -108,7 +111,7 @@ def settings_class(name:str, # the method's name
             for k, v in (defaults or {}).items()]
     return make_dataclass(f"{name.title().replace('-', '')}Settings", spec, bases=(MethodSettings,))
 
-# %% ../../nbs/methods/50_registry.ipynb #69f13a20
+# %% ../../nbs/methods/50_registry.ipynb #c6cc033b
 @dataclass(frozen=True)
 class MethodSpec:
     "A registered robust method: its setup and its typed settings."
@@ -128,7 +131,7 @@ class MethodSpec:
         v = self.variant_names()
         return tuple(f"{self.name}:{x}" for x in v) if v else (self.name,)
 
-# %% ../../nbs/methods/50_registry.ipynb #5df572eb
+# %% ../../nbs/methods/50_registry.ipynb #71840f73
 REGISTRY = {}   # method name -> MethodSpec, in registration order
 
 def register_method(name:str, # the name a sweep uses (the prefix `name:` with `variants`)
@@ -143,7 +146,7 @@ def register_method(name:str, # the name a sweep uses (the prefix `name:` with `
         return setup
     return deco
 
-# %% ../../nbs/methods/50_registry.ipynb #6dac0e3a
+# %% ../../nbs/methods/50_registry.ipynb #4504c639
 PACKAGE = "false_labels.methods"   # the package whose modules are the built-in methods
 BUILT_IN = ("coteaching", "incv", "clean_retrain", "elr", "coteaching_plus", "dividemix", "relabel", "forward")  # modules, in listing order
 _loaded = []
@@ -160,22 +163,24 @@ def load_methods()->dict:
         except BaseException: _loaded.clear(); raise     # a module that fails to import: tried again next time
     return REGISTRY
 
-# %% ../../nbs/methods/50_registry.ipynb #75b899e2
+# %% ../../nbs/methods/50_registry.ipynb #94a0b09f
 def _rank(spec:MethodSpec)->int:
     "Built-in methods in `BUILT_IN`'s order, then the others (in registration order: the sort is stable)."
     mod = getattr(spec.setup, "__module__", None) or ""
     mod = mod.rpartition(".")[2] if mod.startswith(PACKAGE + ".") else None
     return BUILT_IN.index(mod) if mod in BUILT_IN else len(BUILT_IN)
 
+# %% ../../nbs/methods/50_registry.ipynb #54fa95fb
 def registered()->list:
     "The registered `MethodSpec`s, built-in first."
     return sorted(load_methods().values(), key=_rank)
 
+# %% ../../nbs/methods/50_registry.ipynb #4f285e69
 def methods()->tuple:
     "Every method name: the robust losses, then each registered method (variants spelt out)."
     return (*LOSSES, *(n for s in registered() for n in s.names()))
 
-# %% ../../nbs/methods/50_registry.ipynb #648d2794
+# %% ../../nbs/methods/50_registry.ipynb #20584ba3
 def __getattr__(name:str):
     "`METHODS`: the built-in method names, computed when first asked for."
     if name != "METHODS": raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -183,7 +188,7 @@ def __getattr__(name:str):
         globals()["METHODS"] = (*LOSSES, *(n for s in registered() if _rank(s) < len(BUILT_IN) for n in s.names()))
     return globals()["METHODS"]
 
-# %% ../../nbs/methods/50_registry.ipynb #14e6d3db
+# %% ../../nbs/methods/50_registry.ipynb #04b6b83f
 def parse_method(method:str, # a name from `methods()`
                 )->tuple:
     "(family, variant) of `method`: family is 'loss' or a registered name, variant the part after ':' (or None)."
@@ -198,7 +203,7 @@ def parse_method(method:str, # a name from `methods()`
     check_choice("method", method, methods())
     return ("loss", None) if method in LOSSES else (method, None)
 
-# %% ../../nbs/methods/50_registry.ipynb #f1451462
+# %% ../../nbs/methods/50_registry.ipynb #67bc651e
 def check_method(method:str="ce", # a name from `methods()`
                  loss:str="ce", # the per-sample loss it is combined with
                  method_kw:dict|None=None, # its settings
@@ -213,7 +218,7 @@ def check_method(method:str="ce", # a name from `methods()`
         raise ValueError(f"method {method!r} trains with loss {', '.join(spec.losses)}; loss {loss!r} conflicts with it")
     return family, variant, kw
 
-# %% ../../nbs/methods/50_registry.ipynb #4f285e69
+# %% ../../nbs/methods/50_registry.ipynb #a5045477
 def check_noise_rate(noise_rate)->float|str|None:
     "None (estimate it), 'known', or a number in [0, 1)."
     if noise_rate is None or noise_rate == "known": return noise_rate
@@ -222,7 +227,7 @@ def check_noise_rate(noise_rate)->float|str|None:
     if r is None or not 0 <= r < 1: raise ValueError(f"noise_rate {noise_rate!r} must be None (estimate it), 'known' or a number in [0, 1)")
     return r
 
-# %% ../../nbs/methods/50_registry.ipynb #9efd78af
+# %% ../../nbs/methods/50_registry.ipynb #cfccf692
 def resolve_estimator(noise_estimator:str, # auto, gap, cl, incv or detector
                       family:str, # 'loss' or a registered method
                       corrupt_valid:bool, # whether the run corrupts the validation labels too
@@ -238,7 +243,7 @@ def resolve_estimator(noise_estimator:str, # auto, gap, cl, incv or detector
     if noise_estimator != "auto": return noise_estimator
     return (spec.noisy_valid_estimator if spec else "cl") if corrupt_valid else "gap"
 
-# %% ../../nbs/methods/50_registry.ipynb #04b6b83f
+# %% ../../nbs/methods/50_registry.ipynb #e52d4b9d
 def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimator:str)->Callable:
     "The `train_run` setup of the registered method `family`: its preliminary work, then the learner it returns."
     def setup(run:RunContext)->Prepared:
@@ -268,7 +273,7 @@ def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimato
                         model=pair.nets[0] if pair is not None else None, after_fit=after_fit)
     return setup
 
-# %% ../../nbs/methods/50_registry.ipynb #67bc651e
+# %% ../../nbs/methods/50_registry.ipynb #226c35ab
 def method_setup(method:str="ce", # a name from `methods()`
                  loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
                  method_kw:dict|None=None, # method settings (see `methods_table()`)
@@ -289,7 +294,7 @@ def method_setup(method:str="ce", # a name from `methods()`
                         result=dict(noise_rate_used=None, noise_rate_source="unused", noise_rate_estimates=None))
     return setup, method
 
-# %% ../../nbs/methods/50_registry.ipynb #1de177c0
+# %% ../../nbs/methods/50_registry.ipynb #3794ea5a
 @delegates(train_run, but=["method"])
 def train_method(data, # a `Dataset`, a dataset folder or an image folder
                  out, # run folder to write
@@ -308,7 +313,7 @@ def train_method(data, # a `Dataset`, a dataset folder or an image folder
         raise ValueError(f"cbs apply to coteaching, incv-coteaching and clean-retrain methods, not to the loss method {loss!r}")
     return train_run(data, out, loss=loss, corrupt_valid=corrupt_valid, method=setup, cbs=cbs, **kwargs)
 
-# %% ../../nbs/methods/50_registry.ipynb #9f091154
+# %% ../../nbs/methods/50_registry.ipynb #a7603807
 def methods_table()->pd.DataFrame:
     "One row per registered method: its names, its summary, its module and its settings (name=default: comment)."
     from fastcore.docments import docments

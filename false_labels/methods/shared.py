@@ -178,13 +178,14 @@ def subset_loader(dl, # a training loader of `training.loaders`
     kw.setdefault("drop_last", len(pos) > dl.bs and dl.drop_last)
     return dl.new(ids=dl.ids[pos], labels=dl.labels[pos], true_labels=tl, **kw)
 
+# %% ../../nbs/methods/51_shared.ipynb #47ca09c6
 def with_train(dls, # the run's loaders
                train_dl, # the training loader to use instead
               )->NoisyDataLoaders:
     "The run's loaders with another training loader."
     return NoisyDataLoaders(train_dl, dls.valid, dls.test, info=dls.info, path=dls.path, device=dls.device)
 
-# %% ../../nbs/methods/51_shared.ipynb #e6fff56e
+# %% ../../nbs/methods/51_shared.ipynb #5b12aff4
 def kept_stats(kept:np.ndarray, # bool per training sample: kept
                info, # `NoiseInfo` of the run's loaders
               )->dict:
@@ -192,7 +193,7 @@ def kept_stats(kept:np.ndarray, # bool per training sample: kept
     r = label_precision_recall(kept, np.asarray(info.corrupted, bool))
     return dict(n_kept=r["n_kept"], kept_label_precision=r["label_precision"], kept_label_recall=r["label_recall"])
 
-# %% ../../nbs/methods/51_shared.ipynb #b32574b7
+# %% ../../nbs/methods/51_shared.ipynb #363b7ce4
 DETECTOR_KW = ("alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_noise", "tv_kw")   # what `detector_kw` may set
 
 def detector_names()->tuple:
@@ -200,7 +201,7 @@ def detector_names()->tuple:
     from false_labels.detectors.pipeline import METHODS
     return METHODS
 
-# %% ../../nbs/methods/51_shared.ipynb #363b7ce4
+# %% ../../nbs/methods/51_shared.ipynb #0eb478e9
 def detect_for_method(run:RunContext, # the run
                       detector:str, # a name from `detector_names()`
                       settings, # the method's settings (folds, incv_iter, detector_kw, fold_best)
