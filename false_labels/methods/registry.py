@@ -269,7 +269,7 @@ def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimato
                         result=dict(noise_rate_used=None if rate is None else float(rate), noise_rate_source=source,
                                     noise_rate_estimates=s.get("estimates"),
                                     **(kept_stats(kept, info) if kept is not None and not s.get("after_fit") else {}), **s.get("extra", {})),
-                        note="\n\nCo-teaching: a PeerPair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
+                        note="\n\nCo-teaching: a TwinNets pair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
                         model=pair.nets[0] if pair is not None else None, after_fit=after_fit)
     return setup
 
