@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
+from fastcore.basics import patch
 from sklearn.mixture import GaussianMixture
 from ..core import check_positive, seed_everything
 from ..training.learner import CrossEntropy, RunContext
@@ -18,8 +19,8 @@ from .registry import MethodSettings, in_range, int_at_least, optional_int, regi
 from .shared import TwinNets, corrupted_by_id, estimated_rate, kept_stats, twin_learner
 
 # %% auto #0
-__all__ = ['default_lambda_u', 'default_warmup', 'gmm_clean_prob', 'augment_batch', 'cycle_batches', 'DivideMix',
-           'dividemix_learner', 'DivideMixSettings', 'KeptFromSplit']
+__all__ = ['default_lambda_u', 'default_warmup', 'gmm_clean_prob', 'augment_batch', 'cycle_batches', 'dividemix_learner',
+           'DivideMix', 'DivideMixSettings', 'KeptFromSplit']
 
 # %% ../../nbs/methods/57_dividemix.ipynb #20b40854
 def default_lambda_u(noise:str, # noise kind ('sym', 'pair', ...)
@@ -71,7 +72,14 @@ def cycle_batches(dl):
         for b in dl: n += 1; yield b
         if n == 0: raise ValueError("a DivideMix loader yields no batches")
 
-# %% ../../nbs/methods/57_dividemix.ipynb #5bb7a3d0
+# %% ../../nbs/methods/57_dividemix.ipynb #6db10743
+def dividemix_learner(dls, # loaders from `training.loaders.dataloaders`
+                      **recipe, # `make_learner` arguments (arch, precision, ...); the optimiser is DivideMix's own
+                     ):
+    "A Learner over `TwinNets` (evaluated as the mean of both) for the `DivideMix` callback."
+    return twin_learner(dls, CrossEntropy(), eval_output="mean", **recipe)
+
+# %% ../../nbs/methods/57_dividemix.ipynb #c85a4a82
 class DivideMix(Callback):
     "Train a `TwinNets` pair with DivideMix (Li et al. 2020), one epoch per fastai epoch, in place of the training loop."
     order = 5
@@ -132,106 +140,108 @@ class DivideMix(Callback):
         self.learn.model.train()
         self.learn.dl = []                  # fastai's own loop then runs no batch; the Recorder still logs the epoch
 
-    # --- helpers
-    def _loader(self, pos, bs, epoch_seed):
-        tr = self.train_dl
-        pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
-        return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
-                      drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
+# %% ../../nbs/methods/57_dividemix.ipynb #8fb6f890
+@patch
+def _loader(self:DivideMix, pos, bs, epoch_seed):
+    tr = self.train_dl
+    pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
+    return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
+                  drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
 
-    def _aug(self, x): return augment_batch(x, self.gen)
+@patch
+def _aug(self:DivideMix, x): return augment_batch(x, self.gen)
 
-    def _warmup(self, i:int)->float:
-        net, opt, tot, n = self.nets[i], self.opts[i], 0.0, 0
-        net.train()
-        dl = self._loader(np.arange(self.train_dl.n), 2 * self.batch, self.seed * 7919 + 2 * self.epoch + i)
-        for xb, yb in dl:
-            out = net(self._aug(xb)).float()
-            loss = F.cross_entropy(out, yb)
-            if self.asym:                                               # NegEntropy: penalise confident predictions
-                p = out.softmax(1); loss = loss + (p * p.clamp_min(1e-12).log()).sum(1).mean()
-            opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
-        return tot / max(n, 1)
+@patch
+def _warmup(self:DivideMix, i:int)->float:
+    net, opt, tot, n = self.nets[i], self.opts[i], 0.0, 0
+    net.train()
+    dl = self._loader(np.arange(self.train_dl.n), 2 * self.batch, self.seed * 7919 + 2 * self.epoch + i)
+    for xb, yb in dl:
+        out = net(self._aug(xb)).float()
+        loss = F.cross_entropy(out, yb)
+        if self.asym:                                               # NegEntropy: penalise confident predictions
+            p = out.softmax(1); loss = loss + (p * p.clamp_min(1e-12).log()).sum(1).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
+    return tot / max(n, 1)
 
-    @torch.no_grad()
-    def _clean_prob(self, i:int)->np.ndarray:
-        net = self.nets[i]; was = net.training; net.eval()
-        loss = torch.cat([F.cross_entropy(net(xb).float(), yb, reduction="none") for xb, yb in self.eval_dl])
-        net.train(was)
-        l = loss.cpu().numpy().astype(np.float64)
-        l = (l - l.min()) / max(l.max() - l.min(), 1e-12)
-        self.hist[i] = (self.hist[i] + [l])[-self.loss_history:]
-        return gmm_clean_prob(np.mean(self.hist[i], 0), seed=self.seed)
+# %% ../../nbs/methods/57_dividemix.ipynb #408a4761
+@patch
+def _clean_prob(self:DivideMix, i:int)->np.ndarray:
+    net = self.nets[i]; was = net.training; net.eval()
+    with torch.no_grad(): loss = torch.cat([F.cross_entropy(net(xb).float(), yb, reduction="none") for xb, yb in self.eval_dl])
+    net.train(was)
+    l = loss.cpu().numpy().astype(np.float64)
+    l = (l - l.min()) / max(l.max() - l.min(), 1e-12)
+    self.hist[i] = (self.hist[i] + [l])[-self.loss_history:]
+    return gmm_clean_prob(np.mean(self.hist[i], 0), seed=self.seed)
 
-    def _split_stats(self, probs)->dict:
-        row = {f"labeled_share_{i}": float((p > self.p_threshold).mean()) for i, p in enumerate(probs)}
-        if self.corrupted_by_id is not None:
-            cor = self.corrupted_by_id[self.train_dl.ids].cpu().numpy()
-            for i, p in enumerate(probs):
-                lab = p > self.p_threshold
-                row[f"labeled_clean_share_{i}"] = float((~cor[lab]).mean()) if lab.any() else float("nan")
-        return row
+@patch
+def _split_stats(self:DivideMix, probs)->dict:
+    row = {f"labeled_share_{i}": float((p > self.p_threshold).mean()) for i, p in enumerate(probs)}
+    if self.corrupted_by_id is not None:
+        cor = self.corrupted_by_id[self.train_dl.ids].cpu().numpy()
+        for i, p in enumerate(probs):
+            lab = p > self.p_threshold
+            row[f"labeled_clean_share_{i}"] = float((~cor[lab]).mean()) if lab.any() else float("nan")
+    return row
 
-    def _sharpen(self, p): p = p ** (1 / self.T); return p / p.sum(1, keepdim=True)
+# %% ../../nbs/methods/57_dividemix.ipynb #babaaf75
+@patch
+def _sharpen(self:DivideMix, p): p = p ** (1 / self.T); return p / p.sum(1, keepdim=True)
 
-    def _train(self, i:int, prob:np.ndarray)->float:
-        "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
-        net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
-        lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
-        if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
-        es = self.seed * 7919 + 2 * self.epoch + i
-        lab_dl = self._loader(lab, self.batch, es)
-        unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
-        w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
-        n_iter = len(lab) // self.batch + 1
-        net.train(); peer.eval()
-        tot, n = 0.0, 0
-        lab_it, unl_it = cycle_batches(lab_dl), cycle_batches(unl_dl) if unl_dl is not None else None
-        for b in range(n_iter):
-            xb, yb = next(lab_it)
-            w = w_all[self.pos_of_id[lab_dl.batch_ids]][:, None]
-            ux = next(unl_it)[0] if unl_it is not None else None
-            loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
-            opt.zero_grad(); loss.backward(); opt.step()
-            tot, n = tot + float(loss.detach()), n + 1
-        peer.train()
-        return tot / max(n, 1)
+@patch
+def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
+    "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
+    net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
+    lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
+    if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
+    es = self.seed * 7919 + 2 * self.epoch + i
+    lab_dl = self._loader(lab, self.batch, es)
+    unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
+    w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
+    n_iter = len(lab) // self.batch + 1
+    net.train(); peer.eval()
+    tot, n = 0.0, 0
+    lab_it, unl_it = cycle_batches(lab_dl), cycle_batches(unl_dl) if unl_dl is not None else None
+    for b in range(n_iter):
+        xb, yb = next(lab_it)
+        w = w_all[self.pos_of_id[lab_dl.batch_ids]][:, None]
+        ux = next(unl_it)[0] if unl_it is not None else None
+        loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
+        opt.zero_grad(); loss.backward(); opt.step()
+        tot, n = tot + float(loss.detach()), n + 1
+    peer.train()
+    return tot / max(n, 1)
 
-    def _mixmatch_step(self, net, peer, xb, yb, w, ux, C, t):
-        x1, x2 = self._aug(xb), self._aug(xb)
-        y1h = F.one_hot(yb.long(), C).float()
-        with torch.no_grad():
-            px = (net(x1).float().softmax(1) + net(x2).float().softmax(1)) / 2
-            tx = self._sharpen(w * y1h + (1 - w) * px)                                      # label co-refinement
-            if ux is not None:
-                u1, u2 = self._aug(ux), self._aug(ux)
-                pu = sum(m(u).float().softmax(1) for m in (net, peer) for u in (u1, u2)) / 4
-                tu = self._sharpen(pu)                                                       # label co-guessing
-        l = float(self.rng.beta(self.alpha, self.alpha)); l = max(l, 1 - l)
-        xs, ts = [x1, x2], [tx, tx]
-        if ux is not None: xs += [u1, u2]; ts += [tu, tu]
-        inp, tgt = torch.cat(xs), torch.cat(ts)
-        idx = torch.randperm(len(inp), generator=self.gen).to(inp.device)
-        mixed_x, mixed_t = l * inp + (1 - l) * inp[idx], l * tgt + (1 - l) * tgt[idx]
-        logits = net(mixed_x).float()
-        nx = 2 * len(xb)
-        Lx = -(logits[:nx].log_softmax(1) * mixed_t[:nx]).sum(1).mean()
-        Lu = ((logits[nx:].softmax(1) - mixed_t[nx:]) ** 2).mean() if ux is not None else logits.new_zeros(())
-        ramp = float(np.clip((t - self.warmup) / self.rampup, 0, 1))
-        prior = torch.full((C,), 1 / C, device=logits.device)
-        pred_mean = logits.softmax(1).mean(0)
-        penalty = (prior * torch.log(prior / pred_mean)).sum()
-        return Lx + self.lambda_u * ramp * Lu + penalty
+@patch
+def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
+    x1, x2 = self._aug(xb), self._aug(xb)
+    y1h = F.one_hot(yb.long(), C).float()
+    with torch.no_grad():
+        px = (net(x1).float().softmax(1) + net(x2).float().softmax(1)) / 2
+        tx = self._sharpen(w * y1h + (1 - w) * px)                                      # label co-refinement
+        if ux is not None:
+            u1, u2 = self._aug(ux), self._aug(ux)
+            pu = sum(m(u).float().softmax(1) for m in (net, peer) for u in (u1, u2)) / 4
+            tu = self._sharpen(pu)                                                       # label co-guessing
+    l = float(self.rng.beta(self.alpha, self.alpha)); l = max(l, 1 - l)
+    xs, ts = [x1, x2], [tx, tx]
+    if ux is not None: xs += [u1, u2]; ts += [tu, tu]
+    inp, tgt = torch.cat(xs), torch.cat(ts)
+    idx = torch.randperm(len(inp), generator=self.gen).to(inp.device)
+    mixed_x, mixed_t = l * inp + (1 - l) * inp[idx], l * tgt + (1 - l) * tgt[idx]
+    logits = net(mixed_x).float()
+    nx = 2 * len(xb)
+    Lx = -(logits[:nx].log_softmax(1) * mixed_t[:nx]).sum(1).mean()
+    Lu = ((logits[nx:].softmax(1) - mixed_t[nx:]) ** 2).mean() if ux is not None else logits.new_zeros(())
+    ramp = float(np.clip((t - self.warmup) / self.rampup, 0, 1))
+    prior = torch.full((C,), 1 / C, device=logits.device)
+    pred_mean = logits.softmax(1).mean(0)
+    penalty = (prior * torch.log(prior / pred_mean)).sum()
+    return Lx + self.lambda_u * ramp * Lu + penalty
 
-# %% ../../nbs/methods/57_dividemix.ipynb #c85a4a82
-def dividemix_learner(dls, # loaders from `training.loaders.dataloaders`
-                      **recipe, # `make_learner` arguments (arch, precision, ...); the optimiser is DivideMix's own
-                     ):
-    "A Learner over `TwinNets` (evaluated as the mean of both) for the `DivideMix` callback."
-    return twin_learner(dls, CrossEntropy(), eval_output="mean", **recipe)
-
-# %% ../../nbs/methods/57_dividemix.ipynb #90d23c2f
+# %% ../../nbs/methods/57_dividemix.ipynb #3685ecde
 @dataclass
 class DivideMixSettings(MethodSettings):
     "The settings of `dividemix` (its `method_kw`)."
@@ -252,7 +262,7 @@ class DivideMixSettings(MethodSettings):
                   T=check_positive, alpha=check_positive, rampup=optional_int(0), lr=check_positive, lr_drop=optional_int(1),
                   wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=int_at_least(1))
 
-# %% ../../nbs/methods/57_dividemix.ipynb #408a4761
+# %% ../../nbs/methods/57_dividemix.ipynb #0920c66a
 class KeptFromSplit(Callback):
     "After fit: write DivideMix's final labelled split (mean clean probability > p_threshold) into `kept`, in place."
     order = 6
@@ -260,7 +270,7 @@ class KeptFromSplit(Callback):
     def after_fit(self):
         if self.dm.prob_clean is not None: self.kept[:] = self.dm.prob_clean.mean(0) > self.dm.p_threshold
 
-# %% ../../nbs/methods/57_dividemix.ipynb #14c2aa4a
+# %% ../../nbs/methods/57_dividemix.ipynb #4622dadd
 @register_method("dividemix", DivideMixSettings)
 def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:DivideMixSettings, prep_epochs:int, fit_predict)->dict:
     "DivideMix (Li et al. 2020): a warmed-up pair, GMM co-divide each epoch, MixMatch on the labelled/unlabelled split."
