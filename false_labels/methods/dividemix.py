@@ -148,9 +148,11 @@ def _loader(self:DivideMix, pos, bs, epoch_seed):
     return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
                   drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
 
+# %% ../../nbs/methods/57_dividemix.ipynb #c9632ff5
 @patch
 def _aug(self:DivideMix, x): return augment_batch(x, self.gen)
 
+# %% ../../nbs/methods/57_dividemix.ipynb #4c009817
 @patch
 def _warmup(self:DivideMix, i:int)->float:
     net, opt, tot, n = self.nets[i], self.opts[i], 0.0, 0
@@ -165,7 +167,7 @@ def _warmup(self:DivideMix, i:int)->float:
         tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
     return tot / max(n, 1)
 
-# %% ../../nbs/methods/57_dividemix.ipynb #408a4761
+# %% ../../nbs/methods/57_dividemix.ipynb #ac0e0b34
 @patch
 def _clean_prob(self:DivideMix, i:int)->np.ndarray:
     net = self.nets[i]; was = net.training; net.eval()
@@ -176,6 +178,7 @@ def _clean_prob(self:DivideMix, i:int)->np.ndarray:
     self.hist[i] = (self.hist[i] + [l])[-self.loss_history:]
     return gmm_clean_prob(np.mean(self.hist[i], 0), seed=self.seed)
 
+# %% ../../nbs/methods/57_dividemix.ipynb #e2f9ca9c
 @patch
 def _split_stats(self:DivideMix, probs)->dict:
     row = {f"labeled_share_{i}": float((p > self.p_threshold).mean()) for i, p in enumerate(probs)}
@@ -186,34 +189,11 @@ def _split_stats(self:DivideMix, probs)->dict:
             row[f"labeled_clean_share_{i}"] = float((~cor[lab]).mean()) if lab.any() else float("nan")
     return row
 
-# %% ../../nbs/methods/57_dividemix.ipynb #babaaf75
+# %% ../../nbs/methods/57_dividemix.ipynb #d427f57b
 @patch
 def _sharpen(self:DivideMix, p): p = p ** (1 / self.T); return p / p.sum(1, keepdim=True)
 
-@patch
-def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
-    "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
-    net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
-    lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
-    if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
-    es = self.seed * 7919 + 2 * self.epoch + i
-    lab_dl = self._loader(lab, self.batch, es)
-    unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
-    w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
-    n_iter = len(lab) // self.batch + 1
-    net.train(); peer.eval()
-    tot, n = 0.0, 0
-    lab_it, unl_it = cycle_batches(lab_dl), cycle_batches(unl_dl) if unl_dl is not None else None
-    for b in range(n_iter):
-        xb, yb = next(lab_it)
-        w = w_all[self.pos_of_id[lab_dl.batch_ids]][:, None]
-        ux = next(unl_it)[0] if unl_it is not None else None
-        loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
-        opt.zero_grad(); loss.backward(); opt.step()
-        tot, n = tot + float(loss.detach()), n + 1
-    peer.train()
-    return tot / max(n, 1)
-
+# %% ../../nbs/methods/57_dividemix.ipynb #f7b7fa3b
 @patch
 def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
     x1, x2 = self._aug(xb), self._aug(xb)
@@ -241,7 +221,32 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
     penalty = (prior * torch.log(prior / pred_mean)).sum()
     return Lx + self.lambda_u * ramp * Lu + penalty
 
-# %% ../../nbs/methods/57_dividemix.ipynb #3685ecde
+# %% ../../nbs/methods/57_dividemix.ipynb #a1209fba
+@patch
+def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
+    "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
+    net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
+    lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
+    if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
+    es = self.seed * 7919 + 2 * self.epoch + i
+    lab_dl = self._loader(lab, self.batch, es)
+    unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
+    w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
+    n_iter = len(lab) // self.batch + 1
+    net.train(); peer.eval()
+    tot, n = 0.0, 0
+    lab_it, unl_it = cycle_batches(lab_dl), cycle_batches(unl_dl) if unl_dl is not None else None
+    for b in range(n_iter):
+        xb, yb = next(lab_it)
+        w = w_all[self.pos_of_id[lab_dl.batch_ids]][:, None]
+        ux = next(unl_it)[0] if unl_it is not None else None
+        loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
+        opt.zero_grad(); loss.backward(); opt.step()
+        tot, n = tot + float(loss.detach()), n + 1
+    peer.train()
+    return tot / max(n, 1)
+
+# %% ../../nbs/methods/57_dividemix.ipynb #23947f58
 @dataclass
 class DivideMixSettings(MethodSettings):
     "The settings of `dividemix` (its `method_kw`)."
@@ -262,7 +267,7 @@ class DivideMixSettings(MethodSettings):
                   T=check_positive, alpha=check_positive, rampup=optional_int(0), lr=check_positive, lr_drop=optional_int(1),
                   wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=int_at_least(1))
 
-# %% ../../nbs/methods/57_dividemix.ipynb #0920c66a
+# %% ../../nbs/methods/57_dividemix.ipynb #57765a78
 class KeptFromSplit(Callback):
     "After fit: write DivideMix's final labelled split (mean clean probability > p_threshold) into `kept`, in place."
     order = 6
@@ -270,7 +275,7 @@ class KeptFromSplit(Callback):
     def after_fit(self):
         if self.dm.prob_clean is not None: self.kept[:] = self.dm.prob_clean.mean(0) > self.dm.p_threshold
 
-# %% ../../nbs/methods/57_dividemix.ipynb #4622dadd
+# %% ../../nbs/methods/57_dividemix.ipynb #fac17ddc
 @register_method("dividemix", DivideMixSettings)
 def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:DivideMixSettings, prep_epochs:int, fit_predict)->dict:
     "DivideMix (Li et al. 2020): a warmed-up pair, GMM co-divide each epoch, MixMatch on the labelled/unlabelled split."
