@@ -1,4 +1,4 @@
-"""false_labels.study.report: charts, the offline HTML report and its files, and a real headless-Chromium check.
+"""false_labels.study.charts and .report: charts, the offline HTML report and its files, and a real headless-Chromium check.
 
 The sweeps are written by `write_sweep` (tests/test_analysis.py) from a seeded model of accuracy vs ratio.
 The browser test needs Debian's `chromium` (CI: `sudo apt-get install -y --no-install-recommends chromium`); it is
@@ -13,8 +13,9 @@ import pytest
 
 from false_labels.study.analysis import NoFinishedRunsError, confusion_table, load_results, noise_regimes, robustness, theory_check
 from false_labels.core import OutputExistsError
-from false_labels.study.report import (ReportData, Section, class_f1_chart, confusion_chart, delta_chart, delta_table,
-    inverse_chart, metric_chart, ranking_chart, regime_chart, render_html, theory_chart, write_report)
+from false_labels.study.charts import (class_f1_chart, confusion_chart, delta_chart, delta_table, inverse_chart, metric_chart,
+    ranking_chart, regime_chart, theory_chart)
+from false_labels.study.report import ReportData, Section, render_html, write_report
 from test_analysis import RATIOS, simulate, write_sweep
 
 FAST = dict(models=("dummy", "linear", "elastic_net"))  # the full regressor set is tested in test_analysis
@@ -248,7 +249,7 @@ def test_report_has_the_seed_studys_figures_and_the_methods_table(report):
     assert cell == f"{100 * want.mean():.1f} ± {100 * want.std():.1f}"
 
 def test_seed_figures_refuse_bad_input():
-    from false_labels.study.report import ratio_chart, box_chart, class_grid_chart
+    from false_labels.study.charts import ratio_chart, box_chart, class_grid_chart
     df = load_results(simulate(groups={"m": (0.9, -0.5)}, seeds=2), warn=False)
     with pytest.raises(ValueError, match="unknown kind 'violin'"): ratio_chart(df, kind="violin")
     with pytest.raises(ValueError, match=r"none of the metrics \['top5'\]"): box_chart(df, "top5")
@@ -257,7 +258,7 @@ def test_seed_figures_refuse_bad_input():
 
 def test_per_class_precision_beside_the_training_precision_column(tmp_path):
     "A real results table has a `precision` column (the training precision, e.g. 'bf16'): the per-class precision chart still draws."
-    from false_labels.study.report import class_f1_table
+    from false_labels.study.charts import class_f1_table
     sweep, *_ = write_sweep(tmp_path/"s", seeds=2, epochs=2, groups={"a": (0.9, -0.5)})
     df = load_results(sweep)
     cols = [c for c in df.columns if c.startswith("f1_")]

@@ -6,12 +6,11 @@ Docs: https://false-labels.github.io/false_labels/study/sweep.html.md"""
 
 # %% ../../nbs/study/62_sweep.ipynb #d83f0955
 from __future__ import annotations
-import gc, json, os, re, signal, socket, sys, threading, time, traceback, uuid
+import gc, os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
 from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
-import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
