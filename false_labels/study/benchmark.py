@@ -6,12 +6,12 @@ Docs: https://false-labels.github.io/false_labels/study/benchmark.html.md"""
 
 # %% ../../nbs/study/66_benchmark.ipynb #e4423e14
 from __future__ import annotations
-import os, re, sys, time
-from dataclasses import asdict, dataclass, field, replace
+import os, re
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core import atomic_json, atomic_write, check_choice, check_int, read_json
+from ..core import atomic_json, atomic_write, check_choice, read_json
 from ..data.dataset import load_dataset, write_dataset
 from ..noise.corrupt import CIFAR10_ASYM_MAP, CIFAR10_CLASSES
 from ..results import is_done, load_plan

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import altair as alt
 from ..core import check_choice
-from .analysis import REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, fit_bands, group_keys, group_label, mean_ci
+from .inverse import REGRESSORS
+from .analysis import GROUP_KEYS, SingleRatioError, class_columns, fit_bands, group_keys, group_label, mean_ci
 
 # %% auto #0
 __all__ = ['SEED_METRICS', 'RATIO_KINDS', 'metric_title', 'metric_chart', 'delta_table', 'delta_chart', 'class_f1_table',
@@ -217,7 +218,7 @@ def ranking_chart(rob:pd.DataFrame, # table from `analysis.robustness`
     return alt.hconcat(*panels).properties(title="robustness ranking (best first; a missing drop ratio = never fell that far)")
 
 # %% ../../nbs/study/68_charts.ipynb #c146950e
-def inverse_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
+def inverse_chart(regr:pd.DataFrame, # table from `inverse.inverse_regression`
                  )->alt.Chart:
     "Cross-validated RMSE of each inverse model, best highlighted, one panel per group."
     cols = ("feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
@@ -324,7 +325,7 @@ def box_chart(df:pd.DataFrame, # final results
         .properties(title=f"{metric_title(metric)} by ratio (boxes over seeds)")
 
 # %% ../../nbs/study/68_charts.ipynb #222d3aaa
-def pearson_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
+def pearson_chart(regr:pd.DataFrame, # table from `inverse.inverse_regression`
                  )->alt.Chart:
     "The seed's regressor comparison: Pearson r of predicted vs true ratio against the held-out RMSE, a point per regressor."
     cols = ("feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",

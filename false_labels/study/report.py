@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..core import OutputExistsError, atomic_dir, atomic_write, check_inputs, output_lock, read_json, to_json, versions
-from .analysis import (REGRESSORS, class_columns, confusion_table, excluded_runs, group_keys, group_label,
-    inverse_regression, load_results, noise_regimes, plateau_test, regress_on_ratio, robustness, theory_check, iter_groups,
+from .analysis import (class_columns, confusion_table, excluded_runs, group_keys, group_label,
+    load_results, noise_regimes, plateau_test, regress_on_ratio, robustness, theory_check, iter_groups,
     method_settings, settings_table, epoch_curves)
+from .inverse import REGRESSORS, inverse_regression
 from .charts import (RATIO_KINDS, box_chart, class_f1_chart, class_f1_table, class_grid_chart,
     confusion_chart, delta_chart, delta_table, epoch_chart, inverse_chart, metric_chart, metric_title, pair_chart, pearson_chart,
     present_metrics, ranking_chart, ratio_chart, regime_chart, theory_chart)
