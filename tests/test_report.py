@@ -313,3 +313,20 @@ def test_report_main_part_is_at_most_half_the_whole(chromium, tmp_path):
     closed, opened = got["heights"]
     assert closed <= 0.5 * opened, (closed, opened)
     assert got["charts"] and all(c["rendered"] == "true" and c["svg"] >= 1 and c["marks"] > 0 for c in got["charts"]), got["charts"]
+
+def test_report_shows_any_method_and_detector(tmp_path):
+    "The report reads method and detector names from the results, never from a list: a newly registered one shows."
+    from false_labels.study.report import analyse, detection_section, detection_table
+    sweep, _, _ = write_sweep(tmp_path/"sweep", seeds=2, groups={"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)})
+    df = pd.read_parquet(sweep/"results.parquet").assign(method=lambda d: d.arch.map({"resnet": "plugin_method_x", "cnn": "ce"}), arch="resnet18")
+    df.to_parquet(sweep/"results.parquet", index=False); df.to_csv(sweep/"results.csv", index=False)
+    d = analyse(sweep, models=("dummy", "linear"))
+    assert "plugin_method_x" in set(d.tables["robustness"]["method"])
+    assert "plugin_method_x" in set(d.tables["method_settings"]["method"])
+    det = sweep/"detection"; det.mkdir()
+    pd.DataFrame(dict(ratio=[0.1, 0.1, 0.2, 0.2], method=["cl", "plugin_detector_y"] * 2, f1=[0.5, 0.6, 0.4, 0.7],
+                      auroc=[0.8, 0.9, 0.7, 0.95])).to_csv(det/"detection_results.csv", index=False)
+    assert "plugin_detector_y" in set(detection_table(pd.read_csv(det/"detection_results.csv"))["method"])
+    path = write_report(sweep, sections=[detection_section], models=("dummy", "linear"), png=False, svg=False)
+    page = Path(path).read_text()
+    assert "plugin_method_x" in page and "plugin_detector_y" in page
