@@ -170,7 +170,10 @@ def _check_data(data)->tuple:
     return str(path), ds
 
 # %% ../../nbs/study/60_plan.ipynb #20e8b8b1
-def param_values(k:str, axes:dict, fixed:dict)->list:
+def param_values(k:str, # a template parameter
+                 axes:dict, # the plan's axes (singular names)
+                 fixed:dict, # the plan's values every run shares
+                )->list:
     "Every value parameter `k` takes in a sweep: its axis (a grid's included), else its fixed value(s); None left out."
     vals = axes[k] if k in axes else _as_values(k, fixed[k]) if fixed.get(k) is not None else []
     return [v for v in vals if v is not None]
