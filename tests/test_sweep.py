@@ -354,3 +354,14 @@ def test_sweep_of_a_binary_task_with_checkpoints(data, tmp_path):
     for d in df.run_dir.unique(): assert sorted(p.name for p in (Path(d)/"checkpoints").iterdir()) == ["epoch_001.pth"]
     with pytest.raises(ValueError, match="checkpoint_every"): run_sweep(tmp_path/"c", data=data, ratios=[0], checkpoint_every=0, **FAST)
     assert not (tmp_path/"c").exists()
+
+def test_run_sweep_takes_sweep_axes(data, tmp_path):
+    "`run_sweep(out, SweepAxes(...))` is the keywords' sweep; the name check is injectable (here: one that refuses)."
+    tpl = _stand_in(tmp_path/"t.ipynb", WRITE_RUN)
+    spec = SweepAxes(data=str(data), ratios=[0, 0.1], template=str(tpl))
+    df = run_sweep(tmp_path/"sw", spec, jobs=0, progress=False)
+    assert sorted(df.ratio.unique()) == [0, 0.1]
+    assert read_json(tmp_path/"sw"/"plan.json")["hash"] == plan_sweep(spec)["hash"] == plan_sweep(data, ratios=[0, 0.1], template=tpl)["hash"]
+    def refuse(axes, fixed): raise ValueError(f"no arch {axes['arch'][0]!r} here")
+    with pytest.raises(ValueError, match="no arch 'resnet18' here"): run_sweep(tmp_path/"sw2", spec, jobs=0, progress=False, check=refuse)
+    assert not (tmp_path/"sw2"/"plan.json").exists()                     # refused before anything was written
