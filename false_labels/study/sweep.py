@@ -38,6 +38,7 @@ def cached_dataset(path:str|Path, # dataset folder
         _DATASETS[key] = load_dataset(path)
     return _DATASETS[key]
 
+# %% ../../nbs/study/62_sweep.ipynb #c96b49ec
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 
 def _error_info(e:BaseException)->tuple[str, str]:
@@ -121,6 +122,7 @@ def _error_of(f, *args)->str|None:
     try: f(*args)
     except Exception as e: return str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
 
+# %% ../../nbs/study/62_sweep.ipynb #3cdad6f4
 class _Worker:
     "Driver-side handle of one local worker process."
     def __init__(self, ctx, idx:int, env:dict, warm:tuple=()):
@@ -153,6 +155,7 @@ class _Worker:
         if self.proc.is_alive(): self.proc.kill(); self.proc.join(2)
         self.conn.close()
 
+# %% ../../nbs/study/62_sweep.ipynb #f4c36e47
 def _gpu_ids(gpus)->list:
     "GPU ids to spread local workers over ('auto': the visible ones, found without importing torch)."
     if gpus == 'auto':
@@ -170,6 +173,7 @@ def _worker_env(idx:int, gpus:list, jobs:int)->dict:
     n = str(max(1, (os.cpu_count() or 1) // jobs))
     return {'OMP_NUM_THREADS': n, 'MKL_NUM_THREADS': n}
 
+# %% ../../nbs/study/62_sweep.ipynb #5a420c26
 def _failed(task:dict, error:str, tb:str='')->dict:
     "Record, from the driver, that a run failed outside its worker's control."
     run_dir = Path(task['run_dir'])
@@ -345,6 +349,7 @@ class _Progress:
 def _fmt_s(s:float)->str:
     s = int(round(s)); return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
+# %% ../../nbs/study/62_sweep.ipynb #bb357023
 def no_learning_runs(sweep_dir:str|Path, # sweep folder
                      st:pd.DataFrame|None=None, # its `sweep_status` (None: read it)
                     )->list:
