@@ -371,6 +371,7 @@ class SchedulerError(ValueError):
 
 def utc_now()->str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
+# %% ../../nbs/study/60_plan.ipynb #2e62fd81
 def _plan_diff(old:dict, new:dict)->str:
     a, b = {r['run_id'] for r in old['runs']}, {r['run_id'] for r in new['runs']}
     return f"it has {len(a)} runs, the new plan {len(b)}: {len(b - a)} new, {len(a - b)} not in the new plan"
@@ -383,6 +384,7 @@ def merge_plans(old:dict, new:dict)->dict:
     return {**new, 'runs': list(runs.values()), 'hash': stable_hash(sorted(runs)),
             'grids': grids + [dict(axes=new.get('axes'), fixed=new.get('fixed'))]}
 
+# %% ../../nbs/study/60_plan.ipynb #33d5762f
 def check_plan(sweep_dir:str|Path, # sweep folder
                plan:dict, # from `plan_sweep`
                extend:bool=False, # a different plan will be merged, not refused
@@ -396,6 +398,7 @@ def check_plan(sweep_dir:str|Path, # sweep folder
                                 "pass extend=True (--extend) to add the new runs to it, or choose another folder")
     return old
 
+# %% ../../nbs/study/60_plan.ipynb #b22f9e0f
 def write_plan(sweep_dir:str|Path, # sweep folder
                plan:dict, # from `plan_sweep`
                extend:bool=False, # merge with a different plan already there instead of refusing
