@@ -40,6 +40,7 @@ def lacks_per_class(df:pd.DataFrame)->bool:
     classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]   # (`precision_requested` is no class column)
     return bool(classes) and not any(f"precision_{c}" in df.columns for c in classes)
 
+# %% ../../nbs/study/63_analysis.ipynb #7b63bb92
 def add_per_class(df:pd.DataFrame, # a results table
                   sweep_dir, # its sweep folder (run folders under runs/)
                  )->pd.DataFrame:
@@ -547,6 +548,7 @@ def default_ratios(ratios, k:int=3)->list:
     r = np.unique(np.asarray(ratios, float))
     return r.tolist() if len(r) <= k else _nearest(r, np.quantile(r, np.linspace(0, 1, k)))
 
+# %% ../../nbs/study/63_analysis.ipynb #8d307c4e
 def _class_report_file(d:Path, epoch):
     f = d/"class_report"/f"epoch_{int(epoch):03d}.json" if pd.notna(epoch) else None
     if f is not None and f.exists(): return f

@@ -81,6 +81,7 @@ def delta_table(df:pd.DataFrame, # final results
             rows.append(dict(zip(by, key), ratio=r, baseline_ratio=sub["ratio"].min(), n_runs=len(s), delta=m, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 
+# %% ../../nbs/study/68_charts.ipynb #398c0c5c
 def delta_chart(df:pd.DataFrame, # final results
                 metric:str="test_acc", # metric
                 drop:float=0.05, # reference drop drawn as a dashed line
@@ -111,6 +112,7 @@ def class_f1_table(df:pd.DataFrame, # final results
     long["cls"] = long["cls"].str.removeprefix(f"{metric}_")
     return long.groupby([*by, "ratio", "cls"], dropna=False, sort=False)[metric].mean().reset_index()
 
+# %% ../../nbs/study/68_charts.ipynb #736d8ead
 def class_f1_chart(df:pd.DataFrame, # final results
                    by=None, # grouping columns (default: the varying ones)
                    metric:str="f1", # per-class metric: precision, recall or f1

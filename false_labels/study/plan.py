@@ -32,6 +32,7 @@ def default_template()->Path:
     import false_labels
     return Path(false_labels.__file__).parent/'runs'/'train_run.ipynb'
 
+# %% ../../nbs/study/60_plan.ipynb #d0eb27c1
 _PARAMS_CACHE = {}
 
 def template_params(template:str|Path|None=None, # papermill notebook; None: `default_template()`
@@ -239,6 +240,7 @@ def check_types(values:dict, # parameter -> its values in the sweep (a list each
 # %% ../../nbs/study/60_plan.ipynb #5b7f0c11
 def is_default_template(template)->bool: return Path(template).resolve() == default_template().resolve()
 
+# %% ../../nbs/study/60_plan.ipynb #91a2073d
 TRAINING_CHECK = 'false_labels.study.names.check_training_axes'  # the packaged template's name check (it imports torch)
 
 def name_check(check, # True: `TRAINING_CHECK` for the packaged template, none for another; False/None: none; a function (axes, fixed) or its dotted name
@@ -430,6 +432,7 @@ def check_unlocked(sweep_dir:str|Path):
             raise SweepLockedError(f"sweep folder {str(sweep_dir)!r} is being written by another sweep ({_holder(f)}); "
                                    "wait for it to finish or stop it") from None
 
+# %% ../../nbs/study/60_plan.ipynb #33d16ea8
 @contextmanager
 def sweep_lock(sweep_dir:str|Path, # sweep folder to hold
               ):

@@ -39,6 +39,7 @@ class Section:
     tables: dict = field(default_factory=dict)  # name -> DataFrame (saved as name.csv, shown as HTML)
     appendix: bool = False  # shown after the main sections, inside one collapsed "Appendix" block
 
+# %% ../../nbs/study/64_report.ipynb #122fc069
 @dataclass
 class ReportData:
     "What sections are built from: the sweep, its finished results, excluded runs and the analysis tables."

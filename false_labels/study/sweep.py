@@ -363,6 +363,7 @@ def no_learning_runs(sweep_dir:str|Path, # sweep folder
         if res.get('learned') is False: out.append((r, res.get('why')))
     return out
 
+# %% ../../nbs/study/62_sweep.ipynb #a92a45ae
 def sweep_summary(sweep_dir:str|Path, # sweep folder
                   ran:list|None=None, # statuses of the runs executed just now
                   wall_s:float|None=None, # wall time of this execution
@@ -407,6 +408,7 @@ def _tasks(sweep_dir:Path, plan:dict, engine:str)->list:
                         engine=engine, attempt=attempts + 1, previous_error=old.get('error')))
     return out
 
+# %% ../../nbs/study/62_sweep.ipynb #cd15c333
 def run_sweep(out:str|Path, # sweep folder (created, or resumed)
               data:str|Path|SweepAxes|None=None, # dataset folder every run trains on, or the whole sweep as a `SweepAxes`
               jobs:int|None=None, # runs at once on local workers (None: one per GPU, or 1); 0: in this process
