@@ -162,29 +162,24 @@ def cmd_train(a):
 # %% ../nbs/90_cli.ipynb #1f079a96
 def cmd_sweep(a):
     "Run (or resume) a sweep over corruption ratios, architectures, losses and seeds."
+    from false_labels.study.plan import SweepAxes
     from false_labels.study.sweep import run_sweep
     check_out(a)
     data = open_data(a.data, a.size, False) if a.data else None
-    kw = dict(data=data, noise=a.noise, epochs=a.epochs, task=a.task, jobs=a.jobs, scheduler=a.scheduler,
-              extend=a.extend, sweep_file=a.file, engine=a.engine)
-    if a.labels: kw["labels"] = _flat(a.labels, None)
-    if a.clean_labels: kw["clean_labels"] = a.clean_labels
-    if a.ratios is not None: kw["ratios"] = a.ratios
-    if a.seeds is not None: kw["seeds"] = a.seeds
-    if a.arch: kw["archs"] = _flat(a.arch, None)
-    if a.loss: kw["losses"] = _flat(a.loss, None)
-    if a.method: kw["methods"] = _flat(a.method, None)
-    for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every"):
-        if getattr(a, k) is not None: kw[k] = getattr(a, k)
-    kw = {k: v for k, v in kw.items() if v is not None}
+    fixed = {"clean_labels": a.clean_labels} if a.clean_labels else {}
+    fixed.update({k: getattr(a, k) for k in ("bs", "lr", "size", "device", "noise_rate", "noise_estimator", "checkpoint_every")
+                  if getattr(a, k) is not None})
+    spec = SweepAxes.of(data, ratios=a.ratios, seeds=a.seeds, archs=_flat(a.arch, None), losses=_flat(a.loss, None),
+                        methods=_flat(a.method, None), noise=a.noise, epochs=a.epochs, task=a.task, labels=_flat(a.labels, None),
+                        sweep_file=a.file, fixed=fixed)
     if data is not None and not a.file:      # a sweep file's grid says what it trains
-        given = dict(arch=(kw.get("archs") or [None])[0], epochs=kw.get("epochs"), bs=kw.get("bs"), lr=kw.get("lr"),
-                     loss=(kw.get("losses") or [None])[0])
-        r = with_recipe(a, data, given, plain=not kw.get("methods"))
-        if "arch" in r: kw["archs"] = [r["arch"]]
-        if "loss" in r: kw["losses"] = [r["loss"]]
-        kw.update({k: r[k] for k in ("epochs", "bs", "opt", "precision") if k in r})
-    attrs = run_sweep(a.out, **kw).attrs
+        given = dict(arch=(spec.archs or [None])[0], epochs=spec.epochs, bs=spec.fixed.get("bs"), lr=spec.fixed.get("lr"),
+                     loss=(spec.losses or [None])[0])
+        r = with_recipe(a, data, given, plain=not spec.methods)
+        spec = SweepAxes.of(spec, archs=[r["arch"]] if "arch" in r else None, losses=[r["loss"]] if "loss" in r else None,
+                            epochs=r.get("epochs"), fixed={k: r[k] for k in ("bs", "opt", "precision") if k in r})
+    attrs = run_sweep(a.out, spec, jobs=a.jobs, scheduler=a.scheduler, extend=a.extend,
+                      engine="inprocess" if a.engine is None else a.engine).attrs
     failed, no_learning = attrs.get("failed"), attrs.get("no_learning")
     if failed:   # the table is written; the exit status says that runs failed
         print(f"false-labels sweep: {failed[0]} of {failed[1]} run{'s' if failed[1] != 1 else ''} failed; run the same command again to retry them", file=sys.stderr)
@@ -302,10 +297,11 @@ def _study(a, r:dict, out:Path, data:Path, fresh:bool):
     else: ds = generate_dataset(data, n=r["n"], size=r["size"], seed=a.seed, progress=not a.quiet)
     if fresh: mark_output(out, "study")
     print(summary(ds))
+    from false_labels.study.plan import SweepAxes
     from false_labels.study.sweep import run_sweep
-    run_sweep(out/"sweep", data=str(data), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]],
-              losses=[r["loss"]], noise="sym", epochs=r["epochs"], task=r["task"], jobs=a.jobs, extend=True,
-              opt=r["opt"], bs=r["bs"], precision=r["precision"])
+    spec = SweepAxes(data=str(data), ratios=list(r["ratios"]), seeds=r["seeds"], archs=[r["arch"]], losses=[r["loss"]], noise="sym",
+                     epochs=r["epochs"], task=r["task"], fixed=dict(opt=r["opt"], bs=r["bs"], precision=r["precision"]))
+    run_sweep(out/"sweep", spec, jobs=a.jobs, extend=True)
     from false_labels.study.report import write_report
     path = write_report(out/"sweep")
     print(f"\nreport -> {Path(path).resolve()}")

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from false_labels.study.analysis import (REGRESSORS, NoFinishedRunsError, SingleRatioError, confusion_table, excluded_runs,
-    fit_bands, group_keys, inverse_regression, load_results, metric_columns, noise_regimes, plateau_test, regress_on_ratio,
+from false_labels.study.inverse import REGRESSORS, inverse_regression
+from false_labels.study.analysis import (NoFinishedRunsError, SingleRatioError, confusion_table, excluded_runs,
+    fit_bands, group_keys, load_results, metric_columns, noise_regimes, plateau_test, regress_on_ratio,
     robustness, theory_check)
 from false_labels.noise.corrupt import expected_noisy_accuracy
 

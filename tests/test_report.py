@@ -1,4 +1,4 @@
-"""false_labels.study.report: charts, the offline HTML report and its files, and a real headless-Chromium check.
+"""false_labels.study.charts and .report: charts, the offline HTML report and its files, and a real headless-Chromium check.
 
 The sweeps are written by `write_sweep` (tests/test_analysis.py) from a seeded model of accuracy vs ratio.
 The browser test needs Debian's `chromium` (CI: `sudo apt-get install -y --no-install-recommends chromium`); it is
@@ -13,8 +13,9 @@ import pytest
 
 from false_labels.study.analysis import NoFinishedRunsError, confusion_table, load_results, noise_regimes, robustness, theory_check
 from false_labels.core import OutputExistsError
-from false_labels.study.report import (ReportData, Section, class_f1_chart, confusion_chart, delta_chart, delta_table,
-    inverse_chart, metric_chart, ranking_chart, regime_chart, render_html, theory_chart, write_report)
+from false_labels.study.charts import (class_f1_chart, confusion_chart, delta_chart, delta_table, inverse_chart, metric_chart,
+    ranking_chart, regime_chart, theory_chart)
+from false_labels.study.report import ReportData, Section, render_html, write_report
 from test_analysis import RATIOS, simulate, write_sweep
 
 FAST = dict(models=("dummy", "linear", "elastic_net"))  # the full regressor set is tested in test_analysis
@@ -248,7 +249,7 @@ def test_report_has_the_seed_studys_figures_and_the_methods_table(report):
     assert cell == f"{100 * want.mean():.1f} ± {100 * want.std():.1f}"
 
 def test_seed_figures_refuse_bad_input():
-    from false_labels.study.report import ratio_chart, box_chart, class_grid_chart
+    from false_labels.study.charts import ratio_chart, box_chart, class_grid_chart
     df = load_results(simulate(groups={"m": (0.9, -0.5)}, seeds=2), warn=False)
     with pytest.raises(ValueError, match="unknown kind 'violin'"): ratio_chart(df, kind="violin")
     with pytest.raises(ValueError, match=r"none of the metrics \['top5'\]"): box_chart(df, "top5")
@@ -257,7 +258,7 @@ def test_seed_figures_refuse_bad_input():
 
 def test_per_class_precision_beside_the_training_precision_column(tmp_path):
     "A real results table has a `precision` column (the training precision, e.g. 'bf16'): the per-class precision chart still draws."
-    from false_labels.study.report import class_f1_table
+    from false_labels.study.charts import class_f1_table
     sweep, *_ = write_sweep(tmp_path/"s", seeds=2, epochs=2, groups={"a": (0.9, -0.5)})
     df = load_results(sweep)
     cols = [c for c in df.columns if c.startswith("f1_")]
@@ -312,3 +313,20 @@ def test_report_main_part_is_at_most_half_the_whole(chromium, tmp_path):
     closed, opened = got["heights"]
     assert closed <= 0.5 * opened, (closed, opened)
     assert got["charts"] and all(c["rendered"] == "true" and c["svg"] >= 1 and c["marks"] > 0 for c in got["charts"]), got["charts"]
+
+def test_report_shows_any_method_and_detector(tmp_path):
+    "The report reads method and detector names from the results, never from a list: a newly registered one shows."
+    from false_labels.study.report import analyse, detection_section, detection_table
+    sweep, _, _ = write_sweep(tmp_path/"sweep", seeds=2, groups={"resnet": (0.95, -0.5), "cnn": (0.85, -0.7)})
+    df = pd.read_parquet(sweep/"results.parquet").assign(method=lambda d: d.arch.map({"resnet": "plugin_method_x", "cnn": "ce"}), arch="resnet18")
+    df.to_parquet(sweep/"results.parquet", index=False); df.to_csv(sweep/"results.csv", index=False)
+    d = analyse(sweep, models=("dummy", "linear"))
+    assert "plugin_method_x" in set(d.tables["robustness"]["method"])
+    assert "plugin_method_x" in set(d.tables["method_settings"]["method"])
+    det = sweep/"detection"; det.mkdir()
+    pd.DataFrame(dict(ratio=[0.1, 0.1, 0.2, 0.2], method=["cl", "plugin_detector_y"] * 2, f1=[0.5, 0.6, 0.4, 0.7],
+                      auroc=[0.8, 0.9, 0.7, 0.95])).to_csv(det/"detection_results.csv", index=False)
+    assert "plugin_detector_y" in set(detection_table(pd.read_csv(det/"detection_results.csv"))["method"])
+    path = write_report(sweep, sections=[detection_section], models=("dummy", "linear"), png=False, svg=False)
+    page = Path(path).read_text()
+    assert "plugin_method_x" in page and "plugin_detector_y" in page

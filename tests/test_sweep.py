@@ -7,8 +7,8 @@ import papermill as pm
 import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
 from false_labels.core import OutputExistsError, read_json
-from false_labels.study.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepLockedError, default_template,
-                               load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
+from false_labels.study.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepAxes, SweepLockedError, build_plan,
+                                     default_template, load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
 from false_labels.results import collect_results, is_done, read_status, sweep_status
 from false_labels.study.sweep import execute_run, run_sweep, sweep_summary
 from procs import python
@@ -61,6 +61,37 @@ def test_template_parameters_follow_train_method():
         assert sig[k] == v, f"SWEEP_DEFAULTS[{k!r}] = {v!r}, train_method's is {sig[k]!r}"
 
 # ---------------------------------------------------------------- plans and ids
+
+def test_driver_imports_no_torch():
+    "Planning and driving a sweep imports neither torch nor fastai nor altair: the name check runs where the training code is."
+    code = ("import sys; import false_labels.study.plan, false_labels.study.sweep, false_labels.study.engine\n"
+            "print(sorted({'torch', 'fastai', 'altair'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout.strip()
+    bad = set(json.loads(out.replace("'", '"')))
+    assert not bad - {"altair"}, f"the sweep driver imports {sorted(bad)}"
+    if bad: pytest.xfail("altair comes from false_labels.noise.corrupt's module-level import (room noise/training)")
+
+def test_plan_without_torch(data):
+    "A plan with check=False (or a check of the caller's) imports no torch; the names are the check's job."
+    code = (f"import sys; from false_labels.study.plan import plan_sweep\n"
+            f"p = plan_sweep({str(data)!r}, ratios=[0, 0.1], archs=['no_such_arch'], task=4, check=False)\n"
+            f"seen = []\n"
+            f"plan_sweep({str(data)!r}, ratios=[0], task=4, check=lambda axes, fixed: seen.append(axes['arch']))\n"
+            f"assert len(p['runs']) == 2 and seen == [['resnet18']], (p, seen)\n"
+            f"assert not {{'torch', 'fastai'}} & set(sys.modules), sorted({{'torch', 'fastai'}} & set(sys.modules))")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    with pytest.raises(ValueError, match="no_such_arch"): plan_sweep(data, ratios=[0], archs=["no_such_arch"], task=4)  # the default check
+
+def test_sweep_axes_one_value(data):
+    "A `SweepAxes` is the same plan as the keywords; `of` merges keywords into one, other names go to `fixed`."
+    kw = dict(ratios="0,0.1", seeds=2, archs=["small_cnn"], epochs=1, task=4)
+    spec = SweepAxes(data=str(data), **kw, fixed=dict(bs=32))
+    assert plan_sweep(spec) == plan_sweep(data, bs=32, **kw) == build_plan(SweepAxes.of(data, bs=32, **kw))
+    assert SweepAxes.of(spec, lr=0.1, seeds=None).fixed == {"bs": 32, "lr": 0.1} and spec.fixed == {"bs": 32}
+    assert plan_sweep(spec, epochs=2)["axes"]["epochs"] == [2]          # keywords override the SweepAxes
+    from fastcore.docments import docments
+    docs = docments(SweepAxes, full=False)
+    assert all(docs[f] for f in ("ratios", "seeds", "archs", "losses", "methods", "noise", "epochs", "grid", "fixed"))
 
 def test_plan_grid_ids_and_hash(data, tmp_path):
     p = plan_sweep(data, ratios="0,0.1,0.2", seeds=2, archs=["small_cnn", "basic_cnn"], losses="ce", epochs=1, task=4)
@@ -323,3 +354,14 @@ def test_sweep_of_a_binary_task_with_checkpoints(data, tmp_path):
     for d in df.run_dir.unique(): assert sorted(p.name for p in (Path(d)/"checkpoints").iterdir()) == ["epoch_001.pth"]
     with pytest.raises(ValueError, match="checkpoint_every"): run_sweep(tmp_path/"c", data=data, ratios=[0], checkpoint_every=0, **FAST)
     assert not (tmp_path/"c").exists()
+
+def test_run_sweep_takes_sweep_axes(data, tmp_path):
+    "`run_sweep(out, SweepAxes(...))` is the keywords' sweep; the name check is injectable (here: one that refuses)."
+    tpl = _stand_in(tmp_path/"t.ipynb", WRITE_RUN)
+    spec = SweepAxes(data=str(data), ratios=[0, 0.1], template=str(tpl))
+    df = run_sweep(tmp_path/"sw", spec, jobs=0, progress=False)
+    assert sorted(df.ratio.unique()) == [0, 0.1]
+    assert read_json(tmp_path/"sw"/"plan.json")["hash"] == plan_sweep(spec)["hash"] == plan_sweep(data, ratios=[0, 0.1], template=tpl)["hash"]
+    def refuse(axes, fixed): raise ValueError(f"no arch {axes['arch'][0]!r} here")
+    with pytest.raises(ValueError, match="no arch 'resnet18' here"): run_sweep(tmp_path/"sw2", spec, jobs=0, progress=False, check=refuse)
+    assert not (tmp_path/"sw2"/"plan.json").exists()                     # refused before anything was written

@@ -1,4 +1,4 @@
-"""How the corrupted-label ratio drives performance: regression both ways, a low-ratio plateau test, Chen et al.'s theory check with its training regimes, and a robustness ranking.
+"""How the corrupted-label ratio drives performance: regression on the ratio, a low-ratio plateau test, Chen et al.'s theory check with its training regimes, and a robustness ranking.
 
 Docs: https://false-labels.github.io/false_labels/study/analysis.html.md"""
 
@@ -6,20 +6,20 @@ Docs: https://false-labels.github.io/false_labels/study/analysis.html.md"""
 
 # %% ../../nbs/study/63_analysis.ipynb #9ac9979c
 from __future__ import annotations
-import json, math, warnings
+import math, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from ..core import atomic_write, check_choice, read_json, stable_hash, to_json
+from ..core import check_choice, read_json
 from ..noise.corrupt import expected_noisy_accuracy
 from ..results import PER_CLASS, collect_results, per_class_from_reports, read_status
 
 # %% auto #0
-__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'REGRESSORS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
+__all__ = ['METRICS', 'GROUP_KEYS', 'CANDIDATE_KEYS', 'NoFinishedRunsError', 'SingleRatioError', 'lacks_per_class',
            'add_per_class', 'run_folder', 'load_results', 'excluded_runs', 'group_keys', 'class_columns',
-           'metric_columns', 'group_label', 'iter_groups', 'regress_on_ratio', 'fit_bands', 'plateau_test', 'regressor',
-           'inverse_regression', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'method_settings',
+           'metric_columns', 'group_label', 'iter_groups', 'check_several_ratios', 'regress_on_ratio', 'fit_bands',
+           'plateau_test', 'mean_ci', 'theory_check', 'noise_regimes', 'robustness', 'method_settings',
            'settings_table', 'epoch_curves', 'default_ratios', 'confusion_table']
 
 # %% ../../nbs/study/63_analysis.ipynb #88d4b676
@@ -40,6 +40,7 @@ def lacks_per_class(df:pd.DataFrame)->bool:
     classes = [c.removeprefix("f1_") for c in df.columns if c.startswith("f1_")]   # (`precision_requested` is no class column)
     return bool(classes) and not any(f"precision_{c}" in df.columns for c in classes)
 
+# %% ../../nbs/study/63_analysis.ipynb #7b63bb92
 def add_per_class(df:pd.DataFrame, # a results table
                   sweep_dir, # its sweep folder (run folders under runs/)
                  )->pd.DataFrame:
@@ -226,7 +227,9 @@ def _min_runs(x)->int:
     "Fewest runs at any ratio."
     return int(pd.Series(np.asarray(x)).value_counts().min())
 
-def _check_ratios(df):
+def check_several_ratios(df:pd.DataFrame, # results
+                        ):
+    "Raise `SingleRatioError` unless the results hold at least two ratios (what a regression on the ratio needs)."
     r = np.unique(df["ratio"].dropna())
     if len(r) < 2:
         raise SingleRatioError(f"only one ratio ({r[0] if len(r) else 'none'}) in the results: a regression on the "
@@ -270,7 +273,7 @@ def regress_on_ratio(df:pd.DataFrame, # final results (see `load_results`)
                     )->pd.DataFrame:
     "Fit each metric on the ratio per group: slope with interval and p-value, R^2, RMSE, notes."
     if ci not in ("ols", "bootstrap"): raise ValueError(f"unknown ci {ci!r}; valid: ols, bootstrap")
-    _check_ratios(df)
+    check_several_ratios(df)
     by = group_keys(df) if by is None else list(by)
     metrics = metric_columns(df) if metrics is None else list(metrics)
     rng, rows = np.random.default_rng(seed), []
@@ -296,7 +299,7 @@ def fit_bands(df:pd.DataFrame, # final results
               seed:int=0, # bootstrap seed
              )->pd.DataFrame:
     "The fitted curve and confidence band of `metric` over a grid of ratios, per group."
-    _check_ratios(df)
+    check_several_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rng, parts = np.random.default_rng(seed), []
     for keys, sub in iter_groups(df, by):
@@ -325,7 +328,7 @@ def plateau_test(df:pd.DataFrame, # final results
                  alpha:float=0.05, # significance level for the verdict
                 )->pd.DataFrame:
     "Is the slope on [0, knot] different from the slope beyond? Hinge regression with a p-value per group."
-    _check_ratios(df)
+    check_several_ratios(df)
     by = group_keys(df) if by is None else list(by)
     rows = []
     for keys, sub in iter_groups(df, by):
@@ -345,105 +348,6 @@ def plateau_test(df:pd.DataFrame, # final results
         row["verdict"] = ("no evidence" if row["p_value"] >= alpha else
                           "plateau/rise at low ratios" if coef[2] < 0 else "steeper at low ratios")
     return pd.DataFrame(rows)
-
-# %% ../../nbs/study/63_analysis.ipynb #34d6f757
-REGRESSORS = ("dummy", "linear", "bayesian_ridge", "ridge", "lasso", "elastic_net", "sgd", "svr",
-              "random_forest", "gradient_boosting")
-
-def regressor(name:str, # one of `REGRESSORS`
-              seed:int=0, # random state of the stochastic models
-             ):
-    "A scikit-learn pipeline (scaler + model) and its search grid for an inverse-model regressor."
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-    from sklearn import dummy, linear_model as lm, svm, ensemble as en
-    from false_labels.core import check_choice
-    check_choice("regressor", name, REGRESSORS)
-    model, grid = {
-        "dummy": (dummy.DummyRegressor(), {"strategy": ["mean", "median"]}),
-        "linear": (lm.LinearRegression(), {}),
-        "bayesian_ridge": (lm.BayesianRidge(), {"alpha_1": [1e-6, 1e-3], "lambda_1": [1e-6, 1e-3]}),
-        "ridge": (lm.Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0]}),
-        "lasso": (lm.Lasso(max_iter=20000), {"alpha": [0.001, 0.01, 0.1, 1.0]}),
-        "elastic_net": (lm.ElasticNet(max_iter=20000), {"alpha": [0.001, 0.01, 0.1, 1.0], "l1_ratio": [0.2, 0.5, 0.8]}),
-        "sgd": (lm.SGDRegressor(max_iter=5000, tol=1e-5, random_state=seed), {"alpha": [1e-4, 1e-3, 1e-2]}),
-        "svr": (svm.SVR(), {"C": [1.0, 10.0, 100.0], "epsilon": [0.1, 1.0], "kernel": ["rbf", "linear"]}),
-        "random_forest": (en.RandomForestRegressor(n_estimators=50, random_state=seed), {"max_depth": [None, 3], "min_samples_leaf": [1, 3]}),
-        "gradient_boosting": (en.GradientBoostingRegressor(n_estimators=50, random_state=seed), {"max_depth": [2, 3], "learning_rate": [0.05, 0.1]}),
-    }[name]
-    steps = [("poly", PolynomialFeatures(1, include_bias=False))] if name == "linear" else []
-    pipe = Pipeline(steps + [("scale", StandardScaler()), ("model", model)])
-    grid = {f"model__{k}": v for k, v in grid.items()}
-    if name == "linear": grid["poly__degree"] = [1, 2, 3]
-    return pipe, grid
-
-# %% ../../nbs/study/63_analysis.ipynb #b9323f68
-def _split_runs(ratio, test_size, seed):
-    "Indices of training and held-out runs, stratified by ratio when every ratio has enough runs."
-    from sklearn.model_selection import train_test_split
-    idx, counts = np.arange(len(ratio)), pd.Series(ratio).value_counts()
-    n_test = math.ceil(test_size * len(idx))
-    strat = ratio if counts.min() >= 2 and n_test >= len(counts) else None
-    return train_test_split(idx, test_size=test_size, random_state=seed, stratify=strat)
-
-def _inverse_group(sub, feature, delta, models, n_splits, n_repeats, test_size, seed):
-    "Compare, tune and evaluate the inverse models on one group's runs: a list of result rows."
-    from sklearn.model_selection import GridSearchCV, KFold, RepeatedKFold, cross_val_score
-    from sklearn.metrics import mean_squared_error, r2_score
-    s = sub[["ratio", feature]].dropna()
-    y = s["ratio"].to_numpy(float) * 100; x = s[feature].to_numpy(float)
-    base = dict(feature=feature, delta=delta, target="ratio_pct", n_runs=len(y))
-    if len(y) < 8 or len(np.unique(y)) < 2:
-        return [dict(base, model=None, best=False, note=f"too few runs ({len(y)}) or ratios for held-out evaluation (need >= 8 runs, >= 2 ratios)")]
-    tr, te = _split_runs(y, test_size, seed)
-    if delta:
-        zero = tr[y[tr] == 0]
-        if not len(zero): return [dict(base, model=None, best=False, note="delta needs training runs at ratio 0")]
-        x = x - x[zero].mean()
-    X = x[:, None]; k = min(n_splits, len(tr))
-    cv = RepeatedKFold(n_splits=k, n_repeats=n_repeats, random_state=seed)
-    rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in models:
-            pipe, _ = regressor(name, seed)
-            sc = -cross_val_score(pipe, X[tr], y[tr], cv=cv, scoring="neg_root_mean_squared_error")
-            rows.append(dict(base, model=name, cv_rmse=sc.mean(), cv_rmse_sd=sc.std(ddof=1) if len(sc) > 1 else np.nan, best=False))
-        best = min(rows, key=lambda r: (r["cv_rmse"], REGRESSORS.index(r["model"])))
-        pipe, grid = regressor(best["model"], seed)
-        gs = GridSearchCV(pipe, grid, cv=KFold(k, shuffle=True, random_state=seed), scoring="neg_root_mean_squared_error").fit(X[tr], y[tr])
-        p_tr, p_te = gs.predict(X[tr]), gs.predict(X[te])
-    r, p = (stats.pearsonr(y[te], p_te) if len(te) > 2 and np.ptp(p_te) > 0 and np.ptp(y[te]) > 0 else (np.nan, np.nan))
-    best.update(best=True, best_params=json.dumps({k.split("__", 1)[1]: v for k, v in gs.best_params_.items()}, default=str),
-                train_rmse=math.sqrt(mean_squared_error(y[tr], p_tr)), train_r2=r2_score(y[tr], p_tr),
-                test_rmse=math.sqrt(mean_squared_error(y[te], p_te)), test_r2=r2_score(y[te], p_te) if len(te) > 1 else np.nan,
-                pearson_r=float(r), pearson_p=float(p), n_train=len(tr), n_test=len(te))
-    return rows
-
-def inverse_regression(df:pd.DataFrame, # final results
-                       feature:str="test_acc", # metric that predicts the ratio
-                       delta:bool=False, # use the drop below the ratio-0 training mean instead of the metric
-                       by=None, # grouping columns (default: the varying ones)
-                       models=REGRESSORS, # regressors to compare (names in `REGRESSORS`)
-                       n_splits:int=5, # folds of the repeated k-fold comparison and of the grid search
-                       n_repeats:int=3, # repeats of the k-fold comparison
-                       test_size:float=0.25, # share of runs held out
-                       seed:int=0, # seed of the split, folds and stochastic models
-                       out=None, # write the table as CSV here (e.g. SWEEP/report/regr_results.csv)
-                      )->pd.DataFrame:
-    "The seed's `regr_results`: inverse models compared by CV, the best tuned and scored on held-out runs."
-    _check_ratios(df)
-    if feature not in df.columns: raise ValueError(f"unknown feature {feature!r}; valid: {', '.join(metric_columns(df))}")
-    models = [models] if isinstance(models, str) else list(models)
-    for m in models: regressor(m)
-    by = group_keys(df) if by is None else list(by)
-    rows = [dict(keys, **r) for keys, sub in iter_groups(df, by)
-            for r in _inverse_group(sub, feature, delta, models, n_splits, n_repeats, test_size, seed)]
-    cols = [*by, "feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
-            "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note"]
-    table = pd.DataFrame(rows).reindex(columns=cols)
-    if out is not None: atomic_write(out, table.to_csv(index=False))
-    return table
 
 # %% ../../nbs/study/63_analysis.ipynb #8a31520c
 def _noise_eps(df):
@@ -545,7 +449,7 @@ def robustness(df:pd.DataFrame, # final results
                seed:int=0, # bootstrap seed
               )->pd.DataFrame:
     "Slope, normalised AUC and drop ratio per group with bootstrap intervals over seeds, ranked within settings."
-    _check_ratios(df)
+    check_several_ratios(df)
     by = group_keys(df) if by is None else list(by)
     within = [k for k in by if k not in CANDIDATE_KEYS] if within is None else list(within)
     rng, q, rows = np.random.default_rng(seed), (0.5 - level / 2, 0.5 + level / 2), []
@@ -644,6 +548,7 @@ def default_ratios(ratios, k:int=3)->list:
     r = np.unique(np.asarray(ratios, float))
     return r.tolist() if len(r) <= k else _nearest(r, np.quantile(r, np.linspace(0, 1, k)))
 
+# %% ../../nbs/study/63_analysis.ipynb #8d307c4e
 def _class_report_file(d:Path, epoch):
     f = d/"class_report"/f"epoch_{int(epoch):03d}.json" if pd.notna(epoch) else None
     if f is not None and f.exists(): return f

@@ -6,21 +6,22 @@ Docs: https://false-labels.github.io/false_labels/study/benchmark.html.md"""
 
 # %% ../../nbs/study/66_benchmark.ipynb #e4423e14
 from __future__ import annotations
-import os, re, sys, time
-from dataclasses import asdict, dataclass, field, replace
+import os, re
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core import atomic_json, atomic_write, check_choice, check_int, read_json
+from ..core import atomic_json, atomic_write, check_choice, read_json
 from ..data.dataset import load_dataset, write_dataset
 from ..noise.corrupt import CIFAR10_ASYM_MAP, CIFAR10_CLASSES
 from ..results import is_done, load_plan
 
 # %% auto #0
-__all__ = ['PRESETS', 'METHOD_COST', 'SETTINGS', 'DEFAULT_METHODS', 'parse_setting', 'asym_mapping', 'setting_params', 'Preset',
-           'get_preset', 'default_settings', 'balanced_subset', 'prepare_data', 'expected_seconds', 'fmt_duration',
-           'published', 'dataset_family', 'fake_cifar', 'run_scores', 'benchmark_table', 'table_markdown',
-           'write_tables', 'benchmark_chart', 'benchmark_section', 'write_benchmark_report', 'run_benchmark']
+__all__ = ['PRESETS', 'METHOD_COST', 'SETTINGS', 'DEFAULT_METHODS', 'parse_setting', 'asym_mapping', 'setting_params',
+           'PresetTraining', 'Preset', 'get_preset', 'default_settings', 'balanced_subset', 'prepare_data',
+           'expected_seconds', 'fmt_duration', 'published', 'dataset_family', 'fake_cifar', 'run_scores',
+           'benchmark_table', 'table_markdown', 'write_tables', 'benchmark_chart', 'benchmark_section',
+           'write_benchmark_report', 'run_benchmark']
 
 # %% ../../nbs/study/66_benchmark.ipynb #8b3fd2ce
 _LABEL_SET_ALIASES = {"noisy100": "noisy"}   # CIFAR-100N's one human label set is imported as 'noisy'
@@ -85,46 +86,59 @@ def setting_params(setting:str, # a benchmark setting (see `parse_setting`)
 
 # %% ../../nbs/study/66_benchmark.ipynb #14933558
 @dataclass
-class Preset:
-    "A benchmark preset: the data it uses, the training recipe, and what it costs."
-    name: str
-    per_class: int|None  # training images per class (class-balanced subset); None: all
-    test_per_class: int|None  # test images per class; None: all
-    arch: str
-    epochs: int
-    bs: int
-    opt: str = "sgd"
+class PresetTraining:
+    "The training every run of a benchmark preset shares (template parameters of its sweep)."
+    arch: str  # architecture
+    epochs: int  # epochs per run
+    bs: int  # batch size
+    opt: str = "sgd"  # optimiser
     lr: float|None = None  # None: the architecture's default for opt and bs
-    wd: float|None = None
-    precision: str = "auto"
-    augment: bool = True
-    device: str = "auto"
+    wd: float|None = None  # weight decay; None: the optimiser's default
+    precision: str = "auto"  # auto, fp32, bf16 or fp16
+    augment: bool = True  # augment the training images
+    device: str = "auto"  # auto, cpu or cuda
     noise_rate: str = "known"  # what co-teaching and the rate-using methods get (the papers give it the true rate)
     track_samples: bool = False  # per-sample losses at every epoch (for detection; an extra pass over the training images)
+
+
+# %% ../../nbs/study/66_benchmark.ipynb #95285db7
+@dataclass
+class Preset:
+    "A benchmark preset: the data it uses, the training every run shares, and what it costs."
+    name: str  # the preset's name
+    per_class: int|None  # training images per class (class-balanced subset); None: all
+    test_per_class: int|None  # test images per class; None: all
+    train: PresetTraining  # the training every run shares
     s_per_image_epoch: float = 1e-3  # measured cost of one training image for one epoch of CE, with evaluation
     cost: str = ""  # what the preset costs, in words
     note: str = ""  # how it relates to the papers' protocol
 
     def recipe(self)->dict:
-        "The training parameters every run of the preset shares."
-        return dict(archs=[self.arch], epochs=[self.epochs], bs=self.bs, opt=self.opt, lr=self.lr, wd=self.wd,
-                    precision=self.precision, augment=self.augment, device=self.device, noise_rate=self.noise_rate,
-                    track_samples=self.track_samples)
+        "The training parameters every run of the preset shares (`run_sweep` keywords)."
+        t = self.train
+        return dict(archs=[t.arch], epochs=[t.epochs], bs=t.bs, opt=t.opt, lr=t.lr, wd=t.wd, precision=t.precision,
+                    augment=t.augment, device=t.device, noise_rate=t.noise_rate, track_samples=t.track_samples)
+
+    def record(self)->dict:
+        "The preset as benchmark.json records it: one flat mapping (its format since the first benchmark)."
+        d = asdict(self); train = d.pop("train")
+        return {**{k: d[k] for k in ("name", "per_class", "test_per_class")}, **train,
+                **{k: d[k] for k in ("s_per_image_epoch", "cost", "note")}}
 
 # %% ../../nbs/study/66_benchmark.ipynb #4377317a
 PRESETS = {
-    "smoke": Preset("smoke", per_class=12, test_per_class=6, arch="small_cnn", epochs=2, bs=32, opt="adamw",
-                    precision="fp32", augment=False, device="cpu", s_per_image_epoch=2e-3,
+    "smoke": Preset("smoke", per_class=12, test_per_class=6, s_per_image_epoch=2e-3,
+                    train=PresetTraining("small_cnn", epochs=2, bs=32, opt="adamw", precision="fp32", augment=False, device="cpu"),
                     cost="seconds per run: for tests", note="a check that every piece runs, not a measurement"),
-    "cpu": Preset("cpu", per_class=400, test_per_class=300, arch="cpu_net", epochs=10, bs=128, device="cpu",
-                  s_per_image_epoch=1.6e-3,
+    "cpu": Preset("cpu", per_class=400, test_per_class=300, s_per_image_epoch=1.6e-3,
+                  train=PresetTraining("cpu_net", epochs=10, bs=128, device="cpu"),
                   cost="about 1-4 minutes per run on 2 idle cores (estimated from 1.2 ms per image-epoch measured by bench_cifar; CE 1 minute, "
                        "DivideMix about 3.5x); measured on 2 shared cores at load 12-18: 24 minutes for CE",
                   note="4,000 training images (400 a class), 3,000 test images, the CPU network cpu_net at 32 px, SGD one-cycle, "
                        "10 epochs: far from the papers' 300 epochs of a ResNet on 50,000 images; compare methods with each other, "
                        "and the published numbers only for direction"),
-    "gpu": Preset("gpu", per_class=None, test_per_class=None, arch="resnet18_cifar", epochs=300, bs=128, lr=0.02, wd=5e-4,
-                  precision="bf16", device="cuda", s_per_image_epoch=7e-5,
+    "gpu": Preset("gpu", per_class=None, test_per_class=None, s_per_image_epoch=7e-5,
+                  train=PresetTraining("resnet18_cifar", epochs=300, bs=128, lr=0.02, wd=5e-4, precision="bf16", device="cuda"),
                   cost="hours per run on one GPU (300 epochs x 50,000 images); days for a full table on one GPU",
                   note="all images, a CIFAR ResNet-18 (3x3 stem; the papers use PreAct ResNet-18 or ResNet-34), 300 epochs, "
                        "SGD lr 0.02 wd 5e-4 batch 128 (DivideMix's), one-cycle instead of the papers' step schedule"),
@@ -132,12 +146,14 @@ PRESETS = {
 METHOD_COST = dict(ce=1.0, elr=1.1, coteaching=2.1, **{"coteaching-plus": 2.1}, dividemix=3.5, forward=2.2)  # vs CE, measured roughly
 
 def get_preset(preset, # a name from `PRESETS` or a `Preset`
-               **overrides, # fields to change (epochs, per_class, arch, ...; None values are ignored)
+               **overrides, # fields of the preset or of its training to change (epochs, per_class, arch, ...; None values are ignored)
               )->Preset:
     "A preset by name, with `overrides` applied."
     if not isinstance(preset, Preset):
         check_choice("preset", preset, list(PRESETS)); preset = PRESETS[preset]
-    return replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    over, tf = {k: v for k, v in overrides.items() if v is not None}, {f.name for f in fields(PresetTraining)}
+    return replace(preset, train=replace(preset.train, **{k: v for k, v in over.items() if k in tf}),
+                   **{k: v for k, v in over.items() if k not in tf})
 
 # %% ../../nbs/study/66_benchmark.ipynb #580540f4
 SETTINGS = ("clean", "sym20", "sym50", "sym80", "asym40")   # the synthetic columns of the papers' table
@@ -212,7 +228,7 @@ def expected_seconds(preset:Preset, # the preset
                      jobs:int=1, # runs at once
                     )->float:
     "Expected wall time of the runs, from the preset's measured cost per image-epoch and each method's cost relative to CE."
-    per = preset.s_per_image_epoch * n_train * preset.epochs
+    per = preset.s_per_image_epoch * n_train * preset.train.epochs
     return per * sum(METHOD_COST.get(m, 2.0) for m in methods) * n_settings * seeds / max(1, jobs)
 
 def fmt_duration(s:float)->str:
@@ -426,7 +442,7 @@ def run_benchmark(data, # CIFAR batches (+ CIFAR-N .pt), an image folder, a CSV,
     methods = list(DEFAULT_METHODS if methods is None else [methods] if isinstance(methods, str) else methods)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rec = out/"benchmark.json"
-    if rec.is_file() and read_json(rec)["preset"] != asdict(p):
+    if rec.is_file() and read_json(rec)["preset"] != p.record():
         raise ValueError(f"benchmark folder {str(out)!r} was made with another preset ({read_json(rec)['preset']['name']}, "
                          "other settings): a table mixes one preset only; choose another --out")
     path = prepare_data(data, p, out, human=human, progress=progress)
@@ -434,15 +450,15 @@ def run_benchmark(data, # CIFAR batches (+ CIFAR-N .pt), an image folder, a CSV,
     settings = default_settings(ds) if settings is None else [settings] if isinstance(settings, str) else list(settings)
     for s in settings: setting_params(s, ds)        # every setting is answered before anything runs
     seeds_n = seeds if isinstance(seeds, int) else len(seeds)
-    if jobs is None and scheduler is None: jobs = 2 if p.device == "cpu" and (os.cpu_count() or 1) >= 2 else None
+    if jobs is None and scheduler is None: jobs = 2 if p.train.device == "cpu" and (os.cpu_count() or 1) >= 2 else None
     n_train = int(round(len(ds.split_idx("train")) * (0.9 if len(ds.split_idx("valid")) == 0 else 1)))
     est = expected_seconds(p, n_train, methods, len(settings), seeds_n, jobs or 1)
-    atomic_json(rec, dict(format="false_labels.benchmark/1", preset=asdict(p), data=str(data), dataset=str(path),
+    atomic_json(rec, dict(format="false_labels.benchmark/1", preset=p.record(), data=str(data), dataset=str(path),
                           methods=sorted(set(methods) | set(read_json(rec)["methods"] if rec.is_file() else [])),
                           settings=list(dict.fromkeys((read_json(rec)["settings"] if rec.is_file() else []) + settings))))
     if progress:
         print(f"benchmark: preset {p.name} ({p.cost}); {len(methods)} methods x {len(settings)} settings x {seeds_n} seed(s) "
-              f"on {n_train} training images, {p.epochs} epochs of {p.arch}; expected wall time {fmt_duration(est)} on an idle machine "
+              f"on {n_train} training images, {p.train.epochs} epochs of {p.train.arch}; expected wall time {fmt_duration(est)} on an idle machine "
               f"if no run is done yet (finished runs are reused; a busy machine takes longer)", flush=True)
     run_sweep(out/"sweep", data=str(path), methods=methods, seeds=seeds, grid=dict(setting=settings), extend=True,
               scheduler=scheduler, jobs=jobs, progress=progress, **p.recipe())

@@ -6,8 +6,9 @@ Docs: https://false-labels.github.io/false_labels/study/plan.html.md"""
 
 # %% ../../nbs/study/60_plan.ipynb #21394443
 from __future__ import annotations
-import ast, itertools, json, math, os, re, socket
+import ast, importlib, itertools, json, math, os, re, socket
 from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -20,10 +21,10 @@ from ..noise.corrupt import NOISE_KINDS, check_ratio
 from ..noise.instance import INSTANCE_NOISE_KINDS
 
 # %% auto #0
-__all__ = ['AXES', 'SWEEP_DEFAULTS', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file', 'run_id',
-           'check_types', 'check_training_axes', 'is_default_template', 'plan_sweep', 'build_plan', 'check_axes',
-           'PlanMismatchError', 'SweepLockedError', 'SchedulerError', 'utc_now', 'merge_plans', 'check_plan',
-           'write_plan', 'check_unlocked', 'sweep_lock']
+__all__ = ['AXES', 'SWEEP_DEFAULTS', 'TRAINING_CHECK', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file',
+           'run_id', 'param_values', 'check_types', 'is_default_template', 'name_check', 'run_check', 'SweepAxes',
+           'build_plan', 'plan_sweep', 'check_axes', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError',
+           'utc_now', 'merge_plans', 'check_plan', 'write_plan', 'check_unlocked', 'sweep_lock']
 
 # %% ../../nbs/study/60_plan.ipynb #71b54668
 def default_template()->Path:
@@ -31,6 +32,7 @@ def default_template()->Path:
     import false_labels
     return Path(false_labels.__file__).parent/'runs'/'train_run.ipynb'
 
+# %% ../../nbs/study/60_plan.ipynb #d0eb27c1
 _PARAMS_CACHE = {}
 
 def template_params(template:str|Path|None=None, # papermill notebook; None: `default_template()`
@@ -168,7 +170,11 @@ def _check_data(data)->tuple:
             raise ValueError(f"dataset {str(path)!r} has an empty {s} split ({len(ds)} images): every run needs all three; generate more images")
     return str(path), ds
 
-def _values(k:str, axes:dict, fixed:dict)->list:
+# %% ../../nbs/study/60_plan.ipynb #20e8b8b1
+def param_values(k:str, # a template parameter
+                 axes:dict, # the plan's axes (singular names)
+                 fixed:dict, # the plan's values every run shares
+                )->list:
     "Every value parameter `k` takes in a sweep: its axis (a grid's included), else its fixed value(s); None left out."
     vals = axes[k] if k in axes else _as_values(k, fixed[k]) if fixed.get(k) is not None else []
     return [v for v in vals if v is not None]
@@ -178,9 +184,9 @@ def _check_numbers(axes:dict, fixed:dict):
     for e in axes.get('epochs', []): check_int('epochs', e, 1)
     for s in axes.get('seed', []): check_int('seed', s, 0)
     for k, lo, hi in (('bs', 1, None), ('size', 1, MAX_SIZE), ('checkpoint_every', 1, None)):
-        for v in _values(k, axes, fixed): check_int(k, v, lo, hi)
-    for v in _values('lr', axes, fixed): check_positive('lr', v)
-    for v in _values('wd', axes, fixed):
+        for v in param_values(k, axes, fixed): check_int(k, v, lo, hi)
+    for v in param_values('lr', axes, fixed): check_positive('lr', v)
+    for v in param_values('wd', axes, fixed):
         if isinstance(v, (bool, str)) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ValueError(f"wd {v!r} must be a finite number >= 0 (weight decay)")
     nr = fixed.get('noise_rate')
@@ -189,6 +195,7 @@ def _check_numbers(axes:dict, fixed:dict):
         except (TypeError, ValueError): ok = False
         if not ok: raise ValueError(f"noise_rate {nr!r} must be 'known' or a number in [0, 1)")
 
+# %% ../../nbs/study/60_plan.ipynb #f165e37f
 def _check_values(axes:dict, ds, fixed:dict|None=None):
     "Refuse values the dataset and the noise module would refuse (label CSVs are read as each run will read them)."
     tasks = axes.get('task', [None])
@@ -208,6 +215,7 @@ def _check_values(axes:dict, ds, fixed:dict|None=None):
             n_classes = len(task_classes(t, classes)[1]) if ds is not None and t is not None else None
             for r in axes.get('ratio', []): check_ratio(r, n_classes, k if k in NOISE_KINDS else None)
 
+# %% ../../nbs/study/60_plan.ipynb #ac94de5f
 _KINDS = {bool: 'true or false', int: 'an integer', float: 'a number', str: 'text', dict: 'a mapping'}
 
 def _fits(v, kind)->bool:
@@ -229,59 +237,79 @@ def check_types(values:dict, # parameter -> its values in the sweep (a list each
         for v in vals:
             if not _fits(v, kind): raise ValueError(f"{k} {v!r} must be {_KINDS[kind]} (its default is {have[k]})")
 
-def check_training_axes(axes:dict, fixed:dict|None=None):
-    "Refuse architectures, losses, methods (with their losses and method_kw), optimisers, devices and precisions the training modules do not know (imports torch and fastai)."
-    from false_labels.training import learner as learn      # here, not at the top: the driver of a sweep needs no torch otherwise
-    for a in axes.get('arch', []): learn.get_arch(a)
-    for l in axes.get('loss', []): check_choice('loss', l, list(learn.LOSSES))
-    fixed = fixed or {}
-    for o in _values('opt', axes, fixed): check_choice('opt', o, learn.OPTS)
-    if fixed.get('device') is not None: learn.pick_device(fixed['device'])
-    if fixed.get('precision') is not None: check_choice('precision', fixed['precision'], learn.PRECISIONS)
-    if fixed.get('noise_estimator') is not None:
-        from false_labels.methods.registry import NOISE_ESTIMATORS
-        check_choice('noise_estimator', fixed['noise_estimator'], NOISE_ESTIMATORS)
-    if any(m is not None for m in axes.get('method', [])):
-        from false_labels.methods.registry import check_method
-        for m in axes['method']:
-            for l in axes.get('loss', ['ce']):
-                for kw in _values('method_kw', axes, fixed) or [None]:
-                    if m is not None: check_method(m, l, kw)
-
+# %% ../../nbs/study/60_plan.ipynb #5b7f0c11
 def is_default_template(template)->bool: return Path(template).resolve() == default_template().resolve()
+
+# %% ../../nbs/study/60_plan.ipynb #91a2073d
+TRAINING_CHECK = 'false_labels.study.names.check_training_axes'  # the packaged template's name check (it imports torch)
+
+def name_check(check, # True: `TRAINING_CHECK` for the packaged template, none for another; False/None: none; a function (axes, fixed) or its dotted name
+               template, # the plan's template
+              ):
+    "What checks a plan's names against the code its runs use: None, a function, or a function's dotted name."
+    if check is True: return TRAINING_CHECK if is_default_template(template) else None
+    return check or None
+
+# %% ../../nbs/study/60_plan.ipynb #e8d0b1c0
+def run_check(check, # from `name_check`: None, a function (axes, fixed) or its dotted name (imported now)
+              axes:dict, # the plan's axes
+              fixed:dict|None=None, # the plan's values shared by every run
+             ):
+    "Run a name check on a plan's axes and fixed values (a `ValueError` names the unknown value)."
+    if check is None: return
+    if isinstance(check, str):
+        mod, name = check.rsplit('.', 1)
+        check = getattr(importlib.import_module(mod), name)
+    check(axes, fixed)
 
 # %% ../../nbs/study/60_plan.ipynb #ab532b5f
 PLAN_FORMAT = 'false_labels.sweep/1'
 _ORDER = ('labels', 'arch', 'loss', 'method', 'noise', 'task', 'epochs', 'seed', 'ratio')  # outer -> inner loop
 _FIRST = ('data', 'task', 'noise', 'ratio', 'arch', 'loss', 'method', 'epochs', 'seed')  # column order
 
-def plan_sweep(data:str|Path|None=None, # dataset folder every run trains on
-               ratios=None, # corruption ratios: a list, or '0,0.01,0.1'
-               seeds=None, # n (seeds 0..n-1) or a list of seeds
-               archs=None, # architecture(s)
-               losses=None, # loss(es)
-               methods=None, # training method(s), if the template has a `method` parameter
-               noise=None, # noise kind(s)
-               epochs=None, # epochs (one value or a list)
-               task=None, # label task(s): 4 or 14 for generated data
-               sweep_file:str|Path|None=None, # YAML/JSON file with any of these names; arguments override it
-               template:str|Path|None=None, # papermill template; None: the packaged training template
-               grid:dict|None=None, # extra axes: {template parameter: [values]}
-               **train_kw, # any other template parameter, fixed for every run (bs, lr, size, device, ...)
-              )->dict:
-    "Validate a sweep's arguments and list its runs (id and parameters); nothing is written."
-    plan = build_plan(dict(data=data, ratios=ratios, seeds=seeds, archs=archs, losses=losses, methods=methods, noise=noise,
-                      epochs=epochs, task=task, grid=grid), sweep_file, template, train_kw)
-    if is_default_template(plan['template']): check_training_axes(plan['axes'], plan['fixed'])
-    return plan
+@dataclass
+class SweepAxes:
+    "A sweep: the axes whose every combination is one run, and the values every run shares (None: not given)."
+    data:str|None=None # dataset folder every run trains on
+    ratios:list|None=None # corruption ratios: a list, or '0,0.01,0.1'
+    seeds:list|None=None # n (seeds 0..n-1) or a list of seeds
+    archs:list|None=None # architecture(s)
+    losses:list|None=None # loss(es)
+    methods:list|None=None # robust training method(s), if the template has a `method` parameter
+    noise:list|None=None # noise kind(s)
+    epochs:list|None=None # epochs (one value or a list)
+    task:list|None=None # label task(s): 4 or 14 for generated data, binary:<class>, an imported dataset's task
+    labels:list|None=None # training label set(s) of the dataset, or label CSV files
+    grid:dict|None=None # extra axes: {template parameter: [values]}
+    sweep_file:str|None=None # YAML/JSON file with any of these names; the values given here override it
+    template:str|None=None # papermill template; None: the packaged training template
+    fixed:dict=field(default_factory=dict) # any other template parameter, one value for every run (bs, lr, size, device, ...)
 
-def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
-    "`plan_sweep` without the training module's checks (the sweep does those in a worker)."
-    template = str(Path(template or default_template()).resolve())
+    @classmethod
+    def of(cls, data=None, # dataset folder, or a `SweepAxes` to start from
+           **kw, # fields to set (None: left as they are); any other name (a template parameter, `ratio` for `ratios`) goes to `fixed`
+          )->SweepAxes:
+        "A `SweepAxes` from keyword arguments, as `plan_sweep` and `run_sweep` take them."
+        base = data if isinstance(data, SweepAxes) else cls(data=data)
+        names = {f.name for f in fields(cls)} - {'fixed'}
+        extra = {**base.fixed, **(kw.pop('fixed', None) or {})}
+        extra.update({k: v for k, v in kw.items() if k not in names})
+        return replace(base, **{k: v for k, v in kw.items() if k in names and v is not None}, fixed=extra)
+
+    def given(self)->dict:
+        "The axes given (data and grid included), in the plan's order."
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ('sweep_file', 'template', 'fixed') and getattr(self, f.name) is not None}
+
+# %% ../../nbs/study/60_plan.ipynb #1e0ea022
+def build_plan(spec:SweepAxes, # the sweep
+              )->dict:
+    "Validate a sweep (all but the name check) and list its runs (id and parameters); nothing is written."
+    template = str(Path(spec.template or default_template()).resolve())
     valid = _valid_keys(template)
-    args = load_sweep_file(sweep_file, template) if sweep_file is not None else {}
-    args.update(_normalise({k: v for k, v in given.items() if v is not None}, 'sweep', valid | {'data'}))
-    args.update(_normalise(train_kw, 'sweep', valid))
+    args = load_sweep_file(spec.sweep_file, template) if spec.sweep_file is not None else {}
+    args.update(_normalise(spec.given(), 'sweep', valid | {'data'}))
+    args.update(_normalise(spec.fixed, 'sweep', valid))
     grid = {**(args.pop('grid', None) or {})}
     _normalise(grid, 'grid', valid - set(AXES) - {'grid', 'data'})
     data, ds = _check_data(args.pop('data', None))
@@ -305,7 +333,21 @@ def build_plan(given:dict, sweep_file, template, train_kw:dict)->dict:
     return dict(format=PLAN_FORMAT, template=template, data=data, axes=axes, fixed=fixed, runs=runs,
                 hash=stable_hash(sorted(seen)))
 
+# %% ../../nbs/study/60_plan.ipynb #8908bc8e
+def plan_sweep(data:str|Path|SweepAxes|None=None, # dataset folder every run trains on, or the whole sweep as a `SweepAxes`
+               *,
+               check=True, # name check (`name_check`): True: the training code's, for the packaged template; False: none
+               **kw, # `SweepAxes` fields (ratios, seeds, archs, ..., grid, sweep_file, template) and any other template parameter (bs, lr, ...)
+              )->dict:
+    "Validate a sweep and list its runs (id and parameters); nothing is written."
+    plan = build_plan(SweepAxes.of(data, **kw))
+    run_check(name_check(check, plan['template']), plan['axes'], plan['fixed'])
+    return plan
+
+# %% ../../nbs/study/60_plan.ipynb #c4e7a2d9
 def check_axes(tasks=None, # the valid task names, or a dict task -> class names (then binary:<class> too); None: not checked
+               *,
+               check=True, # name check, as in `plan_sweep` (the packaged template's)
                **given, # a sweep's axes and fixed values, as `plan_sweep` takes them (ratios, seeds, archs, epochs, bs, ...)
               )->dict:
     "Check a sweep's values before its dataset exists (as `plan_sweep` does, less the dataset); return the axes."
@@ -316,7 +358,7 @@ def check_axes(tasks=None, # the valid task names, or a dict task -> class names
     for t in axes.get('task', []) if tasks is not None else []:
         if isinstance(tasks, dict): task_classes(t, tasks)
         else: check_choice('task', t, tasks)
-    check_training_axes(axes, args)
+    run_check(name_check(check, default_template()), axes, args)
     return axes
 
 # %% ../../nbs/study/60_plan.ipynb #61dbb12c
@@ -331,6 +373,7 @@ class SchedulerError(ValueError):
 
 def utc_now()->str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
+# %% ../../nbs/study/60_plan.ipynb #2e62fd81
 def _plan_diff(old:dict, new:dict)->str:
     a, b = {r['run_id'] for r in old['runs']}, {r['run_id'] for r in new['runs']}
     return f"it has {len(a)} runs, the new plan {len(b)}: {len(b - a)} new, {len(a - b)} not in the new plan"
@@ -343,6 +386,7 @@ def merge_plans(old:dict, new:dict)->dict:
     return {**new, 'runs': list(runs.values()), 'hash': stable_hash(sorted(runs)),
             'grids': grids + [dict(axes=new.get('axes'), fixed=new.get('fixed'))]}
 
+# %% ../../nbs/study/60_plan.ipynb #33d5762f
 def check_plan(sweep_dir:str|Path, # sweep folder
                plan:dict, # from `plan_sweep`
                extend:bool=False, # a different plan will be merged, not refused
@@ -356,6 +400,7 @@ def check_plan(sweep_dir:str|Path, # sweep folder
                                 "pass extend=True (--extend) to add the new runs to it, or choose another folder")
     return old
 
+# %% ../../nbs/study/60_plan.ipynb #b22f9e0f
 def write_plan(sweep_dir:str|Path, # sweep folder
                plan:dict, # from `plan_sweep`
                extend:bool=False, # merge with a different plan already there instead of refusing
@@ -387,6 +432,7 @@ def check_unlocked(sweep_dir:str|Path):
             raise SweepLockedError(f"sweep folder {str(sweep_dir)!r} is being written by another sweep ({_holder(f)}); "
                                    "wait for it to finish or stop it") from None
 
+# %% ../../nbs/study/60_plan.ipynb #33d16ea8
 @contextmanager
 def sweep_lock(sweep_dir:str|Path, # sweep folder to hold
               ):

@@ -1,4 +1,4 @@
-"""altair charts of a sweep's results, and one self-contained offline HTML report with PNG/SVG charts and CSV tables.
+"""One self-contained offline HTML report of a sweep: its summary, its sections (the charts of `study.charts`), PNG/SVG files and CSV tables.
 
 Docs: https://false-labels.github.io/false_labels/study/report.html.md"""
 
@@ -6,378 +6,28 @@ Docs: https://false-labels.github.io/false_labels/study/report.html.md"""
 
 # %% ../../nbs/study/64_report.ipynb #bb50f5fa
 from __future__ import annotations
-import html, json, math, re, time
+import html, json, re, time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 import numpy as np
 import pandas as pd
-import altair as alt
 from ..core import OutputExistsError, atomic_dir, atomic_write, check_inputs, output_lock, read_json, to_json, versions
-from false_labels.study.analysis import (REGRESSORS, GROUP_KEYS, SingleRatioError, class_columns, confusion_table,
-    excluded_runs, fit_bands, group_keys, group_label, inverse_regression, load_results, noise_regimes,
-    plateau_test, regress_on_ratio, robustness, theory_check, iter_groups, mean_ci, method_settings, settings_table,
-    epoch_curves)
-from ..core import check_choice
+from .analysis import (class_columns, confusion_table, excluded_runs, group_keys, group_label,
+    load_results, noise_regimes, plateau_test, regress_on_ratio, robustness, theory_check, iter_groups,
+    method_settings, settings_table, epoch_curves)
+from .inverse import REGRESSORS, inverse_regression
+from .charts import (RATIO_KINDS, box_chart, class_f1_chart, class_f1_table, class_grid_chart,
+    confusion_chart, delta_chart, delta_table, epoch_chart, inverse_chart, metric_chart, metric_title, pair_chart, pearson_chart,
+    present_metrics, ranking_chart, ratio_chart, regime_chart, theory_chart)
 from ..detectors.pipeline import METHODS as DETECTION_METHODS, detection_charts, save_chart, vl_version
 from ..detectors.charts import plot_label_precision_recall
 from ..detectors.sweep import detection_folders, detection_results, label_precision_recall, long_metrics, plot_detection_sweep
 
 # %% auto #0
-__all__ = ['SEED_METRICS', 'RATIO_KINDS', 'metric_chart', 'delta_table', 'delta_chart', 'class_f1_table', 'class_f1_chart',
-           'confusion_chart', 'theory_chart', 'regime_chart', 'ranking_chart', 'inverse_chart', 'present_metrics',
-           'ratio_chart', 'class_grid_chart', 'pair_chart', 'box_chart', 'pearson_chart', 'epoch_chart', 'Section',
-           'ReportData', 'analyse', 'summary_text', 'class_findings', 'seed_study_section', 'methods_section',
+__all__ = ['Section', 'ReportData', 'analyse', 'summary_text', 'class_findings', 'seed_study_section', 'methods_section',
            'default_sections', 'render_html', 'write_report', 'detection_table', 'detection_section',
            'reference_figures']
-
-# %% ../../nbs/study/64_report.ipynb #887f65b1
-_PCT = alt.Axis(format=".0f", title="corrupted labels (%)")
-
-def _label(df, by=None):
-    "Add `group` (readable label) and `ratio_pct` columns."
-    out = df.assign(group=group_label(df, by).to_numpy() if len(df) else [])
-    return out.assign(ratio_pct=out["ratio"] * 100) if "ratio" in out.columns else out
-
-def _facet_kw(df, col="group"):
-    "Facet rows by `col` only when it has several values."
-    return dict(row=alt.Row(f"{col}:N", title=None)) if df[col].nunique() > 1 else {}
-
-def _title(metric): return metric.replace("test_", "").replace("_", " ")
-
-def _share(metric:str)->dict:
-    "Axis options of a metric that is a share (accuracy, F1, precision, recall): drawn in %, as the text states it."
-    return dict(axis=alt.Axis(format="~%")) if any(k in metric for k in ("acc", "f1", "precision", "recall")) else {}
-
-# %% ../../nbs/study/64_report.ipynb #175074bf
-def metric_chart(df:pd.DataFrame, # final results
-                 metric:str="test_acc", # metric to draw
-                 degree:int=1, # degree of the fitted polynomial
-                 level:float=0.95, # confidence level of the band
-                 by=None, # grouping columns (default: the varying ones)
-                )->alt.Chart:
-    "Runs of `metric` against the ratio, with the fitted curve and its confidence band per group."
-    by = group_keys(df) if by is None else list(by)
-    pts = _label(df, by)[["group", "ratio_pct", metric, *(c for c in ("run_id", "seed") if c in df.columns)]]
-    y = alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False), **_share(metric))
-    color = alt.Color("group:N", title=None)
-    dots = alt.Chart(pts).mark_circle(size=40, opacity=0.6).encode(
-        x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color,
-        tooltip=[alt.Tooltip(f"{c}:{'N' if c in ('group', 'run_id') else 'Q'}") for c in pts.columns])
-    layers = [dots]
-    try: band = fit_bands(df, metric, degree=degree, by=by, level=level)
-    except SingleRatioError: band = pd.DataFrame()
-    if len(band):
-        band = _label(band, by)[["group", "ratio_pct", "fit", "lo", "hi"]]
-        base = alt.Chart(band).encode(x=alt.X("ratio_pct:Q", axis=_PCT), color=color)
-        if band["lo"].notna().any():
-            layers.insert(0, base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title=_title(metric), **_share(metric)), y2="hi:Q", fill=alt.Fill("group:N", legend=None)))
-        layers.insert(1, base.mark_line().encode(y=alt.Y("fit:Q", title=_title(metric), **_share(metric))))
-    model = "linear" if degree == 1 else f"degree-{degree}"
-    return alt.layer(*layers).properties(width=420, height=260, title=f"{_title(metric)} vs corrupted labels ({model} fit, {level:.0%} band)")
-
-# %% ../../nbs/study/64_report.ipynb #c8e88cb3
-def delta_table(df:pd.DataFrame, # final results
-                metric:str="test_acc", # metric
-                by=None, # grouping columns (default: the varying ones)
-                level:float=0.95, # confidence level over seeds
-               )->pd.DataFrame:
-    "Mean change of `metric` from the group's lowest-ratio (normally 0 %) mean, per ratio, with a t-interval."
-    by = group_keys(df) if by is None else list(by)
-    rows = []
-    for key, sub in (df.groupby(by, dropna=False) if by else [((), df)]):
-        key = key if isinstance(key, tuple) else (key,)
-        base = sub.loc[sub["ratio"] == sub["ratio"].min(), metric].mean()
-        for r, s in sub.groupby("ratio"):
-            m, lo, hi = mean_ci(s[metric] - base, level)
-            rows.append(dict(zip(by, key), ratio=r, baseline_ratio=sub["ratio"].min(), n_runs=len(s), delta=m, lo=lo, hi=hi))
-    return pd.DataFrame(rows)
-
-def delta_chart(df:pd.DataFrame, # final results
-                metric:str="test_acc", # metric
-                drop:float=0.05, # reference drop drawn as a dashed line
-                by=None, # grouping columns (default: the varying ones)
-               )->alt.Chart:
-    "Change of `metric` from the clean baseline against the ratio, per group, with intervals over seeds."
-    by = group_keys(df) if by is None else list(by)
-    d = _label(delta_table(df, metric, by), by)[["group", "ratio_pct", "delta", "lo", "hi", "n_runs"]]
-    d[["delta", "lo", "hi"]] = d[["delta", "lo", "hi"]] * 100          # points, as the summary states them
-    base = alt.Chart(d).encode(x=alt.X("ratio_pct:Q", axis=_PCT), color=alt.Color("group:N", title=None))
-    line = base.mark_line(point=True).encode(y=alt.Y("delta:Q", title=f"{_title(metric)} change from baseline (points)"),
-                                             tooltip=["group:N", *(alt.Tooltip(f"{c}:Q", format=".1f") for c in ("ratio_pct", "delta", "lo", "hi")), "n_runs:Q"])
-    err = base.mark_rule().encode(y="lo:Q", y2="hi:Q")
-    refs = alt.Chart(pd.DataFrame({"y": [0.0, -drop * 100]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
-    return alt.layer(refs, err, line).properties(width=420, height=260, title=f"{_title(metric)}: change from the clean baseline")
-
-# %% ../../nbs/study/64_report.ipynb #0989eddb
-def class_f1_table(df:pd.DataFrame, # final results
-                   by=None, # grouping columns (default: the varying ones)
-                   metric:str="f1", # per-class metric: precision, recall or f1
-                  )->pd.DataFrame:
-    "Mean per-class `metric` per group and ratio, long format (group keys, ratio, cls, `metric`)."
-    by = group_keys(df) if by is None else list(by)
-    cols = class_columns(df, metric)
-    if not cols: return pd.DataFrame(columns=[*by, "ratio", "cls", metric])
-    # only the columns it needs: a results table also has a `precision` column (the training precision, e.g. bf16)
-    long = df[[*by, "ratio", *cols]].melt(id_vars=[*by, "ratio"], value_vars=cols, var_name="cls", value_name=metric).dropna(subset=[metric])
-    long["cls"] = long["cls"].str.removeprefix(f"{metric}_")
-    return long.groupby([*by, "ratio", "cls"], dropna=False, sort=False)[metric].mean().reset_index()
-
-def class_f1_chart(df:pd.DataFrame, # final results
-                   by=None, # grouping columns (default: the varying ones)
-                   metric:str="f1", # per-class metric: precision, recall or f1
-                  )->alt.Chart:
-    "Heat map of mean per-class `metric` (classes x ratios), one panel per group."
-    by = group_keys(df) if by is None else list(by)
-    t = _label(class_f1_table(df, by, metric), by)[["group", "ratio_pct", "cls", metric]]
-    order = [c.removeprefix(f"{metric}_") for c in class_columns(df, metric)]
-    name = "F1" if metric == "f1" else metric
-    heat = alt.Chart(t).mark_rect().encode(
-        x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")),
-        y=alt.Y("cls:N", title=None, sort=order),
-        color=alt.Color(f"{metric}:Q", title=name, scale=alt.Scale(scheme="viridis", domain=[0, 1])),
-        tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip(f"{metric}:Q", format=".3f")],
-    ).properties(width=alt.Step(28), height=alt.Step(16))
-    facet = _facet_kw(t)
-    return (heat.facet(**facet) if facet else heat).properties(title=f"per-class {name}")
-
-# %% ../../nbs/study/64_report.ipynb #0efe08f1
-def confusion_chart(cm:pd.DataFrame, # tidy confusion table from `analysis.confusion_table`
-                    by=None, # grouping columns present in `cm` (default: all non-confusion columns)
-                   )->alt.Chart:
-    "Row-normalised confusion matrices, one panel per ratio (columns) and group (rows)."
-    if by is None: by = [c for c in cm.columns if c not in ("ratio", "true", "pred", "count", "share")]
-    t = _label(cm, [k for k in by if cm[k].astype(str).nunique() > 1])
-    t["ratio_label"] = t["ratio_pct"].map(lambda v: f"{v:g} %")
-    order = list(dict.fromkeys(t["true"]))
-    base = alt.Chart().encode(x=alt.X("pred:N", title="predicted", sort=order), y=alt.Y("true:N", title="true", sort=order))
-    rect = base.mark_rect().encode(color=alt.Color("share:Q", title="share of true class", scale=alt.Scale(scheme="blues", domain=[0, 1])),
-                                   tooltip=["true:N", "pred:N", "count:Q", alt.Tooltip("share:Q", format=".2f")])
-    text = base.mark_text(fontSize=9).encode(text=alt.Text("share:Q", format=".2f"),
-                                             color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")))
-    sort_r = sorted(t["ratio_label"].unique(), key=lambda s: float(s.split()[0]))
-    facet = dict(column=alt.Column("ratio_label:N", title="corrupted labels", sort=sort_r), **_facet_kw(t))
-    return alt.layer(rect, text, data=t).properties(width=alt.Step(24), height=alt.Step(24)).facet(**facet) \
-        .properties(title="confusion matrices (final epoch, clean test labels, summed over seeds)")
-
-# %% ../../nbs/study/64_report.ipynb #c2ddfa69
-_SERIES = {"test_acc_noisy": "measured (noisy test labels)", "clean_line": "clean line (noise ignored)",
-           "theory": "Chen et al. (noise memorised)"}
-
-def theory_chart(th:pd.DataFrame, # per group and ratio table from `analysis.theory_check`
-                 by=None, # grouping columns present in `th` (default: the varying ones)
-                )->alt.Chart:
-    "Measured accuracy against noisy labels vs the clean line and Chen et al.'s theory, per group."
-    skip = ("ratio", "n_runs", "test_acc", "test_acc_noisy", "expected_from_acc", "clean_line", "theory", "gap", "gap_lo",
-            "gap_hi", "position", "note")
-    by = group_keys(th, [c for c in th.columns if c not in skip]) if by is None else list(by)
-    t = _label(th, by).assign(lo=lambda x: x["theory"] + x["gap_lo"], hi=lambda x: x["theory"] + x["gap_hi"])
-    long = t.melt(id_vars=["group", "ratio_pct"], value_vars=list(_SERIES), var_name="series", value_name="accuracy").dropna()
-    long = long.merge(t[["group", "ratio_pct", "lo", "hi"]].assign(series="test_acc_noisy"), how="left", on=["group", "ratio_pct", "series"])
-    long["series"] = long["series"].map(_SERIES)
-    sort = list(_SERIES.values())
-    x = alt.X("ratio_pct:Q", axis=_PCT)
-    lines = alt.Chart().mark_line(point=True).encode(
-        x=x, y=alt.Y("accuracy:Q", title="accuracy against noisy test labels", scale=alt.Scale(zero=False), **_share("acc")),
-        color=alt.Color("series:N", title=None, sort=sort), strokeDash=alt.StrokeDash("series:N", legend=None, sort=sort),
-        tooltip=["group:N", "series:N", alt.Tooltip("ratio_pct:Q", format=".1f"), alt.Tooltip("accuracy:Q", format=".3f")])
-    bars = alt.Chart().transform_filter("isValid(datum.lo) && isValid(datum.hi)").mark_rule(color="black").encode(x=x, y="lo:Q", y2="hi:Q")
-    ch = alt.layer(lines, bars, data=long).properties(width=380, height=250)
-    if long["group"].nunique() > 1: ch = ch.facet(column=alt.Column("group:N", title=None))
-    return ch.properties(title="theory check: accuracy against noisy test labels (bars: 95 % interval over seeds)")
-
-# %% ../../nbs/study/64_report.ipynb #77c8f126
-def regime_chart(reg:pd.DataFrame, # table from `analysis.noise_regimes`
-                 by=None, # grouping columns present in `reg` (default: the varying ones)
-                )->alt.Chart:
-    "Per-epoch measured noisy-label accuracy vs Chen's line, and the position between clean line and theory."
-    skip = ("epoch", "ratio", "n_runs", "test_acc", "test_acc_noisy", "clean_line", "theory", "gap", "position")
-    by = group_keys(reg, [c for c in reg.columns if c not in skip]) if by is None else list(by)
-    t = _label(reg, by)[["group", "epoch", "ratio_pct", "test_acc_noisy", "theory", "position"]]
-    facet = _facet_kw(t)
-    x = alt.X("ratio_pct:Q", axis=_PCT)
-    curves = alt.Chart().mark_line(point=True).encode(
-        x=x, y=alt.Y("test_acc_noisy:Q", title="accuracy against noisy test labels", scale=alt.Scale(zero=False)),
-        color=alt.Color("epoch:O", scale=alt.Scale(scheme="blues"), title="epoch"), detail="epoch:O")
-    theory = alt.Chart().mark_line(color="black", strokeDash=[6, 3]).encode(x=x, y=alt.Y("mean(theory):Q"))
-    left = alt.layer(curves, theory, data=t).properties(width=320, height=240, title="measured per epoch (dashed: Chen et al.)")
-    pos = t.dropna(subset=["position"])
-    right = alt.Chart(pos).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("position:Q", title="position (0 = clean line, 1 = memorised)"),
-        color=alt.Color("ratio_pct:O", title="ratio (%)", scale=alt.Scale(scheme="oranges"))).properties(
-        width=320, height=240, title="how far training has memorised the noise")
-    if facet: left, right = left.facet(**facet), alt.layer(right).facet(**facet)
-    return alt.hconcat(left, right).resolve_scale(color="independent").properties(title="training regimes")
-
-# %% ../../nbs/study/64_report.ipynb #dc7fac19
-def ranking_chart(rob:pd.DataFrame, # table from `analysis.robustness`
-                  by=None, # grouping columns present in `rob` (default: the varying ones)
-                 )->alt.Chart:
-    "Robustness statistics with intervals, one panel each, groups sorted by overall rank."
-    if by is None: by = group_keys(rob, [c for c in GROUP_KEYS if c in rob.columns])
-    t = _label(rob, by).sort_values("rank")
-    order = t["group"].tolist()
-    panels = []
-    for stat, title in (("slope", "slope (per unit ratio)"), ("auc", "mean metric over the ratios (AUC)"), ("drop_ratio", "ratio of the drop (%)")):
-        scale = 100 if stat == "drop_ratio" else 1
-        d = pd.DataFrame(dict(group=t["group"], value=t[stat] * scale, lo=t.get(f"{stat}_lo") * scale, hi=t.get(f"{stat}_hi") * scale, rank=t["rank"]))
-        y = alt.Y("group:N", sort=order, title=None)
-        pts = alt.Chart(d).mark_point(filled=True, size=60).encode(x=alt.X("value:Q", title=title, scale=alt.Scale(zero=False)), y=y,
-                                                                   tooltip=["group:N", "rank:Q", alt.Tooltip("value:Q", format=".3f")])
-        err = alt.Chart(d.dropna(subset=["lo", "hi"])).mark_rule().encode(x="lo:Q", x2="hi:Q", y=y)
-        panels.append(alt.layer(err, pts).properties(width=200, height=alt.Step(22)))
-    return alt.hconcat(*panels).properties(title="robustness ranking (best first; a missing drop ratio = never fell that far)")
-
-# %% ../../nbs/study/64_report.ipynb #c146950e
-def inverse_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
-                 )->alt.Chart:
-    "Cross-validated RMSE of each inverse model, best highlighted, one panel per group."
-    cols = ("feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
-            "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note")
-    by = [c for c in regr.columns if c not in cols]
-    t = regr.dropna(subset=["cv_rmse"]).copy()
-    t["group"] = group_label(t, [k for k in by if t[k].astype(str).nunique() > 1]).to_numpy() if len(t) else []
-    t["lo"], t["hi"] = (t["cv_rmse"] - t["cv_rmse_sd"].fillna(0)).clip(lower=0), t["cv_rmse"] + t["cv_rmse_sd"].fillna(0)
-    t = t[["group", "model", "best", "cv_rmse", "lo", "hi"]]
-    y = alt.Y("model:N", sort=list(REGRESSORS), title=None)
-    bars = alt.Chart().mark_bar().encode(x=alt.X("cv_rmse:Q", title="CV RMSE (ratio, % points)"), y=y,
-                                         color=alt.Color("best:N", title="tuned (best)", scale=alt.Scale(domain=[False, True], range=["#bbb", "#e45756"])),
-                                         tooltip=["group:N", "model:N", alt.Tooltip("cv_rmse:Q", format=".2f")])
-    err = alt.Chart().mark_rule().encode(x="lo:Q", x2="hi:Q", y=y)
-    ch = alt.layer(bars, err, data=t).properties(width=320, height=alt.Step(16))
-    if t["group"].nunique() > 1: ch = ch.facet(column=alt.Column("group:N", title=None))
-    return ch.properties(title="inverse models: predicting the ratio from the metric")
-
-# %% ../../nbs/study/64_report.ipynb #c3e654dd
-SEED_METRICS = ("test_acc", "test_weighted_precision", "test_weighted_recall", "test_weighted_f1")
-RATIO_KINDS = ("line", "scatter", "strip")
-
-def present_metrics(df:pd.DataFrame, # results
-                    metrics=SEED_METRICS, # wanted metrics
-                   )->list:
-    "The metrics of `metrics` that `df` has (non-NaN); a one-line error when none is there."
-    have = [m for m in metrics if m in df.columns and df[m].notna().any()]
-    if not have: raise ValueError(f"none of the metrics {list(metrics)} is in the results; columns: {list(df.columns)}")
-    return have
-
-# %% ../../nbs/study/64_report.ipynb #66ea0aee
-def ratio_chart(df:pd.DataFrame, # final results
-                metrics=SEED_METRICS, # metrics, one panel each
-                kind:str="line", # 'line' (means over seeds), 'scatter' (every run) or 'strip' (runs per ratio, jittered)
-                by=None, # grouping columns (default: the varying ones)
-               )->alt.FacetChart:
-    "The seed's ratio figures: `metrics` against the corrupted-label ratio, one panel per metric."
-    check_choice("kind", kind, RATIO_KINDS)
-    by = group_keys(df) if by is None else list(by)
-    have = present_metrics(df, metrics)
-    t = _label(df, by).melt(id_vars=["group", "ratio_pct", *(c for c in ("run_id", "seed") if c in df.columns)],
-                            value_vars=have, var_name="metric", value_name="value").dropna(subset=["value"])
-    t["metric"] = t["metric"].map(_title)
-    color, y = alt.Color("group:N", title=None), alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), **_share("acc"))
-    tip = ["group:N", "metric:N", alt.Tooltip("ratio_pct:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")]
-    if kind == "line":
-        t = t.groupby(["metric", "group", "ratio_pct"], sort=False)["value"].mean().reset_index()
-        ch = alt.Chart(t).mark_line(point=True).encode(x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color, tooltip=tip)
-    elif kind == "scatter":
-        ch = alt.Chart(t).mark_circle(size=36, opacity=0.7).encode(x=alt.X("ratio_pct:Q", axis=_PCT), y=y, color=color, tooltip=tip)
-    else:
-        t["jitter"] = np.random.default_rng(0).uniform(-1, 1, len(t))  # seeded: the same picture every time
-        ch = alt.Chart(t).mark_circle(size=30, opacity=0.7).encode(
-            x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")), xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-2, 2])),
-            y=y, color=color, tooltip=tip)
-    return ch.properties(width=220, height=180).facet(column=alt.Column("metric:N", title=None, sort=[_title(m) for m in have])) \
-        .resolve_scale(y="independent").properties(title=f"metrics vs corrupted labels ({kind})")
-
-# %% ../../nbs/study/64_report.ipynb #dd4b7588
-def class_grid_chart(df:pd.DataFrame, # final results
-                     metric:str="f1", # per-class metric: precision, recall or f1
-                     by=None, # grouping columns, the grid's rows (default: the varying ones, e.g. the model)
-                    )->alt.FacetChart:
-    "The seed's model x classes grid: mean per-class `metric` against the ratio, a row per group (model), a column per class."
-    by = group_keys(df) if by is None else list(by)
-    t = class_f1_table(df, by, metric)
-    if not len(t): raise ValueError(f"no per-class {metric} columns ({metric}_<class>) in the results")
-    t = _label(t, by)[["group", "ratio_pct", "cls", metric]]
-    order = [c.removeprefix(f"{metric}_") for c in class_columns(df, metric)]
-    name = "F1" if metric == "f1" else metric
-    ch = alt.Chart(t).mark_line(point=True).encode(
-        x=alt.X("ratio_pct:Q", axis=_PCT), y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(zero=False)),
-        tooltip=["group:N", "cls:N", alt.Tooltip("ratio_pct:Q", format=".2f"), alt.Tooltip(f"{metric}:Q", format=".3f")])
-    return ch.properties(width=150, height=120).facet(row=alt.Row("group:N", title=None), column=alt.Column("cls:N", title=None, sort=order)) \
-        .properties(title=f"per-class {name}: model x class")
-
-# %% ../../nbs/study/64_report.ipynb #3ea18860
-def pair_chart(df:pd.DataFrame, # final results
-               metrics=SEED_METRICS, # metrics to pair
-              )->alt.RepeatChart:
-    "The seed's pair plot: every metric against every other, runs coloured by the ratio."
-    have = present_metrics(df, metrics)
-    t = _label(df, group_keys(df))[["group", "ratio_pct", *have]]
-    q = lambda f: dict(field=f, type="quantitative", scale=alt.Scale(zero=False))
-    return alt.Chart(t).mark_circle(size=22, opacity=0.7).encode(
-        x=alt.X(**q(alt.repeat("column"))), y=alt.Y(**q(alt.repeat("row"))),
-        color=alt.Color("ratio_pct:Q", title="ratio (%)", scale=alt.Scale(scheme="viridis")), tooltip=["group:N", "ratio_pct:Q"],
-    ).properties(width=120, height=120).repeat(row=have, column=have).properties(title="pair plot of the metrics (colour: corrupted labels)")
-
-# %% ../../nbs/study/64_report.ipynb #976c8a01
-def box_chart(df:pd.DataFrame, # final results
-              metric:str="test_acc", # metric
-              by=None, # grouping columns, one panel each (default: the varying ones)
-             )->alt.Chart:
-    "The seed's box plot: the spread of `metric` over runs at each ratio, one panel per group."
-    by = group_keys(df) if by is None else list(by)
-    present_metrics(df, [metric])
-    t = _label(df, by)[["group", "ratio_pct", metric]]
-    ch = alt.Chart(t).mark_boxplot(extent="min-max").encode(
-        x=alt.X("ratio_pct:O", title="corrupted labels (%)", axis=alt.Axis(format="~g")),
-        y=alt.Y(f"{metric}:Q", title=_title(metric), scale=alt.Scale(zero=False), **_share(metric)), color=alt.Color("group:N", title=None))
-    ch = ch.properties(width=alt.Step(26), height=200)
-    return (ch.facet(column=alt.Column("group:N", title=None)) if t["group"].nunique() > 1 else ch) \
-        .properties(title=f"{_title(metric)} by ratio (boxes over seeds)")
-
-# %% ../../nbs/study/64_report.ipynb #222d3aaa
-def pearson_chart(regr:pd.DataFrame, # table from `analysis.inverse_regression`
-                 )->alt.Chart:
-    "The seed's regressor comparison: Pearson r of predicted vs true ratio against the held-out RMSE, a point per regressor."
-    cols = ("feature", "delta", "target", "model", "best", "cv_rmse", "cv_rmse_sd", "best_params", "train_rmse", "train_r2",
-            "test_rmse", "test_r2", "pearson_r", "pearson_p", "n_runs", "n_train", "n_test", "note")
-    t = regr.dropna(subset=["test_rmse", "pearson_r"]).copy()
-    if not len(t): raise ValueError("no regressor has a held-out RMSE and a Pearson r (too few runs?)")
-    by = [c for c in regr.columns if c not in cols]
-    t["group"] = group_label(t, [k for k in by if t[k].astype(str).nunique() > 1]).to_numpy()
-    t["best"] = t["best"].fillna(False).astype(bool)
-    t = t[["group", "model", "best", "test_rmse", "pearson_r"]]
-    base = alt.Chart(t).encode(x=alt.X("test_rmse:Q", title="held-out RMSE (ratio, % points)", scale=alt.Scale(zero=False)),
-                               y=alt.Y("pearson_r:Q", title="Pearson r (predicted vs true ratio)", scale=alt.Scale(zero=False)))
-    pts = base.mark_point(filled=True, size=70).encode(color=alt.Color("model:N", title=None, sort=list(REGRESSORS)),
-                                                        shape=alt.Shape("best:N", title="tuned (best)"),
-                                                        tooltip=["group:N", "model:N", alt.Tooltip("test_rmse:Q", format=".2f"), alt.Tooltip("pearson_r:Q", format=".3f")])
-    ch = alt.layer(pts, base.mark_text(dx=6, align="left", fontSize=9).encode(text="model:N")).properties(width=320, height=240)
-    return (ch.facet(column=alt.Column("group:N", title=None)) if t["group"].nunique() > 1 else ch) \
-        .properties(title="inverse regressors: Pearson r vs held-out RMSE")
-
-# %% ../../nbs/study/64_report.ipynb #692b8c10
-def epoch_chart(curves:pd.DataFrame, # table from `analysis.epoch_curves`
-                columns:int|None=None, # panels per row (default: all in one row up to 6, else 4)
-               )->alt.FacetChart:
-    "Clean test metric per epoch, a line per group (method) with a ± sd band over seeds, a panel per noise setting."
-    skip = ("noise", "ratio", "epoch", "mean", "sd", "n_runs")
-    by = [c for c in curves.columns if c not in skip]
-    t = _label(curves, by)
-    t["setting"] = [" ".join(p for p in (str(n) if "noise" in t else "", f"{r:g} %" if "ratio" in t else "") if p) or "all"
-                    for n, r in zip(t.get("noise", [""] * len(t)), t.get("ratio_pct", [0] * len(t)))]
-    t["lo"], t["hi"] = t["mean"] - t["sd"].fillna(0), t["mean"] + t["sd"].fillna(0)
-    order = list(dict.fromkeys(t.sort_values([c for c in ("noise", "ratio") if c in t])["setting"]))
-    if columns is None: columns = len(order) if len(order) <= 6 else 4
-    t = t[["group", "setting", "epoch", "mean", "lo", "hi", "n_runs"]]
-    x, color = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)), alt.Color("group:N", title=None)
-    band = alt.Chart().mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
-    line = alt.Chart().mark_line(point=True).encode(x=x, y=alt.Y("mean:Q", title="clean test accuracy", scale=alt.Scale(zero=False), **_share("acc")),
-                                                    color=color, tooltip=["group:N", "setting:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), "n_runs:Q"])
-    return alt.layer(band, line, data=t).properties(width=170 if len(order) > 4 else 200, height=160) \
-        .facet(facet=alt.Facet("setting:N", title=None, sort=order), columns=columns).properties(title="clean test accuracy per epoch")
 
 # %% ../../nbs/study/64_report.ipynb #6a2b2d48
 @dataclass
@@ -389,6 +39,7 @@ class Section:
     tables: dict = field(default_factory=dict)  # name -> DataFrame (saved as name.csv, shown as HTML)
     appendix: bool = False  # shown after the main sections, inside one collapsed "Appendix" block
 
+# %% ../../nbs/study/64_report.ipynb #122fc069
 @dataclass
 class ReportData:
     "What sections are built from: the sweep, its finished results, excluded runs and the analysis tables."
@@ -605,7 +256,7 @@ def default_sections(d:ReportData)->list[Section]:
     more = Section("More views of the same runs", "The other charts of these results: the secondary metric, the change from the clean "
                    "baseline, per-class precision and recall, and the training regimes.", appendix=True)
     out = []
-    s = Section("How much do the corrupted labels cost?", f"{_title(m)} on the clean test set against the share of corrupted training "
+    s = Section("How much do the corrupted labels cost?", f"{metric_title(m)} on the clean test set against the share of corrupted training "
                 "labels. Each dot is a run; lines are least-squares fits with their 95 % band over seeds. The fits table gives the slopes "
                 "per unit ratio (divide by 10 for points per 10 % of corrupted labels); the deltas table the change from the clean baseline.")
     if _ok(t["fits"]):

@@ -6,22 +6,20 @@ Docs: https://false-labels.github.io/false_labels/study/sweep.html.md"""
 
 # %% ../../nbs/study/62_sweep.ipynb #d83f0955
 from __future__ import annotations
-import gc, json, os, re, signal, socket, sys, threading, time, traceback, uuid
+import gc, os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
 from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
-import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
 from ..core import OUTPUT_MARK, OutputExistsError, check_choice, check_inputs, check_writable_dir, mark_output, one_line, read_json
-from fastcore.meta import delegates
 from ..data.dataset import load_dataset
 from .engine import ENGINES
 from ..results import collect_results, is_done, read_status, sweep_status, write_status
-from .plan import (SchedulerError, check_training_axes, is_default_template, utc_now, build_plan,
-                               check_plan, check_unlocked, plan_sweep, sweep_lock, template_params, write_plan)
+from .plan import (SchedulerError, SweepAxes, build_plan, check_plan, check_unlocked, is_default_template,
+                                     name_check, plan_sweep, run_check, sweep_lock, template_params, utc_now, write_plan)  # plan_sweep: also importable from here
 
 # %% auto #0
 __all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'no_learning_runs', 'sweep_summary', 'run_sweep']
@@ -40,6 +38,7 @@ def cached_dataset(path:str|Path, # dataset folder
         _DATASETS[key] = load_dataset(path)
     return _DATASETS[key]
 
+# %% ../../nbs/study/62_sweep.ipynb #c96b49ec
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 
 def _error_info(e:BaseException)->tuple[str, str]:
@@ -114,7 +113,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
         except (EOFError, OSError, KeyboardInterrupt): break
         if msg is None: break
         try:
-            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(check_training_axes, *msg[1:]))
+            if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(run_check, *msg[1:]))
             else: conn.send(execute_run(msg))
         except (BrokenPipeError, OSError): break
 
@@ -123,6 +122,7 @@ def _error_of(f, *args)->str|None:
     try: f(*args)
     except Exception as e: return str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
 
+# %% ../../nbs/study/62_sweep.ipynb #3cdad6f4
 class _Worker:
     "Driver-side handle of one local worker process."
     def __init__(self, ctx, idx:int, env:dict, warm:tuple=()):
@@ -155,6 +155,7 @@ class _Worker:
         if self.proc.is_alive(): self.proc.kill(); self.proc.join(2)
         self.conn.close()
 
+# %% ../../nbs/study/62_sweep.ipynb #f4c36e47
 def _gpu_ids(gpus)->list:
     "GPU ids to spread local workers over ('auto': the visible ones, found without importing torch)."
     if gpus == 'auto':
@@ -172,6 +173,7 @@ def _worker_env(idx:int, gpus:list, jobs:int)->dict:
     n = str(max(1, (os.cpu_count() or 1) // jobs))
     return {'OMP_NUM_THREADS': n, 'MKL_NUM_THREADS': n}
 
+# %% ../../nbs/study/62_sweep.ipynb #5a420c26
 def _failed(task:dict, error:str, tb:str='')->dict:
     "Record, from the driver, that a run failed outside its worker's control."
     run_dir = Path(task['run_dir'])
@@ -188,10 +190,10 @@ class _LocalPool:
         ctx = mp.get_context('spawn')
         self.workers = [_Worker(ctx, i, _worker_env(i, gpus, jobs), warm) for i in range(jobs)]
 
-    def check(self, axes:dict, fixed:dict|None=None):
-        "Check architecture and loss names in the first worker (it imports the training module anyway)."
+    def check(self, check, axes:dict, fixed:dict|None=None):
+        "Run the plan's name check (`plan.run_check`) in the first worker: it imports the training code anyway, the driver need not."
         w = self.workers[0]
-        try: w.conn.send(('check', axes, fixed)); err = w.conn.recv()
+        try: w.conn.send(('check', check, axes, fixed)); err = w.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a sweep worker died while starting; run with jobs=0 to see the error") from None
         if err: raise ValueError(err)
@@ -347,6 +349,7 @@ class _Progress:
 def _fmt_s(s:float)->str:
     s = int(round(s)); return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
+# %% ../../nbs/study/62_sweep.ipynb #bb357023
 def no_learning_runs(sweep_dir:str|Path, # sweep folder
                      st:pd.DataFrame|None=None, # its `sweep_status` (None: read it)
                     )->list:
@@ -360,6 +363,7 @@ def no_learning_runs(sweep_dir:str|Path, # sweep folder
         if res.get('learned') is False: out.append((r, res.get('why')))
     return out
 
+# %% ../../nbs/study/62_sweep.ipynb #a92a45ae
 def sweep_summary(sweep_dir:str|Path, # sweep folder
                   ran:list|None=None, # statuses of the runs executed just now
                   wall_s:float|None=None, # wall time of this execution
@@ -404,11 +408,9 @@ def _tasks(sweep_dir:Path, plan:dict, engine:str)->list:
                         engine=engine, attempt=attempts + 1, previous_error=old.get('error')))
     return out
 
-_PLAN_AXES = ('ratios', 'seeds', 'archs', 'losses', 'methods', 'noise', 'epochs', 'task', 'grid')
-
-@delegates(plan_sweep)
+# %% ../../nbs/study/62_sweep.ipynb #cd15c333
 def run_sweep(out:str|Path, # sweep folder (created, or resumed)
-              data:str|Path|None=None, # dataset folder every run trains on
+              data:str|Path|SweepAxes|None=None, # dataset folder every run trains on, or the whole sweep as a `SweepAxes`
               jobs:int|None=None, # runs at once on local workers (None: one per GPU, or 1); 0: in this process
               scheduler:str|None=None, # Dask scheduler address: run on that cluster instead
               engine:str='inprocess', # 'inprocess' (long-lived workers) or 'kernel' (papermill's kernel per run)
@@ -416,20 +418,21 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
               gpus='auto', # local GPUs to spread workers over: 'auto', a count, ids, or None
               progress:bool=True, # show a progress bar and print the summary
               connect_timeout:float=10.0, # seconds to wait for the Dask scheduler
-              **plan_kw, # the plan: `plan_sweep`'s arguments (axes, sweep_file, template, grid, template parameters)
+              check=True, # the plan's name check (`plan.name_check`): True: the training code's, run in a worker; False: none
+              **kw, # the sweep: `SweepAxes` fields (ratios, seeds, archs, ..., grid, sweep_file, template) and template parameters
              )->pd.DataFrame:
     "Plan, execute (resumably, several at once) and collect a sweep; return its results table."
     t0 = time.monotonic()
     check_choice('engine', engine, list(ENGINES))
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 0):
         raise ValueError(f"jobs {jobs!r} must be an integer >= 0")
-    given = dict(data=data, **{k: plan_kw.pop(k, None) for k in _PLAN_AXES})
-    plan = build_plan(given, plan_kw.pop('sweep_file', None), plan_kw.pop('template', None), plan_kw)
-    out, training = Path(out), is_default_template(plan['template'])
+    spec = SweepAxes.of(data, **kw)
+    plan = build_plan(spec)
+    out, training, check = Path(out), is_default_template(plan['template']), name_check(check, plan['template'])
     if out.exists() and not out.is_dir(): raise ValueError(f"sweep folder {str(out)!r} exists and is not a folder")
     if not out.exists(): check_writable_dir(out)  # a path under a file, or in a read-only folder: refused before any work
     elif not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"sweep folder {str(out)!r} is not writable")
-    check_inputs(out, [data])
+    check_inputs(out, [spec.data])
     if out.is_dir() and not (out/'plan.json').exists() and any(p.name not in ('.lock', OUTPUT_MARK) for p in out.iterdir()):
         raise OutputExistsError(f"{str(out)!r} is not empty and holds no sweep (no plan.json): choose another folder")
     check_unlocked(out); check_plan(out, plan, extend)  # early answers; both are checked again under the lock
@@ -441,9 +444,9 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
             n = min(max(1, len(gpus)) if jobs is None else jobs, _n_unfinished(out, plan, extend))
             warm = ('false_labels.training.learner',) if training and engine == 'inprocess' else ()
             if n: pool = _LocalPool(n, gpus, warm)  # workers warm up while the driver finishes
-        if training:
-            if pool is not None: pool.check(plan['axes'], plan['fixed'])
-            else: check_training_axes(plan['axes'], plan['fixed'])
+        if check is not None:
+            if pool is not None: pool.check(check, plan['axes'], plan['fixed'])
+            else: run_check(check, plan['axes'], plan['fixed'])
         with sweep_lock(out):
             plan = write_plan(out, plan, extend); mark_output(out, 'sweep')
             tasks = _tasks(out, plan, engine)

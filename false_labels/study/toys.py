@@ -112,6 +112,7 @@ def demo_results(**kw)->pd.DataFrame:
     "A synthetic results table (no files): see `demo_runs` for the parameters."
     return _demo_table(demo_runs(**kw))
 
+# %% ../../nbs/study/65_toys.ipynb #6010251a
 def demo_sweep(path, # sweep folder to write (created)
                 **kw, # passed to `demo_runs`
                )->Path:
