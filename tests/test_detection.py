@@ -14,11 +14,13 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels.detectors import registry as detect as D, dynamics as DY, stats as S
+from false_labels.detectors import registry as D, dynamics as DY
+from false_labels import arrays as S
 from false_labels.core import OutputExistsError
 from false_labels.training.loaders import dataloaders
 from false_labels.data.dataset import Dataset
-from false_labels.detectors.pipeline import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.pipeline import METHODS, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.cl import cleanlab_detection
 from false_labels.detectors.sweep import detect_sweep, detection_results, find_run
 from false_labels.training.kfold import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
 from false_labels.training.learner import make_model, train_run

@@ -143,8 +143,12 @@ def register_detector(d:Detector, # the detector (its name must be new, unless `
 BUILTIN_DETECTORS = ("ema", "aum", "cl", "incv", "value", "ensemble")   # the modules of the built-in detectors, in order
 
 def registered()->dict:
-    "name -> `Detector`: every registered detector, the built-in modules loaded first (in their order)."
+    "name -> `Detector`: every registered detector, the built-in ones first (in the order of their modules), then the others as registered."
     for m in BUILTIN_DETECTORS: importlib.import_module(f"false_labels.detectors.{m}")
+    rank = {f"false_labels.detectors.{m}": i for i, m in enumerate(BUILTIN_DETECTORS)}
+    ordered = sorted(DETECTORS.values(), key=lambda d: rank.get(getattr(d.fn, "__module__", None), len(rank)))   # stable
+    if list(DETECTORS) != [d.name for d in ordered]:
+        DETECTORS.clear(); DETECTORS.update({d.name: d for d in ordered})
     return DETECTORS
 
 def detector_table()->pd.DataFrame:
