@@ -15,6 +15,7 @@ from ..core import atomic_dir, atomic_write, check_choice, read_json, stable_has
 from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
 from fastcore.basics import patch
 from ..data.dataset import Dataset
+from ..detectors.registry import detector_note
 
 # %% auto #0
 __all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'DETECTOR_NOTES', 'suspects_table', 'corrected_labels', 'place_file',
@@ -125,15 +126,8 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
     return counts
 
 # %% ../../nbs/review/70_app.ipynb #43e621e5
-DETECTOR_NOTES = dict(
-    ema="the given label's loss along training, smoothed: images the model keeps failing to fit rank high",
-    ema_epoch="the given label's loss at each epoch, smoothed: images the model keeps failing to fit rank high",
-    aum="area under the margin: how far the given label's logit stays below the best other class while training",
-    cl="confident learning: out-of-fold probability of the given label against its class's confidence threshold",
+DETECTOR_NOTES = dict(   # the rows that are not detectors; each detector's line is its `explain` in `detectors.registry`
     cleanlab="cleanlab's label-quality score on the same out-of-fold probabilities",
-    incv="iterative noisy cross-validation: loss of the given label when the image was held out",
-    tv="training value: how much training on the image hurts a held-out loss",
-    ensemble="the detectors combined: mean of their rank-normalised scores",
     loss="loss of the given label", margin="how far the given label is from the best other class")
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -407,7 +401,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 raw={d: [float(f"{x:.4g}") for x in s[f"score_{d}"]] for d in dets})
     key = stable_hash(dict(ids=rows["id"], given=rows["given"], raw={d: v[:50] for d, v in rows["raw"].items()}), 16)
     data = dict(key=key, key_column=key_col, classes=list(map(str, classes)), rows=rows, n_flagged=n_flag,
-                detectors=[dict(name=d, note=DETECTOR_NOTES.get(d, "higher = more suspect")) for d in dets],
+                detectors=[dict(name=d, note=detector_note(d, DETECTOR_NOTES.get(d, "higher = more suspect"))) for d in dets],
                 rank_by=next((d for d in dets if (ranks[d] == np.arange(1, len(ranks[d]) + 1)).all()), dets[0] if dets else "rank"),
                 prior=prior_rows(prior, dict(zip(keys, rows["id"])), key_col, ds), download="decisions.csv",
                 show=128, page_size=60, thumb=thumb)
