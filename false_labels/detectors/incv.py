@@ -158,7 +158,7 @@ def incv_selection(r:IncvResult, # from `incv`
                  iteration_noise_estimate=est[ev], eval_ratio=r.eval_ratio, ce=r.ce)
     return t
 
-# %% ../../nbs/detectors/43_incv.ipynb #394277e4
+# %% ../../nbs/detectors/43_incv.ipynb #8d11ce82
 def detect_incv(stats:dict, # a run's sample_stats: stats['given']
                 incv_result=None, # an `IncvResult`
                 fit_predict=None, # or a trainer fit_predict(train_idx, eval_idx) -> probabilities to run INCV with
@@ -172,7 +172,7 @@ def detect_incv(stats:dict, # a run's sample_stats: stats['given']
         incv_result = incv(stat(stats, "given"), fit_predict, n_classes, seed=seed, noise_kind=noise_kind)
     return Detection("incv", incv_result.score, incv_result.flagged, dict(eval_ratio=incv_result.eval_ratio))
 
-# %% ../../nbs/detectors/43_incv.ipynb #84ea19ce
+# %% ../../nbs/detectors/43_incv.ipynb #c1109f04
 def incv_step(fp, o, state):
     "The pipeline's `incv`: its own trainings on the trainer `fp`."
     kind = o.incv_noise or ("pair" if state.noise == "pair" else "sym")
@@ -186,7 +186,7 @@ def incv_step(fp, o, state):
     state.extra["incv_log"] = r.log
     state.results["incv"] = r
 
-# %% ../../nbs/detectors/43_incv.ipynb #c846fb25
+# %% ../../nbs/detectors/43_incv.ipynb #818912ed
 register_detector(replace=True, d=Detector(
     "incv", detect_incv, "stats['given'] + incv_result= or fit_predict=", ("trainer",), step=incv_step, order=30, member=True,
     options=("incv_iter", "incv_noise", "incv_score"),

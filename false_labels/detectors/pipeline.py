@@ -33,8 +33,8 @@ from .output import detection_charts, save_chart, vl_version   # where study.rep
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'tracked_run', 'labels_for', 'main_inputs',
            'oof_step', 'generic_step', 'judge_noise', 'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome',
-           'run_detection', 'prepare_loaders', 'labels_of', 'check_training', 'detection_params', 'param_dict',
-           'detect_labels', 'detect_in_memory']
+           'run_detection', 'detect_in_memory', 'prepare_loaders', 'labels_of', 'check_training', 'detection_params',
+           'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -216,6 +216,7 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
                                                      "--allow-no-learning to flag anyway"})
     res.results["q"] = mislabel_probability(fp.given, probs, s["rate"] if s["rate"] is not None else max(s["spread"][0], 0.0))
 
+# %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d4
 def judge_learning(o:DetectOptions, res:DetectionState):
     "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
     chk = res.extra.get("learning_check")
@@ -225,6 +226,7 @@ def judge_learning(o:DetectOptions, res:DetectionState):
     for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
     res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
 
+# %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d5
 def judge_flags(fp:FitPredict, o:DetectOptions, res:DetectionState, chosen:str)->bool:
     "The target-precision cut of `chosen`, the expected precision of every method's flags, the safe relabels; True when flags changed."
     q = res.results.get("q")
@@ -392,6 +394,24 @@ def run_detection(fp:FitPredict, # the trainer, with the given labels
     return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, o.top_k,
                            review_top=o.review_top, policy=o.policy, min_prob=o.min_prob)
 
+# %% ../../nbs/detectors/47_pipeline.ipynb #44349aa4
+def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
+                     ds:Dataset, # the dataset it serves (for the suspects' files)
+                     method="all", # 'all' or names of registered detectors (list or comma-separated)
+                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
+                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
+                     options:DetectOptions|None=None, # the settings (default: `DetectOptions` without a feature map, flagging even when nothing was learned)
+                     **kw, # fields of `DetectOptions` (folds, seed, k, select, incv_iter, fold_best, ...)
+                    )->DetectionOutcome:
+    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
+    base = options or DetectOptions(feature_map=None, allow_no_learning=True)   # a 2-D map is for a reader, not for a method that only needs the flags
+    o = replace(split_options(kw, base)[0], method=method, charts=False)
+    methods = parse_methods(method)
+    check_detection_options(methods, o.folds, o.k, fp.n, o.select, truth is not None)
+    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
+                                           noise=noise, ratio=None))
+    return _compute_detection(fp, ds, labels, o)
+
 # %% ../../nbs/detectors/47_pipeline.ipynb #5181e029
 def _is_csv(v)->bool:
     "Is `v` a path to a CSV of labels?"
@@ -486,21 +506,3 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `data.forma
                     clean_labels=clean_labels, noise_kw=noise_kw)
         params = detection_params(ds, dls, param_dict(o, t, **call), labels_csv is not None)
         return run_detection(fp, ds, given, Path(out), o, overwrite, params)
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #44349aa4
-def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
-                     ds:Dataset, # the dataset it serves (for the suspects' files)
-                     method="all", # 'all' or names of registered detectors (list or comma-separated)
-                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
-                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
-                     options:DetectOptions|None=None, # the settings (default: `DetectOptions` without a feature map, flagging even when nothing was learned)
-                     **kw, # fields of `DetectOptions` (folds, seed, k, select, incv_iter, fold_best, ...)
-                    )->DetectionOutcome:
-    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
-    base = options or DetectOptions(feature_map=None, allow_no_learning=True)   # a 2-D map is for a reader, not for a method that only needs the flags
-    o = replace(split_options(kw, base)[0], method=method, charts=False)
-    methods = parse_methods(method)
-    check_detection_options(methods, o.folds, o.k, fp.n, o.select, truth is not None)
-    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
-                                           noise=noise, ratio=None))
-    return _compute_detection(fp, ds, labels, o)

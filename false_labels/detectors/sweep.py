@@ -39,6 +39,7 @@ def find_run(sweep_dir, # a `false_labels.study.sweep` folder (runs/<id>/result.
             hits.append((p.get("arch") != arch, res.parent))
     return min(hits)[1] if hits else None
 
+# %% ../../nbs/detectors/48_sweep.ipynb #b43a03a1
 def _ratio_dir(out:Path, r:float)->Path: return out/f"ratio_{r:g}"
 
 _COSMETIC = ("run", "device", "versions", "charts", "top", "top_k", "feature_map", "verbose")   # settings that do not change the results
@@ -50,6 +51,7 @@ def same_settings(old:dict, # the settings a folder records
     defaults = param_dict(DetectOptions(), DetectTraining())
     return all(to_json(old.get(k, defaults.get(k))) == to_json(v) for k, v in new.items() if k not in _COSMETIC)
 
+# %% ../../nbs/detectors/48_sweep.ipynb #b43a03a2
 def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
                  out, # sweep output folder (resumable)
                  ratios=(0.002, 0.05, 0.1, 0.2, 0.4), # ratios to corrupt
@@ -136,6 +138,7 @@ def detection_folders(path, # a `detect_sweep` folder or a `detect_labels` folde
         if (f/"evaluation.csv").exists(): out[float(f.name[len("ratio_"):])] = f
     return dict(sorted(out.items()))
 
+# %% ../../nbs/detectors/48_sweep.ipynb #5c0cf5f2
 def long_metrics(results:pd.DataFrame, metrics)->tuple:
     "(metrics present, long table ratio/method/metric/value) of a detection results table."
     have = [m for m in metrics if m in results]

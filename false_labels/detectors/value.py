@@ -376,7 +376,7 @@ def feature_map(features, # (N, D) extracted features
     except ImportError: raise ValueError("feature map method 'umap' needs the umap-learn package (pip install umap-learn); use 'tsne' or 'pca'") from None
     return idx, umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(Z) - 1)).fit_transform(Z)
 
-# %% ../../nbs/detectors/44_value.ipynb #4aa27c27
+# %% ../../nbs/detectors/44_value.ipynb #e85e82fc
 def detect_tv(stats:dict, # a run's sample_stats: stats['given']
               tv=None, # a `TrainingValues`
               features=None, val_features=None, val_labels=None, # or the features of the training and (clean) validation samples
@@ -390,7 +390,7 @@ def detect_tv(stats:dict, # a run's sample_stats: stats['given']
         tv = training_values(features, stat(stats, "given"), val_features, val_labels, n_classes, **(tv_kwargs or {}))
     return Detection("tv", tv.score, tv.flagged, dict(n_mc=len(tv.mc_index)))
 
-# %% ../../nbs/detectors/44_value.ipynb #32560ba2
+# %% ../../nbs/detectors/44_value.ipynb #e07782d3
 def tv_settings(tv_kw:dict|None, # the user's training-value options
                )->dict:
     "Training-ValueNet's effective settings: `training_values`' defaults updated by `tv_kw` (what params.json records)."
@@ -399,7 +399,7 @@ def tv_settings(tv_kw:dict|None, # the user's training-value options
     out = {k: p.default for k, p in signature(training_values).parameters.items() if k not in skip}
     return dict(out, **check_value_options(**(tv_kw or {})))
 
-# %% ../../nbs/detectors/44_value.ipynb #5a567732
+# %% ../../nbs/detectors/44_value.ipynb #35efb18c
 def tv_step(fp, o, state):
     "The pipeline's `tv`: training values on the features of the tracked run's model."
     model = state.main["learn"] if "learn" in state.main else state.main["model"]
@@ -414,7 +414,7 @@ def tv_step(fp, o, state):
     state.extra["training_value"] = tv_settings(o.tv_kw)
     state.put(detect_tv(dict(given=fp.given), tv=r).renamed("tv", cut="training value < 0"), "tv", **state.timing["tv"])
 
-# %% ../../nbs/detectors/44_value.ipynb #c647bc34
+# %% ../../nbs/detectors/44_value.ipynb #659be482
 register_detector(replace=True, d=Detector(
     "tv", detect_tv, "stats['given'] + tv= or features=, val_features=, val_labels=", ("features",), step=tv_step, order=50,
     member=True, options=("tv_kw",), explain="training value: how much training on the image hurts a held-out loss"));
