@@ -17,7 +17,8 @@ from ..arrays import check_labels, check_probs, rng_stream
 from .registry import Detection, Detector, MissingInputError, register_detector, stat
 
 # %% auto #0
-__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'incv_selection', 'detect_incv', 'incv_step']
+__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'incv_selection', 'detect_incv', 'incv_step',
+           'incv_publish']
 
 # %% ../../nbs/detectors/43_incv.ipynb #c1395c9f
 INCV_NOISE_KINDS = ("sym", "pair")
@@ -186,8 +187,24 @@ def incv_step(fp, o, state):
     state.extra["incv_log"] = r.log
     state.results["incv"] = r
 
+# %% ../../nbs/detectors/43_incv.ipynb #5b9c6da7
+def incv_publish(fp, # the trainer (ids and given labels)
+                 o, # the detection's options
+                 state, # the pipeline's state (INCV's result in state.results['incv'])
+                 truth=None, # (n,) true labels, when known
+                 probs=None, # the probabilities behind the suggested labels (unused)
+                )->dict:
+    "INCV's selection table and held-out predictions, for the detection folder."
+    r = state.results.get("incv")
+    if r is None: return {}
+    arrays = {}
+    if r.heldout_probs is not None:
+        arrays.update(incv_heldout_probs=r.heldout_probs.astype(np.float32), incv_heldout_count=r.heldout_count,
+                      incv_first_ce=r.score_first.astype(np.float32), incv_last_ce=r.ce.astype(np.float32))
+    return dict(tables=dict(incv_selection=incv_selection(r, fp.given, truth, fp.ids)), arrays=arrays)
+
 # %% ../../nbs/detectors/43_incv.ipynb #818912ed
 register_detector(replace=True, d=Detector(
-    "incv", detect_incv, "stats['given'] + incv_result= or fit_predict=", ("trainer",), step=incv_step, order=30, member=True,
+    "incv", detect_incv, "stats['given'] + incv_result= or fit_predict=", ("trainer",), step=incv_step, order=30, member=True, publish=incv_publish,
     options=("incv_iter", "incv_noise", "incv_score"),
     explain="iterative noisy cross-validation: loss of the given label when the image was held out"));

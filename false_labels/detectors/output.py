@@ -16,13 +16,12 @@ from ..core import OUTPUT_MARK, atomic_dir, atomic_json, atomic_write, check_cho
 from ..review.app import corrected_labels, export_folders, prior_decisions, review_page
 from ..training.learner import make_model, save_state
 from .dynamics import ema_curves
-from .incv import incv_selection
-from .value import ValueRegressors, feature_map as embed_features
+from .value import ValueRegressors
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
-__all__ = ['DETECTION_TABLES', 'vl_version', 'save_chart', 'suspects_gallery', 'method_tables', 'write_detection',
-           'read_detection_table', 'method_charts', 'detection_charts', 'load_detection_models']
+__all__ = ['DETECTION_TABLES', 'vl_version', 'save_chart', 'suspects_gallery', 'write_detection', 'read_detection_table',
+           'method_charts', 'detection_charts', 'load_detection_models']
 
 # %% ../../nbs/detectors/46b_output.ipynb #cb063994
 def vl_version()->str|None:
@@ -79,27 +78,6 @@ def _write_png(path:Path, img:np.ndarray):
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(np.asarray(img)[..., ::-1]))
     if not ok: raise ValueError(f"cannot encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(buf.tobytes())
-
-# %% ../../nbs/detectors/46b_output.ipynb #67cabaa6
-def method_tables(fp, res, truth, probs, o)->tuple[dict, dict]:
-    "(tables, models) of the methods that publish more than scores: INCV's selection; Training-ValueNet's values, feature map and networks."
-    tables, models = {}, {}
-    if "incv" in res.results: tables["incv_selection"] = incv_selection(res.results["incv"], fp.given, truth, fp.ids)
-    tv = res.results.get("tv")
-    if tv is None: return tables, models
-    in_mc = np.zeros(fp.n, bool); in_mc[tv.mc_index] = True
-    mc = np.full(fp.n, np.nan); mc[tv.mc_index] = tv.mc_values
-    t = pd.DataFrame(dict(id=fp.ids, given=fp.given))
-    if truth is not None: t["true"] = truth
-    tables["training_values"] = t.assign(value=tv.values, mc_subset=in_mc, mc_value=mc, flagged=tv.flagged)
-    if o.feature_map is not None and fp.n >= 3:
-        keep, xy = embed_features(res.results["features"], o.feature_map, seed=o.seed)
-        m = pd.DataFrame(dict(id=fp.ids[keep], x=xy[:, 0], y=xy[:, 1], given=fp.given[keep]))
-        if probs is not None: m["suggested"] = np.asarray(probs).argmax(1)[keep]
-        if truth is not None: m["true"] = truth[keep]
-        tables["feature_map"] = m.assign(value=tv.values[keep])
-    models.update(baseline=res.results["baseline"], value_nets=tv.regressors)
-    return tables, models
 
 # %% ../../nbs/detectors/46b_output.ipynb #5e373b66
 def write_detection(d, # from `detect_labels` (through `run_detection`) or `detect_in_memory`

@@ -27,14 +27,14 @@ from .registry import Detection, DetectionState, evaluate_detectors, registered,
 from .ensemble import ensemble_members
 from .options import (DetectOptions, DetectTraining, check_detection_options, check_output_options,
                                             split_options)
-from .output import method_tables, write_detection
+from .output import write_detection
 from .output import detection_charts, save_chart, vl_version   # where study.report and the CLI found them (now in output)
 
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'tracked_run', 'labels_for', 'main_inputs',
            'oof_step', 'generic_step', 'judge_noise', 'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome',
-           'run_detection', 'detect_in_memory', 'prepare_loaders', 'labels_of', 'check_training', 'detection_params',
-           'param_dict', 'detect_labels']
+           'published', 'run_detection', 'detect_in_memory', 'prepare_loaders', 'labels_of', 'check_training',
+           'detection_params', 'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -322,17 +322,22 @@ def _best_probs(res:DetectionState):
     for p in (res.pooled, res.oof, (res.main or {}).get("probs")):
         if p is not None: return p
 
-def _arrays(fp:FitPredict, res:DetectionState, truth)->dict:
-    "detection_stats.npz's content."
+def published(fp:FitPredict, o:DetectOptions, res:DetectionState, truth, probs)->dict:
+    "The tables, models and arrays the detectors that ran leave besides their scores (each detector's `publish`)."
+    out = dict(tables={}, models={}, arrays={})
+    for name, d in registered().items():
+        if name in res.dets and d.publish is not None:
+            for k, v in d.publish(fp, o, res, truth, probs).items(): out[k].update(v)
+    return out
+
+def _arrays(fp:FitPredict, res:DetectionState, truth, extra:dict)->dict:
+    "detection_stats.npz's content (`extra`: the arrays the detectors publish)."
     n = fp.n
     out = dict(ids=fp.ids, given=fp.given, true=truth if truth is not None else np.full(n, -1),
                corrupted=truth != fp.given if truth is not None else np.zeros(n, bool))
     if res.oof is not None: out["oof_probs"] = res.oof.astype(np.float32)
     if res.pooled is not None and "incv" in res.results and res.pooled is not res.oof: out["pooled_probs"] = res.pooled.astype(np.float32)
-    r = res.results.get("incv")
-    if r is not None and r.heldout_probs is not None:
-        out.update(incv_heldout_probs=r.heldout_probs.astype(np.float32), incv_heldout_count=r.heldout_count,
-                   incv_first_ce=r.score_first.astype(np.float32), incv_last_ce=r.ce.astype(np.float32))
+    out.update(extra)
     m = res.main or {}
     for key, name in (("probs", "probs"), ("epoch_loss", "epoch_loss"), ("epoch_margin", "epoch_margin"),
                       ("iter_loss", "iter_loss"), ("iter_margin", "iter_margin")):
@@ -378,8 +383,9 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectOption
     if o.progress:
         print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
               f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
-    tables, models = method_tables(fp, res, truth, _best_probs(res), o)
-    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth), tables, models)
+    pub = published(fp, o, res, truth, _best_probs(res))
+    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth, pub["arrays"]), facts, fp.ids, (ds, fp, res, truth),
+                            pub["tables"], pub["models"])
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #dc27d5f4
 def run_detection(fp:FitPredict, # the trainer, with the given labels

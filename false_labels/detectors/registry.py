@@ -121,6 +121,7 @@ class Detector:
     settings: type|None = None # a dataclass of its own settings (`DetectOptions.settings[name]` sets them)
     step: Callable|None = None # step(fp, o, state): the pipeline's run of it (None: the generic step)
     order: int = 55 # when the pipeline runs it
+    publish: Callable|None = None # publish(fp, o, state, truth, probs) -> dict of 'tables' (name -> DataFrame), 'models', 'arrays': what it leaves besides its scores
     member: bool = False # combined by the ensemble
     in_stats: bool = True # scored by `run_detectors` from a run's sample_stats
     def needs_inputs(self, o)->tuple:

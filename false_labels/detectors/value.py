@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 import numpy as np
+import pandas as pd
 from ..core import check_choice
 from ..arrays import check_labels, check_scores, rng_stream, to_numpy, with_bias
 from .registry import Detector, Detection, MissingInputError, register_detector, stat
@@ -16,7 +17,7 @@ from .registry import Detector, Detection, MissingInputError, register_detector,
 # %% auto #0
 __all__ = ['HEADS', 'REGRESSORS', 'FEATURE_MAPS', 'mc_training_values', 'ValueRegressors', 'fit_value_regressors',
            'TrainingValues', 'training_values', 'check_value_options', 'feature_map', 'detect_tv', 'tv_settings',
-           'tv_step']
+           'tv_step', 'tv_publish']
 
 # %% ../../nbs/detectors/44_value.ipynb #650e9e4d
 def _torch():
@@ -414,7 +415,31 @@ def tv_step(fp, o, state):
     state.extra["training_value"] = tv_settings(o.tv_kw)
     state.put(detect_tv(dict(given=fp.given), tv=r).renamed("tv", cut="training value < 0"), "tv", **state.timing["tv"])
 
+# %% ../../nbs/detectors/44_value.ipynb #c41b5d7c
+def tv_publish(fp, # the trainer (ids and given labels)
+               o, # the detection's options (`feature_map`, `seed`)
+               state, # the pipeline's state (state.results: 'tv', 'features', 'baseline')
+               truth=None, # (n,) true labels, when known
+               probs=None, # (n, C) the probabilities behind the suggested labels
+              )->dict:
+    "Training-ValueNet's values table, feature map and networks, for the detection folder."
+    tv = state.results.get("tv")
+    if tv is None: return {}
+    tables = {}
+    in_mc = np.zeros(fp.n, bool); in_mc[tv.mc_index] = True
+    mc = np.full(fp.n, np.nan); mc[tv.mc_index] = tv.mc_values
+    t = pd.DataFrame(dict(id=fp.ids, given=fp.given))
+    if truth is not None: t["true"] = truth
+    tables["training_values"] = t.assign(value=tv.values, mc_subset=in_mc, mc_value=mc, flagged=tv.flagged)
+    if o.feature_map is not None and fp.n >= 3:
+        keep, xy = feature_map(state.results["features"], o.feature_map, seed=o.seed)
+        m = pd.DataFrame(dict(id=fp.ids[keep], x=xy[:, 0], y=xy[:, 1], given=fp.given[keep]))
+        if probs is not None: m["suggested"] = np.asarray(probs).argmax(1)[keep]
+        if truth is not None: m["true"] = truth[keep]
+        tables["feature_map"] = m.assign(value=tv.values[keep])
+    return dict(tables=tables, models=dict(baseline=state.results["baseline"], value_nets=tv.regressors))
+
 # %% ../../nbs/detectors/44_value.ipynb #659be482
 register_detector(replace=True, d=Detector(
     "tv", detect_tv, "stats['given'] + tv= or features=, val_features=, val_labels=", ("features",), step=tv_step, order=50,
-    member=True, options=("tv_kw",), explain="training value: how much training on the image hurts a held-out loss"));
+    member=True, publish=tv_publish, options=("tv_kw",), explain="training value: how much training on the image hurts a held-out loss"));
