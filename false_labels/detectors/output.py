@@ -20,8 +20,8 @@ from .value import ValueRegressors
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
-__all__ = ['DETECTION_TABLES', 'vl_version', 'save_chart', 'suspects_gallery', 'write_detection', 'read_detection_table',
-           'method_charts', 'detection_charts', 'load_detection_models']
+__all__ = ['DETECTION_TABLES', 'vl_version', 'save_chart', 'suspects_gallery', 'read_detection_table', 'method_charts',
+           'detection_charts', 'write_detection', 'load_detection_models']
 
 # %% ../../nbs/detectors/46b_output.ipynb #cb063994
 def vl_version()->str|None:
@@ -78,6 +78,38 @@ def _write_png(path:Path, img:np.ndarray):
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(np.asarray(img)[..., ::-1]))
     if not ok: raise ValueError(f"cannot encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(buf.tobytes())
+
+# %% ../../nbs/detectors/46b_output.ipynb #b12a5f39
+DETECTION_TABLES = ("evaluation", "suspects", "top_suspects", "incv_selection", "training_values", "feature_map")
+
+def read_detection_table(folder, # a detection folder (from `detect_labels` / `write_detection`)
+                         name:str, # one of `DETECTION_TABLES`
+                        )->pd.DataFrame|None:
+    "One table of a detection folder (None when that detection did not make it, e.g. no 'tv' method)."
+    check_choice("detection table", name, DETECTION_TABLES)
+    p = Path(folder)/f"{name}.csv"
+    return pd.read_csv(p) if p.is_file() else None
+
+# %% ../../nbs/detectors/46b_output.ipynb #86824200
+def method_charts(tables:dict, # name -> DataFrame, as `read_detection_table` gives them (None or absent: skipped)
+                  classes=None, # class names
+                 )->dict:
+    "Training-ValueNet's charts of a detection where its tables exist: 'feature_map' and 'value_histograms'."
+    out, fm, tv = {}, tables.get("feature_map"), tables.get("training_values")
+    col = lambda t, c: t[c].to_numpy() if c in t else None
+    if fm is not None and len(fm):
+        out["feature_map"] = plot_feature_map(fm[["x", "y"]].to_numpy(), fm["given"].to_numpy(), col(fm, "suggested"),
+                                              col(fm, "value"), col(fm, "true"), classes)
+    if tv is not None and len(tv):
+        out["value_histograms"] = plot_value_histograms(tv["value"].to_numpy(), tv["given"].to_numpy(), col(tv, "true"), classes)
+    return out
+
+def detection_charts(folder, # a detection folder
+                     )->dict:
+    "`method_charts` of a detection folder, with its class names: Training-ValueNet's feature map and value histograms where it ran."
+    folder = Path(folder)
+    classes = read_json(folder/"params.json").get("classes") if (folder/"params.json").is_file() else None
+    return method_charts({n: read_detection_table(folder, n) for n in ("feature_map", "training_values")}, classes)
 
 # %% ../../nbs/detectors/46b_output.ipynb #5e373b66
 def write_detection(d, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
@@ -146,38 +178,6 @@ def _write_charts(folder:Path, ds, fp, res, truth, table:pd.DataFrame, charts, t
     else: res.notes.append("no truth (or no corrupted label): score histograms and PR curves not drawn")
     atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
     for name, ch in method_charts(tables or {}, fp.classes).items(): save_chart(ch, folder/name, formats)
-
-# %% ../../nbs/detectors/46b_output.ipynb #b12a5f39
-DETECTION_TABLES = ("evaluation", "suspects", "top_suspects", "incv_selection", "training_values", "feature_map")
-
-def read_detection_table(folder, # a detection folder (from `detect_labels` / `write_detection`)
-                         name:str, # one of `DETECTION_TABLES`
-                        )->pd.DataFrame|None:
-    "One table of a detection folder (None when that detection did not make it, e.g. no 'tv' method)."
-    check_choice("detection table", name, DETECTION_TABLES)
-    p = Path(folder)/f"{name}.csv"
-    return pd.read_csv(p) if p.is_file() else None
-
-# %% ../../nbs/detectors/46b_output.ipynb #86824200
-def method_charts(tables:dict, # name -> DataFrame, as `read_detection_table` gives them (None or absent: skipped)
-                  classes=None, # class names
-                 )->dict:
-    "Training-ValueNet's charts of a detection where its tables exist: 'feature_map' and 'value_histograms'."
-    out, fm, tv = {}, tables.get("feature_map"), tables.get("training_values")
-    col = lambda t, c: t[c].to_numpy() if c in t else None
-    if fm is not None and len(fm):
-        out["feature_map"] = plot_feature_map(fm[["x", "y"]].to_numpy(), fm["given"].to_numpy(), col(fm, "suggested"),
-                                              col(fm, "value"), col(fm, "true"), classes)
-    if tv is not None and len(tv):
-        out["value_histograms"] = plot_value_histograms(tv["value"].to_numpy(), tv["given"].to_numpy(), col(tv, "true"), classes)
-    return out
-
-def detection_charts(folder, # a detection folder
-                     )->dict:
-    "`method_charts` of a detection folder, with its class names: Training-ValueNet's feature map and value histograms where it ran."
-    folder = Path(folder)
-    classes = read_json(folder/"params.json").get("classes") if (folder/"params.json").is_file() else None
-    return method_charts({n: read_detection_table(folder, n) for n in ("feature_map", "training_values")}, classes)
 
 # %% ../../nbs/detectors/46b_output.ipynb #48172fea
 def _write_models(folder:Path, models:dict, fp):
