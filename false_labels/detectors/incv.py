@@ -41,6 +41,7 @@ def _incv_eps_rules(eps:float, kind:str)->tuple:
     "(ε, discard ratio, last iteration with best-epoch checkpointing) for a noise rate ε."
     return eps, (min(2.0, eps / (1 - eps)) if eps < 1 else 2.0), _incv_save_best_until(eps, kind)
 
+# %% ../../nbs/detectors/43_incv.ipynb #cda7cf00
 @dataclass
 class IncvResult:
     "Outcome of INCV: the selected (clean) set, the remaining candidates, the discarded samples and the log."
@@ -66,6 +67,7 @@ class IncvResult:
     @property
     def flagged(self)->np.ndarray: return ~self.selected
 
+# %% ../../nbs/detectors/43_incv.ipynb #9e480e63
 def _call_fit_predict(fit_predict, train_idx, eval_idx, n_classes, save_best):
     kw = {}
     try:

@@ -20,7 +20,7 @@ from ..review.app import suspects_table as review_table
 from ..noise.corrupt import check_ratio, compare_labels, corrupt, read_labels_csv
 from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, with_task
 from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
-from ..training.kfold import FitPredict, IterationTracker, make_fit_predict, pack_observations
+from ..training.kfold import FitPredict, IterationTracker, pack_observations
 from ..arrays import out_of_fold_probs
 from .trust import cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
 from .registry import Detection, DetectionState, evaluate_detectors, registered, suspects_table
