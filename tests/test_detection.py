@@ -413,3 +413,17 @@ def test_fold_best_stops_every_fold_model_at_its_best_epoch_on_its_held_out_fold
     assert sum(r["best_on"] for r in on) == fp.n and all(r["n_train"] + r["best_on"] == fp.n for r in on)
     assert runs[True][1].shape == runs[False][1].shape == (fp.n, 3)
     np.testing.assert_allclose(runs[True][1].sum(1), 1, atol=1e-5)
+
+
+def test_detect_options_are_one_dataclass_shared_by_every_entry_point():
+    "detect_labels, detect_in_memory and detect_sweep take DetectOptions' fields; an unknown one is named; a sweep folder written before a setting existed still resumes."
+    from dataclasses import fields
+    from false_labels.detectors.options import DetectOptions, DetectTraining, split_options
+    from false_labels.detectors.sweep import same_settings
+    o, t, nk = split_options(dict(fold_best=True, folds=2, epochs=3, mapping={0: 1}))
+    assert (o.fold_best, o.folds, t.epochs, nk) == (True, 2, 3, {"mapping": {0: 1}})
+    with pytest.raises(ValueError, match=r"unknown detect_labels argument\(s\) \['fold_bets'\]"): split_options(dict(fold_bets=True))
+    assert {"fold_best", "ensemble_cut", "incv_score", "target_precision"} <= {f.name for f in fields(DetectOptions)}
+    assert same_settings(dict(folds=2, method="all"), dict(folds=2, method="all", fold_best=False, policy="drop"))
+    assert not same_settings(dict(folds=2), dict(folds=2, fold_best=True))
+    assert not same_settings(dict(folds=2), dict(folds=4))

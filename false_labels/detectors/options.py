@@ -50,7 +50,7 @@ class DetectOptions:
     fold_best: bool = False # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)
     ensemble_cut: str = "rate" # the ensemble's flags: the top (noise estimate x N) (rate, default), a mixture cut (gmm) or the members' majority (vote)
     noise_estimator: str = "auto" # the noise-rate estimate of the rate cut (default auto)
-    target_precision: float|None = None # flag the largest set whose expected precision (estimated without the truth) is at least P
+    target_precision: float|None = None # flag the largest set whose expected precision (estimated without the truth) is at least this (a share in (0, 1])
     allow_no_learning: bool = False # flag even when the out-of-fold models learned nothing
     k: int|None = None # cut-off of precision@k / recall@k (default: the true number of flips)
     select: str|None = None # method writing the id lists: None (ensemble, else first), 'best' (F1), or a name
