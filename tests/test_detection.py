@@ -319,6 +319,7 @@ def test_image_folder_labels_csv_keyed_by_path(tmp_path):
     assert s["corrupted"].sum() == sum(1 for r in rows if int(r[0].split("/")[-1][:-4]) % 5 == 0)
     assert ev.set_index("method").loc["cl", "auroc"] > 0.7
     assert (tmp_path/"out"/"dirty").is_dir() and (tmp_path/"out"/"review.html").is_file()
+    assert D.detector_notes()["cl"] in (tmp_path/"out"/"review.html").read_text()      # each detector's line comes from the registry
 
 
 def test_bad_input_fails_early_and_names_the_value(ds, tmp_path):

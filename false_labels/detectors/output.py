@@ -17,6 +17,7 @@ from ..review.app import corrected_labels, export_folders, prior_decisions, revi
 from ..training.learner import make_model, save_state
 from .dynamics import ema_curves
 from .value import ValueRegressors
+from .registry import detector_notes
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
@@ -140,7 +141,7 @@ def write_detection(d, # from `detect_labels` (through `run_detection`) or `dete
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
         if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top, d.tables)   # may add a note
         if review:
-            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top)  # earlier decisions carried over
+            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top, notes=detector_notes())  # earlier decisions carried over
             corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
         if folders and review:
             export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)

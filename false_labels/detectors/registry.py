@@ -17,7 +17,7 @@ from ..arrays import check_labels, check_mask, check_probs, check_scores, to_num
 # %% auto #0
 __all__ = ['DETECTORS', 'BUILTIN_DETECTORS', 'flag_top_k', 'flag_by_gmm', 'evaluate_detection', 'label_precision_recall',
            'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector', 'registered', 'detector_table',
-           'detector_note', 'stats_detectors', 'score_from_stats', 'run_detectors', 'evaluate_detectors',
+           'detector_notes', 'stats_detectors', 'score_from_stats', 'run_detectors', 'evaluate_detectors',
            'suspects_table', 'DetectionState']
 
 # %% ../../nbs/detectors/40_registry.ipynb #a063deeb
@@ -161,12 +161,9 @@ def detector_table()->pd.DataFrame:
                          options=", ".join(d.options), ensemble_member=d.member, explain=d.explain))
     return pd.DataFrame(rows)
 
-def detector_note(name:str, # a detector name
-                  default:str="higher = more suspect", # the note of an unknown name
-                 )->str:
-    "The one-line explanation of a detector (the review page shows it)."
-    d = registered().get(name)
-    return d.explain if d is not None and d.explain else default
+def detector_notes()->dict:
+    "name -> the one-line explanation of each registered detector that has one (the review page shows them)."
+    return {n: d.explain for n, d in registered().items() if d.explain}
 
 # %% ../../nbs/detectors/40_registry.ipynb #9425237c
 def stats_detectors()->tuple:

@@ -15,7 +15,6 @@ from ..core import atomic_dir, atomic_write, check_choice, read_json, stable_has
 from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
 from fastcore.basics import patch
 from ..data.dataset import Dataset
-from ..detectors.registry import detector_note
 
 # %% auto #0
 __all__ = ['SUSPECT_COLUMNS', 'POLICIES', 'EXPORT_MODES', 'DETECTOR_NOTES', 'suspects_table', 'corrected_labels', 'place_file',
@@ -126,7 +125,7 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
     return counts
 
 # %% ../../nbs/review/70_app.ipynb #43e621e5
-DETECTOR_NOTES = dict(   # the rows that are not detectors; each detector's line is its `explain` in `detectors.registry`
+DETECTOR_NOTES = dict(   # the rows that are not detectors; a detection passes each detector's line (its `explain` in `detectors.registry`)
     cleanlab="cleanlab's label-quality score on the same out-of-fold probabilities",
     loss="loss of the given label", margin="how far the given label is from the best other class")
 
@@ -373,6 +372,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 prior=None, # decisions of an earlier review (a decisions CSV or table), shown and exported too
                 thumb:int=96, # thumbnail side in pixels (smaller images are embedded as they are)
                 top:int|None=None, # only the `top` suspects by rank (None: every scored image)
+                notes:dict|None=None, # detector name -> one line on what its score measures (a detection passes its registry's)
                )->tuple[dict, list]:
     "(the page's data, its thumbnails as data URIs), rows in rank order."
     if top is not None and top < 1: raise ValueError(f"top {top!r} must be >= 1")
@@ -401,7 +401,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 raw={d: [float(f"{x:.4g}") for x in s[f"score_{d}"]] for d in dets})
     key = stable_hash(dict(ids=rows["id"], given=rows["given"], raw={d: v[:50] for d, v in rows["raw"].items()}), 16)
     data = dict(key=key, key_column=key_col, classes=list(map(str, classes)), rows=rows, n_flagged=n_flag,
-                detectors=[dict(name=d, note=detector_note(d, DETECTOR_NOTES.get(d, "higher = more suspect"))) for d in dets],
+                detectors=[dict(name=d, note=(notes or {}).get(d) or DETECTOR_NOTES.get(d, "higher = more suspect")) for d in dets],
                 rank_by=next((d for d in dets if (ranks[d] == np.arange(1, len(ranks[d]) + 1)).all()), dets[0] if dets else "rank"),
                 prior=prior_rows(prior, dict(zip(keys, rows["id"])), key_col, ds), download="decisions.csv",
                 show=128, page_size=60, thumb=thumb)
@@ -417,9 +417,10 @@ def review_page(suspects:pd.DataFrame, # the suspects table
                 thumb:int=96, # thumbnail side in pixels
                 top:int|None=None, # only the `top` suspects (None: every scored image)
                 title:str="Review the suspected label errors", # page title
+                notes:dict|None=None, # detector name -> one line on what its score measures (shown per detector)
                )->Path:
     "Write the offline review app (one self-contained HTML file); return its path."
-    data, thumbs = review_data(suspects, ds, prior, thumb, top)
+    data, thumbs = review_data(suspects, ds, prior, thumb, top, notes)
     small = ds.size < 64
     css = _CSS.replace("VAR_SHOW", str(data["show"])).replace("VAR_RENDER", "pixelated" if small else "auto")
     e = html.escape
