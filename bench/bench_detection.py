@@ -137,7 +137,8 @@ def bars(res: pd.DataFrame) -> list:
 def variants(folder) -> pd.DataFrame:
     "Each choice of issue 14 side by side, recomputed from one detection folder's arrays (no new training)."
     from false_labels.detectors.confident import estimate_noise_rate, find_label_issues, label_quality
-    from false_labels.detectors.registry import cut_ensemble, ensemble, evaluate_detection, flag_by_gmm
+    from false_labels.detectors.ensemble import cut_ensemble, ensemble
+    from false_labels.detectors.registry import evaluate_detection, flag_by_gmm
     z, p = dict(np.load(Path(folder)/"detection_stats.npz")), json.loads((Path(folder)/"params.json").read_text())
     y, bad, rows = z["given"], z["corrupted"], []
     def row(name, score, flags, **kw):

@@ -204,7 +204,7 @@ _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "
 
 def detect_options(a)->dict:
     "`detect_labels` keywords of the output and Training-ValueNet options (--top, --gallery, --value-*), checked before any work."
-    from false_labels.detectors.pipeline import check_output_options
+    from false_labels.detectors.options import check_output_options
     for o in ("top", "gallery") + tuple(o for o, _ in _VALUE_OPTS if o != "value_head"):
         v = getattr(a, o, None)
         if v is not None and v < 1: raise ValueError(f"--{o.replace('_', '-')} {v} must be >= 1")
@@ -217,6 +217,10 @@ def cmd_detect(a):
     "Find the mislabeled images: run the detectors, rank every image, score them against the truth when there is one."
     from false_labels.detectors.pipeline import detect_labels
     from false_labels.detectors.sweep import detect_sweep
+    from false_labels.detectors.options import CLI_OPTIONS, DetectOptions
+    from false_labels.core import options_of
+    o = options_of(DetectOptions, {k: getattr(a, k) for k in CLI_OPTIONS})   # the options left unset take DetectOptions' defaults
+    a.policy, a.min_prob, a.allow_no_learning = o.policy, o.min_prob, o.allow_no_learning
     kw = {k: getattr(a, k) for k in _DETECT_KEYS if getattr(a, k) is not None}
     kw.update(detect_options(a), overwrite=a.overwrite, allow_no_learning=a.allow_no_learning)
     if a.target_precision is not None: kw["target_precision"] = a.target_precision
@@ -355,16 +359,16 @@ def option_choices(command:str, # the subcommand, e.g. 'train'
                 "precision": list(learn.PRECISIONS)}[dest]
     if dest == "noise": from false_labels.noise.corrupt import NOISE_KINDS; return [*NOISE_KINDS, "idn"]
     if dest == "recipe": from false_labels.training.recipes import RECIPES; return ["auto", *RECIPES]
-    if dest == "method" and command == "detect": from false_labels.detectors.pipeline import METHODS; return ["all", *METHODS]
+    if dest == "method" and command == "detect": from false_labels.detectors.registry import registered; return ["all", *registered()]
     if dest == "method" and command in ("train", "sweep"): from false_labels.methods.registry import methods; return list(methods())
     if dest == "method" and command == "benchmark": from false_labels.methods.registry import methods; return list(methods())
     if dest == "noise_estimator":
-        if command == "detect": from false_labels.detectors.pipeline import NOISE_ESTIMATORS
+        if command == "detect": from false_labels.detectors.options import NOISE_ESTIMATORS
         else: from false_labels.methods.registry import NOISE_ESTIMATORS
         return list(NOISE_ESTIMATORS)
-    if dest == "ensemble_cut": from false_labels.detectors.registry import ENSEMBLE_CUTS; return list(ENSEMBLE_CUTS)
-    if dest == "aum_schedule": from false_labels.detectors.pipeline import AUM_SCHEDULES; return list(AUM_SCHEDULES)
-    if dest == "incv_score": from false_labels.detectors.pipeline import INCV_SCORES; return list(INCV_SCORES)
+    if dest == "ensemble_cut": from false_labels.detectors.options import ENSEMBLE_CUTS; return list(ENSEMBLE_CUTS)
+    if dest == "aum_schedule": from false_labels.detectors.options import AUM_SCHEDULES; return list(AUM_SCHEDULES)
+    if dest == "incv_score": from false_labels.detectors.options import INCV_SCORES; return list(INCV_SCORES)
     if dest == "preset" and command == "benchmark": from false_labels.study.benchmark import PRESETS; return list(PRESETS)
     if dest == "settings" and command == "benchmark":
         from false_labels.study.benchmark import SETTINGS; return [*SETTINGS, "<a label set: aggre, random1, worst, noisy100, ...>"]
@@ -502,8 +506,6 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--ratios", type=_floats, default=None, help="sweep these ratios instead of one --ratio")
     p.add_argument("--labels", default=None, help="training labels: a label set of the dataset or a CSV (id or path, label)")
     p.add_argument("--clean-labels", default=None, help="the truth: a label set name, a CSV, or 'dataset' (the dataset's labels)")
-    p.add_argument("--method", default="all", help="all, or a comma-separated list of ema, ema_epoch, aum, cl, incv, tv, ensemble")
-    p.add_argument("--folds", type=int, default=None, help="k of the out-of-fold probabilities (default 4)")
     p.add_argument("--arch", default=None); p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--bs", type=int, default=None); p.add_argument("--lr", type=float, default=None)
     p.add_argument("--size", type=int, default=None); p.add_argument("--device", default=None)
@@ -519,22 +521,8 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--value-val-per-class", type=int, default=None, help="Training-ValueNet: clean validation samples per class (default 100)")
     p.add_argument("--value-episodes", type=int, default=None, help="Training-ValueNet: Monte-Carlo episodes (default 100)")
     p.add_argument("--value-head", default=None, choices=("linear", "mlp"), help="Training-ValueNet: head trained in the episodes (default linear)")
-    p.add_argument("--ensemble-cut", default=None, choices=("rate", "gmm", "vote"),
-                   help="the ensemble's flags: the top (noise estimate x N) (rate, default), a mixture cut (gmm) or the members' majority (vote)")
-    p.add_argument("--noise-estimator", default=None, choices=("auto", "gap", "cl", "incv"), help="the noise-rate estimate of the rate cut (default auto)")
-    p.add_argument("--aum-schedule", default=None, choices=("one_cycle", "flat_cos"),
-                   help="AUM's runs: margins over the whole one-cycle run (default) or averaged before the rate anneals (the paper)")
-    p.add_argument("--incv-score", default=None, choices=("last", "first"), help="INCV's score: each sample's last evaluation (default) or iteration 1's models")
-    p.add_argument("--no-pool-probs", dest="pool_probs", action="store_false", default=None,
-                   help="confident learning on the k-fold probabilities alone (default: averaged with INCV's held-out predictions)")
-    p.add_argument("--fold-best", dest="fold_best", action="store_true", default=None,
-                   help="each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)")
-    p.add_argument("--policy", default="drop", choices=("drop", "relabel"), help="corrected_labels.csv: drop or relabel flagged images")
-    p.add_argument("--min-prob", type=float, default=0.5, help="least suggested probability to relabel (default 0.5)")
-    p.add_argument("--target-precision", type=float, default=None, metavar="P",
-                   help="flag the largest set whose expected precision (estimated without the truth) is at least P")
-    p.add_argument("--allow-no-learning", action="store_true",
-                   help=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)")
+    from false_labels.detectors.options import add_detect_options    # --method, --folds, the cuts, --policy, ...: `DetectOptions` fields
+    add_detect_options(p, help=dict(allow_no_learning=f"flag even when the out-of-fold models learned nothing, and exit 0 (not {NO_LEARNING}) (for experiments)"))
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)

@@ -262,6 +262,7 @@ WRITES = ("generate", "train", "sweep", "detect", "study", "import")
 def _api():
     "(id, call(env, tmp) -> anything, exception types, wanted substrings)."
     import false_labels.noise.corrupt as noise, false_labels.detectors.registry as det
+    import false_labels.detectors.dynamics as dyn, false_labels.detectors.confident as conf, false_labels.detectors.ensemble as ens
     import false_labels.data.generate as gen, false_labels.data.dataset as dset
     import false_labels.training.learner as learn, false_labels.study.sweep as sweep, false_labels.study.plan as plan
     import false_labels.study.analysis as analysis, false_labels.study.report as report
@@ -314,22 +315,22 @@ def _api():
         ("flag_by_gmm:threshold=5", lambda e, t: det.flag_by_gmm(s, threshold=5), VE, ("5",)),
         ("flag_by_gmm:threshold=-0.1", lambda e, t: det.flag_by_gmm(s, threshold=-0.1), VE, ("-0.1",)),
         ("flag_by_gmm:threshold=nan", lambda e, t: det.flag_by_gmm(s, threshold=float("nan")), VE, ("nan",)),
-        ("aum:1-D", lambda e, t: det.aum(s), VE, ("margins",)),
-        ("aum:3-D", lambda e, t: det.aum(np.zeros((2, 3, 4))), VE, ("margins",)),
-        ("ema_loss:1-D", lambda e, t: det.ema_loss(s), VE, ("losses",)),
-        ("ema_loss:alpha=0", lambda e, t: det.ema_loss(L, alpha=0), VE, ("alpha",)),
-        ("ema_loss:alpha=1.5", lambda e, t: det.ema_loss(L, alpha=1.5), VE, ("1.5",)),
-        ("ema_loss:alpha=nan", lambda e, t: det.ema_loss(L, alpha=float("nan")), VE, ("nan",)),
-        ("ema_loss:alpha=str", lambda e, t: det.ema_loss(L, alpha="abc"), VE, ("abc",)),
-        ("find_label_issues:len-mismatch", lambda e, t: det.find_label_issues(y[:5], P), VE, ("labels",)),
-        ("find_label_issues:not-summing", lambda e, t: det.find_label_issues(y, P * 2), VE, ("sum",)),
-        ("find_label_issues:nan", lambda e, t: det.find_label_issues(y, np.where(np.eye(10, 3) > 0, np.nan, P)), VE, ("nan",)),
-        ("find_label_issues:probs-1d", lambda e, t: det.find_label_issues(y, P[:, 0]), VE, ("probs",)),
-        ("find_label_issues:label-5", lambda e, t: det.find_label_issues(np.r_[y[:-1], 5], P), VE, ("5",)),
-        ("find_label_issues:filter_by=nope", lambda e, t: det.find_label_issues(y, P, filter_by="nope"), VE, ("nope",)),
-        ("find_label_issues:frac_noise=2", lambda e, t: det.find_label_issues(y, P, frac_noise=2), VE, ("frac_noise",)),
-        ("ensemble:method=nope", lambda e, t: det.ensemble(dict(a=s, b=s), method="nope"), VE, ("nope",)),
-        ("ensemble:lengths", lambda e, t: det.ensemble(dict(a=s, b=s[:5])), VE, ("b",)),
+        ("aum:1-D", lambda e, t: dyn.aum(s), VE, ("margins",)),
+        ("aum:3-D", lambda e, t: dyn.aum(np.zeros((2, 3, 4))), VE, ("margins",)),
+        ("ema_loss:1-D", lambda e, t: dyn.ema_loss(s), VE, ("losses",)),
+        ("ema_loss:alpha=0", lambda e, t: dyn.ema_loss(L, alpha=0), VE, ("alpha",)),
+        ("ema_loss:alpha=1.5", lambda e, t: dyn.ema_loss(L, alpha=1.5), VE, ("1.5",)),
+        ("ema_loss:alpha=nan", lambda e, t: dyn.ema_loss(L, alpha=float("nan")), VE, ("nan",)),
+        ("ema_loss:alpha=str", lambda e, t: dyn.ema_loss(L, alpha="abc"), VE, ("abc",)),
+        ("find_label_issues:len-mismatch", lambda e, t: conf.find_label_issues(y[:5], P), VE, ("labels",)),
+        ("find_label_issues:not-summing", lambda e, t: conf.find_label_issues(y, P * 2), VE, ("sum",)),
+        ("find_label_issues:nan", lambda e, t: conf.find_label_issues(y, np.where(np.eye(10, 3) > 0, np.nan, P)), VE, ("nan",)),
+        ("find_label_issues:probs-1d", lambda e, t: conf.find_label_issues(y, P[:, 0]), VE, ("probs",)),
+        ("find_label_issues:label-5", lambda e, t: conf.find_label_issues(np.r_[y[:-1], 5], P), VE, ("5",)),
+        ("find_label_issues:filter_by=nope", lambda e, t: conf.find_label_issues(y, P, filter_by="nope"), VE, ("nope",)),
+        ("find_label_issues:frac_noise=2", lambda e, t: conf.find_label_issues(y, P, frac_noise=2), VE, ("frac_noise",)),
+        ("ensemble:method=nope", lambda e, t: ens.ensemble(dict(a=s, b=s), method="nope"), VE, ("nope",)),
+        ("ensemble:lengths", lambda e, t: ens.ensemble(dict(a=s, b=s[:5])), VE, ("b",)),
         ("parse_methods:nope", lambda e, t: detection.parse_methods("nope"), VE, ("nope",)),
         ("parse_method:nope", lambda e, t: robust.parse_method("nope"), VE, ("nope",)),
         ("generate:n=0", lambda e, t: gen.generate_dataset(t/"o", n=0, size=16, progress=False, workers=1), VE, ("n",)),

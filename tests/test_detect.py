@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from false_labels.detectors import charts as CH, confident as CL, registry as D, dynamics as DY, incv as IV, value as TV
+from false_labels.detectors import charts as CH, confident as CL, dynamics as DY, ensemble as EN, incv as IV, registry as D, value as TV
 from false_labels import arrays as S
 from false_labels.noise.corrupt import corrupt, expected_noisy_accuracy, label_precision
 
@@ -316,15 +316,15 @@ def test_aum_runs_flag_only_when_every_run_agrees():
 
 def test_ensemble_cuts():
     s = np.arange(100.)
-    f, how = D.cut_ensemble(s, cut="rate", noise_rate=0.237)
+    f, how = EN.cut_ensemble(s, cut="rate", noise_rate=0.237)
     assert f.sum() == 24 and f[-24:].all() and "top 24" in how
-    f, _ = D.cut_ensemble(np.r_[np.zeros(80), np.full(20, 3.)] + np.random.default_rng(0).normal(0, .1, 100), cut="gmm")
+    f, _ = EN.cut_ensemble(np.r_[np.zeros(80), np.full(20, 3.)] + np.random.default_rng(0).normal(0, .1, 100), cut="gmm")
     assert f.sum() == 20 and f[80:].all()
     votes = [s > 10, s > 50, s > 90]
-    np.testing.assert_array_equal(D.cut_ensemble(s, votes, "vote")[0], s > 50)
-    with pytest.raises(ValueError, match="unknown ensemble cut 'mean'; valid: rate, gmm, vote"): D.cut_ensemble(s, cut="mean")
-    with pytest.raises(ValueError, match="noise_rate None must be a share"): D.cut_ensemble(s, cut="rate")
-    with pytest.raises(ValueError, match="noise_rate 1.5"): D.cut_ensemble(s, cut="rate", noise_rate=1.5)
+    np.testing.assert_array_equal(EN.cut_ensemble(s, votes, "vote")[0], s > 50)
+    with pytest.raises(ValueError, match="unknown ensemble cut 'mean'; valid: rate, gmm, vote"): EN.cut_ensemble(s, cut="mean")
+    with pytest.raises(ValueError, match="noise_rate None must be a share"): EN.cut_ensemble(s, cut="rate")
+    with pytest.raises(ValueError, match="noise_rate 1.5"): EN.cut_ensemble(s, cut="rate", noise_rate=1.5)
     stats = S.synthetic_stats(n=400, n_classes=4, ratio=0.2, epochs=6, seed=1)
     d = D.score_from_stats(stats, "ensemble", probs=stats["oof_probs"], members=["ema", "aum", "cl"], ensemble_cut="rate", noise_rate=0.2)
     assert d.flagged.sum() == 80 and "round(0.200" in d.info["cut"]
@@ -435,14 +435,14 @@ def test_flag_top_k_and_gmm():
 def test_rank_ensemble_ignores_monotone_rescaling(seed, n):
     rng = np.random.default_rng(seed)
     a, b = rng.random(n), rng.random(n)
-    np.testing.assert_allclose(D.ensemble({"a": a, "b": b}), D.ensemble({"a": np.exp(5 * a) - 3, "b": b}))
-    np.testing.assert_allclose(D.ensemble({"a": a}, "zscore_mean").mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(EN.ensemble({"a": a, "b": b}), EN.ensemble({"a": np.exp(5 * a) - 3, "b": b}))
+    np.testing.assert_allclose(EN.ensemble({"a": a}, "zscore_mean").mean(), 0, atol=1e-12)
 
 def test_ensemble_errors():
-    with pytest.raises(ValueError, match="unknown ensemble method 'vote'; valid: rank_mean, zscore_mean"): D.ensemble({"a": [1, 2]}, "vote")
-    with pytest.raises(ValueError, match="differ in length"): D.ensemble({"a": [1, 2], "b": [1, 2, 3]})
-    with pytest.raises(ValueError, match="at least one"): D.ensemble({})
-    with pytest.raises(ValueError, match=r"scores\['a'\]\[1\] = nan"): D.ensemble({"a": [1, np.nan]})
+    with pytest.raises(ValueError, match="unknown ensemble method 'vote'; valid: rank_mean, zscore_mean"): EN.ensemble({"a": [1, 2]}, "vote")
+    with pytest.raises(ValueError, match="differ in length"): EN.ensemble({"a": [1, 2], "b": [1, 2, 3]})
+    with pytest.raises(ValueError, match="at least one"): EN.ensemble({})
+    with pytest.raises(ValueError, match=r"scores\['a'\]\[1\] = nan"): EN.ensemble({"a": [1, np.nan]})
 
 def test_evaluate_detection_by_hand_and_against_sklearn():
     t = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0], bool)
@@ -469,7 +469,7 @@ def test_run_detectors_all_with_every_input(stats):
     tv = TV.training_values(stats["features"], stats["given"], stats["val_features"], stats["val_labels"], 4,
                            episodes=8, lr=0.05, train_per_class=80, val_per_class=30)
     dets = D.run_detectors(stats, "all", probs=stats["oof_probs"], fit_predict=fp, n_classes=4, tv=tv)
-    assert list(dets) == list(D.DETECTORS) == ["ema", "aum", "cl", "incv", "tv", "ensemble"]
+    assert list(dets) == list(D.stats_detectors()) == ["ema", "aum", "cl", "incv", "tv", "ensemble"]
     for d in dets.values(): assert d.score.shape == d.flagged.shape == (1200,) and d.flagged.dtype == bool
     table = D.evaluate_detectors(dets, stats["corrupted"])
     assert list(table.index) == list(dets) and {"f1", "auroc", "precision_at_k", "kept_label_precision"} <= set(table.columns)

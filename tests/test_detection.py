@@ -19,7 +19,8 @@ from false_labels import arrays as S
 from false_labels.core import OutputExistsError
 from false_labels.training.loaders import dataloaders
 from false_labels.data.dataset import Dataset
-from false_labels.detectors.pipeline import METHODS, cleanlab_detection, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.pipeline import METHODS, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.cl import cleanlab_detection
 from false_labels.detectors.sweep import detect_sweep, detection_results, find_run
 from false_labels.training.kfold import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
 from false_labels.training.learner import make_model, train_run
@@ -318,6 +319,7 @@ def test_image_folder_labels_csv_keyed_by_path(tmp_path):
     assert s["corrupted"].sum() == sum(1 for r in rows if int(r[0].split("/")[-1][:-4]) % 5 == 0)
     assert ev.set_index("method").loc["cl", "auroc"] > 0.7
     assert (tmp_path/"out"/"dirty").is_dir() and (tmp_path/"out"/"review.html").is_file()
+    assert D.detector_notes()["cl"] in (tmp_path/"out"/"review.html").read_text()      # each detector's line comes from the registry
 
 
 def test_bad_input_fails_early_and_names_the_value(ds, tmp_path):
@@ -412,3 +414,17 @@ def test_fold_best_stops_every_fold_model_at_its_best_epoch_on_its_held_out_fold
     assert sum(r["best_on"] for r in on) == fp.n and all(r["n_train"] + r["best_on"] == fp.n for r in on)
     assert runs[True][1].shape == runs[False][1].shape == (fp.n, 3)
     np.testing.assert_allclose(runs[True][1].sum(1), 1, atol=1e-5)
+
+
+def test_detect_options_are_one_dataclass_shared_by_every_entry_point():
+    "detect_labels, detect_in_memory and detect_sweep take DetectOptions' fields; an unknown one is named; a sweep folder written before a setting existed still resumes."
+    from dataclasses import fields
+    from false_labels.detectors.options import DetectOptions, DetectTraining, split_options
+    from false_labels.detectors.sweep import same_settings
+    o, t, nk = split_options(dict(fold_best=True, folds=2, epochs=3, mapping={0: 1}))
+    assert (o.fold_best, o.folds, t.epochs, nk) == (True, 2, 3, {"mapping": {0: 1}})
+    with pytest.raises(ValueError, match=r"unknown detect_labels argument\(s\) \['fold_bets'\]"): split_options(dict(fold_bets=True))
+    assert {"fold_best", "ensemble_cut", "incv_score", "target_precision"} <= {f.name for f in fields(DetectOptions)}
+    assert same_settings(dict(folds=2, method="all"), dict(folds=2, method="all", fold_best=False, policy="drop"))
+    assert not same_settings(dict(folds=2), dict(folds=2, fold_best=True))
+    assert not same_settings(dict(folds=2), dict(folds=4))

@@ -49,6 +49,7 @@ def plot_score_histograms(scores, # method -> (N,) score (or Detection), or one 
             .facet(facet=alt.Facet("method:N", title=None), columns=3)
             .resolve_scale(x="independent", y="independent"))
 
+# %% ../../nbs/detectors/46_charts.ipynb #186068b0
 def plot_pr_curves(detections, # method -> Detection (or (N,) score)
                    true_mask, # (N,) bool: really corrupted
                    max_points:int=200, # points kept per curve
@@ -75,6 +76,7 @@ def plot_pr_curves(detections, # method -> Detection (or (N,) score)
             x="recall:Q", y="precision:Q", color="method:N", tooltip=["method", "precision", "recall", "f1"]))
     return alt.layer(*layers).properties(width=360, height=280, title="precision-recall per method (dots: flagged sets)")
 
+# %% ../../nbs/detectors/46_charts.ipynb #5ec96ea7
 def plot_ema_curves(curves, # (T, N) EMA curves from `ema_curves`
                     labels, # (N,) given labels
                     suspects, # indices of the samples to draw (e.g. the top-k by `ema_loss`)
@@ -149,7 +151,6 @@ def plot_feature_map(coords, # (m, 2) from `value.feature_map`
             scheme="redblue", domain=[-lim, lim], domainMid=0, clamp=True))).properties(title="by training value"))
     return alt.hconcat(*panels).resolve_scale(color="independent")
 
-
 # %% ../../nbs/detectors/46_charts.ipynb #c3e0c005
 def plot_value_histograms(values, # (N,) training values (negative: discarded)
                           given, # (N,) given labels
@@ -185,7 +186,6 @@ def plot_value_histograms(values, # (N,) training values (negative: discarded)
     return (alt.layer(bars, cut, data=df).properties(width=200, height=130)
             .facet(facet=alt.Facet("panel:N", title="given label"), columns=columns).resolve_scale(y="independent"))
 
-
 # %% ../../nbs/detectors/46_charts.ipynb #c3e0c008
 def plot_label_precision_recall(table:pd.DataFrame, # from `detection_sweep.label_precision_recall`: ratio, metric, value, kind (measured | closed form)
                                )->alt.LayerChart:
@@ -200,4 +200,3 @@ def plot_label_precision_recall(table:pd.DataFrame, # from `detection_sweep.labe
         x=x, y=y, color="metric:N", tooltip=["metric", "ratio", alt.Tooltip("value:Q", format=".3f")])
     return alt.layer(theory, meas).properties(width=360, height=260, title="INCV selection: label precision and recall "
                                                                           "(dots measured, dashed closed forms)")
-

@@ -41,6 +41,7 @@ def _confident_guess(y, p, thresholds):
     n_above = above.sum(1)
     return np.where(n_above > 1, p.argmax(1), above.argmax(1)), n_above > 0
 
+# %% ../../nbs/detectors/41_confident.ipynb #a41251e2
 def _round_rows(m:np.ndarray)->np.ndarray:
     "Round each row to integers keeping its rounded total (largest remainders, as cleanlab)."
     ints = np.round(m)
@@ -70,6 +71,7 @@ def _confident_joint(y, p, calibrate=True):
     np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
     return _calibrate(cj, np.bincount(y, minlength=C)) if calibrate else cj
 
+# %% ../../nbs/detectors/41_confident.ipynb #1352cc69
 def estimate_joint(labels, # (N,) given labels
                    probs, # (N, C) out-of-fold probabilities
                    cj=None, # an uncalibrated confident joint to start from (default: computed)
@@ -92,6 +94,7 @@ def estimate_noise_matrix(labels, # (N,) given labels
     j = estimate_joint(labels, probs)
     return j / np.clip(j.sum(0, keepdims=True), 1e-100, None)
 
+# %% ../../nbs/detectors/41_confident.ipynb #e34d2fb2
 def label_quality(labels, # (N,) given labels
                   probs, # (N, C) out-of-fold probabilities
                   method:str="self_confidence", # 'self_confidence' | 'normalized_margin'
@@ -118,6 +121,7 @@ def order_label_issues(issues, # (N,) bool mask of issues
     idx = np.flatnonzero(check_mask(issues, len(q), "issues"))
     return idx[np.argsort(q[idx], kind="stable")]
 
+# %% ../../nbs/detectors/41_confident.ipynb #63f30d5b
 def _prune_counts(cj:np.ndarray, n:int, frac_noise:float)->np.ndarray:
     "Counts to prune, [true, given], keeping at least `n` per class and a `frac_noise` share of the off-diagonals."
     m = cj.T.astype(np.float64)

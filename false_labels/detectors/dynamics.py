@@ -36,6 +36,7 @@ def _observations(obs:np.ndarray):
     n = np.bincount(i, minlength=obs.shape[1])
     return t, i, np.arange(len(i)) - (np.cumsum(n) - n)[i], n
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #1d97373f
 def ema_loss(losses, # (T, N) per-sample losses over T iterations or epochs; NaN = not observed
              alpha:float=0.001, # EMA weight of the newest observation
             )->np.ndarray:
@@ -46,6 +47,7 @@ def ema_loss(losses, # (T, N) per-sample losses over T iterations or epochs; NaN
     w = a * (1 - a) ** (n_obs[i] - 1 - rank)             # weight of an observation = alpha (1-alpha)^(later ones)
     return np.bincount(i, weights=w * L[t, i], minlength=L.shape[1])
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #8e74e445
 def ema_curves(losses, # (T, N) per-sample losses; NaN = not observed
                alpha:float=0.001, # EMA weight of the newest observation
               )->np.ndarray:
@@ -60,6 +62,7 @@ def ema_curves(losses, # (T, N) per-sample losses; NaN = not observed
     out[t, i] = lfilter([a], [1, a - 1], packed, axis=0)[rank, i]
     return out
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #152c5215
 def mean_loss_dynamics(curves, # (T, N) EMA curves from `ema_curves`
                        labels=None, # (N,) labels: give per-label means instead of the dataset mean
                        n_classes:int|None=None, # number of labels (default: max label + 1)
@@ -82,6 +85,7 @@ def aum(margins, # (E, N) per-sample margin (assigned-label logit - largest othe
     if obs is None: return M.mean(0)
     with np.errstate(invalid="ignore", divide="ignore"): return np.nan_to_num(M).sum(0) / obs.sum(0)
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #be517e39
 def assign_threshold_samples(labels, # (N,) labels
                              n_classes:int, # number of real classes; threshold samples get label `n_classes`
                              seed:int=0, # seed of the choice
@@ -97,6 +101,7 @@ def assign_threshold_samples(labels, # (N,) labels
     out = y.copy(); out[mask] = n_classes
     return out, mask
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #529edc68
 def aum_threshold(threshold_aums, # AUMs of the threshold samples
                   percentile:float=99, # percentile of the threshold samples' AUMs used as the cut
                  )->float:
@@ -106,6 +111,7 @@ def aum_threshold(threshold_aums, # AUMs of the threshold samples
     if not 0 <= percentile <= 100: raise ValueError(f"percentile={percentile} must be in [0, 100]")
     return float(np.percentile(a, percentile))
 
+# %% ../../nbs/detectors/42_dynamics.ipynb #13466599
 def flag_by_aum(aums, # (N,) AUM per sample (threshold samples included)
                 threshold_mask, # (N,) bool: the threshold samples
                 percentile:float=99, # percentile of the threshold samples' AUMs used as the cut

@@ -14,9 +14,11 @@ import pandas as pd
 from ..core import check_choice
 from ..noise.corrupt import expected_noisy_accuracy, label_precision
 from ..arrays import check_labels, check_probs, rng_stream
+from .registry import Detection, Detector, MissingInputError, register_detector, stat
 
 # %% auto #0
-__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'incv_selection']
+__all__ = ['INCV_NOISE_KINDS', 'estimate_noise_from_accuracy', 'IncvResult', 'incv', 'incv_selection', 'detect_incv', 'incv_step',
+           'incv_publish']
 
 # %% ../../nbs/detectors/43_incv.ipynb #c1395c9f
 INCV_NOISE_KINDS = ("sym", "pair")
@@ -39,6 +41,7 @@ def _incv_eps_rules(eps:float, kind:str)->tuple:
     "(ε, discard ratio, last iteration with best-epoch checkpointing) for a noise rate ε."
     return eps, (min(2.0, eps / (1 - eps)) if eps < 1 else 2.0), _incv_save_best_until(eps, kind)
 
+# %% ../../nbs/detectors/43_incv.ipynb #cda7cf00
 @dataclass
 class IncvResult:
     "Outcome of INCV: the selected (clean) set, the remaining candidates, the discarded samples and the log."
@@ -64,6 +67,7 @@ class IncvResult:
     @property
     def flagged(self)->np.ndarray: return ~self.selected
 
+# %% ../../nbs/detectors/43_incv.ipynb #9e480e63
 def _call_fit_predict(fit_predict, train_idx, eval_idx, n_classes, save_best):
     kw = {}
     try:
@@ -157,3 +161,52 @@ def incv_selection(r:IncvResult, # from `incv`
                  iteration_noise_estimate=est[ev], eval_ratio=r.eval_ratio, ce=r.ce)
     return t
 
+# %% ../../nbs/detectors/43_incv.ipynb #8d11ce82
+def detect_incv(stats:dict, # a run's sample_stats: stats['given']
+                incv_result=None, # an `IncvResult`
+                fit_predict=None, # or a trainer fit_predict(train_idx, eval_idx) -> probabilities to run INCV with
+                n_classes=None, # number of classes (with fit_predict)
+                noise_kind="sym", # INCV's noise model (with fit_predict)
+                seed=0, # seed of INCV's splits (with fit_predict)
+                **_)->Detection:
+    "INCV: a `Detection` from its result, or from a trainer."
+    if incv_result is None:
+        if fit_predict is None: raise MissingInputError("method 'incv' needs incv_result= (an IncvResult) or fit_predict=")
+        incv_result = incv(stat(stats, "given"), fit_predict, n_classes, seed=seed, noise_kind=noise_kind)
+    return Detection("incv", incv_result.score, incv_result.flagged, dict(eval_ratio=incv_result.eval_ratio))
+
+# %% ../../nbs/detectors/43_incv.ipynb #c1109f04
+def incv_step(fp, o, state):
+    "The pipeline's `incv`: its own trainings on the trainer `fp`."
+    kind = o.incv_noise or ("pair" if state.noise == "pair" else "sym")
+    check_choice("incv_noise", kind, INCV_NOISE_KINDS)
+    r = state.stage("incv", fp, lambda: incv(fp.given, fp, fp.n_classes, n_iter=o.incv_iter, seed=o.seed, noise_kind=kind), o.verbose)
+    d = detect_incv(dict(given=fp.given), incv_result=r)
+    if o.incv_score == "first": d = Detection("incv", r.score_first, d.flagged, d.info)
+    state.put(d.renamed("incv", noise_kind=kind, cut="not selected as clean",
+                        score="held-out CE of iteration 1's half-models" if o.incv_score == "first" else "held-out CE at the last evaluation"),
+              "incv", **state.timing["incv"])
+    state.extra["incv_log"] = r.log
+    state.results["incv"] = r
+
+# %% ../../nbs/detectors/43_incv.ipynb #5b9c6da7
+def incv_publish(fp, # the trainer (ids and given labels)
+                 o, # the detection's options
+                 state, # the pipeline's state (INCV's result in state.results['incv'])
+                 truth=None, # (n,) true labels, when known
+                 probs=None, # the probabilities behind the suggested labels (unused)
+                )->dict:
+    "INCV's selection table and held-out predictions, for the detection folder."
+    r = state.results.get("incv")
+    if r is None: return {}
+    arrays = {}
+    if r.heldout_probs is not None:
+        arrays.update(incv_heldout_probs=r.heldout_probs.astype(np.float32), incv_heldout_count=r.heldout_count,
+                      incv_first_ce=r.score_first.astype(np.float32), incv_last_ce=r.ce.astype(np.float32))
+    return dict(tables=dict(incv_selection=incv_selection(r, fp.given, truth, fp.ids)), arrays=arrays)
+
+# %% ../../nbs/detectors/43_incv.ipynb #818912ed
+register_detector(replace=True, d=Detector(
+    "incv", detect_incv, "stats['given'] + incv_result= or fit_predict=", ("trainer",), step=incv_step, order=30, member=True, publish=incv_publish,
+    options=("incv_iter", "incv_noise", "incv_score"),
+    explain="iterative noisy cross-validation: loss of the given label when the image was held out"));

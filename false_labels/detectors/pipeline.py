@@ -1,4 +1,4 @@
-"""Find the corrupted labels with real trainings (on `trainer`'s fast k-fold trainer): per-iteration loss and margin tracking, AUM threshold runs, INCV and training values, every method scored against the truth, with suspects, id lists, image folders and charts written to a folder.
+"""Find the corrupted labels with real trainings (on `training.kfold`'s fast k-fold trainer): the inputs the registered detectors need (a tracked run, out-of-fold probabilities, their own trainings), every detector run from the registry, scored against the truth, in memory or written to a folder.
 
 Docs: https://false-labels.github.io/false_labels/detectors/pipeline.html.md"""
 
@@ -6,40 +6,35 @@ Docs: https://false-labels.github.io/false_labels/detectors/pipeline.html.md"""
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #1b7dedff
 from __future__ import annotations
-import io, time, warnings
-from dataclasses import dataclass, field
+import time, warnings
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
-import altair as alt
-from fastai.callback.core import Callback, CancelValidException
-from ..core import (OUTPUT_MARK, OutputExistsError, atomic_dir, atomic_json, atomic_write, check_choice, check_writable_dir, output_lock,
-                               read_json, seed_everything, to_json, versions)
 from tqdm.auto import tqdm
+from ..core import check_choice, check_writable_dir, output_lock
 from ..data.dataset import EXCLUDED, Dataset, check_folds
-from ..review.app import corrected_labels, export_folders, prior_decisions, review_page, suspects_table as review_table
+from ..review.app import suspects_table as review_table
 from ..noise.corrupt import check_ratio, compare_labels, corrupt, read_labels_csv
 from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, with_task
-from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model, make_model, save_state
-from ..training.kfold import FLAT_PCT, SCHEDULES, FitPredict, IterationTracker, make_fit_predict, pack_observations, sync_device
-from ..arrays import check_probs, out_of_fold_probs
-from .dynamics import assign_threshold_samples, aum, aum_runs, aum_threshold, ema_curves
-from .confident import estimate_noise_from_gap, estimate_noise_rate
-from .incv import INCV_NOISE_KINDS, incv, incv_selection
+from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
+from ..training.kfold import FitPredict, IterationTracker, pack_observations
+from ..arrays import out_of_fold_probs
 from .trust import cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
-from .value import FEATURE_MAPS, ValueRegressors, check_value_options, feature_map as embed_features, training_values
-from .registry import ENSEMBLE_CUTS, Detection, evaluate_detectors, score_from_stats, suspects_table
-from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
+from .registry import Detection, DetectionState, evaluate_detectors, registered, suspects_table
+from .ensemble import ensemble_members
+from .options import (DetectOptions, DetectTraining, check_detection_options, check_output_options,
+                                            split_options)
+from .output import write_detection
+from .output import detection_charts, save_chart, vl_version   # where study.report and the CLI found them (now in output)
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'AUM_SCHEDULES', 'NOISE_ESTIMATORS', 'INCV_SCORES', 'DETECTION_TABLES', 'corrupted_train_labels',
-           'parse_methods', 'aum_with_threshold_runs', 'cleanlab_detection', 'labels_for', 'vl_version', 'save_chart',
-           'suspects_gallery', 'DetectionOptions', 'check_sharp_options', 'DetectionOutcome', 'pooled_probs',
-           'tv_settings', 'write_detection', 'run_detection', 'read_detection_table', 'method_charts',
-           'detection_charts', 'load_detection_models', 'check_output_options', 'check_detection_options',
-           'prepare_loaders', 'labels_of', 'detect_labels', 'check_training', 'detection_params', 'detect_in_memory']
+__all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'tracked_run', 'labels_for', 'main_inputs',
+           'oof_step', 'generic_step', 'judge_noise', 'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome',
+           'published', 'run_detection', 'detect_in_memory', 'prepare_loaders', 'labels_of', 'check_training',
+           'detection_params', 'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #b98b1ba6
 def _parents(ds:Dataset)->np.ndarray|None:
@@ -77,21 +72,25 @@ def _read_train_csv(ds:Dataset, task, path)->np.ndarray:
     return read_labels_csv(path, ids=_csv_keys(ds, tr), classes=ds.classes(task))
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #bfc79920
-METHODS = ("ema", "ema_epoch", "aum", "cl", "incv", "tv", "ensemble")
-MEMBERS = ("ema", "aum", "cl", "incv", "tv")      # what the ensemble combines (ema_epoch would count EMA twice)
-
-def parse_methods(method, # 'all', a name, a comma-separated string or a list of names from `METHODS`
+def parse_methods(method, # 'all', a name, a comma-separated string or a list of names of registered detectors
                  )->list:
-    "The requested detection methods, checked; 'ensemble' adds its members."
+    "The requested detection methods, checked, in the registry's order; 'ensemble' adds its members."
+    valid = tuple(registered())
     names = list(method) if isinstance(method, (list, tuple)) else [m.strip() for m in str(method).split(",") if m.strip()]
-    if not names: raise ValueError(f"no detection method given; valid: all, {', '.join(METHODS)}")
-    if "all" in names: return list(METHODS)
-    for m in names: check_choice("detection method", m, ("all",) + METHODS)
-    if "ensemble" in names: names += [m for m in MEMBERS if m not in names]
-    return [m for m in METHODS if m in names]
+    if not names: raise ValueError(f"no detection method given; valid: all, {', '.join(valid)}")
+    if "all" in names: return list(valid)
+    for m in names: check_choice("detection method", m, ("all",) + valid)
+    if any("detections" in registered()[m].needs_inputs(DetectOptions()) for m in names):
+        names += [m for m in ensemble_members() if m not in names]
+    return [m for m in valid if m in names]
+
+METHODS = tuple(registered())      # the built-in detectors (`registered()` has every detector, those added later too)
+MEMBERS = ensemble_members()       # what the ensemble combines (ema_epoch would count EMA twice)
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #459ce59a
-def _tracked_run(fp:FitPredict, epoch_stats:bool=True)->dict:
+def tracked_run(fp:FitPredict, # the trainer (given labels inside)
+                epoch_stats:bool=True, # also the per-epoch evaluation stats and final probabilities
+               )->dict:
     "One training on all samples with per-iteration tracking (and per-epoch evaluation stats)."
     tracker = IterationTracker(fp.positions)
     stats = SampleStats(fp.loader()) if epoch_stats else None
@@ -105,64 +104,6 @@ def _tracked_run(fp:FitPredict, epoch_stats:bool=True)->dict:
                    epoch_margin=torch.stack(stats.margin_hist).cpu().numpy().astype(np.float32),
                    probs=stats.probs.cpu().numpy().astype(np.float32))
     return out
-
-def _finite_aum(margins:np.ndarray)->np.ndarray:
-    "AUM per sample; a sample never observed (possible only with one epoch) gets 0."
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nan_to_num(aum(margins), nan=0.0)
-
-AUM_SCHEDULES = ("one_cycle", "flat_cos")
-
-def aum_with_threshold_runs(fp:FitPredict, # the trainer (given labels inside)
-                            percentile:float=99, # percentile of the threshold samples' AUMs used as the cut
-                            runs:int=2, # threshold runs with disjoint threshold sets (the paper: 2)
-                            seed:int=0, # seed of the threshold sets
-                            schedule:str="one_cycle", # 'one_cycle': margins over the whole one-cycle run (measured better on short CPU runs); 'flat_cos': over the flat-rate steps, before the annealing (the paper)
-                           )->Detection:
-    "AUM with threshold samples (Pleiss et al.): `runs` trainings, each with N/(C+1) samples moved to a fake class; with two runs a sample is flagged only when flagged in every run where it is real."
-    if runs not in (1, 2): raise ValueError(f"runs={runs} must be 1 or 2")
-    check_choice("aum_schedule", schedule, AUM_SCHEDULES)
-    C, masks, aums, prev = fp.n_classes, [], [], None
-    for r in range(runs):
-        y, thr = assign_threshold_samples(fp.given, C, seed=seed + r, exclude=prev)
-        tracker = IterationTracker(fp.positions)
-        fp.train(labels=y, classes=fp.classes + ["(threshold)"], cbs=[tracker], drop_last=fp.n % fp.dls.train.bs == 1,
-                 schedule=schedule)
-        obs = tracker.observations()
-        keep = obs["step"] < max(1, round(FLAT_PCT * tracker.step)) if schedule == "flat_cos" else slice(None)
-        aums.append(_finite_aum(pack_observations(obs["pos"][keep], obs["margin"][keep], fp.n))); masks.append(thr)
-        prev = thr
-    info = dict(runs=runs, schedule=schedule, margins="flat-rate steps (before annealing)" if schedule == "flat_cos" else "every step")
-    if runs == 2:
-        score, flagged, cuts = aum_runs(np.stack(aums), np.stack(masks), percentile)
-        return Detection("aum", -score, flagged, dict(info, cut=f"AUM < p{percentile:g} of threshold samples in every run",
-                                                      thresholds=[float(c) for c in cuts], unscored=0))
-    a, thr = aums[0], masks[0]                          # one run: its threshold samples have no real-label AUM
-    cut = aum_threshold(a[thr], percentile)
-    score = np.where(thr, np.median(a[~thr]), a)
-    return Detection("aum", -score, (a < cut) & ~thr, dict(info, cut=f"AUM < p{percentile:g} of threshold samples",
-                                                           thresholds=[float(cut)], unscored=int(thr.sum())))
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #dcc4bec8
-def _renamed(d:Detection, name:str, **info)->Detection:
-    return Detection(name, d.score, d.flagged, dict(d.info, **info))
-
-def cleanlab_detection(given, # (n,) given labels
-                       probs, # (n, C) the probabilities confident learning used
-                      )->tuple[Detection|None, str|None]:
-    "cleanlab's `find_label_issues` (defaults) and self-confidence ranking on `probs`: (Detection or None, note)."
-    try:
-        import cleanlab.filter, cleanlab.rank
-    except ImportError:
-        return None, "cleanlab is not installed: the cross-check row is skipped (pip install cleanlab)"
-    p, y = check_probs(probs, given)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        flags = cleanlab.filter.find_label_issues(y, p, n_jobs=1)
-        q = cleanlab.rank.get_label_quality_scores(y, p)
-    return Detection("cleanlab", 1 - np.asarray(q, np.float64), np.asarray(flags, bool),
-                     dict(cut="cleanlab.filter.find_label_issues (defaults: prune_by_noise_rate)")), None
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #986bad99
 @dataclass
@@ -212,133 +153,114 @@ def _check_run(run, fp:FitPredict)->dict:
     if st["loss"].shape[0] == 0: raise ValueError(f"run {str(run)!r} has no per-epoch stats (trained with track_samples=False)")
     return st
 
-# %% ../../nbs/detectors/47_pipeline.ipynb #fb6cfdd9
-def vl_version()->str|None:
-    "The Vega-Lite version of the installed altair, if vl-convert knows it (else None: its default)."
-    import vl_convert as vlc
-    v = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return v if v in vlc.get_vegalite_versions() else None
+# %% ../../nbs/detectors/47_pipeline.ipynb #d1652497
+def main_inputs(fp:FitPredict, # the trainer
+                o:DetectOptions, # the options (`run`: a sweep run to reuse)
+                state:DetectionState, # where the inputs go
+                need:set, # the inputs the requested detectors need
+               ):
+    "The tracked run (or a reused sweep run), when a detector needs it."
+    if o.run is not None:
+        st = state.stage("reuse_run", fp, lambda: _check_run(o.run, fp), o.verbose)
+        state.main = dict(epoch_loss=st["loss"], epoch_margin=st["margin"], probs=st["probs"], model=load_model(o.run, fp.device))
+        state.notes.append(f"per-epoch stats, in-sample probabilities and the model reused from run {o.run}; no per-iteration "
+                           "tracking there, so 'ema' and 'aum' use the run's per-epoch values")
+    elif need & {"dynamics", "features"}: state.main = state.stage("tracked_run", fp, lambda: tracked_run(fp), o.verbose)
 
-def save_chart(chart, # an altair chart
-               stem, # path without suffix
-               formats=("png", "svg", "json"), # what to write
-              )->list:
-    "Write `chart` as stem.png / .svg (vl-convert) / .json (the Vega-Lite spec), atomically; return the paths."
-    import vl_convert as vlc
-    stem, spec, out = Path(stem), chart.to_dict(), []
-    for f in formats:
-        check_choice("chart format", f, ("png", "svg", "json"))
-        p = stem.with_suffix("." + f)
-        if f == "json": atomic_write(p, to_json(spec))
-        elif f == "svg": atomic_write(p, vlc.vegalite_to_svg(spec, vl_version=vl_version()))
-        else: atomic_write(p, vlc.vegalite_to_png(spec, vl_version=vl_version(), scale=2))
-        out.append(p)
-    return out
+def oof_step(fp:FitPredict, o:DetectOptions, state:DetectionState):
+    "The k-fold out-of-fold probabilities, each fold model's validation accuracy kept for the gap estimate."
+    if o.folds < 2: return
+    y_valid = fp.dls.valid.labels.cpu().numpy()
+    def fit_predict(train_idx, eval_idx):
+        learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
+        if len(y_valid): state.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
+        return fp.predict(learn, eval_idx)
+    state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
 
-def suspects_gallery(images, # (N, H, W, 3) uint8, indexed by sample id
-                     table:pd.DataFrame, # `suspects.csv`-like: id, given, predicted (and true), most suspicious first
-                     classes:list, # class names
-                     n:int=16, # suspects to show
-                     cols:int=8, # images per row
-                    ):
-    "A matplotlib figure of the top suspects: given vs predicted label (and the true one, red when the label was corrupted)."
-    from matplotlib.figure import Figure
-    rows = table.head(n)
-    k = max(len(rows), 1); nc = min(cols, k); nr = -(-k // nc)
-    fig = Figure(figsize=(1.6 * nc, 2.3 * nr), layout="constrained")
-    for j, r in enumerate(rows.itertuples(index=False)):
-        ax = fig.add_subplot(nr, nc, j + 1)
-        ax.imshow(np.asarray(images[int(r.id)])); ax.set_xticks([]); ax.set_yticks([])
-        lines = [f"#{j + 1} id {r.id}", f"given {classes[int(r.given)]}"]
-        if hasattr(r, "predicted"): lines.append(f"pred {classes[int(r.predicted)]}")
-        color = "black"
-        if hasattr(r, "true") and int(r.true) >= 0:
-            lines.append(f"true {classes[int(r.true)]}")
-            color = "#c0392b" if int(r.true) != int(r.given) else "#1e8449"
-        ax.set_title("\n".join(lines), fontsize=6, color=color)
-    return fig
+# %% ../../nbs/detectors/47_pipeline.ipynb #7bddac9d
+def generic_step(d, # the registered `Detector`
+                 fp:FitPredict, o:DetectOptions, state:DetectionState):
+    "Run a detector without a step of its own: its `fn` on the inputs it declared, with its settings."
+    ins, m = d.needs_inputs(o), state.main or {}
+    stats, kw = dict(given=fp.given), {}
+    if "dynamics" in ins:
+        stats.update(loss=m.get("iter_loss", m.get("epoch_loss")), margin=m.get("iter_margin", m.get("epoch_margin")), probs=m.get("probs"))
+    if "oof" in ins: kw["probs"] = state.probs
+    if "detections" in ins: kw["detections"] = dict(state.dets)
+    settings = (o.settings or {}).get(d.name, {})
+    if d.settings is not None: settings = asdict(d.settings(**settings))
+    r = d.fn({k: v for k, v in stats.items() if v is not None}, **kw, **settings)
+    if len(r.score) != fp.n: raise ValueError(f"detector {d.name!r} returned {len(r.score)} scores for {fp.n} samples")
+    cost = state.timing.get("oof", {}) if "oof" in ins else state.main_cost if "dynamics" in ins else {}
+    state.put(r.renamed(d.name), d.name, **cost)
 
-def _fig_png(fig)->bytes:
-    buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=130); return buf.getvalue()
+# %% ../../nbs/detectors/47_pipeline.ipynb #e8c13b04
+def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
+    "Did the out-of-fold models learn (`trust.oof_check`)? The noise rate with its spread and bootstrap interval (`trust.noise_rate_summary`)."
+    probs = res.probs
+    if probs is None:
+        res.notes.append("no out-of-fold probabilities (no 'cl', or folds < 2): whether the models learned is not checked "
+                         "and no precision is expected")
+        return
+    res.extra["learning_check"] = oof_check(fp.given, probs)
+    boot = noise_rate_bootstrap(fp.given, probs, float(np.mean(res.valid_acc)) if res.valid_acc else None,
+                                len(fp.dls.valid.labels), res.noise, seed=o.seed)
+    inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
+    s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc)
+    if s["note"]: res.notes.append(s["note"])
+    chk = res.extra["learning_check"]
+    if chk["learned"] and s["rate"] is None:     # the models learned something, but not enough to tell noise from their errors
+        res.extra["learning_check"] = dict(chk, learned=False, why=f"the out-of-fold models are too weak to judge "
+                                           f"(accuracy {chk['held_out_acc']:.3f} on the given labels): {s['note']}",
+                                           **{"try": "more epochs, a stronger --recipe or --arch, more images per class, or "
+                                                     "--allow-no-learning to flag anyway"})
+    res.results["q"] = mislabel_probability(fp.given, probs, s["rate"] if s["rate"] is not None else max(s["spread"][0], 0.0))
 
-def _write_png(path:Path, img:np.ndarray):
-    import cv2
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(np.asarray(img)[..., ::-1]))
-    if not ok: raise ValueError(f"cannot encode {path}")
-    path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(buf.tobytes())
+# %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d4
+def judge_learning(o:DetectOptions, res:DetectionState):
+    "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
+    chk = res.extra.get("learning_check")
+    if chk is None or chk["learned"]: return
+    if o.allow_no_learning:
+        res.notes.append(f"{chk['why']}; flagged anyway (allow_no_learning)"); return
+    for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
+    res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
 
-# %% ../../nbs/detectors/47_pipeline.ipynb #17309c21
-@dataclass
-class DetectionOptions:
-    "The method settings of one detection (see `detect_labels`)."
-    methods: list
-    folds: int = 4
-    seed: int = 0
-    alpha: float = 0.001
-    ema_k: int|None = None
-    aum_threshold: bool = True
-    aum_percentile: float = 99
-    incv_iter: int = 4
-    incv_noise: str|None = None
-    tv_kw: dict|None = None
-    k: int|None = None
-    select: str|None = None
-    run: object = None
-    folders: bool = False
-    charts: object = True
-    top: int = 16
-    top_k: int|None = None
-    feature_map: str|None = "tsne"
-    verbose: bool = False
-    progress: bool = False
-    pool_probs: bool = True
-    ensemble_cut: str = "rate"
-    noise_estimator: str = "auto"
-    aum_schedule: str = "one_cycle"
-    incv_score: str = "last"
-    fold_best: bool = False
-    target_precision: float|None = None # flag the largest set whose expected precision is at least this (`trust.cut_for_precision`)
-    allow_no_learning: bool = True # flag even when the out-of-fold models learned nothing (`detect_labels` sets False)
-    def __post_init__(self): check_sharp_options(self.ensemble_cut, self.noise_estimator, self.aum_schedule, self.incv_score)
+# %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d5
+def judge_flags(fp:FitPredict, o:DetectOptions, res:DetectionState, chosen:str)->bool:
+    "The target-precision cut of `chosen`, the expected precision of every method's flags, the safe relabels; True when flags changed."
+    q = res.results.get("q")
+    if q is None: return False
+    changed = False
+    learned = (res.extra.get("learning_check") or {}).get("learned", True) or o.allow_no_learning
+    if o.target_precision is not None and learned:
+        d = res.dets[chosen]
+        res.dets[chosen] = Detection(d.method, d.score, cut_for_precision(q, o.target_precision),
+                                     dict(d.info, cut=f"largest set with expected precision >= {o.target_precision:g}"))
+        res.meta[chosen]["cut"] = res.dets[chosen].info["cut"]
+        changed = True
+    res.extra["expected_precision"] = {m: expected_precision(q, d.flagged) for m, d in res.dets.items()}
+    flagged = np.asarray(res.dets[chosen].flagged, bool)
+    members = [d.flagged for m, d in res.dets.items() if m in ensemble_members()]
+    votes = np.mean(members, axis=0) if members else None
+    r = res.results.get("incv")
+    probs = res.probs
+    res.results["relabel_safe"] = safe_relabel(fp.given, probs, q, flagged, votes, r.heldout_probs if r is not None else None)
+    return changed
 
-NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
-INCV_SCORES = ("first", "last")
-
-def check_sharp_options(ensemble_cut="rate", # the ensemble's cut: 'rate', 'gmm' or 'vote'
-                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'gap', 'cl' or 'incv'
-                        aum_schedule="one_cycle", # the AUM runs' schedule: 'one_cycle' or 'flat_cos'
-                        incv_score="last", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
-                       ):
-    "Check the options of the pooled probabilities, the ensemble cut, AUM's schedule and INCV's score (no data needed)."
-    check_choice("ensemble_cut", ensemble_cut, ENSEMBLE_CUTS); check_choice("noise_estimator", noise_estimator, NOISE_ESTIMATORS)
-    check_choice("aum_schedule", aum_schedule, AUM_SCHEDULES); check_choice("incv_score", incv_score, INCV_SCORES)
-
-@dataclass
-class _Outcome:
-    "What the methods produced: detections, per-method facts, stage timings, notes and the arrays worth keeping."
-    dets: dict = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-    timing: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-    main: dict|None = None
-    oof: np.ndarray|None = None
-    pooled: np.ndarray|None = None                # held-out probabilities averaged over the folds' and INCV's models
-    valid_acc: list = field(default_factory=list) # each fold model's accuracy on the (clean) validation split
-    extra: dict = field(default_factory=dict)
-    results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
-    def put(self, d:Detection, name:str, **facts):
-        self.dets[name] = d; self.meta[name] = dict(facts, cut=d.info.get("cut"))
-    bar: object = None
-    def stage(self, name:str, fp:FitPredict, f, verbose:bool=False):
-        "Run `f`, recording its seconds and trainings under `name`."
-        n0, t0 = fp.n_trainings, time.perf_counter()
-        if self.bar is not None: self.bar.set_postfix_str(name)
-        r = f(); sync_device(fp.device)
-        self.timing[name] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings - n0)
-        if verbose: print(f"[detect] {name}: {self.timing[name]['seconds']:.1f} s, {self.timing[name]['trainings']} training(s)", flush=True)
-        return r
-    @property
-    def main_cost(self)->dict: return self.timing.get("tracked_run", self.timing.get("reuse_run", {}))
+# %% ../../nbs/detectors/47_pipeline.ipynb #b2fa8107
+def run_steps(fp:FitPredict, # the trainer
+              o:DetectOptions, # the options
+              state:DetectionState, # where the detections go
+              methods:list, # the requested detectors (from `parse_methods`)
+             ):
+    "Make the inputs the requested detectors need and run them, in the registry's order."
+    dets = [registered()[m] for m in methods]
+    need = {i for d in dets for i in d.needs_inputs(o)}
+    main_inputs(fp, o, state, need)
+    steps = [(d.order, d.step or partial(generic_step, d)) for d in dets] + [(60, judge_noise)]
+    if "oof" in need: steps.append((20, oof_step))
+    for _, step in sorted(steps, key=lambda s: s[0]): step(fp, o, state)
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a98c91f7
 @dataclass
@@ -359,223 +281,7 @@ class DetectionOutcome:
         "The selected method's flags."
         return np.asarray(self.detections[self.selected].flagged, bool)
 
-# %% ../../nbs/detectors/47_pipeline.ipynb #d1652497
-def _main_inputs(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "The tracked run (or a reused sweep run), when a method needs it."
-    need = bool({"ema", "ema_epoch", "tv"} & set(o.methods)) or ("aum" in o.methods and not o.aum_threshold) \
-           or ("cl" in o.methods and o.folds == 0)
-    if o.run is not None:
-        st = res.stage("reuse_run", fp, lambda: _check_run(o.run, fp), o.verbose)
-        res.main = dict(epoch_loss=st["loss"], epoch_margin=st["margin"], probs=st["probs"], model=load_model(o.run, fp.device))
-        res.notes.append(f"per-epoch stats, in-sample probabilities and the model reused from run {o.run}; no per-iteration "
-                         "tracking there, so 'ema' and 'aum' use the run's per-epoch values")
-    elif need: res.main = res.stage("tracked_run", fp, lambda: _tracked_run(fp), o.verbose)
-
-def _dynamics_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "EMA (per iteration and per epoch) and AUM."
-    stats, m = dict(given=fp.given), res.main
-    if "ema" in o.methods:
-        d = score_from_stats(dict(stats, loss=m.get("iter_loss", m["epoch_loss"])), "ema", alpha=o.alpha, k=o.ema_k)
-        res.put(_renamed(d, "ema"), "ema", **res.main_cost)
-    if "ema_epoch" in o.methods:
-        d = score_from_stats(dict(stats, loss=m["epoch_loss"]), "ema", alpha=o.alpha, k=o.ema_k)
-        res.put(_renamed(d, "ema_epoch"), "ema_epoch", **res.main_cost)
-    if "aum" in o.methods and o.aum_threshold:
-        d = res.stage("aum_runs", fp, lambda: aum_with_threshold_runs(fp, o.aum_percentile, 2, o.seed, o.aum_schedule), o.verbose)
-        res.put(d, "aum", **res.timing["aum_runs"])
-    elif "aum" in o.methods:
-        a = _finite_aum(m.get("iter_margin", m["epoch_margin"]))
-        res.put(Detection("aum", -a, a < 0, dict(cut="AUM < 0 (no threshold runs)")), "aum", **res.main_cost)
-
-def _oof_probs(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "The k-fold out-of-fold probabilities (for confident learning), each fold model's validation accuracy kept for the gap estimate."
-    if "cl" not in o.methods or o.folds < 2: return
-    y_valid = fp.dls.valid.labels.cpu().numpy()
-    def fit_predict(train_idx, eval_idx):
-        learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
-        if len(y_valid): res.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
-        return fp.predict(learn, eval_idx)
-    res.oof = res.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
-
-def pooled_probs(oof, # (n, C) out-of-fold probabilities (one held-out prediction per sample)
-                 incv_result=None, # an `incv.IncvResult`: its half-models' held-out predictions are added
-                )->np.ndarray:
-    "Every held-out prediction of a sample averaged: the k-fold model's and each INCV half-model's that did not train on it."
-    p = np.asarray(oof, np.float64)
-    if incv_result is None or incv_result.heldout_probs is None: return p
-    n = incv_result.heldout_count.astype(np.float64)
-    if incv_result.heldout_probs.shape != p.shape: raise ValueError(f"INCV's held-out probabilities {incv_result.heldout_probs.shape} do not match {p.shape}")
-    return (p + incv_result.heldout_probs * n[:, None]) / (1 + n)[:, None]
-
-def _probability_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "Confident learning on out-of-fold (pooled with INCV's held-out, or in-sample) probabilities, and cleanlab on the same ones."
-    if "cl" not in o.methods: return
-    if o.folds >= 2:
-        r = res.results.get("incv") if o.pool_probs else None
-        probs = res.pooled = pooled_probs(res.oof, r)
-        src = f"out-of-fold ({o.folds} folds)" + (f" + INCV held-out (mean of {1 + r.heldout_count.mean():.2f} per sample)" if r is not None else "")
-        cost = res.timing["oof"]           # INCV's trainings are counted once, in its own row
-    else:
-        probs, src, cost = res.main["probs"], "in-sample (final model)", res.main_cost
-        res.notes.append("confident learning used in-sample probabilities (folds=0): optimistic, not out-of-fold")
-    d = score_from_stats(dict(given=fp.given), "cl", probs=probs)
-    res.put(_renamed(d, "cl", cut="find_label_issues (prune_by_noise_rate)"), "cl", probs=src, **cost)
-    cd, note = cleanlab_detection(fp.given, probs)
-    if cd is None: res.notes.append(note); warnings.warn(note)
-    else: res.put(cd, "cleanlab", probs=src, seconds=0.0, trainings=0)
-
-def _trainer_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise):
-    "INCV (its own trainings)."
-    stats = dict(given=fp.given)
-    if "incv" in o.methods:
-        kind = o.incv_noise or ("pair" if noise == "pair" else "sym")
-        check_choice("incv_noise", kind, INCV_NOISE_KINDS)
-        r = res.stage("incv", fp, lambda: incv(fp.given, fp, fp.n_classes, n_iter=o.incv_iter, seed=o.seed, noise_kind=kind), o.verbose)
-        d = score_from_stats(stats, "incv", incv_result=r)
-        if o.incv_score == "first": d = Detection("incv", r.score_first, d.flagged, d.info)
-        res.put(_renamed(d, "incv", noise_kind=kind, cut="not selected as clean",
-                         score="held-out CE of iteration 1's half-models" if o.incv_score == "first" else "held-out CE at the last evaluation"),
-                "incv", **res.timing["incv"])
-        res.extra["incv_log"] = r.log
-        res.results["incv"] = r
-
-def _value_methods(fp:FitPredict, o:DetectionOptions, res:_Outcome):
-    "Training values (features of the tracked run's model)."
-    stats = dict(given=fp.given)
-    if "tv" in o.methods:
-        model = res.main["learn"] if "learn" in res.main else res.main["model"]
-        def tv():
-            kw = dict(device=str(fp.device) if fp.device.type == "cuda" else None, seed=o.seed)
-            kw.update(o.tv_kw or {})
-            res.results["features"] = fp.features(model)
-            return training_values(res.results["features"], fp.given, fp.features(model, split="valid"),
-                                   fp.dls.valid.labels.cpu().numpy(), fp.n_classes, **kw)
-        r = res.stage("tv", fp, tv, o.verbose)
-        res.results.update(tv=r, baseline=getattr(model, "raw_model", model))
-        res.extra["training_value"] = tv_settings(o.tv_kw)
-        res.put(_renamed(score_from_stats(stats, "tv", tv=r), "tv", cut="training value < 0"), "tv", **res.timing["tv"])
-
-def _noise_estimates(res:_Outcome, given, n_classes:int)->dict:
-    "The noise-rate estimates a detection has for free: 'gap' (fold models' clean-validation vs out-of-fold accuracy), 'cl' (confident learning on the probabilities it used), 'incv' (INCV's iteration-1 estimate)."
-    out, y = {}, np.asarray(given)
-    if res.oof is not None and res.valid_acc and np.mean(res.valid_acc) > 1 / n_classes:
-        out["gap"] = estimate_noise_from_gap(float((res.oof.argmax(1) == y).mean()), float(np.mean(res.valid_acc)), n_classes)
-    probs = res.pooled if res.pooled is not None else res.oof
-    if probs is not None: out["cl"] = float(estimate_noise_rate(y, probs))
-    if "incv" in res.results: out["incv"] = float(res.results["incv"].eval_ratio)
-    return out
-
-def _chosen_rate(est:dict, estimator:str, clean_valid:bool)->tuple:
-    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (the gap with clean validation labels, else INCV's, else confident learning's)."
-    order = ([estimator] if estimator != "auto" else []) + (["gap"] if clean_valid else []) + ["incv", "cl"]
-    for e in order:
-        if est.get(e) is not None: return est[e], e
-    return None, None
-
-def _judge_noise(fp:FitPredict, o:DetectionOptions, res:_Outcome, noise, clean_valid:bool):
-    "Did the out-of-fold models learn (`trust.oof_check`)? The noise rate with its spread and bootstrap interval (`trust.noise_rate_summary`)."
-    probs = res.pooled if res.pooled is not None else res.oof
-    if probs is None:
-        res.notes.append("no out-of-fold probabilities (no 'cl', or folds < 2): whether the models learned is not checked "
-                         "and no precision is expected")
-        return
-    res.extra["learning_check"] = oof_check(fp.given, probs)
-    boot = noise_rate_bootstrap(fp.given, probs, float(np.mean(res.valid_acc)) if res.valid_acc else None,
-                                len(fp.dls.valid.labels), noise, seed=o.seed)
-    inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
-    s = res.extra["noise_rate"] = noise_rate_summary(boot, clean_valid, o.noise_estimator, replace=inc)
-    if s["note"]: res.notes.append(s["note"])
-    chk = res.extra["learning_check"]
-    if chk["learned"] and s["rate"] is None:     # the models learned something, but not enough to tell noise from their errors
-        res.extra["learning_check"] = dict(chk, learned=False, why=f"the out-of-fold models are too weak to judge "
-                                           f"(accuracy {chk['held_out_acc']:.3f} on the given labels): {s['note']}",
-                                           **{"try": "more epochs, a stronger --recipe or --arch, more images per class, or "
-                                                     "--allow-no-learning to flag anyway"})
-    res.results["q"] = mislabel_probability(fp.given, probs, s["rate"] if s["rate"] is not None else max(s["spread"][0], 0.0))
-
-def _judge_learning(o:DetectionOptions, res:_Outcome):
-    "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
-    chk = res.extra.get("learning_check")
-    if chk is None or chk["learned"]: return
-    if o.allow_no_learning:
-        res.notes.append(f"{chk['why']}; flagged anyway (allow_no_learning)"); return
-    for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
-    res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
-
-def _judge_flags(fp:FitPredict, o:DetectionOptions, res:_Outcome, chosen:str)->bool:
-    "The target-precision cut of `chosen`, the expected precision of every method's flags, the safe relabels; True when flags changed."
-    q = res.results.get("q")
-    if q is None: return False
-    changed = False
-    learned = (res.extra.get("learning_check") or {}).get("learned", True) or o.allow_no_learning
-    if o.target_precision is not None and learned:
-        d = res.dets[chosen]
-        res.dets[chosen] = Detection(d.method, d.score, cut_for_precision(q, o.target_precision),
-                                     dict(d.info, cut=f"largest set with expected precision >= {o.target_precision:g}"))
-        res.meta[chosen]["cut"] = res.dets[chosen].info["cut"]
-        changed = True
-    res.extra["expected_precision"] = {m: expected_precision(q, d.flagged) for m, d in res.dets.items()}
-    flagged = np.asarray(res.dets[chosen].flagged, bool)
-    members = [d.flagged for m, d in res.dets.items() if m in MEMBERS]
-    votes = np.mean(members, axis=0) if members else None
-    r = res.results.get("incv")
-    probs = res.pooled if res.pooled is not None else res.oof
-    res.results["relabel_safe"] = safe_relabel(fp.given, probs, q, flagged, votes, r.heldout_probs if r is not None else None)
-    return changed
-
-def _ensemble(fp:FitPredict, o:DetectionOptions, res:_Outcome, clean_valid:bool=True):
-    if "ensemble" not in o.methods: return
-    members = {m: d for m, d in res.dets.items() if m in MEMBERS}
-    est = _noise_estimates(res, fp.given, fp.n_classes)
-    est = {**(res.extra.get("noise_rate") or {}).get("estimates", {}), **est}    # INCV's formula on the folds when INCV did not run
-    res.extra["noise_estimates"] = est
-    cut = o.ensemble_cut
-    rate, src = _chosen_rate(est, o.noise_estimator, clean_valid) if cut == "rate" else (None, None)
-    if cut == "rate" and rate is None:
-        cut = "vote"; res.notes.append("no noise-rate estimate (no folds, no INCV): the ensemble is cut by majority vote")
-    elif cut == "rate" and round(rate * fp.n) == 0:
-        cut = "vote"; res.notes.append(f"the {src} noise estimate ({rate:.4f}) flags nobody: the ensemble is cut by majority vote")
-    elif cut == "rate" and o.noise_estimator not in ("auto", src):
-        res.notes.append(f"noise estimator {o.noise_estimator!r} unavailable here: the ensemble's cut uses {src!r}")
-    if rate is not None: res.extra["ensemble_noise_rate"] = dict(rate=float(rate), estimator=src)
-    d = score_from_stats(dict(given=fp.given), "ensemble", detections=members, ensemble_cut=cut, noise_rate=rate)
-    res.put(_renamed(d, "ensemble"), "ensemble", seconds=sum(res.meta[m].get("seconds") or 0 for m in members),
-            trainings=sum(res.meta[m].get("trainings") or 0 for m in members))
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #d4e0c002
-def tv_settings(tv_kw:dict|None)->dict:
-    "Training-ValueNet's effective settings: `training_values`' defaults updated by `tv_kw` (what params.json records)."
-    from inspect import signature
-    skip = ("features", "labels", "val_features", "val_labels", "n_classes", "seed", "device")
-    out = {k: p.default for k, p in signature(training_values).parameters.items() if k not in skip}
-    return dict(out, **check_value_options(**(tv_kw or {})))
-
-def _method_tables(fp:FitPredict, res:_Outcome, truth, probs, o:DetectionOptions)->tuple[dict, dict]:
-    "(tables, models) of the methods that publish more than scores: INCV's selection; Training-ValueNet's values, feature map and networks."
-    tables, models = {}, {}
-    if "incv" in res.results: tables["incv_selection"] = incv_selection(res.results["incv"], fp.given, truth, fp.ids)
-    tv = res.results.get("tv")
-    if tv is None: return tables, models
-    in_mc = np.zeros(fp.n, bool); in_mc[tv.mc_index] = True
-    mc = np.full(fp.n, np.nan); mc[tv.mc_index] = tv.mc_values
-    t = pd.DataFrame(dict(id=fp.ids, given=fp.given))
-    if truth is not None: t["true"] = truth
-    tables["training_values"] = t.assign(value=tv.values, mc_subset=in_mc, mc_value=mc, flagged=tv.flagged)
-    if o.feature_map is not None and fp.n >= 3:
-        keep, xy = embed_features(res.results["features"], o.feature_map, seed=o.seed)
-        m = pd.DataFrame(dict(id=fp.ids[keep], x=xy[:, 0], y=xy[:, 1], given=fp.given[keep]))
-        if probs is not None: m["suggested"] = np.asarray(probs).argmax(1)[keep]
-        if truth is not None: m["true"] = truth[keep]
-        tables["feature_map"] = m.assign(value=tv.values[keep])
-    models.update(baseline=res.results["baseline"], value_nets=tv.regressors)
-    return tables, models
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #ac70918c
-def _ema_x_title(chart, title:str):
-    "Retitle the x axis of `charts.plot_ema_curves` (our steps are the sample's own observations)."
-    for layer in chart.spec.layer: layer.encoding.x.title = title
-    return chart
-
+# %% ../../nbs/detectors/47_pipeline.ipynb #49927437
 def _evaluate(dets:dict, truth_mask, k, meta:dict)->pd.DataFrame:
     if truth_mask is None:
         ev = pd.DataFrame([dict(method=m, n=len(d.score), n_flagged=int(d.flagged.sum())) for m, d in dets.items()])
@@ -594,7 +300,7 @@ def _select(select, dets:dict, ev:pd.DataFrame, scored:bool)->str:
     check_choice("select", select, ("best",) + tuple(m for m in dets if m != "cleanlab"))
     return select
 
-def _suspects(fp:FitPredict, ds:Dataset, res:_Outcome, truth, chosen:str)->pd.DataFrame:
+def _suspects(fp:FitPredict, ds:Dataset, res:DetectionState, truth, chosen:str)->pd.DataFrame:
     "suspects.csv: `review.suspects_table` on imported data (original paths), else `detect.suspects_table` with class names, corrupted flags, files and ranks."
     probs = _best_probs(res)
     if ds.imported and probs is not None:
@@ -611,22 +317,27 @@ def _suspects(fp:FitPredict, ds:Dataset, res:_Outcome, truth, chosen:str)->pd.Da
     t.insert(0, "rank", np.arange(1, len(t) + 1))
     return t
 
-def _best_probs(res:_Outcome):
+def _best_probs(res:DetectionState):
     "The probabilities behind the suggested labels: pooled held-out, else out-of-fold, else in-sample."
     for p in (res.pooled, res.oof, (res.main or {}).get("probs")):
         if p is not None: return p
 
-def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
-    "detection_stats.npz's content."
+def published(fp:FitPredict, o:DetectOptions, res:DetectionState, truth, probs)->dict:
+    "The tables, models and arrays the detectors that ran leave besides their scores (each detector's `publish`)."
+    out = dict(tables={}, models={}, arrays={})
+    for name, d in registered().items():
+        if name in res.dets and d.publish is not None:
+            for k, v in d.publish(fp, o, res, truth, probs).items(): out[k].update(v)
+    return out
+
+def _arrays(fp:FitPredict, res:DetectionState, truth, extra:dict)->dict:
+    "detection_stats.npz's content (`extra`: the arrays the detectors publish)."
     n = fp.n
     out = dict(ids=fp.ids, given=fp.given, true=truth if truth is not None else np.full(n, -1),
                corrupted=truth != fp.given if truth is not None else np.zeros(n, bool))
     if res.oof is not None: out["oof_probs"] = res.oof.astype(np.float32)
     if res.pooled is not None and "incv" in res.results and res.pooled is not res.oof: out["pooled_probs"] = res.pooled.astype(np.float32)
-    r = res.results.get("incv")
-    if r is not None and r.heldout_probs is not None:
-        out.update(incv_heldout_probs=r.heldout_probs.astype(np.float32), incv_heldout_count=r.heldout_count,
-                   incv_first_ce=r.score_first.astype(np.float32), incv_last_ce=r.ce.astype(np.float32))
+    out.update(extra)
     m = res.main or {}
     for key, name in (("probs", "probs"), ("epoch_loss", "epoch_loss"), ("epoch_margin", "epoch_margin"),
                       ("iter_loss", "iter_loss"), ("iter_margin", "iter_margin")):
@@ -635,9 +346,10 @@ def _arrays(fp:FitPredict, res:_Outcome, truth)->dict:
     if "q" in res.results: out.update(p_mislabeled=res.results["q"].astype(np.float32), relabel_safe=res.results["relabel_safe"])
     return out
 
-def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOptions)->DetectionOutcome:
+# %% ../../nbs/detectors/47_pipeline.ipynb #a15c63c7
+def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectOptions)->DetectionOutcome:
     "Compute every requested method with `fp` (its given labels) and score them, in memory."
-    t0, truth, res = time.perf_counter(), labels.truth, _Outcome()
+    t0, truth, res = time.perf_counter(), labels.truth, DetectionState()
     if truth is None:
         msg = f"no truth for the given labels ({labels.source.get('given')}): scoring skipped"
         res.notes.append(msg)
@@ -645,22 +357,15 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     if o.progress:
         res.bar = tqdm(desc=f"detect {fp.n} images", unit="training", dynamic_ncols=True)
         fp.on_train = lambda _: res.bar.update(1)
-    try:
-        _main_inputs(fp, o, res)
-        _dynamics_methods(fp, o, res)
-        _oof_probs(fp, o, res)
-        _trainer_methods(fp, o, res, labels.source.get("noise"))    # INCV before confident learning: its held-out predictions are pooled
-        _probability_methods(fp, o, res)
-        _value_methods(fp, o, res)
-        clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
-        _judge_noise(fp, o, res, labels.source.get("noise"), clean_valid=clean_valid)
-        _ensemble(fp, o, res, clean_valid=clean_valid)
+    res.noise = labels.source.get("noise")
+    res.clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
+    try: run_steps(fp, o, res, parse_methods(o.method))
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None
-    _judge_learning(o, res)
+    judge_learning(o, res)
     ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
     chosen = _select(o.select, res.dets, ev, truth is not None)
-    if _judge_flags(fp, o, res, chosen): ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
+    if judge_flags(fp, o, res, chosen): ev = _evaluate(res.dets, None if truth is None else truth != fp.given, o.k, res.meta)
     table = _suspects(fp, ds, res, truth, chosen)
     if "q" in res.results:
         pos = pd.Series(np.arange(fp.n), index=fp.ids)[table["id"].to_numpy()].to_numpy()
@@ -678,164 +383,45 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectionOpt
     if o.progress:
         print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
               f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
-    tables, models = _method_tables(fp, res, truth, _best_probs(res), o)
-    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth), facts, fp.ids, (ds, fp, res, truth), tables, models)
+    pub = published(fp, o, res, truth, _best_probs(res))
+    return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth, pub["arrays"]), facts, fp.ids, (ds, fp, res, truth),
+                            pub["tables"], pub["models"])
 
-def write_detection(d:DetectionOutcome, # from `detect_labels` (through `run_detection`) or `detect_in_memory`
-                    out, # detection folder (written aside, moved into place)
-                    params:dict|None=None, # the settings to record in params.json
-                    overwrite:bool=False, # replace a non-empty `out`
-                    charts=True, # True (png, svg, json), False, or a list of formats
-                    folders=False, # clean/<class>/ and dirty/<class>/ folders: False, True, 'link', 'symlink' or 'copy' (imported data: the original files; generated: PNGs)
-                    top:int=16, # suspects in the gallery
-                    top_k:int|None=None, # also write top_suspects.csv: the k most suspicious (Datumaro's top-k candidates)
-                    review_top:int|None=None, # only the top suspects on review.html (imported data; None: every scored image)
-                    policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
-                    min_prob:float=0.5, # least suggested probability to relabel
-                   )->pd.DataFrame:
-    "Write a detection folder (evaluation, suspects, id lists, arrays, charts; on imported data also review.html and corrected_labels.csv); return the evaluation table."
-    out, (ds, fp, res, truth), flagged = Path(out), d.parts, d.flagged
-    review = "suggested_prob" in d.suspects     # the review table: rows point at the user's files
-    inputs = [getattr(ds, "path", None), (getattr(ds, "card", None) or {}).get("source", {}).get("root")]
-    with atomic_dir(out, overwrite, inputs, kind="detection") as tmp:
-        atomic_write(tmp/"evaluation.csv", d.evaluation.to_csv(index=False))
-        atomic_write(tmp/"suspects.csv", d.suspects.to_csv(index=False))
-        if top_k: atomic_write(tmp/"top_suspects.csv", d.suspects.head(top_k).to_csv(index=False))
-        for name, t in d.tables.items(): atomic_write(tmp/f"{name}.csv", t.to_csv(index=False))
-        if d.models: _write_models(tmp/"models", d.models, fp)
-        atomic_write(tmp/"dirty_ids.txt", "".join(f"{i}\n" for i in d.ids[flagged]))
-        atomic_write(tmp/"clean_ids.txt", "".join(f"{i}\n" for i in d.ids[~flagged]))
-        buf = io.BytesIO(); np.savez_compressed(buf, **d.arrays)
-        atomic_write(tmp/"detection_stats.npz", buf.getvalue())
-        if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top, d.tables)   # may add a note
-        if review:
-            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top)  # earlier decisions carried over
-            corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
-        if folders and review:
-            export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)
-            for part in ("clean", "dirty"):
-                if (tmp/"_folders"/part).exists(): (tmp/"_folders"/part).rename(tmp/part)
-            (tmp/"_folders"/OUTPUT_MARK).unlink(missing_ok=True); (tmp/"_folders").rmdir()
-        elif folders:
-            for name, sel in (("dirty", flagged), ("clean", ~flagged)):
-                for i, y in zip(fp.ids[sel], fp.given[sel]): _write_png(tmp/name/str(fp.classes[y])/f"{i}.png", ds.images[i])
-        atomic_json(tmp/"params.json", dict(params or {}, **d.facts, versions=versions()))
-    ev = d.evaluation
-    ev.attrs.update(out=str(out), selected=d.selected, notes=d.facts["notes"])
-    return ev
-
-def run_detection(fp:FitPredict, ds:Dataset, labels:_Labels, out:Path, o:DetectionOptions, overwrite:bool, params:dict,
-                  **write_kw)->pd.DataFrame:
+# %% ../../nbs/detectors/47_pipeline.ipynb #dc27d5f4
+def run_detection(fp:FitPredict, # the trainer, with the given labels
+                  ds:Dataset, # the dataset it serves
+                  labels, # the given labels, the truth and where they came from (`labels_of`)
+                  out:Path, # the detection folder
+                  o:DetectOptions, # the options (what to write too)
+                  overwrite:bool, # replace a non-empty `out`
+                  params:dict, # what params.json records
+                 )->pd.DataFrame:
     "Compute, then write the folder `out`."
-    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, o.top_k, **write_kw)
+    return write_detection(_compute_detection(fp, ds, labels, o), out, params, overwrite, o.charts, o.folders, o.top, o.top_k,
+                           review_top=o.review_top, policy=o.policy, min_prob=o.min_prob)
 
-def _write_charts(folder:Path, ds:Dataset, fp:FitPredict, res:_Outcome, truth, table:pd.DataFrame, charts, top:int, tables=None):
-    "EMA curves (dataset and per-class means), score histograms, PR curves and the gallery of top suspects."
-    formats = ("png", "svg", "json") if charts is True else tuple(charts)
-    m, dets = res.main or {}, res.dets
-    if "ema" in dets and m:
-        curves = ema_curves(m.get("iter_loss", m["epoch_loss"]))
-        sus = np.argsort(-dets["ema"].score, kind="stable")[:min(8, fp.n)]
-        for mode, name in (("mean", "ema_curves"), ("label_mean", "ema_curves_by_class")):
-            ch = plot_ema_curves(curves, fp.given, sus, mode=mode, class_names=fp.classes)
-            save_chart(_ema_x_title(ch, "times the sample was trained on (≈ epoch)"), folder/name, formats)
-    bad = None if truth is None else truth != fp.given
-    if bad is not None and bad.any() and (~bad).any():
-        save_chart(plot_score_histograms(dets, bad), folder/"score_histograms", formats)
-        save_chart(plot_pr_curves(dets, bad), folder/"pr_curves", formats)
-    else: res.notes.append("no truth (or no corrupted label): score histograms and PR curves not drawn")
-    atomic_write(folder/"gallery.png", _fig_png(suspects_gallery(ds.images, table, fp.classes, n=top)))
-    for name, ch in method_charts(tables or {}, fp.classes).items(): save_chart(ch, folder/name, formats)
+# %% ../../nbs/detectors/47_pipeline.ipynb #44349aa4
+def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
+                     ds:Dataset, # the dataset it serves (for the suspects' files)
+                     method="all", # 'all' or names of registered detectors (list or comma-separated)
+                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
+                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
+                     options:DetectOptions|None=None, # the settings (default: `DetectOptions` without a feature map, flagging even when nothing was learned)
+                     **kw, # fields of `DetectOptions` (folds, seed, k, select, incv_iter, fold_best, ...)
+                    )->DetectionOutcome:
+    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
+    base = options or DetectOptions(feature_map=None, allow_no_learning=True)   # a 2-D map is for a reader, not for a method that only needs the flags
+    o = replace(split_options(kw, base)[0], method=method, charts=False)
+    methods = parse_methods(method)
+    check_detection_options(methods, o.folds, o.k, fp.n, o.select, truth is not None)
+    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
+                                           noise=noise, ratio=None))
+    return _compute_detection(fp, ds, labels, o)
 
-# %% ../../nbs/detectors/47_pipeline.ipynb #d4e0c003
-DETECTION_TABLES = ("evaluation", "suspects", "top_suspects", "incv_selection", "training_values", "feature_map")
-
-def read_detection_table(folder, # a detection folder (from `detect_labels` / `write_detection`)
-                         name:str, # one of `DETECTION_TABLES`
-                        )->pd.DataFrame|None:
-    "One table of a detection folder (None when that detection did not make it, e.g. no 'tv' method)."
-    check_choice("detection table", name, DETECTION_TABLES)
-    p = Path(folder)/f"{name}.csv"
-    return pd.read_csv(p) if p.is_file() else None
-
-def method_charts(tables:dict, # name -> DataFrame, as `read_detection_table` gives them (None or absent: skipped)
-                  classes=None, # class names
-                 )->dict:
-    "Training-ValueNet's charts of a detection where its tables exist: 'feature_map' and 'value_histograms'."
-    out, fm, tv = {}, tables.get("feature_map"), tables.get("training_values")
-    col = lambda t, c: t[c].to_numpy() if c in t else None
-    if fm is not None and len(fm):
-        out["feature_map"] = plot_feature_map(fm[["x", "y"]].to_numpy(), fm["given"].to_numpy(), col(fm, "suggested"),
-                                              col(fm, "value"), col(fm, "true"), classes)
-    if tv is not None and len(tv):
-        out["value_histograms"] = plot_value_histograms(tv["value"].to_numpy(), tv["given"].to_numpy(), col(tv, "true"), classes)
-    return out
-
-def detection_charts(folder, # a detection folder
-                     )->dict:
-    "`method_charts` of a detection folder, with its class names: Training-ValueNet's feature map and value histograms where it ran."
-    folder = Path(folder)
-    classes = read_json(folder/"params.json").get("classes") if (folder/"params.json").is_file() else None
-    return method_charts({n: read_detection_table(folder, n) for n in ("feature_map", "training_values")}, classes)
-
-def _write_models(folder:Path, models:dict, fp:FitPredict):
-    "models/baseline.pt and models/value_nets.pt (torch state dicts) with models.json (their shapes)."
-    info = {}
-    if models.get("baseline") is not None:
-        net = models["baseline"]
-        save_state(net, folder/"baseline.pt")
-        info["baseline"] = dict(file="baseline.pt", arch=fp.kw["arch"], n_classes=fp.n_classes, classes=fp.classes,
-                                shapes={k: list(v.shape) for k, v in net.state_dict().items()})
-    if models.get("value_nets") is not None:
-        reg = models["value_nets"]
-        buf = io.BytesIO(); torch.save(reg.state_dict(), buf); atomic_write(folder/"value_nets.pt", buf.getvalue())
-        info["value_nets"] = dict(file="value_nets.pt", kind=reg.kind, n_classes=reg.n_classes, shapes=reg.shapes())
-    atomic_json(folder/"models.json", info)
-
-def load_detection_models(folder, # a detection folder with models/ (a detection that ran 'tv')
-                          device="cpu", # where to put the baseline network
-                         )->dict:
-    "The saved baseline classifier (an `nn.Module` in eval mode) and value networks (`value.ValueRegressors`), with models.json."
-    m = Path(folder)/"models"
-    if not (m/"models.json").is_file(): raise ValueError(f"{str(folder)!r} has no models/models.json: not a detection folder that ran 'tv'")
-    info, out = read_json(m/"models.json"), {}
-    if "baseline" in info:
-        b = info["baseline"]
-        net = make_model(b["arch"], b["n_classes"], pretrained=False)
-        net.load_state_dict(torch.load(m/b["file"], map_location=device, weights_only=True))
-        out["baseline"] = net.to(device).eval()
-    if "value_nets" in info:
-        out["value_nets"] = ValueRegressors.from_state_dict(torch.load(m/info["value_nets"]["file"], weights_only=True))
-    return dict(out, info=info)
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #a635e5ce
-def _positive_int(v)->bool: return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
-
-def check_output_options(tv_kw=None, # training-value options (`value.check_value_options`)
-                         top=16, # gallery size
-                         top_k=None, # rows of top_suspects.csv
-                         feature_map="tsne", # feature map method or None
-                         min_prob=0.5, # least suggested probability to relabel: a number in [0, 1]
-                        ):
-    "Check the training-value, gallery, top-k, feature-map and relabelling options (no data needed: the CLI calls it first)."
-    check_value_options(**(tv_kw or {}))
-    if isinstance(min_prob, (bool, str)) or not isinstance(min_prob, (int, float, np.integer, np.floating)) or not 0 <= min_prob <= 1:
-        raise ValueError(f"min_prob {min_prob!r} (--min-prob) must be a number in [0, 1]: the least suggested probability to relabel")
-    if feature_map is not None: check_choice("feature_map", feature_map, FEATURE_MAPS)
-    if not _positive_int(top): raise ValueError(f"top={top!r} (gallery size) must be an integer >= 1")
-    if top_k is not None and not _positive_int(top_k): raise ValueError(f"top_k={top_k!r} must be an integer >= 1 (or None)")
-
-def check_detection_options(methods, folds, k, n, select, scored:bool=True, tv_kw=None, top=16, top_k=None, feature_map="tsne"):
-    "Fail before any training on settings that cannot work."
-    check_output_options(tv_kw, top, top_k, feature_map)
-    if select == "best" and not scored: raise ValueError("select='best' needs the truth (corrupted labels or clean_labels_csv)")
-    if not isinstance(folds, (int, np.integer)) or not (folds == 0 or 2 <= folds <= n):
-        raise ValueError(f"folds={folds!r} must be 0 (in-sample probabilities) or between 2 and the number of training samples ({n})")
-    if k is not None and (not isinstance(k, (int, np.integer)) or k < 0): raise ValueError(f"k={k!r} must be a non-negative integer")
-    if k is not None and k > n: raise ValueError(f"k={k} is larger than the dataset ({n} training samples)")
-    if select not in (None, "best"): check_choice("select", select, ("best",) + tuple(methods))
-
-def _is_csv(v)->bool: return v is not None and str(v) != "dataset" and Path(str(v)).suffix.lower() in (".csv", ".tsv")
+# %% ../../nbs/detectors/47_pipeline.ipynb #5181e029
+def _is_csv(v)->bool:
+    "Is `v` a path to a CSV of labels?"
+    return v is not None and str(v) != "dataset" and Path(str(v)).suffix.lower() in (".csv", ".tsv")
 
 def prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels=None, clean_labels=None)->tuple:
     "(dataset, loaders, task): one device copy of the images every training of a detection shares; on imported data the training split is every image but a test split the source gave."
@@ -862,99 +448,17 @@ def labels_of(ds:Dataset, dls, task, noise, ratio, seed, labels_csv, clean_label
     if ds.imported: return _imported_labels(ds, dls.train.ids.cpu().numpy(), task, noise, ratio, seed, noise_kw)
     return labels_for(ds, task, noise, 0.1 if ratio is None else ratio, seed, labels_csv, clean_labels_csv, noise_kw)
 
-_TRAIN_KEYS = ("arch", "epochs", "bs", "lr", "loss", "opt", "wd", "precision", "augment")
-
-def detect_labels(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
-                  out, # output folder (written atomically)
-                  task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label')
-                  noise:str="sym", # noise kind for the corruption (see `noise.NOISE_KINDS`)
-                  ratio:float|None=None, # share of training labels to corrupt (None: 0.1 on generated data, 0 on imported data; ignored with labels_csv)
-                  seed:int=0, # seed of corruption, folds, trainings and methods
-                  labels_csv=None, # CSV of given training labels (id or path, label): real noisy labels
-                  clean_labels_csv=None, # CSV of their true labels ('dataset': the dataset's labels); None: not scored
-                  labels=None, # imported data: the training labels, a label set name or a CSV (None: the given set)
-                  clean_labels=None, # imported data: the truth, a label set name or a CSV (None: the clean set, if any)
-                  method="all", # 'all' or names from `METHODS` (list or comma-separated)
-                  folds:int=4, # k of the out-of-fold probabilities (0: in-sample probabilities, labelled so)
-                  arch:str="resnet18", # architecture of every training
-                  epochs:int=10, # epochs of every training
-                  device="auto", # auto, cpu, cuda
-                  bs:int=256, # batch size
-                  lr:float|None=None, # peak learning rate (None: default for arch/opt/bs)
-                  loss:str="ce", # training loss
-                  opt:str="sgd", # 'sgd' or 'adamw'
-                  wd:float|None=None, # weight decay
-                  precision:str="auto", # auto, fp32, bf16, fp16
-                  size:int|None=None, # image side (None: as stored)
-                  augment:bool=True, # flips and shifts while training
-                  alpha:float=0.001, # EMA weight per observation (Datumaro: 0.001)
-                  ema_k:int|None=None, # flag the top ema_k by EMA instead of the 2-Gaussian-mixture cut
-                  aum_threshold:bool=True, # AUM with two threshold-sample runs (False: the tracked run, cut at 0)
-                  aum_percentile:float=99, # threshold samples' percentile used as AUM's cut
-                  incv_iter:int=4, # INCV iterations
-                  incv_noise:str|None=None, # INCV's noise model 'sym' | 'pair' (default: 'pair' for pair noise, else 'sym')
-                  tv_kw:dict|None=None, # training-value options (episodes, train_per_class, val_per_class, regressor, ...)
-                  k:int|None=None, # cut-off of precision@k / recall@k (default: the true number of flips)
-                  select:str|None=None, # method writing the id lists: None (ensemble, else first), 'best' (F1), or a name
-                  run=None, # a finished run folder at the same settings: reuse its per-epoch stats, probs and model
-                  folders=False, # clean/<class>/ and dirty/<class>/ folders: True or 'link', 'symlink', 'copy' (imported: the original files)
-                  charts=True, # True (png, svg, json), False, or a list of formats
-                  top:int=16, # suspects in the gallery
-                  top_k:int|None=None, # also write top_suspects.csv: the top_k most suspicious (Datumaro's top-k candidates)
-                  feature_map:str|None="tsne", # 2-D map of the features when 'tv' runs: 'tsne', 'umap', 'pca' or None
-                  review_top:int|None=None, # only the top suspects on review.html (imported data; None: every scored image)
-                  policy:str="drop", # corrected_labels.csv (imported data): 'drop' or 'relabel' the flagged images
-                  min_prob:float=0.5, # least suggested probability to relabel
-                  overwrite:bool=False, # replace a non-empty `out`
-                  verbose:bool=False, # one line per stage
-                  progress:bool=False, # a progress bar over the trainings and a closing summary line
-                  resident:bool|None=None, # images on the device (None: when they fit)
-                  pool_probs:bool=True, # confident learning (and cleanlab) on every held-out prediction averaged: the k folds' and INCV's half-models'
-                  ensemble_cut:str="rate", # the ensemble's flags: 'rate' (top round(noise estimate x N)), 'gmm' (mixture on its score) or 'vote' (majority of members)
-                  noise_estimator:str="auto", # the estimate behind the 'rate' cut: 'auto' (gap on generated data, else cl), 'gap', 'cl' or 'incv'
-                  aum_schedule:str="one_cycle", # AUM's threshold runs: 'one_cycle' (margins over the whole run) or 'flat_cos' (margins averaged before the rate anneals, the paper)
-                  incv_score:str="last", # INCV's score: 'last' (each sample's last evaluation) or 'first' (iteration 1's half-models)
-                  fold_best:bool=False, # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises)
-                  target_precision:float|None=None, # flag the largest set whose expected precision is at least this
-                  allow_no_learning:bool=False, # flag even when the out-of-fold models learned nothing
-                  recipe_info:dict|None=None, # the recipe the training options came from and why (recorded in params.json)
-                  **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
-                 )->pd.DataFrame:
-    "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
-    methods = parse_methods(method)
-    check_sharp_options(ensemble_cut, noise_estimator, aum_schedule, incv_score)
-    check_training(arch, loss, epochs); check_fit_args(epochs, bs, lr, size, seed)
-    check_output_options(tv_kw, top, top_k, feature_map, min_prob)
-    if target_precision is not None and not 0 < target_precision <= 1:
-        raise ValueError(f"target_precision {target_precision!r} must lie in (0, 1]")
-    inputs = [getattr(data, "path", data)] + [x for x in (labels, clean_labels, labels_csv, clean_labels_csv) if isinstance(x, (str, Path))]
-    check_writable_dir(Path(out), overwrite, inputs)
-    with output_lock(out, what="detection folder"):   # one writer, from here to the written folder
-        if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
-        ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident, labels if labels is not None else labels_csv,
-                                 clean_labels if clean_labels is not None else clean_labels_csv)
-        if not ds.imported and labels is not None: labels_csv, labels = labels, None
-        if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
-        ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
-        labels = labels_of(ds, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, dict(noise_kw))
-        check_detection_options(methods, folds, k, len(labels.given), select, labels.truth is not None, tv_kw, top, top_k, feature_map)
-        if ds.imported and folds >= 2: check_folds(labels.given, dls.vocab, folds)
-        fp = FitPredict(dls, labels.given, arch=arch, loss=loss, epochs=epochs, lr=lr, opt=opt, wd=wd, precision=precision,
-                        augment=augment, seed=seed)
-        params = detection_params(ds, dls, locals(), labels_csv is not None)
-        o = DetectionOptions(methods, folds, seed, alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, k, select,
-                  run, folders, charts, top, top_k, feature_map, verbose, progress, pool_probs, ensemble_cut, noise_estimator,
-                  aum_schedule, incv_score, fold_best, target_precision, allow_no_learning)
-        return run_detection(fp, ds, labels, Path(out), o, overwrite, params, review_top=review_top, policy=policy, min_prob=min_prob)
-
+# %% ../../nbs/detectors/47_pipeline.ipynb #4697ae05
 def check_training(arch, loss, epochs):
+    "Check the architecture, loss and epochs before any work."
     get_arch(arch); check_choice("loss", loss, list(LOSSES))
     if not isinstance(epochs, (int, np.integer)) or epochs < 1: raise ValueError(f"epochs {epochs!r} must be an integer >= 1")
 
 def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
-    "params.json's parameters from `detect_labels`' arguments."
+    "params.json's parameters from a detection's settings (`param_dict`)."
     skip = {"data", "out", "overwrite", "verbose", "progress", "ds", "dls", "labels", "methods", "fp", "noise_kw", "o", "params", "inputs"}
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items() if k not in skip}
+    if p.get("settings", 0) is None: del p["settings"]       # detectors from outside record their settings; none: nothing
     p.update(format="false_labels.detection/1", data=str(ds.path) if ds.path else None, size=dls.train.store.size,
              device=str(dls.device), ratio=None if from_csv else float(kw["ratio"]),
              noise_kw={k: np.asarray(v).tolist() for k, v in kw.get("noise_kw", {}).items()},
@@ -965,22 +469,46 @@ def detection_params(ds, dls, kw:dict, from_csv:bool)->dict:
                              n_scored=int(dls.train.n), n_images=len(ds))
     return p
 
-# %% ../../nbs/detectors/47_pipeline.ipynb #44349aa4
-def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
-                     ds:Dataset, # the dataset it serves (for the suspects' files)
-                     method="all", # 'all' or names from `METHODS` (list or comma-separated)
-                     folds:int=4, # k of the out-of-fold probabilities (0: in-sample probabilities)
-                     seed:int=0, # seed of folds, trainings and methods
-                     noise:str="sym", # the noise kind the labels were corrupted with (INCV's default model)
-                     truth=None, # (n,) true labels of the training split, to score against (None: not scored)
-                     k:int|None=None, # cut-off of precision@k / recall@k
-                     select:str|None=None, # method behind `flagged`: None (ensemble, else first), 'best' or a name
-                     **opts, # method settings of `detect_labels`: alpha, ema_k, aum_threshold, aum_percentile, incv_iter, incv_noise, tv_kw, feature_map (default None here), pool_probs, ensemble_cut, noise_estimator, aum_schedule, incv_score, fold_best
-                    )->DetectionOutcome:
-    "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
-    opts.setdefault("feature_map", None)          # a 2-D map is for a reader, not for a method that only needs the flags
-    methods = parse_methods(method)
-    check_detection_options(methods, folds, k, fp.n, select, truth is not None)
-    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
-                                           noise=noise, ratio=None))
-    return _compute_detection(fp, ds, labels, DetectionOptions(methods, folds, seed, k=k, select=select, charts=False, **opts))
+def param_dict(o:DetectOptions, t:DetectTraining, **call)->dict:
+    "A detection's settings as one dict: the options, the training settings and `call` (task, noise, ratio, labels, ...)."
+    return dict(asdict(o), **asdict(t), **call)
+
+# %% ../../nbs/detectors/47_pipeline.ipynb #a635e5ce
+def detect_labels(data, # a `Dataset`, a dataset folder, or anything `data.formats.import_images` reads (folder, CSV, CIFAR, .npz)
+                  out, # output folder (written atomically)
+                  task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label')
+                  noise:str="sym", # noise kind for the corruption (see `noise.NOISE_KINDS`)
+                  ratio:float|None=None, # share of training labels to corrupt (None: 0.1 on generated data, 0 on imported data; ignored with labels_csv)
+                  labels=None, # imported data: the training labels, a label set name or a CSV (None: the given set)
+                  clean_labels=None, # imported data: the truth, a label set name or a CSV (None: the clean set, if any)
+                  labels_csv=None, # CSV of given training labels (id or path, label): real noisy labels
+                  clean_labels_csv=None, # CSV of their true labels ('dataset': the dataset's labels); None: not scored
+                  options:DetectOptions|None=None, # every detection setting (the keywords below update it)
+                  overwrite:bool=False, # replace a non-empty `out`
+                  **kw, # fields of `DetectOptions` (method, folds, seed, ...) and `DetectTraining` (arch, epochs, bs, ...); the noise's mapping, T, parents
+                 )->pd.DataFrame:
+    "Corrupt (or read) the training labels, run the detection methods with real trainings, score them, write `out`."
+    o, t, noise_kw = split_options(kw, options)
+    methods = parse_methods(o.method)
+    check_training(t.arch, t.loss, t.epochs); check_fit_args(t.epochs, t.bs, t.lr, t.size, o.seed)
+    check_output_options(o.tv_kw, o.top, o.top_k, o.feature_map, o.min_prob)
+    if o.target_precision is not None and not 0 < o.target_precision <= 1:
+        raise ValueError(f"target_precision {o.target_precision!r} must lie in (0, 1]")
+    inputs = [getattr(data, "path", data)] + [x for x in (labels, clean_labels, labels_csv, clean_labels_csv) if isinstance(x, (str, Path))]
+    check_writable_dir(Path(out), overwrite, inputs)
+    with output_lock(out, what="detection folder"):   # one writer, from here to the written folder
+        if labels is not None and labels_csv is not None: raise ValueError("give labels or labels_csv, not both")
+        ds, dls, task = prepare_loaders(data, task, o.seed, t.bs, t.device, t.size, t.augment, t.resident,
+                                        labels if labels is not None else labels_csv, clean_labels if clean_labels is not None else clean_labels_csv)
+        if not ds.imported and labels is not None: labels_csv, labels = labels, None
+        if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
+        ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
+        given = labels_of(ds, dls, task, noise, ratio, o.seed, labels_csv, clean_labels_csv, dict(noise_kw))
+        check_detection_options(methods, o.folds, o.k, len(given.given), o.select, given.truth is not None, o.tv_kw, o.top, o.top_k, o.feature_map)
+        if ds.imported and o.folds >= 2: check_folds(given.given, dls.vocab, o.folds)
+        fp = FitPredict(dls, given.given, arch=t.arch, loss=t.loss, epochs=t.epochs, lr=t.lr, opt=t.opt, wd=t.wd, precision=t.precision,
+                        augment=t.augment, seed=o.seed)
+        call = dict(task=task, noise=noise, ratio=ratio, labels_csv=labels_csv, clean_labels_csv=clean_labels_csv,
+                    clean_labels=clean_labels, noise_kw=noise_kw)
+        params = detection_params(ds, dls, param_dict(o, t, **call), labels_csv is not None)
+        return run_detection(fp, ds, given, Path(out), o, overwrite, params)

@@ -1,4 +1,4 @@
-"""Find the corrupted labels: every method (training-loss dynamics, confident learning, INCV, training values) gives a score per sample and a flagged set; cut and combine rankings, score them honestly against the known truth, and run them all from one registry. Arrays in, arrays out.
+"""Find the corrupted labels: every detector gives a score per sample and a flagged set, behind one open registry (`register_detector`); cut rankings, score them honestly against the known truth, run them all. Arrays in, arrays out.
 
 Docs: https://false-labels.github.io/false_labels/detectors/registry.html.md"""
 
@@ -6,27 +6,21 @@ Docs: https://false-labels.github.io/false_labels/detectors/registry.html.md"""
 
 # %% ../../nbs/detectors/40_registry.ipynb #b64ddbcd
 from __future__ import annotations
-import warnings
+import importlib, time, warnings
 from dataclasses import dataclass, field
 from typing import Callable
 import numpy as np
 import pandas as pd
 from ..core import check_choice
-from ..noise.corrupt import label_precision
 from ..arrays import check_labels, check_mask, check_probs, check_scores, to_numpy
-from .dynamics import aum, ema_loss, flag_by_aum
-from .confident import find_label_issues, label_quality
-from .incv import incv
-from .value import training_values
 
 # %% auto #0
-__all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_CUTS', 'DETECTORS', 'flag_top_k', 'flag_by_gmm', 'ensemble', 'evaluate_detection',
-           'label_precision_recall', 'cut_ensemble', 'Detection', 'MissingInputError', 'Detector', 'score_from_stats',
-           'run_detectors', 'evaluate_detectors', 'suspects_table']
+__all__ = ['DETECTORS', 'BUILTIN_DETECTORS', 'flag_top_k', 'flag_by_gmm', 'evaluate_detection', 'label_precision_recall',
+           'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector', 'registered', 'detector_table',
+           'detector_notes', 'stats_detectors', 'score_from_stats', 'run_detectors', 'evaluate_detectors',
+           'suspects_table', 'DetectionState']
 
 # %% ../../nbs/detectors/40_registry.ipynb #a063deeb
-ENSEMBLE_METHODS = ("rank_mean", "zscore_mean")
-
 def flag_top_k(score, # (N,) suspicion scores
                k:int, # how many to flag
               )->np.ndarray:
@@ -37,6 +31,7 @@ def flag_top_k(score, # (N,) suspicion scores
     out = np.zeros(len(s), bool); out[np.argsort(-s, kind="stable")[:k]] = True
     return out
 
+# %% ../../nbs/detectors/40_registry.ipynb #a063deec
 def flag_by_gmm(score, # (N,) suspicion scores
                 threshold:float=0.5, # posterior of the high-score component needed to flag
                 seed:int=0, # seed of the mixture fit
@@ -50,18 +45,6 @@ def flag_by_gmm(score, # (N,) suspicion scores
     z = ((s - s.min()) / rng_)[:, None]
     gmm = GaussianMixture(2, max_iter=10, tol=1e-2, reg_covar=5e-4, random_state=seed).fit(z)
     return gmm.predict_proba(z)[:, gmm.means_.argmax()] > threshold
-
-def ensemble(scores:dict, # method name -> (N,) score (higher = more suspicious)
-             method:str="rank_mean", # 'rank_mean' | 'zscore_mean'
-            )->np.ndarray:
-    "Combine several methods' scores into one (higher = more suspicious)."
-    check_choice("ensemble method", method, ENSEMBLE_METHODS)
-    if not scores: raise ValueError("ensemble needs at least one score")
-    S = [check_scores(s, name=f"scores[{k!r}]") for k, s in scores.items()]
-    if len({len(s) for s in S}) > 1: raise ValueError(f"scores differ in length: { {k: len(s) for k, s in zip(scores, S)} }")
-    from scipy.stats import rankdata
-    if method == "rank_mean": return np.mean([rankdata(s) / len(s) for s in S], 0)
-    return np.mean([(s - s.mean()) / (s.std() or 1.0) for s in S], 0)
 
 # %% ../../nbs/detectors/40_registry.ipynb #817634c0
 def evaluate_detection(scores, # (N,) suspicion scores (higher = more likely mislabeled)
@@ -91,6 +74,7 @@ def evaluate_detection(scores, # (N,) suspicion scores (higher = more likely mis
                    f1=2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else np.nan)
     return out
 
+# %% ../../nbs/detectors/40_registry.ipynb #817634c1
 def label_precision_recall(kept_mask, # (N,) bool: samples kept as clean
                            true_mask, # (N,) bool: the labels really corrupted
                           )->dict:
@@ -101,27 +85,6 @@ def label_precision_recall(kept_mask, # (N,) bool: samples kept as clean
     return dict(n_kept=int(kept.sum()), label_precision=clean_kept / kept.sum() if kept.any() else np.nan,
                 label_recall=clean_kept / (~t).sum() if (~t).any() else np.nan)
 
-# %% ../../nbs/detectors/40_registry.ipynb #4314ea0f
-ENSEMBLE_CUTS = ("rate", "gmm", "vote")
-
-def cut_ensemble(score, # (N,) the ensemble's score (higher = more suspicious)
-                 member_flags=(), # each member's (N,) flagged set (for 'vote')
-                 cut:str="rate", # 'rate': the top round(noise_rate * N); 'gmm': `flag_by_gmm` on the score; 'vote': flagged by a majority of members
-                 noise_rate:float|None=None, # estimated share of wrong labels ('rate' only)
-                )->tuple[np.ndarray, str]:
-    "The ensemble's flagged set and a description of its cut."
-    check_choice("ensemble cut", cut, ENSEMBLE_CUTS)
-    s = check_scores(score)
-    if cut == "vote":
-        if not len(member_flags): raise ValueError("ensemble cut 'vote' needs the members' flagged sets")
-        votes = np.sum([check_mask(f, len(s), "member_flags") for f in member_flags], 0)
-        return votes * 2 > len(member_flags), "majority vote"
-    if cut == "gmm": return flag_by_gmm(s), "2-Gaussian mixture on the ensemble score"
-    if noise_rate is None or isinstance(noise_rate, (bool, str)) or not 0 <= float(noise_rate) <= 1:
-        raise ValueError(f"noise_rate {noise_rate!r} must be a share in [0, 1] for the ensemble cut 'rate'")
-    k = int(round(float(noise_rate) * len(s)))
-    return flag_top_k(s, k), f"top {k} = round({float(noise_rate):.3f} x N) by ensemble score"
-
 # %% ../../nbs/detectors/40_registry.ipynb #94252373
 @dataclass
 class Detection:
@@ -130,98 +93,116 @@ class Detection:
     score: np.ndarray
     flagged: np.ndarray
     info: dict = field(default_factory=dict)
+    def renamed(self, name:str, **info)->Detection:
+        "The same verdict under `name`, with `info` added."
+        return Detection(name, self.score, self.flagged, dict(self.info, **info))
 
 class MissingInputError(ValueError):
     "Raised when a detector lacks an input that `sample_stats` does not contain."
 
-def _stat(stats:dict, key:str)->np.ndarray:
+def stat(stats:dict, # a run's sample_stats
+         key:str, # the array a detector needs
+        )->np.ndarray:
+    "`stats[key]` as a NumPy array, or a `MissingInputError` that names what `stats` has."
     if key not in stats: raise MissingInputError(f"sample_stats lacks {key!r} (has: {', '.join(sorted(stats))})")
     return to_numpy(stats[key])
 
-def _detect_ema(stats, alpha:float=0.001, k:int|None=None, **_):
-    s = ema_loss(_stat(stats, "loss"), alpha)
-    return Detection("ema", s, flag_top_k(s, k) if k is not None else flag_by_gmm(s),
-                     dict(alpha=alpha, cut=f"top {k}" if k is not None else "gmm"))
-
-def _detect_aum(stats, threshold_mask=None, percentile:float=99, **_):
-    a = aum(_stat(stats, "margin"))
-    thr = threshold_mask if threshold_mask is not None else stats.get("threshold")
-    if thr is not None: return Detection("aum", -a, flag_by_aum(a, thr, percentile), dict(cut=f"threshold samples p{percentile}"))
-    return Detection("aum", -a, a < 0, dict(cut="aum < 0"))
-
-def _detect_cl(stats, probs=None, filter_by:str="prune_by_noise_rate", rank_by:str="self_confidence", **_):
-    y = _stat(stats, "given")
-    p = _stat(stats, "probs") if probs is None else probs
-    return Detection("cl", 1 - label_quality(y, p, rank_by), find_label_issues(y, p, filter_by),
-                     dict(filter_by=filter_by, rank_by=rank_by, probs="in-sample" if probs is None else "provided"))
-
-def _detect_incv(stats, incv_result=None, fit_predict=None, n_classes=None, noise_kind="sym", seed=0, **_):
-    if incv_result is None:
-        if fit_predict is None: raise MissingInputError("method 'incv' needs incv_result= (an IncvResult) or fit_predict=")
-        incv_result = incv(_stat(stats, "given"), fit_predict, n_classes, seed=seed, noise_kind=noise_kind)
-    return Detection("incv", incv_result.score, incv_result.flagged, dict(eval_ratio=incv_result.eval_ratio))
-
-def _detect_tv(stats, tv=None, features=None, val_features=None, val_labels=None, tv_kwargs=None, n_classes=None, **_):
-    if tv is None:
-        if features is None or val_features is None or val_labels is None:
-            raise MissingInputError("method 'tv' needs tv= (a TrainingValues) or features=, val_features= and val_labels=")
-        tv = training_values(features, _stat(stats, "given"), val_features, val_labels, n_classes, **(tv_kwargs or {}))
-    return Detection("tv", tv.score, tv.flagged, dict(n_mc=len(tv.mc_index)))
-
-def _detect_ensemble(stats, detections=None, members=None, ensemble_method="rank_mean", ensemble_cut="vote", noise_rate=None, **kw):
-    if not detections:
-        detections = run_detectors(stats, [m for m in (members or _BASE) if m != "ensemble"], skip_missing=members is None, **kw)
-    dets = {m: d for m, d in detections.items() if m != "ensemble" and (members is None or m in members)}
-    if not dets: raise MissingInputError("method 'ensemble' has no member detections to combine")
-    s = ensemble({m: d.score for m, d in dets.items()}, ensemble_method)
-    flags, cut = cut_ensemble(s, [d.flagged for d in dets.values()], ensemble_cut, noise_rate)
-    return Detection("ensemble", s, flags, dict(members=list(dets), cut=cut))
-
+# %% ../../nbs/detectors/40_registry.ipynb #94252376
 @dataclass(frozen=True)
 class Detector:
-    "How one method is computed from a run's `sample_stats` and extra keyword inputs."
-    name: str
-    needs: str
-    fn: Callable
+    "How one detector is computed (from arrays, and in the detection pipeline) and described."
+    name: str # the method name (`--method NAME`, the `score_NAME` column)
+    fn: Callable|None = None # fn(stats, **kw) -> Detection: the array scoring function
+    needs: str = "" # the inputs `fn` takes, in words
+    inputs: object = () # what the pipeline makes for it: a tuple of 'dynamics', 'oof', 'trainer', 'features', 'detections' (or a function of the options)
+    explain: str = "" # one line: what the score measures (the review page shows it)
+    score: str = "higher = more suspicious" # the score's direction
+    options: tuple = () # the `DetectOptions` fields it reads
+    settings: type|None = None # a dataclass of its own settings (`DetectOptions.settings[name]` sets them)
+    step: Callable|None = None # step(fp, o, state): the pipeline's run of it (None: the generic step)
+    order: int = 55 # when the pipeline runs it
+    publish: Callable|None = None # publish(fp, o, state, truth, probs) -> dict of 'tables' (name -> DataFrame), 'models', 'arrays': what it leaves besides its scores
+    member: bool = False # combined by the ensemble
+    in_stats: bool = True # scored by `run_detectors` from a run's sample_stats
+    def needs_inputs(self, o)->tuple:
+        "The pipeline inputs it needs under the options `o`."
+        return tuple(self.inputs(o) if callable(self.inputs) else self.inputs)
 
-DETECTORS = {d.name: d for d in (
-    Detector("ema", "stats['loss']", _detect_ema),
-    Detector("aum", "stats['margin'] (+ threshold_mask= or stats['threshold'])", _detect_aum),
-    Detector("cl", "stats['given'], probs= (out-of-fold) or stats['probs']", _detect_cl),
-    Detector("incv", "stats['given'] + incv_result= or fit_predict=", _detect_incv),
-    Detector("tv", "stats['given'] + tv= or features=, val_features=, val_labels=", _detect_tv),
-    Detector("ensemble", "the other detections", _detect_ensemble))}
-_BASE = ("ema", "aum", "cl", "incv", "tv")
+DETECTORS = {}
+
+def register_detector(d:Detector, # the detector (its name must be new, unless `replace`)
+                      replace:bool=False, # replace a detector of that name
+                     )->Detector:
+    "Add a detector to the registry; return it."
+    if not isinstance(d, Detector): raise TypeError(f"register_detector takes a Detector, not {type(d).__name__}")
+    if d.name in DETECTORS and not replace: raise ValueError(f"detector {d.name!r} is registered already (replace=True to replace it)")
+    if not d.name or d.name in ("all", "cleanlab") or "," in d.name: raise ValueError(f"detector name {d.name!r} is reserved or not a name")
+    DETECTORS[d.name] = d
+    return d
+
+# %% ../../nbs/detectors/40_registry.ipynb #94252378
+BUILTIN_DETECTORS = ("ema", "aum", "cl", "incv", "value", "ensemble")   # the modules of the built-in detectors, in order
+
+def registered()->dict:
+    "name -> `Detector`: every registered detector, the built-in ones first (in the order of their modules), then the others as registered."
+    for m in BUILTIN_DETECTORS: importlib.import_module(f"false_labels.detectors.{m}")
+    rank = {f"false_labels.detectors.{m}": i for i, m in enumerate(BUILTIN_DETECTORS)}
+    ordered = sorted(DETECTORS.values(), key=lambda d: rank.get(getattr(d.fn, "__module__", None), len(rank)))   # stable
+    if list(DETECTORS) != [d.name for d in ordered]:
+        DETECTORS.clear(); DETECTORS.update({d.name: d for d in ordered})
+    return DETECTORS
+
+def detector_table()->pd.DataFrame:
+    "The registered detectors, one row each: inputs, score, options and what they measure (the docs render it)."
+    rows = []
+    for d in registered().values():
+        ins = d.inputs if not callable(d.inputs) else "depends on the options"
+        rows.append(dict(name=d.name, inputs=", ".join(ins) if isinstance(ins, tuple) else ins, score=d.score,
+                         options=", ".join(d.options), ensemble_member=d.member, explain=d.explain))
+    return pd.DataFrame(rows)
+
+def detector_notes()->dict:
+    "name -> the one-line explanation of each registered detector that has one (the review page shows them)."
+    return {n: d.explain for n, d in registered().items() if d.explain}
+
+# %% ../../nbs/detectors/40_registry.ipynb #9425237c
+def stats_detectors()->tuple:
+    "The names `score_from_stats` takes: detectors computed from a run's sample_stats."
+    return tuple(n for n, d in registered().items() if d.in_stats and d.fn is not None)
 
 def score_from_stats(stats:dict, # a run's sample_stats (as loaded from sample_stats.npz)
-                     method:str, # a name in `DETECTORS`
-                     **kw, # extra inputs (see the table above)
+                     method:str, # a name in `stats_detectors()`
+                     **kw, # extra inputs (see the list above)
                     )->Detection:
     "Run one detection method on a run's `sample_stats`."
-    check_choice("detection method", method, tuple(DETECTORS))
+    check_choice("detection method", method, stats_detectors())
     d = DETECTORS[method].fn(stats, **kw)
-    n = len(_stat(stats, "given"))
+    n = len(stat(stats, "given"))
     if len(d.score) != n: raise ValueError(f"method {method!r} returned {len(d.score)} scores for {n} samples")
     return d
 
+# %% ../../nbs/detectors/40_registry.ipynb #9425237e
 def run_detectors(stats:dict, # a run's sample_stats
-                  methods="all", # 'all' or a list of names in `DETECTORS`
+                  methods="all", # 'all' or a list of names in `stats_detectors()`
                   skip_missing:bool|None=None, # skip methods lacking inputs (default: only for 'all')
-                  **kw, # extra inputs (see the table above)
+                  **kw, # extra inputs (see the list above)
                  )->dict:
     "Run several detection methods; with 'all', those lacking inputs are skipped with a warning."
-    names = list(DETECTORS) if methods == "all" else [methods] if isinstance(methods, str) else list(methods)
-    for m in names: check_choice("detection method", m, tuple(DETECTORS))
+    valid = stats_detectors()
+    names = list(valid) if methods == "all" else [methods] if isinstance(methods, str) else list(methods)
+    for m in names: check_choice("detection method", m, valid)
     skip = (methods == "all") if skip_missing is None else skip_missing
     out, skipped = {}, []
     for m in names:
-        try: out[m] = score_from_stats(stats, m, **(dict(kw, detections=out) if m == "ensemble" else kw))
+        wants = DETECTORS[m].inputs if not callable(DETECTORS[m].inputs) else ()
+        try: out[m] = score_from_stats(stats, m, **(dict(kw, detections=out) if "detections" in wants else kw))
         except MissingInputError as e:
             if not skip: raise
             skipped.append(f"{m}: {e}")
     if skipped: warnings.warn("skipped detectors: " + "; ".join(skipped))
     return out
 
+# %% ../../nbs/detectors/40_registry.ipynb #9425237f
 def evaluate_detectors(detections:dict, # method -> Detection
                        true_mask, # (N,) bool: the labels really corrupted
                        k:int|None=None, # ranking cut-off (default: the true number of corrupted labels)
@@ -234,6 +215,7 @@ def evaluate_detectors(detections:dict, # method -> Detection
         rows.append(r)
     return pd.DataFrame(rows).set_index("method")
 
+# %% ../../nbs/detectors/40_registry.ipynb #94252380
 def suspects_table(detections:dict, # method -> Detection
                    given, # (N,) given labels
                    probs=None, # (N, C) probabilities, for the predicted label
@@ -252,3 +234,41 @@ def suspects_table(detections:dict, # method -> Detection
     by = by or ("ensemble" if "ensemble" in detections else next(iter(detections)))
     check_choice("method", by, tuple(detections))
     return df.sort_values(f"score_{by}", ascending=False, kind="stable").reset_index(drop=True)
+
+# %% ../../nbs/detectors/40_registry.ipynb #94252382
+@dataclass
+class DetectionState:
+    "What the detectors produced so far: detections, per-method facts, stage timings, notes and the arrays worth keeping."
+    dets: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    main: dict|None = None
+    oof: np.ndarray|None = None
+    pooled: np.ndarray|None = None                # held-out probabilities averaged over the folds' and INCV's models
+    valid_acc: list = field(default_factory=list) # each fold model's accuracy on the (clean) validation split
+    extra: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
+    noise: str|None = None                        # the noise kind the given labels were corrupted with
+    clean_valid: bool = True                      # is the validation split's labelling clean?
+    bar: object = None
+    def put(self, d:Detection, name:str, **facts):
+        "Record the detection `d` as `name`, with the facts evaluation.csv shows (probs, seconds, trainings)."
+        self.dets[name] = d; self.meta[name] = dict(facts, cut=d.info.get("cut"))
+    def stage(self, name:str, fp, f, verbose:bool=False):
+        "Run `f`, recording its seconds and trainings under `name`."
+        from false_labels.training.kfold import sync_device
+        n0, t0 = fp.n_trainings, time.perf_counter()
+        if self.bar is not None: self.bar.set_postfix_str(name)
+        r = f(); sync_device(fp.device)
+        self.timing[name] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings - n0)
+        if verbose: print(f"[detect] {name}: {self.timing[name]['seconds']:.1f} s, {self.timing[name]['trainings']} training(s)", flush=True)
+        return r
+    @property
+    def main_cost(self)->dict:
+        "Seconds and trainings of the tracked (or reused) run."
+        return self.timing.get("tracked_run", self.timing.get("reuse_run", {}))
+    @property
+    def probs(self):
+        "The held-out probabilities: pooled, else out-of-fold (None when neither was made)."
+        return self.pooled if self.pooled is not None else self.oof

@@ -14,11 +14,13 @@ from ..core import OutputExistsError, atomic_json, atomic_write, check_inputs, m
 from ..training.learner import check_fit_args
 from ..noise.corrupt import check_ratio, label_precision, label_recall
 from ..training.kfold import FitPredict
-from .pipeline import (DetectionOptions, check_detection_options, check_sharp_options, check_training, detection_params, labels_of,
-                                    parse_methods, prepare_loaders, run_detection, save_chart)
+from dataclasses import replace
+from .options import DetectOptions, DetectTraining, check_detection_options, split_options
+from .output import save_chart
+from .pipeline import check_training, detection_params, labels_of, param_dict, parse_methods, prepare_loaders, run_detection
 
 # %% auto #0
-__all__ = ['SWEEP_FORMAT', 'find_run', 'detect_sweep', 'detection_results', 'detection_folders', 'long_metrics',
+__all__ = ['SWEEP_FORMAT', 'find_run', 'same_settings', 'detect_sweep', 'detection_results', 'detection_folders', 'long_metrics',
            'plot_detection_sweep', 'label_precision_recall']
 
 # %% ../../nbs/detectors/48_sweep.ipynb #b43a03a0
@@ -37,105 +39,81 @@ def find_run(sweep_dir, # a `false_labels.study.sweep` folder (runs/<id>/result.
             hits.append((p.get("arch") != arch, res.parent))
     return min(hits)[1] if hits else None
 
+# %% ../../nbs/detectors/48_sweep.ipynb #b43a03a1
 def _ratio_dir(out:Path, r:float)->Path: return out/f"ratio_{r:g}"
 
 _COSMETIC = ("run", "device", "versions", "charts", "top", "top_k", "feature_map", "verbose")   # settings that do not change the results
 
-def _same_settings(folder:Path, params:dict)->bool:
-    old = read_json(folder/"params.json")
-    keys = [k for k in params if k not in _COSMETIC]
-    return all(to_json(old.get(k)) == to_json(params.get(k)) for k in keys)
+def same_settings(old:dict, # the settings a folder records
+                  new:dict, # the settings of this call
+                 )->bool:
+    "Are the settings the same, but for the cosmetic ones? A setting the folder does not record (written before it existed) counts as its default."
+    defaults = param_dict(DetectOptions(), DetectTraining())
+    return all(to_json(old.get(k, defaults.get(k))) == to_json(v) for k, v in new.items() if k not in _COSMETIC)
 
+# %% ../../nbs/detectors/48_sweep.ipynb #b43a03a2
 def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
                  out, # sweep output folder (resumable)
                  ratios=(0.002, 0.05, 0.1, 0.2, 0.4), # ratios to corrupt
                  task=None, # labelling (None: the data's default, 14 or 'label')
                  noise:str="sym", # noise kind
-                 seed:int=0, # seed of everything
                  sweep=None, # a false_labels sweep folder whose finished runs may be reused
+                 options:DetectOptions|None=None, # every detection setting (default: `DetectOptions` flagging even when nothing was learned)
                  overwrite:bool=False, # recompute ratio folders that exist (with other settings: required)
-                 device="auto", # auto, cpu, cuda
-                 bs:int=256, # batch size
-                 size:int|None=None, # image side
-                 augment:bool=True, # flips and shifts while training
-                 resident:bool|None=None, # images on the device (None: when they fit)
-                 verbose:bool=False, # progress lines
-                 **kw, # every other `detect_labels` argument (method, folds, arch, epochs, charts, ...)
+                 **kw, # fields of `DetectOptions` (method, folds, seed, fold_best, ...) and `DetectTraining` (arch, epochs, bs, ...); the noise's mapping, T, parents
                 )->pd.DataFrame:
     "`detect_labels` at every ratio on one shared trainer; one folder per ratio and a tidy detection_results.csv."
     if "labels_csv" in kw or "ratio" in kw: raise ValueError("detect_sweep corrupts at `ratios`: use detect_labels for labels_csv or one ratio")
+    o, t, noise_kw = split_options(kw, options or DetectOptions(allow_no_learning=True))
     rs = sorted({float(check_ratio(r)) for r in ([ratios] if np.isscalar(ratios) else ratios)})
     if not rs: raise ValueError("ratios is empty")
-    check_fit_args(kw.get("epochs", 1), bs, kw.get("lr"), size, seed)
+    check_fit_args(t.epochs, t.bs, t.lr, t.size, o.seed)
     if 0.0 in rs: raise ValueError("ratio 0 has nothing to detect (no truth); sweep ratios > 0")
     out = Path(out)
     check_inputs(out, [getattr(data, "path", data), sweep])
     with output_lock(out, what="detection sweep folder"):   # one writer, from here to the table
         if out.exists() and any(out.iterdir()) and not ((out/"params.json").exists() and read_json(out/"params.json").get("format") == SWEEP_FORMAT):
             raise OutputExistsError(f"{str(out)!r} is not empty and is not a detection sweep folder: choose another out")
-        opts, noise_kw = _sweep_options(kw)
-        methods = parse_methods(opts["method"])
-        check_sharp_options(opts["ensemble_cut"], opts["noise_estimator"], opts["aum_schedule"], opts["incv_score"])
-        check_training(opts["arch"], opts["loss"], opts["epochs"])
-        ds, dls, task = prepare_loaders(data, task, seed, bs, device, size, augment, resident)
-        check_detection_options(methods, opts["folds"], opts["k"], dls.train.n, opts["select"], True, opts["tv_kw"], opts["top"],
-                                opts["top_k"], opts["feature_map"])
-        sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=seed,
-                            sweep=str(sweep) if sweep else None, bs=bs, size=size, augment=augment, **opts,
+        methods = parse_methods(o.method)
+        check_training(t.arch, t.loss, t.epochs)
+        ds, dls, task = prepare_loaders(data, task, o.seed, t.bs, t.device, t.size, t.augment, t.resident)
+        check_detection_options(methods, o.folds, o.k, dls.train.n, o.select, True, o.tv_kw, o.top, o.top_k, o.feature_map)
+        shared = {k: v for k, v in param_dict(o, t).items() if k not in ("seed", "bs", "size", "augment", "device", "resident", "verbose", "progress", "settings")}
+        if o.settings is not None: shared["settings"] = o.settings
+        sweep_params = dict(format=SWEEP_FORMAT, data=str(ds.path) if ds.path else None, task=task, noise=noise, seed=o.seed,
+                            sweep=str(sweep) if sweep else None, bs=t.bs, size=t.size, augment=t.augment, **shared,
                             noise_kw={k: np.asarray(v).tolist() for k, v in noise_kw.items()})
-        if (out/"params.json").exists() and not overwrite:
-            old = read_json(out/"params.json")
-            if any(to_json(old.get(k)) != to_json(v) for k, v in sweep_params.items() if k not in _COSMETIC):
-                raise OutputExistsError(f"{str(out)!r} holds a detection sweep with other settings: pass overwrite=True to redo it")
+        if (out/"params.json").exists() and not overwrite and not same_settings(read_json(out/"params.json"), sweep_params):
+            raise OutputExistsError(f"{str(out)!r} holds a detection sweep with other settings: pass overwrite=True to redo it")
         atomic_json(out/"params.json", dict(sweep_params, ratios=rs, versions=versions())); mark_output(out, "detection sweep")
-        base = FitPredict(dls, None, arch=opts["arch"], loss=opts["loss"], epochs=opts["epochs"], lr=opts["lr"], opt=opts["opt"],
-                          wd=opts["wd"], precision=opts["precision"], augment=augment, seed=seed)
+        base = FitPredict(dls, None, arch=t.arch, loss=t.loss, epochs=t.epochs, lr=t.lr, opt=t.opt, wd=t.wd, precision=t.precision,
+                          augment=t.augment, seed=o.seed)
         frames = []
         for r in rs:
             folder = _ratio_dir(out, r)
-            labels = labels_of(ds, dls, task, noise, r, seed, None, None, dict(noise_kw))
+            labels = labels_of(ds, dls, task, noise, r, o.seed, None, None, dict(noise_kw))
             fp = base.with_labels(labels.given)
-            run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
-            call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,
-                        clean_labels_csv=None, device=device, bs=bs, size=size, augment=augment, resident=resident, run=run,
-                        noise_kw=noise_kw, overwrite=overwrite, verbose=verbose)
-            params = detection_params(ds, dls, call, False)
+            ro = replace(o, run=o.run or (find_run(sweep, task, noise, r, o.seed, t.arch) if sweep else None))
+            params = detection_params(ds, dls, param_dict(ro, t, task=task, noise=noise, ratio=r, labels_csv=None, clean_labels_csv=None,
+                                                          clean_labels=None, noise_kw=noise_kw), False)
             if (folder/"evaluation.csv").exists() and (folder/"params.json").exists() and not overwrite:
-                if not _same_settings(folder, params):
+                if not same_settings(read_json(folder/"params.json"), params):
                     raise OutputExistsError(f"{str(folder)!r} holds a detection with other settings: pass overwrite=True to redo it")
                 ev = pd.read_csv(folder/"evaluation.csv")
-                if verbose: print(f"[sweep] ratio {r:g}: reused {folder}", flush=True)
+                if o.verbose: print(f"[sweep] ratio {r:g}: reused {folder}", flush=True)
             else:
-                if verbose: print(f"[sweep] ratio {r:g}", flush=True)
-                o = DetectionOptions(methods, seed=seed, run=run, verbose=verbose, **{k: opts[k] for k in _OPT_KEYS})
-                ev = run_detection(fp, ds, labels, folder, o, True, params)
+                if o.verbose: print(f"[sweep] ratio {r:g}", flush=True)
+                ev = run_detection(fp, ds, labels, folder, replace(ro, folders=o.folders, review_top=None), True, params)
             info = read_json(folder/"params.json")
-            frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=seed,
+            frames.append(ev.assign(ratio=r, realised_ratio=info.get("realised_ratio"), noise=noise, seed=o.seed,
                                     selected=ev["method"] == info.get("selected"), n_classes=info.get("n_classes")))
         res = pd.concat(frames, ignore_index=True)
         first = ["ratio", "realised_ratio", "noise", "seed", "method", "selected"]
         res = res[first + [c for c in res.columns if c not in first]]
         atomic_write(out/"detection_results.csv", res.to_csv(index=False))
-        charts = opts["charts"]
-        if charts: save_chart(plot_detection_sweep(res), out/"charts"/"detection_summary",
-                              ("png", "svg", "json") if charts is True else tuple(charts))
+        if o.charts: save_chart(plot_detection_sweep(res), out/"charts"/"detection_summary",
+                                ("png", "svg", "json") if o.charts is True else tuple(o.charts))
         return res
-
-def _sweep_options(kw:dict)->tuple:
-    "`detect_labels` options for every ratio (defaults filled in), and the noise keywords."
-    unknown = sorted(set(kw) - set(_DEFAULTS) - set(_NOISE_KW))
-    if unknown: raise ValueError(f"unknown detect_labels argument(s) {unknown}; valid: {', '.join(sorted(_DEFAULTS))}")
-    return dict(_DEFAULTS, **{k: v for k, v in kw.items() if k in _DEFAULTS}), {k: v for k, v in kw.items() if k in _NOISE_KW}
-
-_DEFAULTS = dict(method="all", folds=4, arch="resnet18", epochs=10, lr=None, loss="ce", opt="sgd", wd=None, precision="auto",
-                 alpha=0.001, ema_k=None, aum_threshold=True, aum_percentile=99, incv_iter=4, incv_noise=None, tv_kw=None,
-                 k=None, select=None, run=None, folders=False, charts=True, top=16, top_k=None, feature_map="tsne",
-                 pool_probs=True, ensemble_cut="rate", noise_estimator="auto", aum_schedule="one_cycle", incv_score="last",
-                 target_precision=None, allow_no_learning=True, recipe_info=None)
-_NOISE_KW = ("mapping", "T", "parents")
-_OPT_KEYS = ("folds", "alpha", "ema_k", "aum_threshold", "aum_percentile", "incv_iter", "incv_noise", "tv_kw", "k", "select",
-             "folders", "charts", "top", "top_k", "feature_map", "pool_probs", "ensemble_cut", "noise_estimator", "aum_schedule",
-             "incv_score", "target_precision", "allow_no_learning")
 
 # %% ../../nbs/detectors/48_sweep.ipynb #5c0cf5f1
 def detection_results(path, # a `detect_sweep` folder (detection_results.csv) or a `detect_labels` folder (evaluation.csv)
@@ -160,6 +138,7 @@ def detection_folders(path, # a `detect_sweep` folder or a `detect_labels` folde
         if (f/"evaluation.csv").exists(): out[float(f.name[len("ratio_"):])] = f
     return dict(sorted(out.items()))
 
+# %% ../../nbs/detectors/48_sweep.ipynb #5c0cf5f2
 def long_metrics(results:pd.DataFrame, metrics)->tuple:
     "(metrics present, long table ratio/method/metric/value) of a detection results table."
     have = [m for m in metrics if m in results]
@@ -181,7 +160,6 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
                     tooltip=["method", "ratio_pct", "metric", alt.Tooltip("value:Q", format=".3f")])
             .properties(width=300, height=220)
             .facet(column=alt.Column("metric:N", title=None)))
-
 
 # %% ../../nbs/detectors/48_sweep.ipynb #e5e0c002
 def label_precision_recall(results:pd.DataFrame, # from `detection_results` (scored; with the method's rows)
@@ -209,4 +187,3 @@ def label_precision_recall(results:pd.DataFrame, # from `detection_results` (sco
                                   value=label_precision(g, int(C), kind))),
                 pd.DataFrame(dict(ratio=g, noise=kind, seed=np.nan, kind="closed form", metric="label recall", value=label_recall(g)))]
     return pd.concat(out, ignore_index=True)[["ratio", "metric", "value", "kind", "noise", "seed"]]
-

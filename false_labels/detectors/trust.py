@@ -126,6 +126,7 @@ def calibrated(probs, t:float)->np.ndarray:
     z = np.exp(z - z.max(1, keepdims=True))
     return z / z.sum(1, keepdims=True)
 
+# %% ../../nbs/detectors/45_trust.ipynb #d7d8bec7
 def mislabel_probability(given, # (N,) given labels
                          probs, # (N, C) out-of-fold probabilities (of models trained on the given labels)
                          rate:float|None, # the estimated noise rate (None or 0: nothing is wrong)
@@ -140,6 +141,7 @@ def mislabel_probability(given, # (N,) given labels
     c = np.clip((pj - r / (C - 1)) / (1 - r * C / (C - 1)), 0, 1)
     return np.clip(1 - (1 - r) * c / pj, 0, 1)
 
+# %% ../../nbs/detectors/45_trust.ipynb #953b9368
 def expected_precision(q, # (N,) `mislabel_probability`
                        flagged, # (N,) bool: the flagged set
                       )->float|None:

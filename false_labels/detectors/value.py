@@ -9,12 +9,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 import numpy as np
+import pandas as pd
 from ..core import check_choice
 from ..arrays import check_labels, check_scores, rng_stream, to_numpy, with_bias
+from .registry import Detector, Detection, MissingInputError, register_detector, stat
 
 # %% auto #0
 __all__ = ['HEADS', 'REGRESSORS', 'FEATURE_MAPS', 'mc_training_values', 'ValueRegressors', 'fit_value_regressors',
-           'TrainingValues', 'training_values', 'check_value_options', 'feature_map']
+           'TrainingValues', 'training_values', 'check_value_options', 'feature_map', 'detect_tv', 'tv_settings',
+           'tv_step', 'tv_publish']
 
 # %% ../../nbs/detectors/44_value.ipynb #650e9e4d
 def _torch():
@@ -68,7 +71,6 @@ def _mc_core(X, y, V, yv, W0, orders, lr:float):
         before = after
     return tv
 
-
 # %% ../../nbs/detectors/44_value.ipynb #a1f0c001
 def _mc_core_mlp(X, y, V, yv, W1, W2, orders, lr:float):
     "Run B SGD episodes of a one-hidden-layer ReLU MLP in parallel (W1: (B, D, H), W2: (B, H, C)); return TV sums (n,)."
@@ -114,7 +116,6 @@ def _permuted(w0, B:int, shape:tuple, gen, dev, dt):
     perm = torch.argsort(torch.rand(B, w0.numel(), generator=gen), 1)
     return w0[perm].reshape(B, *shape).to(dev, dt)
 
-
 # %% ../../nbs/detectors/44_value.ipynb #a1f0c002
 def mc_training_values(features, # (n, D) features of the training subset
                        labels, # (n,) their given labels
@@ -158,7 +159,6 @@ def mc_training_values(features, # (n, D) features of the training subset
         else:
             with _cpu_threads(dev, B * (D + len(V) * C) * hidden): tv += _mc_core_mlp(Xt, yt, Vt, yvt, *W0, orders, lr).double().cpu()
     return (tv / (episodes * epochs)).numpy()
-
 
 # %% ../../nbs/detectors/44_value.ipynb #6c0581ec
 REGRESSORS = ("mlp", "ridge")
@@ -291,7 +291,6 @@ def fit_value_regressors(features, # (n, D) features of the Monte-Carlo subset
             params = _fit_mlp_heads(Xs, t, y, C, hidden, dropout, epochs, batch_size, lr, 0.1, patience, min_delta, seed)
     return ValueRegressors(kind, params, mu, sd, scale, C)
 
-
 # %% ../../nbs/detectors/44_value.ipynb #a1f0c003
 @dataclass
 class TrainingValues:
@@ -335,7 +334,6 @@ def training_values(features, # (N, D) extracted features of all training sample
     reg = fit_value_regressors(X[sub], y[sub], mc, C, kind=regressor, seed=seed)
     return TrainingValues(reg.predict(X, y), sub, mc, reg)
 
-
 # %% ../../nbs/detectors/44_value.ipynb #a1f0c004
 _POSITIVE = ("episodes", "train_per_class", "val_per_class", "epochs", "hidden")
 
@@ -351,7 +349,6 @@ def check_value_options(**kw)->dict:
     if "regressor" in kw: check_choice("regressor", kw["regressor"], REGRESSORS)
     if "lr" in kw and not (isinstance(kw["lr"], (int, float)) and kw["lr"] > 0): raise ValueError(f"lr={kw['lr']!r} must be > 0")
     return kw
-
 
 # %% ../../nbs/detectors/44_value.ipynb #a1f0c012
 FEATURE_MAPS = ("tsne", "umap", "pca")
@@ -380,3 +377,69 @@ def feature_map(features, # (N, D) extracted features
     except ImportError: raise ValueError("feature map method 'umap' needs the umap-learn package (pip install umap-learn); use 'tsne' or 'pca'") from None
     return idx, umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(Z) - 1)).fit_transform(Z)
 
+# %% ../../nbs/detectors/44_value.ipynb #e85e82fc
+def detect_tv(stats:dict, # a run's sample_stats: stats['given']
+              tv=None, # a `TrainingValues`
+              features=None, val_features=None, val_labels=None, # or the features of the training and (clean) validation samples
+              tv_kwargs=None, # `training_values` options (with features)
+              n_classes=None, # number of classes (with features)
+              **_)->Detection:
+    "Training values: a `Detection` from `TrainingValues`, or from features."
+    if tv is None:
+        if features is None or val_features is None or val_labels is None:
+            raise MissingInputError("method 'tv' needs tv= (a TrainingValues) or features=, val_features= and val_labels=")
+        tv = training_values(features, stat(stats, "given"), val_features, val_labels, n_classes, **(tv_kwargs or {}))
+    return Detection("tv", tv.score, tv.flagged, dict(n_mc=len(tv.mc_index)))
+
+# %% ../../nbs/detectors/44_value.ipynb #e07782d3
+def tv_settings(tv_kw:dict|None, # the user's training-value options
+               )->dict:
+    "Training-ValueNet's effective settings: `training_values`' defaults updated by `tv_kw` (what params.json records)."
+    from inspect import signature
+    skip = ("features", "labels", "val_features", "val_labels", "n_classes", "seed", "device")
+    out = {k: p.default for k, p in signature(training_values).parameters.items() if k not in skip}
+    return dict(out, **check_value_options(**(tv_kw or {})))
+
+# %% ../../nbs/detectors/44_value.ipynb #35efb18c
+def tv_step(fp, o, state):
+    "The pipeline's `tv`: training values on the features of the tracked run's model."
+    model = state.main["learn"] if "learn" in state.main else state.main["model"]
+    def tv():
+        kw = dict(device=str(fp.device) if fp.device.type == "cuda" else None, seed=o.seed)
+        kw.update(o.tv_kw or {})
+        state.results["features"] = fp.features(model)
+        return training_values(state.results["features"], fp.given, fp.features(model, split="valid"),
+                               fp.dls.valid.labels.cpu().numpy(), fp.n_classes, **kw)
+    r = state.stage("tv", fp, tv, o.verbose)
+    state.results.update(tv=r, baseline=getattr(model, "raw_model", model))
+    state.extra["training_value"] = tv_settings(o.tv_kw)
+    state.put(detect_tv(dict(given=fp.given), tv=r).renamed("tv", cut="training value < 0"), "tv", **state.timing["tv"])
+
+# %% ../../nbs/detectors/44_value.ipynb #c41b5d7c
+def tv_publish(fp, # the trainer (ids and given labels)
+               o, # the detection's options (`feature_map`, `seed`)
+               state, # the pipeline's state (state.results: 'tv', 'features', 'baseline')
+               truth=None, # (n,) true labels, when known
+               probs=None, # (n, C) the probabilities behind the suggested labels
+              )->dict:
+    "Training-ValueNet's values table, feature map and networks, for the detection folder."
+    tv = state.results.get("tv")
+    if tv is None: return {}
+    tables = {}
+    in_mc = np.zeros(fp.n, bool); in_mc[tv.mc_index] = True
+    mc = np.full(fp.n, np.nan); mc[tv.mc_index] = tv.mc_values
+    t = pd.DataFrame(dict(id=fp.ids, given=fp.given))
+    if truth is not None: t["true"] = truth
+    tables["training_values"] = t.assign(value=tv.values, mc_subset=in_mc, mc_value=mc, flagged=tv.flagged)
+    if o.feature_map is not None and fp.n >= 3:
+        keep, xy = feature_map(state.results["features"], o.feature_map, seed=o.seed)
+        m = pd.DataFrame(dict(id=fp.ids[keep], x=xy[:, 0], y=xy[:, 1], given=fp.given[keep]))
+        if probs is not None: m["suggested"] = np.asarray(probs).argmax(1)[keep]
+        if truth is not None: m["true"] = truth[keep]
+        tables["feature_map"] = m.assign(value=tv.values[keep])
+    return dict(tables=tables, models=dict(baseline=state.results["baseline"], value_nets=tv.regressors))
+
+# %% ../../nbs/detectors/44_value.ipynb #659be482
+register_detector(replace=True, d=Detector(
+    "tv", detect_tv, "stats['given'] + tv= or features=, val_features=, val_labels=", ("features",), step=tv_step, order=50,
+    member=True, publish=tv_publish, options=("tv_kw",), explain="training value: how much training on the image hurts a held-out loss"));

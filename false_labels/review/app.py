@@ -126,15 +126,8 @@ def export_folders(suspects:pd.DataFrame, # the suspects table
     return counts
 
 # %% ../../nbs/review/70_app.ipynb #43e621e5
-DETECTOR_NOTES = dict(
-    ema="the given label's loss along training, smoothed: images the model keeps failing to fit rank high",
-    ema_epoch="the given label's loss at each epoch, smoothed: images the model keeps failing to fit rank high",
-    aum="area under the margin: how far the given label's logit stays below the best other class while training",
-    cl="confident learning: out-of-fold probability of the given label against its class's confidence threshold",
+DETECTOR_NOTES = dict(   # the rows that are not detectors; a detection passes each detector's line (its `explain` in `detectors.registry`)
     cleanlab="cleanlab's label-quality score on the same out-of-fold probabilities",
-    incv="iterative noisy cross-validation: loss of the given label when the image was held out",
-    tv="training value: how much training on the image hurts a held-out loss",
-    ensemble="the detectors combined: mean of their rank-normalised scores",
     loss="loss of the given label", margin="how far the given label is from the best other class")
 
 # %% ../../nbs/review/70_app.ipynb #3da7989b
@@ -381,6 +374,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 prior=None, # decisions of an earlier review (a decisions CSV or table), shown and exported too
                 thumb:int=96, # thumbnail side in pixels (smaller images are embedded as they are)
                 top:int|None=None, # only the `top` suspects by rank (None: every scored image)
+                notes:dict|None=None, # detector name -> one line on what its score measures (a detection passes its registry's)
                )->tuple[dict, list]:
     "(the page's data, its thumbnails as data URIs), rows in rank order."
     if top is not None and top < 1: raise ValueError(f"top {top!r} must be >= 1")
@@ -409,7 +403,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 raw={d: [float(f"{x:.4g}") for x in s[f"score_{d}"]] for d in dets})
     key = stable_hash(dict(ids=rows["id"], given=rows["given"], raw={d: v[:50] for d, v in rows["raw"].items()}), 16)
     data = dict(key=key, key_column=key_col, classes=list(map(str, classes)), rows=rows, n_flagged=n_flag,
-                detectors=[dict(name=d, note=DETECTOR_NOTES.get(d, "higher = more suspect")) for d in dets],
+                detectors=[dict(name=d, note=(notes or {}).get(d) or DETECTOR_NOTES.get(d, "higher = more suspect")) for d in dets],
                 rank_by=next((d for d in dets if (ranks[d] == np.arange(1, len(ranks[d]) + 1)).all()), dets[0] if dets else "rank"),
                 prior=prior_rows(prior, dict(zip(keys, rows["id"])), key_col, ds), download="decisions.csv",
                 show=128, page_size=60, thumb=thumb)
@@ -425,9 +419,10 @@ def review_page(suspects:pd.DataFrame, # the suspects table
                 thumb:int=96, # thumbnail side in pixels
                 top:int|None=None, # only the `top` suspects (None: every scored image)
                 title:str="Review the suspected label errors", # page title
+                notes:dict|None=None, # detector name -> one line on what its score measures (shown per detector)
                )->Path:
     "Write the offline review app (one self-contained HTML file); return its path."
-    data, thumbs = review_data(suspects, ds, prior, thumb, top)
+    data, thumbs = review_data(suspects, ds, prior, thumb, top, notes)
     small = ds.size < 64
     css = _CSS.replace("VAR_SHOW", str(data["show"])).replace("VAR_RENDER", "pixelated" if small else "auto")
     e = html.escape
