@@ -62,3 +62,19 @@ def test_noise_spec_refuses_unknown_fields():
     with pytest.raises(TypeError, match="unknown noise parameter"): noise_spec("sym", colour=1)
     with pytest.raises(TypeError, match="unknown noise parameter"):
         dataloaders(colour_toy(n=60), task="label", noise="sym", ratio=0.1, device="cpu", colour=1)
+
+def test_detect_with_instance_dependent_noise(datasets, tmp_path):
+    "`detect --noise idn` corrupts the training labels as `train --noise idn` does (one path), and scores against the truth."
+    from false_labels import cli
+    ds = datasets["gen"]
+    out = tmp_path/"det"
+    rc = cli.main(["detect", "--data", str(ds.path), "--allow-no-learning", "--task", "4", "--noise", "idn", "--ratio", "0.2",
+                   "--method", "cl", "--folds", "2", "--arch", "small_cnn", "--epochs", "1", "--bs", "64", "--device", "cpu",
+                   "--quiet", "--out", str(out)])
+    assert rc in (0, None)
+    z = np.load(out/"detection_stats.npz")
+    want = corrupted_train_labels(ds, NoiseSpec("idn", 0.2, 0), 4)
+    np.testing.assert_array_equal(z["given"], want)
+    assert (z["given"] != z["true"]).sum() == round(0.2 * len(want))
+    params = __import__("json").loads((out/"params.json").read_text())
+    assert params["noise"] == "idn"

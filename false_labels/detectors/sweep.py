@@ -14,7 +14,9 @@ from ..core import OutputExistsError, atomic_json, atomic_write, check_inputs, m
 from ..training.learner import check_fit_args
 from ..noise.corrupt import check_ratio, label_precision, label_recall
 from ..training.kfold import FitPredict
-from .pipeline import (DetectionOptions, check_detection_options, check_sharp_options, check_training, detection_params, labels_of,
+from ..noise.spec import noise_spec
+from ..data.labels import run_labels
+from .pipeline import (DetectionOptions, check_detection_options, check_sharp_options, check_training, detection_params,
                                     parse_methods, prepare_loaders, run_detection, save_chart)
 
 # %% auto #0
@@ -93,7 +95,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
         frames = []
         for r in rs:
             folder = _ratio_dir(out, r)
-            labels = labels_of(ds, dls, task, noise, r, seed, None, None, dict(noise_kw))
+            labels = run_labels(ds, dls.train.ids.cpu().numpy(), task, noise_spec(noise, ratio=r, seed=seed, **noise_kw))
             fp = base.with_labels(labels.given)
             run = opts["run"] or (find_run(sweep, task, noise, r, seed, opts["arch"]) if sweep else None)
             call = dict(opts, data=data, out=folder, task=task, noise=noise, ratio=r, seed=seed, labels_csv=None,

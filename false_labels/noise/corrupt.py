@@ -10,14 +10,13 @@ import heapq
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import altair as alt
 from ..core import check_choice, check_int
+from .theory import expected_noisy_accuracy, label_precision, label_recall, with_flip_level  # their home is noise.theory
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',
            'hierarchical_noise', 'transition_noise', 'corrupt', 'nested_corrupt', 'corrupt_split', 'noise_matrix',
-           'with_flip_level', 'plot_transition_matrix', 'plot_realised_ratios', 'expected_noisy_accuracy',
-           'label_precision', 'label_recall', 'read_labels_csv', 'compare_labels']
+           'read_labels_csv', 'compare_labels']
 
 # %% ../../nbs/noise/20_corrupt.ipynb #6c2042d3
 _M32 = 0xFFFFFFFF
@@ -487,105 +486,6 @@ def noise_matrix(kind:str, # one of NOISE_KINDS
     for c in np.flatnonzero(elig):
         M[c, c] = 1 - q; M[c, cands[c]] += q / len(cands[c])
     return M
-
-# %% ../../nbs/noise/20_corrupt.ipynb #16e301a5
-def with_flip_level(T, # (C, C) transition matrix (rows sum to 1)
-                    rate:float, # the share of labels it should flip
-                    priors=None, # class frequencies (default uniform)
-                   )->np.ndarray:
-    "`T` with its off-diagonal mass scaled so that it flips `rate` of the labels (capped where a row would go negative)."
-    T = np.asarray(T, np.float64); C = len(T)
-    p = np.full(C, 1 / C) if priors is None else np.asarray(priors, np.float64) / np.sum(priors)
-    off = 1 - np.diag(T)
-    s = float(rate) / max(float(p @ off), 1e-12)
-    return np.eye(C) + min(s, 1 / max(off.max(), 1e-12)) * (T - np.eye(C))
-
-# %% ../../nbs/noise/20_corrupt.ipynb #9ffbab93
-def plot_transition_matrix(T, # C x C matrix (array or DataFrame), rows = true class
-                           classes=None, # class names (default: the DataFrame's index, or 0..C-1)
-                           title:str='P(given label | true class)', # chart title
-                           fmt:str='.2f', # number format of the non-zero cell values ('' to hide them)
-                           size:int=22, # pixels per cell
-                          )->alt.Chart:
-    "Heat map of a transition matrix with its values; returns an altair chart (not displayed)."
-    if isinstance(T, pd.DataFrame): classes, T = (classes if classes is not None else list(T.index)), T.values
-    T = np.asarray(T, float)
-    names = [str(c) for c in (classes if classes is not None else range(len(T)))]
-    df = pd.DataFrame([dict(true=names[i], given=names[j], p=T[i, j]) for i in range(len(T)) for j in range(len(T))]).dropna()
-    base = alt.Chart(df).encode(x=alt.X('given:N', sort=names, title='given label'), y=alt.Y('true:N', sort=names, title='true class'))
-    rect = base.mark_rect().encode(color=alt.Color('p:Q', scale=alt.Scale(domain=[0, 1], scheme='blues', type='sqrt'), title='p'),
-                                   tooltip=['true', 'given', alt.Tooltip('p:Q', format='.4f')])
-    chart = rect
-    if fmt:
-        text = base.transform_filter('datum.p > 0').mark_text(fontSize=max(7, min(12, size // 3))).encode(
-            text=alt.Text('p:Q', format=fmt), color=alt.condition('datum.p > 0.5', alt.value('white'), alt.value('black')))
-        chart = rect + text
-    return chart.properties(title=title, width=size * len(names), height=size * len(names))
-
-# %% ../../nbs/noise/20_corrupt.ipynb #8f68d1e3
-def plot_realised_ratios(requested, # requested ratios (or a DataFrame with columns requested, realised[, group])
-                         realised=None, # realised ratios, same length
-                         group=None, # optional group per point (e.g. the generator), drawn as colours
-                         relative:bool=False, # plot realised/requested on a log ratio axis (1 = exact)
-                         title:str|None=None, # chart title
-                        )->alt.Chart:
-    "Realised against requested noise ratio, with the exact line for reference; returns an altair chart."
-    if isinstance(requested, pd.DataFrame): df = requested.rename(columns={'generator': 'group'}).copy()
-    else: df = pd.DataFrame(dict(requested=np.asarray(requested, float), realised=np.asarray(realised, float)))
-    if group is not None: df['group'] = list(group)
-    if 'group' not in df: df['group'] = 'realised'
-    x = alt.X('requested:Q', title='requested ratio')
-    if relative:
-        df = df[df.requested > 0].assign(y=lambda d: d.realised / d.requested)
-        x = alt.X('requested:Q', title='requested ratio (log scale)', scale=alt.Scale(type='log'))
-        ref = pd.DataFrame(dict(requested=[df.requested.min(), df.requested.max()], y=[1.0, 1.0]))
-        ytitle, title = 'realised / requested', title or 'realised / requested noise ratio (1 = exact)'
-    else:
-        hi = float(max(df.requested.max(), df.realised.max(), 1e-3))
-        df, ref = df.assign(y=df.realised), pd.DataFrame(dict(requested=[0, hi], y=[0, hi]))
-        ytitle, title = 'realised ratio (share of labels changed)', title or 'realised vs requested noise ratio'
-    line = alt.Chart(ref).mark_line(strokeDash=[4, 4], color='gray').encode(x=x, y='y:Q')
-    pts = alt.Chart(df).mark_line(point=True).encode(
-        x=x, y=alt.Y('y:Q', title=ytitle), color=alt.Color('group:N', title=None),
-        tooltip=['group', 'requested', alt.Tooltip('realised:Q', format='.4f')])
-    return (line + pts).properties(title=title, width=360, height=300)
-
-# %% ../../nbs/noise/20_corrupt.ipynb #b1821123
-def _check_eps(eps):
-    "Noise rate(s) as floats; each in [0, 1) (NaN inside an array passes through as NaN; a lone NaN is refused)."
-    try: e = np.asarray(eps, float)
-    except (TypeError, ValueError): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)") from None
-    if e.ndim == 0 and np.isnan(e): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)")
-    if np.any(~np.isnan(e) & ~((e >= 0) & (e < 1))): raise ValueError(f"noise rate {eps!r} is outside [0, 1)")
-    return e
-
-def _k(n_classes:int, kind:str)->int:
-    check_choice('theory kind', kind, ('sym', 'pair'))
-    if int(n_classes) < 2: raise ValueError(f"n_classes must be at least 2, got {n_classes!r}")
-    return int(n_classes) - 1 if kind == 'sym' else 1
-
-def _out(x, eps): return float(x) if np.ndim(eps) == 0 else x
-
-def expected_noisy_accuracy(eps, # noise rate(s) in [0, 1)
-                            n_classes:int, # number of classes C
-                            kind:str='sym', # 'sym' or 'pair'
-                           ):
-    "Held-out accuracy against noisy labels of a model that learned the noise: (1-e)^2 + e^2/k (Chen et al. 2019)."
-    e, k = _check_eps(eps), _k(n_classes, kind)
-    return _out((1 - e) ** 2 + e ** 2 / k, eps)
-
-def label_precision(eps, # noise rate(s) in [0, 1)
-                    n_classes:int, # number of classes C
-                    kind:str='sym', # 'sym' or 'pair'
-                   ):
-    "Share of correct labels among samples whose prediction equals their label: (1-e)^2 / ((1-e)^2 + e^2/k)."
-    e, k = _check_eps(eps), _k(n_classes, kind)
-    return _out((1 - e) ** 2 / ((1 - e) ** 2 + e ** 2 / k), eps)
-
-def label_recall(eps, # noise rate(s) in [0, 1)
-                ):
-    "Share of correctly labelled samples kept by 'prediction equals label': 1 - e."
-    return _out(1 - _check_eps(eps), eps)
 
 # %% ../../nbs/noise/20_corrupt.ipynb #f69fbb49
 _ID_COLS, _LABEL_COLS = ('id', 'path', 'file', 'filename', 'image', 'image_id', 'key'), ('label', 'given', 'noisy_label', 'class', 'index')

@@ -7,8 +7,7 @@ Docs: https://false-labels.github.io/false_labels/training/loaders.html.md"""
 # %% ../../nbs/training/30_loaders.ipynb #d6e0a75f
 from __future__ import annotations
 import math, warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -20,15 +19,15 @@ from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
 from ..core import BINARY_PREFIX, check_choice, task_classes
-from ..data.formats import SYSTEM_DIRS, fit_square, import_images
-from ..data.dataset import SPLITS, Dataset, load_dataset, stratified_splits, task_spec
-from ..noise.corrupt import corrupt, read_labels_csv
-from ..noise.instance import INSTANCE_NOISE_KINDS, instance_noise
+from ..data.formats import import_images
+from ..data.dataset import SPLITS, Dataset, load_dataset, task_spec
+from ..data.labels import noise_for, noisy_labels, served_labels
+from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
-__all__ = ['PAD_MODES', 'IMAGE_EXTS', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment',
-           'fits_on_device', 'ImageStore', 'TensorDL', 'from_image_folder', 'as_dataset', 'NoiseInfo',
-           'NoisyDataLoaders', 'channel_stats', 'with_task', 'instance_noisy_labels', 'dataloaders']
+__all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment', 'fits_on_device',
+           'ImageStore', 'BatchOptions', 'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders',
+           'channel_stats', 'with_task', 'dataloaders']
 
 # %% ../../nbs/training/30_loaders.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
@@ -200,6 +199,31 @@ class _SplitView:
         sid = int(self.dl.ids[i])
         return torch.from_numpy(np.array(self.dl.store.host[sid])), int(self.dl.labels[i])
 
+# %% ../../nbs/training/30_loaders.ipynb #5509d508
+@dataclass
+class BatchOptions:
+    "How a `TensorDL` makes its batches besides order and size: augmentation, normalisation, memory layout, ids."
+    flip: bool = True # with `augment`: mirror half the images left-right
+    max_shift: int|None = None # with `augment`: largest shift in pixels (None: size // 8)
+    pad_mode: str = "reflect" # fill for shifted-in pixels: reflect, replicate, zeros
+    mean: tuple = (0.5, 0.5, 0.5) # per-channel mean of x in [0, 1]
+    std: tuple = (0.25, 0.25, 0.25) # per-channel std of x in [0, 1]
+    channels_last: bool|None = None # NHWC memory layout (None: on CUDA)
+    with_ids: bool = False # yield (x, y, ids) instead of (x, y)
+
+# %% ../../nbs/training/30_loaders.ipynb #5fe32862
+@dataclass
+class LoaderOptions(BatchOptions):
+    "`BatchOptions` plus what `dataloaders` decides for all three loaders (its `mean` and `std` come from `normalize`)."
+    val_bs: int|None = None # batch size of valid/test (None: 2 * bs)
+    resident: bool|None = None # None: images on the device if they fit, else streamed; False: always stream
+    normalize: str|None = "dataset" # normalisation statistics: 'dataset' (measured on training images), 'imagenet', or None
+
+def _split_options(cls, kw:dict)->tuple:
+    "(the fields of dataclass `cls` found in `kw`, the rest of `kw`)."
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in kw.items() if k in names}, {k: v for k, v in kw.items() if k not in names}
+
 # %% ../../nbs/training/30_loaders.ipynb #bcc2bd31
 class TensorDL:
     "A fastai-compatible loader that slices normalised, augmented batches out of an `ImageStore`."
@@ -212,19 +236,16 @@ class TensorDL:
                  shuffle:bool=False, # new order every epoch
                  drop_last:bool=False, # drop the last incomplete batch
                  augment:bool=False, # random flips and shifts
-                 flip:bool=True, # with `augment`: mirror half the images left-right
-                 max_shift:int|None=None, # with `augment`: largest shift in pixels (None: size // 8)
-                 pad_mode:str="reflect", # fill for shifted-in pixels: reflect, replicate, zeros
-                 mean=(0.5, 0.5, 0.5), # per-channel mean of x in [0, 1]
-                 std=(0.25, 0.25, 0.25), # per-channel std of x in [0, 1]
                  vocab:list|None=None, # class names
                  true_labels=None, # (n,) clean labels, to mark corrupted samples in `show_batch`
                  seed:int=0, # seed of shuffling and augmentation
-                 channels_last:bool|None=None, # NHWC memory layout (None: on CUDA)
-                 with_ids:bool=False, # yield (x, y, ids) instead of (x, y)
+                 opts:BatchOptions|None=None, # augmentation, normalisation, layout, ids (default `BatchOptions()`)
                  after_batch=None, # extra fastai batch transforms (run after normalisation)
                  tfms_split:int|None=None, # fastai split_idx for `after_batch` (0 train, 1 valid); None: 0 if augment
+                 **kw, # `BatchOptions` fields, each set on `opts`: flip, max_shift, pad_mode, mean, std, channels_last, with_ids
                 ):
+        b = BatchOptions(**{**asdict(opts or BatchOptions()), **kw})
+        flip, max_shift, pad_mode, mean, std, channels_last, with_ids = b.flip, b.max_shift, b.pad_mode, b.mean, b.std, b.channels_last, b.with_ids
         check_choice("pad_mode", pad_mode, PAD_MODES)
         self.store, self.bs, self.shuffle, self.drop_last = store, int(bs), shuffle, drop_last
         if self.bs < 1: raise ValueError(f"batch size {bs!r} must be >= 1")
@@ -405,68 +426,7 @@ class TensorDL:
         return (f"TensorDL({self.n} samples, bs={self.bs}, {len(self)} batches, shuffle={self.shuffle}, "
                 f"augment={self.augment}, {'resident' if self.store.resident else 'streamed'} on {self._device})")
 
-# %% ../../nbs/training/30_loaders.ipynb #2b9c9557
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-def _read_image(path:Path, size:int)->np.ndarray:
-    import cv2
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if im is None: raise ValueError(f"cannot read image {str(path)!r}")
-    return np.ascontiguousarray(fit_square(im, size)[:, :, ::-1])   # the import's resize policy, BGR -> RGB
-
-def _scan_split(folder:Path)->list:
-    "(relative class folder name, file) pairs of one split folder."
-    return [(c.name, f) for c in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SYSTEM_DIRS)
-            for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")
-            and not set(f.relative_to(c).parts) & set(SYSTEM_DIRS)]
-
-def _first_size(path:Path)->int:
-    import cv2
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if im is None: raise ValueError(f"cannot read image {str(path)!r}")
-    return int(min(im.shape[:2]))
-
 # %% ../../nbs/training/30_loaders.ipynb #9ff9e28c
-def from_image_folder(root:str|Path, # folder with train/<class>/ (and optional valid|val/, test/)
-                      size:int|None=None, # square side of the stored images (None: shorter side of the first image)
-                      labels_csv:str|Path|None=None, # CSV (path, label) of given training labels
-                      valid_pct:float=0.1, # share of train/ used for validation when there is no valid/ folder
-                      test_pct:float=0.2, # share of train/ used for testing when there is no test/ folder
-                      seed:int=0, # seed of the carved-out splits
-                      workers:int=8, # decoding threads
-                     )->Dataset:
-    "A `Dataset` (task 'label') read from an ImageFolder-style tree."
-    root = Path(root)
-    if not (root/"train").is_dir():
-        raise ValueError(f"{str(root)!r} is not an image folder: expected {str(root/'train')!r} with one sub-folder per class")
-    parts = {"train": _scan_split(root/"train")}
-    for name, cands in (("valid", ("valid", "val")), ("test", ("test",))):
-        d = next((root/c for c in cands if (root/c).is_dir()), None)
-        if d is not None: parts[name] = _scan_split(d)
-    classes = sorted({c for c, _ in parts["train"]})
-    if not parts["train"]: raise ValueError(f"no images found under {str(root/'train')!r} (extensions {', '.join(IMAGE_EXTS)})")
-    for name, items in parts.items():
-        extra = sorted({c for c, _ in items} - set(classes))
-        if extra: raise ValueError(f"{name}/ has class folder {extra[0]!r} that train/ lacks; train classes: {', '.join(classes)}")
-    files = [f for items in parts.values() for _, f in items]
-    labels = np.array([classes.index(c) for items in parts.values() for c, _ in items], dtype=np.int64)
-    split = np.array([name for name, items in parts.items() for _ in items], dtype=object)
-    if "valid" not in parts or "test" not in parts:
-        tr = np.flatnonzero(split == "train")
-        v, t = (valid_pct if "valid" not in parts else 0.), (test_pct if "test" not in parts else 0.)
-        split[tr] = stratified_splits(labels[tr], (1 - v - t, v, t), seed)
-    size = int(size or _first_size(files[0]))
-    with ThreadPoolExecutor(workers) as ex: images = np.stack(list(ex.map(lambda f: _read_image(f, size), files)))
-    ds = Dataset.from_arrays(images, labels, classes, splits=list(split), seed=seed)
-    ds.manifest["file"] = [f.relative_to(root).as_posix() for f in files]
-    if labels_csv is not None:
-        n_tr = len(parts["train"])
-        given = labels.copy()
-        given[:n_tr] = read_labels_csv(labels_csv, ids=list(ds.manifest["file"][:n_tr]), classes=classes)
-        ds.manifest["given"] = given
-    ds.path, ds.card["source"] = root, dict(kind="image_folder", root=str(root), labels_csv=str(labels_csv) if labels_csv else None)
-    return ds
-
 def as_dataset(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
                size:int|None=None, # image side for imported sources
                labels_csv:str|Path|None=None, # given training labels (CSV: file|path|id, label); same as `labels`
@@ -550,14 +510,6 @@ def _norm_stats(normalize, images, train_ids)->tuple:
     if normalize is None: return (0., 0., 0.), (1., 1., 1.)
     return channel_stats(images, train_ids)
 
-def _parents(ds:Dataset)->np.ndarray|None:
-    "The 14 -> 4 class map read off a generated dataset's labels (None if it lacks either task)."
-    if not {4, 14} <= set(ds.tasks): return None
-    l14, l4 = ds.labels(14), ds.labels(4)
-    parents = np.full(ds.n_classes(14), -1, dtype=np.int64)
-    parents[l14] = l4
-    return parents
-
 def _task_of(ds:Dataset, task):
     if isinstance(task, str) and task.isdigit(): task = int(task)
     tasks = ds.tasks
@@ -580,78 +532,53 @@ def with_task(ds:Dataset, # the dataset
     card = {**ds.card, "tasks": {**ds.card["tasks"], task: task_spec(col, names)}}
     return Dataset(ds.images, m, card, ds.path)
 
-# %% ../../nbs/training/30_loaders.ipynb #adb12bfc
-def instance_noisy_labels(ds:Dataset, # the dataset (its images feed 'idn')
-                          labels, # (n,) labels to corrupt
-                          ids, # (n,) their sample ids (rows of the images and of `probs`)
-                          ratio:float, kind:str, n_classes:int, seed:int,
-                          probs=None, # 'confusion': (N_all, C) probabilities indexed by sample id, or a .npy file of them
-                          **kw, # side, flip_centre, norm_std, temperature (`noise_instance.instance_noise`)
-                         )->np.ndarray:
-    "Labels corrupted with instance-dependent noise `kind` ('idn' or 'confusion'), exactly and nested over ratios."
-    ids = np.asarray(ids)
-    if probs is not None:
-        p = np.load(probs) if isinstance(probs, (str, Path)) else np.asarray(probs)
-        if p.ndim != 2 or len(p) != len(ds.manifest):
-            raise ValueError(f"probs must have one row per sample of the dataset ({len(ds.manifest)}), got shape {p.shape}")
-        probs = p[ids]
-    images = ds.images[np.sort(ids)][np.argsort(np.argsort(ids))] if kind == "idn" else None
-    return instance_noise(np.asarray(labels), ratio, kind, n_classes, seed, images=images, probs=probs, **kw)[0]
-
-
 # %% ../../nbs/training/30_loaders.ipynb #55bce30e
 def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
                 task=14, # which labelling: 4 or 14 for generated data, 'label' for others; 'binary:<class>': one class against the rest
-                noise:str="sym", # noise kind (see `noise.NOISE_KINDS`), or instance-dependent: idn, confusion (`noise_instance`)
-                ratio:float=0.0, # share of training labels to corrupt
-                seed:int=0, # seed of the corruption, the shuffling and the augmentation
+                noise:NoiseSpec|str="sym", # a `NoiseSpec`, or a noise kind (`noise.NOISE_KINDS`, or instance-dependent idn, confusion)
+                ratio:float|None=None, # share of training labels to corrupt (None: the spec's own; 0 with a kind name)
+                seed:int=0, # seed of the shuffling and the augmentation, and of the corruption unless the spec has its own
                 bs:int=256, # batch size
                 device="auto", # 'auto', 'cpu', 'cuda' (falls back to CPU with a warning), 'cuda!' (strict)
                 size:int|None=None, # side to resize the images to (None: as stored)
                 augment:bool=True, # random flips and shifts on the training split
                 corrupt_valid:bool=False, # corrupt the validation labels too (other seed)
-                val_bs:int|None=None, # batch size of valid/test (None: 2 * bs)
-                resident:bool|None=None, # None: on the device if it fits, else streamed; False: always stream
-                max_shift:int|None=None, # largest augmentation shift (None: size // 8)
-                pad_mode:str="reflect", # reflect, replicate or zeros
-                normalize:str|None="dataset", # 'dataset' statistics, 'imagenet', or None
-                channels_last:bool|None=None, # NHWC memory layout (None: on CUDA)
-                with_ids:bool=False, # batches are (x, y, ids)
+                opts:LoaderOptions|None=None, # batches, normalisation, residency (default `LoaderOptions()`)
                 labels_csv=None, # given training labels for an image folder (CSV: path, label)
-                **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
+                **kw, # `LoaderOptions` fields (val_bs, resident, max_shift, pad_mode, normalize, channels_last, with_ids) and `NoiseSpec` fields (mapping, T, parents, side, ...)
                )->NoisyDataLoaders:
     "fastai DataLoaders (train, valid, test) over device-resident images, with noisy training labels."
+    o, noise_kw = _split_options(LoaderOptions, kw)
+    o = LoaderOptions(**{**asdict(opts or LoaderOptions()), **o})
+    spec = noise_spec(noise, ratio=ratio, **noise_kw)
     ds = with_task(as_dataset(ds, size=size, labels_csv=labels_csv), task)
     task, dev = _task_of(ds, task), pick_device(device)
     n_classes, classes = ds.n_classes(task), ds.classes(task)
     labels = ds.labels(task)
-    given_all = ds.manifest["given"].to_numpy(np.int64) if "given" in ds.manifest else labels
+    given_all = served_labels(ds, task)
     split = {s: ds.split_idx(s) for s in SPLITS}
     for s in SPLITS:
         if len(split[s]) == 0: raise ValueError(f"the dataset has no {s!r} samples; every split is needed (test stays clean)")
-    if str(noise).startswith("hier") and "parents" not in noise_kw and task == 14 and _parents(ds) is not None:
-        noise_kw["parents"] = _parents(ds)
+    spec = noise_for(ds, task, spec)
+    base = seed if spec.seed is None else spec.seed
     tr, va, te = split["train"], split["valid"], split["test"]
-    def noisy(lab, ids, s):
-        t = lambda a: torch.as_tensor(a, device=dev)
-        if noise in INSTANCE_NOISE_KINDS: return t(instance_noisy_labels(ds, lab, ids, ratio, noise, n_classes, s, **noise_kw))
-        return corrupt(t(lab), ratio, noise, n_classes=n_classes, seed=s, ids=t(ids), classes=classes, **noise_kw)[0]
-    train_given = noisy(given_all[tr], tr, seed)
-    valid_given = noisy(given_all[va], va, seed + 1) if corrupt_valid else torch.as_tensor(labels[va], device=dev)
-    test_seed = seed + 1_000_003
+    t = lambda a: torch.as_tensor(a, device=dev)
+    noisy = lambda lab, ids, s: t(noisy_labels(ds, t(lab), t(ids), spec, task, s))   # class-level kinds: on the device
+    train_given = noisy(given_all[tr], tr, base)
+    valid_given = noisy(given_all[va], va, base + 1) if corrupt_valid else t(labels[va])
+    test_seed = base + 1_000_003
     test_noisy = noisy(labels[te], te, test_seed)
-    store = ImageStore(ds.images, dev, size=size, resident=resident)
-    mean, std = _norm_stats(normalize, ds.images, tr)
-    common = dict(mean=mean, std=std, vocab=classes, seed=seed, pad_mode=pad_mode, max_shift=max_shift,
-                  channels_last=channels_last, with_ids=with_ids)
-    vbs = val_bs or 2 * bs
+    store = ImageStore(ds.images, dev, size=size, resident=o.resident)
+    mean, std = _norm_stats(o.normalize, ds.images, tr)
+    batch = BatchOptions(**{f.name: getattr(o, f.name) for f in fields(BatchOptions)})
+    batch.mean, batch.std = mean, std
+    vbs = o.val_bs or 2 * bs
     train = TensorDL(store, tr, train_given, bs=bs, shuffle=True, drop_last=len(tr) > bs, augment=augment,
-                     true_labels=labels[tr], **common)
-    valid = TensorDL(store, va, valid_given, bs=vbs, true_labels=labels[va], **common)
-    test = TensorDL(store, te, labels[te], bs=vbs, **common)
+                     true_labels=labels[tr], vocab=classes, seed=seed, opts=batch)
+    valid = TensorDL(store, va, valid_given, bs=vbs, true_labels=labels[va], vocab=classes, seed=seed, opts=batch)
+    test = TensorDL(store, te, labels[te], bs=vbs, vocab=classes, seed=seed, opts=batch)
     given_np = train_given.cpu().numpy()
-    info = NoiseInfo(task=task, classes=classes, kind=noise, ratio=float(ratio), seed=seed, ids=tr, given=given_np,
+    info = NoiseInfo(task=task, classes=classes, kind=spec.kind, ratio=float(spec.ratio), seed=base, ids=tr, given=given_np,
                      true=labels[tr], corrupted=given_np != labels[tr], valid_given=valid_given.cpu().numpy(),
-                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed,
-                     noise_kw={k: v for k, v in noise_kw.items()})
+                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed, noise_kw=spec.kw())
     return NoisyDataLoaders(train, valid, test, info=info, path=ds.path or ".", device=dev)
