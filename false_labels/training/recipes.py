@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from ..core import check_choice
 
 # %% auto #0
-__all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'Recipe', 'auto_recipe', 'resolve_recipe', 'data_facts',
-           'device_type']
+__all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'Recipe', 'auto_recipe',
+           'resolve_recipe', 'data_facts', 'device_type']
 
 # %% ../../nbs/training/33_recipes.ipynb #d17f63f5
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Recipe:
 # %% ../../nbs/training/33_recipes.ipynb #12ca6e55
 RECIPES = dict(
     cpu_small=Recipe("cpu_net_small", 30, 32, "adamw", note="reasoned (AdamW, small batches: many steps, no lr scaling); bench_recipes.py to confirm"),
-    cpu_photo=Recipe("cpu_net", 15, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="learn.CPU_PHOTO_RECIPE; bench_cifar.py: 78.4 % on 10,000 CIFAR photos"),
-    study=Recipe("cpu_net_small", 10, 64, "adamw", note="learn.STUDY_RECIPE's training settings (bench_cpu_recipe.py)"),
+    cpu_photo=Recipe("cpu_net", 15, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="CPU_PHOTO_RECIPE; bench_cifar.py: 78.4 % on 10,000 CIFAR photos"),
+    study=Recipe("cpu_net_small", 10, 64, "adamw", note="STUDY_RECIPE's training settings (bench_cpu_recipe.py)"),
     gpu=Recipe("resnet18_cifar", 30, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="common CIFAR practice; not benchmarked here"),
     gpu_large=Recipe("resnet18", 20, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="common practice; not benchmarked here"),
     classic=Recipe("resnet18", 5, 256, "sgd", note="the defaults before recipes"),
@@ -44,6 +44,17 @@ RECIPES = dict(
 RECIPE_NAMES = ("auto",) + tuple(RECIPES)
 SMALL_DATA = 2000   # fewer training images than this: the small-data recipe
 SMALL_SIDE = 24     # images smaller than this are generated-style thumbnails
+
+# %% ../../nbs/training/33_recipes.ipynb #9b514584
+# The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
+# plus batch size and one-cycle epochs.
+CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="sgd", bs=256, epochs=15, precision="auto")
+
+# The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
+# (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
+STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="cpu_net_small", loss="ce", opt="adamw", bs=64, epochs=10,
+                    precision="auto", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2)
+
 
 # %% ../../nbs/training/33_recipes.ipynb #fbffe30b
 def auto_recipe(device:str, # 'cpu' or 'cuda' (the device type the run will use)
