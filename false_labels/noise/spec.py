@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import numpy as np
-from .corrupt import corrupt
-from .instance import INSTANCE_NOISE_KINDS, instance_noise
 
 # %% auto #0
 __all__ = ['NoiseSpec', 'noise_spec']
@@ -34,6 +32,7 @@ class NoiseSpec:
     @property
     def instance(self)->bool:
         "Whether the kind is instance-dependent (`noise.instance`)."
+        from false_labels.noise.instance import INSTANCE_NOISE_KINDS     # here: a spec alone (the CLI's options) imports no scipy
         return self.kind in INSTANCE_NOISE_KINDS
 
     def kw(self)->dict:
@@ -50,6 +49,8 @@ class NoiseSpec:
               probs=None, # 'confusion': (N, C) probabilities aligned with `labels` (default: the spec's `probs`)
              )->tuple:
         "`(noisy, mask)`: `labels` corrupted as this spec says; class-level kinds keep the input's type and device."
+        from false_labels.noise.corrupt import corrupt
+        from false_labels.noise.instance import instance_noise
         s = (self.seed or 0) if seed is None else seed
         kw = self.kw()
         if not self.instance: return corrupt(labels, self.ratio, self.kind, n_classes=n_classes, seed=s, ids=ids, classes=classes, **kw)

@@ -32,14 +32,14 @@ from .loaders import NoisyDataLoaders, as_dataset, dataloaders, pick_device, wit
 from .checks import learning_check
 from .archs import ARCHS, PretrainedWeightsMissing, arch_names, get_arch, make_model
 from .losses import LOSSES, CrossEntropy, NoisyLabelLoss, make_loss
-from .recipes import CPU_PHOTO_RECIPE, RECIPES, STUDY_RECIPE, Recipe
+from .recipes import CPU_PHOTO_RECIPE, RECIPES, STUDY_RECIPE, Recipe, RunOptions
 from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'OPTS', 'MAX_LR_SCALE', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr', 'Autocast',
            'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger', 'SampleStats',
            'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'Checkpoints',
-           'check_fit_args', 'RunOptions', 'run_settings', 'train_run', 'load_model']
+           'check_fit_args', 'run_settings', 'train_run', 'load_model']
 
 # %% ../../nbs/training/31_learner.ipynb #f3c60089
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -343,26 +343,11 @@ def check_fit_args(epochs=1, # one-cycle epochs: an integer >= 1
     if size is not None: check_int("size", size, 1, MAX_SIZE)
     return check_int("epochs", epochs, 1), check_int("bs", bs, 1), check_int("seed", seed, 0)
 
-# %% ../../nbs/training/31_learner.ipynb #ed484349
-@dataclass
-class RunOptions:
-    "A training run's settings besides its recipe, its noise, its data and its seed."
-    size: int|None = None # image side (None: as stored)
-    pretrained: bool = False # ImageNet weights from the local torch cache
-    wd: float|None = None # weight decay (None: the optimiser's default)
-    compile: bool = False # torch.compile the model
-    track_samples: bool = True # per-sample loss and margin at every epoch
-    corrupt_valid: bool = False # corrupt the validation labels too
-    checkpoint_every: int|None = None # also save the model every N epochs (checkpoints/epoch_NNN.pth)
-    verbose: bool = False # print one line per epoch
-    labels_csv: object = None # given training labels for an image folder (CSV: path, label); as `labels`
-    recipe_info: dict|None = None # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
-
 # %% ../../nbs/training/31_learner.ipynb #489b9fbe
 def run_settings(recipe:Recipe|None=None, # the training recipe (None: `RECIPES['classic']`, the defaults before recipes)
                  noise:NoiseSpec|str|None=None, # a `NoiseSpec` or a kind (None: no noise)
                  opts:RunOptions|None=None, # the other settings (None: `RunOptions()`)
-                 **overrides, # single fields of any of the three, by name; `loss` without `loss_kw` drops the recipe's loss parameters
+                 **overrides, # single fields of any of the three, by name; another `loss` without `loss_kw` drops the recipe's loss parameters
                 )->tuple:
     "(Recipe, NoiseSpec, RunOptions) of a run, `overrides` applied; an unknown name is refused."
     names = lambda cls: [f.name for f in fields(cls) if f.name not in ("note", "kind")]   # a kind is `noise`; a note is no setting
@@ -370,10 +355,10 @@ def run_settings(recipe:Recipe|None=None, # the training recipe (None: `RECIPES[
     if bad: raise TypeError(f"train_run() got unexpected keyword argument(s) {', '.join(bad)}")
     pick = lambda cls: {k: overrides.pop(k) for k in names(cls) if k in overrides}
     r, o = pick(Recipe), pick(RunOptions)
-    if "loss" in r and "loss_kw" not in r: r["loss_kw"] = {}                    # another loss: not the recipe's loss parameters
+    base = recipe or RECIPES["classic"]
+    if r.get("loss", base.loss) != base.loss and "loss_kw" not in r: r["loss_kw"] = {}     # another loss: not the recipe's loss parameters
     if "loss_kw" in r and r["loss_kw"] is None: r["loss_kw"] = {}
-    recipe = replace(recipe or RECIPES["classic"], **r)
-    return recipe, noise_spec(NoiseSpec() if noise is None else noise, **overrides), replace(opts or RunOptions(), **o)
+    return replace(base, **r), noise_spec(NoiseSpec() if noise is None else noise, **overrides), replace(opts or RunOptions(), **o)
 
 # %% ../../nbs/training/31_learner.ipynb #7507e657
 def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compile:bool, track_samples:bool, cbs, spec:NoiseSpec)->dict:
@@ -428,7 +413,7 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
               recipe:Recipe|None=None, # arch, epochs, bs, opt, lr, loss, loss_kw, precision, augment (None: `RECIPES['classic']`: resnet18, 5 epochs, batch 256, SGD, ce)
-              noise:NoiseSpec|str|None=None, # the noise: a `NoiseSpec`, or a kind with `ratio=` and its parameters as overrides (None: none; a spec's seed None: the run's)
+              noise:NoiseSpec|str="sym", # the noise: a `NoiseSpec`, or a kind with `ratio=` and its parameters as overrides (ratio 0 by default; a spec's seed None: the run's)
               opts:RunOptions|None=None, # the run's other settings: size, pretrained, wd, compile, track_samples, corrupt_valid, checkpoint_every, verbose, ...
               task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label'); 'binary:<class>': one class against the rest
               labels=None, # training labels: a label set name of the dataset or a CSV (None: its given set)

@@ -11,7 +11,7 @@ from ..core import check_choice
 
 # %% auto #0
 __all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'Recipe', 'auto_recipe',
-           'resolve_recipe', 'data_facts', 'device_type']
+           'resolve_recipe', 'RunOptions', 'data_facts', 'device_type']
 
 # %% ../../nbs/training/33_recipes.ipynb #d17f63f5
 @dataclass(frozen=True)
@@ -87,6 +87,21 @@ def resolve_recipe(name:str="auto", # 'auto' or a name from `RECIPES`
     record = dict(name=name, auto=why is not None, why=why or "named by the user", note=r.note, recipe=r.options(),
                   overridden=sorted(k for k in given if k in r.options()))
     return opts, record
+
+# %% ../../nbs/training/33_recipes.ipynb #03eae178
+@dataclass
+class RunOptions:
+    "A training run's settings besides its recipe, its noise, its data and its seed."
+    size: int|None = None # image side (None: as stored)
+    pretrained: bool = False # ImageNet weights from the local torch cache
+    wd: float|None = None # weight decay (None: the optimiser's default)
+    compile: bool = False # torch.compile the model
+    track_samples: bool = True # per-sample loss and margin at every epoch
+    corrupt_valid: bool = False # corrupt the validation labels too
+    checkpoint_every: int|None = None # also save the model every N epochs (checkpoints/epoch_NNN.pth)
+    verbose: bool = False # print one line per epoch
+    labels_csv: object = None # given training labels for an image folder (CSV: path, label); as `labels`
+    recipe_info: dict|None = None # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
 
 # %% ../../nbs/training/33_recipes.ipynb #52927ada
 def data_facts(data, # a dataset folder (or a `Dataset`)
