@@ -28,6 +28,7 @@ def _k(n_classes:int, kind:str)->int:
 
 def _out(x, eps): return float(x) if np.ndim(eps) == 0 else x
 
+# %% ../../nbs/noise/23_theory.ipynb #56293da8
 def expected_noisy_accuracy(eps, # noise rate(s) in [0, 1)
                             n_classes:int, # number of classes C
                             kind:str='sym', # 'sym' or 'pair'
@@ -36,6 +37,7 @@ def expected_noisy_accuracy(eps, # noise rate(s) in [0, 1)
     e, k = _check_eps(eps), _k(n_classes, kind)
     return _out((1 - e) ** 2 + e ** 2 / k, eps)
 
+# %% ../../nbs/noise/23_theory.ipynb #973d3444
 def label_precision(eps, # noise rate(s) in [0, 1)
                     n_classes:int, # number of classes C
                     kind:str='sym', # 'sym' or 'pair'
@@ -44,6 +46,7 @@ def label_precision(eps, # noise rate(s) in [0, 1)
     e, k = _check_eps(eps), _k(n_classes, kind)
     return _out((1 - e) ** 2 / ((1 - e) ** 2 + e ** 2 / k), eps)
 
+# %% ../../nbs/noise/23_theory.ipynb #019c7f6f
 def label_recall(eps, # noise rate(s) in [0, 1)
                 ):
     "Share of correctly labelled samples kept by 'prediction equals label': 1 - e."

@@ -56,6 +56,7 @@ def cpu_bf16_supported()->bool:
     except OSError: return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
+# %% ../../nbs/training/31_learner.ipynb #463dd65d
 def resolve_precision(precision:str, # auto, fp32, bf16 or fp16
                       device, # the training device
                      )->str:
@@ -68,6 +69,7 @@ def resolve_precision(precision:str, # auto, fp32, bf16 or fp16
     if precision == "fp16" and dev.type != "cuda": raise ValueError("precision 'fp16' needs a CUDA device; use 'fp32' or 'bf16'")
     return precision
 
+# %% ../../nbs/training/31_learner.ipynb #8667ed3c
 def make_opt(opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
              wd:float|None=None, # weight decay (None: 5e-4 for SGD, 0.05 for AdamW)
             )->Callable:
@@ -78,6 +80,7 @@ def make_opt(opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
                                                  weight_decay=5e-4 if wd is None else wd))
     return partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=0.05 if wd is None else wd))
 
+# %% ../../nbs/training/31_learner.ipynb #dc2b8c0f
 MAX_LR_SCALE = 4   # SGD's learning rate grows linearly with the batch size up to 4x its value at 256 (a batch of 1024), no further
 
 def default_lr(arch:str, opt:str="sgd", bs:int=256, pretrained:bool=False)->float:
@@ -100,6 +103,7 @@ class Autocast(Callback):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
     def context(self): return torch.autocast(self.device_type, dtype=self.dtype)
 
+# %% ../../nbs/training/31_learner.ipynb #cb83b7be
 class _DevSmooth(AvgSmoothLoss):
     def accumulate(self, learn):
         self.count += 1
@@ -117,6 +121,7 @@ class DeviceSmoothLoss(Callback):
         if rec is not None and rec.losses and isinstance(rec.losses[0], torch.Tensor):
             rec.losses = list(torch.stack([l.float() for l in rec.losses]).cpu().unbind())
 
+# %% ../../nbs/training/31_learner.ipynb #01d873f0
 class BatchIds(Callback):
     "Expose the sample ids of the current batch as `learn.batch_ids`."
     order = -5
@@ -165,12 +170,14 @@ def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoade
     if compile: learn.model = torch.compile(model)
     return learn
 
+# %% ../../nbs/training/31_learner.ipynb #b34cd7d4
 def amp_context(learn:Learner):
     "The autocast context the learner trains under (for evaluation passes outside `fit`)."
     if learn.precision == "fp32": return nullcontext()
     dtype = torch.bfloat16 if learn.precision == "bf16" else torch.float16
     return torch.autocast(torch.device(learn.dls.device).type, dtype=dtype)
 
+# %% ../../nbs/training/31_learner.ipynb #56841e5e
 @torch.no_grad()
 def predict_logits(learn:Learner, # the learner whose model to use
                    dl, # a loader (not augmented, not shuffled for aligned results)
@@ -207,6 +214,7 @@ def _test_metrics(y_true:np.ndarray, y_pred:np.ndarray, y_noisy:np.ndarray, clas
         m.update({f"{k}_{c}": float(rep[c][key]) for c in classes})  # per class: precision_<c>, recall_<c>, f1_<c>
     return m, rep
 
+# %% ../../nbs/training/31_learner.ipynb #4ec47db6
 class RunLogger(Callback):
     "After every epoch: evaluate the clean test set; write metrics.csv, class_report/ and TensorBoard scalars."
     order = 70
@@ -241,6 +249,7 @@ class RunLogger(Callback):
                   f"test_acc {row['test_acc']:.4f} ({row['time_s']:.1f}s)", flush=True)
     def after_fit(self): self.writer.close()
 
+# %% ../../nbs/training/31_learner.ipynb #0620f5b0
 class SampleStats(Callback):
     "After every epoch: per-sample loss and logit margin of every training sample (eval pass, no augmentation)."
     order = 60
@@ -280,12 +289,14 @@ def data_hash(ds)->str:
     key = _label_key(ds)
     return base if key is None else stable_hash(dict(data=base, labels=key), 16)
 
+# %% ../../nbs/training/31_learner.ipynb #25a4f683
 def jsonable(v):
     "`v` as JSON can hold it: tensors and arrays become lists."
     if isinstance(v, torch.Tensor): return v.cpu().tolist()
     if isinstance(v, np.ndarray): return v.tolist()
     return v
 
+# %% ../../nbs/training/31_learner.ipynb #6ac6a67f
 def save_state(model:nn.Module, path:Path):
     "Write `model`'s weights (on the CPU) to `path`, atomically."
     buf = io.BytesIO(); torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
@@ -306,6 +317,7 @@ class RunContext:
         "Print `msg` when the run is verbose."
         if self.opts["verbose"]: print(msg, flush=True)
 
+# %% ../../nbs/training/31_learner.ipynb #f02da5af
 @dataclass
 class Prepared:
     "What a method's setup hands `train_run`: the learner, its callbacks, and what it adds to the run folder."
@@ -318,6 +330,7 @@ class Prepared:
     model: nn.Module|None = None # the network saved as model.pth (None: the learner's)
     after_fit: Callable|None = None # `f(learn) -> dict`: result.json fields known after training
 
+# %% ../../nbs/training/31_learner.ipynb #1b9c70b5
 def plain_setup(run:RunContext)->Prepared:
     "The plain method: one learner trained with the run's loss."
     return Prepared(make_learner(run.dls, path=run.out, **run.recipe))

@@ -33,6 +33,7 @@ __all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device
 class DeviceUnavailableError(ValueError):
     "Raised when a device was insisted on (`strict`) but is not available."
 
+# %% ../../nbs/training/30_loaders.ipynb #a17f9ec8
 def pick_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', ...; a trailing '!' means strict
                 strict:bool=False, # raise instead of falling back to the CPU
                )->torch.device:
@@ -474,6 +475,7 @@ class NoiseInfo:
         return (f"NoiseInfo(task={self.task}, {self.kind} ratio={self.ratio} -> {self.n_corrupted}/{len(self.ids)} "
                 f"corrupted ({self.realised_ratio:.4f}), seed={self.seed})")
 
+# %% ../../nbs/training/30_loaders.ipynb #32135c68
 class NoisyDataLoaders(DataLoaders):
     "fastai `DataLoaders` with a clean `test` loader and the noise record `info`."
     def __init__(self, *loaders, info:NoiseInfo|None=None, path='.', device=None):
