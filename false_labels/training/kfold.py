@@ -241,6 +241,7 @@ def _margins(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
     given = logits.gather(1, y[:, None])[:, 0]
     return given - logits.scatter(1, y[:, None], float("-inf")).amax(1)
 
+# %% ../../nbs/training/34_kfold.ipynb #089fd7ed
 class IterationTracker(Callback):
     "Record each training sample's loss and margin every time it is trained on (training forward pass, per iteration)."
     order = 55
@@ -262,6 +263,7 @@ class IterationTracker(Callback):
         cols = [torch.cat(c).cpu().numpy() for c in zip(*self._rec)]
         return dict(step=cols[0], pos=cols[1], loss=cols[2].astype(np.float32), margin=cols[3].astype(np.float32))
 
+# %% ../../nbs/training/34_kfold.ipynb #4666d19b
 def pack_observations(pos, # (M,) position of each observation, in time order
                       values, # (M,) observed values
                       n:int, # number of samples

@@ -35,17 +35,20 @@ class CrossEntropy(NoisyLabelLoss):
     "Cross-entropy."
     def per_sample(self, logits, target): return F.cross_entropy(logits, target, reduction="none")
 
+# %% ../../nbs/training/36_losses.ipynb #d7390dbb
 class LabelSmoothing(NoisyLabelLoss):
     "Cross-entropy against labels smoothed by `eps`."
     def __init__(self, eps:float=0.1, reduction="mean"): super().__init__(reduction); self.eps = eps
     def per_sample(self, logits, target): return F.cross_entropy(logits, target, reduction="none", label_smoothing=self.eps)
 
+# %% ../../nbs/training/36_losses.ipynb #418aeb73
 class MAE(NoisyLabelLoss):
     "L1 distance between the softmax and the one-hot label."
     def per_sample(self, logits, target):
         p = logits.softmax(-1)
         return (p - F.one_hot(target, p.shape[-1]).to(p.dtype)).abs().sum(-1)
 
+# %% ../../nbs/training/36_losses.ipynb #ea923745
 class GCE(NoisyLabelLoss):
     "Generalized cross-entropy `(1 - p_y^q) / q`."
     def __init__(self, q:float=0.7, reduction="mean"): super().__init__(reduction); self.q = q
@@ -53,6 +56,7 @@ class GCE(NoisyLabelLoss):
         py = logits.softmax(-1).gather(-1, target[:, None])[:, 0].clamp_min(1e-7)
         return (1 - py ** self.q) / self.q
 
+# %% ../../nbs/training/36_losses.ipynb #356924a7
 class SCE(NoisyLabelLoss):
     "Symmetric cross-entropy `alpha CE + beta RCE`."
     def __init__(self, alpha:float=0.1, beta:float=1.0, reduction="mean"):
@@ -63,6 +67,7 @@ class SCE(NoisyLabelLoss):
         log_y = torch.log(F.one_hot(target, p.shape[-1]).to(p.dtype).clamp_min(1e-4))
         return self.alpha * ce - self.beta * (p * log_y).sum(-1)
 
+# %% ../../nbs/training/36_losses.ipynb #56e86ce5
 class Bootstrap(NoisyLabelLoss):
     "Cross-entropy against `beta * label + (1-beta) * prediction` (soft: probabilities, hard: argmax)."
     def __init__(self, beta:float|None=None, hard:bool=False, reduction="mean"):

@@ -119,6 +119,7 @@ def data_facts(data, # a dataset folder (or a `Dataset`)
     except (KeyError, ValueError): n_classes = 2
     return dict(n_train=int(n_train * share), side=int(size or ds.size), n_classes=n_classes)
 
+# %% ../../nbs/training/33_recipes.ipynb #12d7b0d9
 def device_type(device=None)->str:
     "'cuda' or 'cpu': where a run asked to use `device` (None or 'auto': the GPU when present) will train."
     import torch
