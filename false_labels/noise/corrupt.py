@@ -508,6 +508,7 @@ def _key(x)->str:
     if isinstance(x, (np.integer, int)) and not isinstance(x, bool): return str(int(x))
     return str(x).strip()
 
+# %% ../../nbs/noise/20_corrupt.ipynb #6ba43eb9
 def _ambiguous(values:np.ndarray, lookup:dict, col:str)->None:
     "Refuse numbers that read as a class name and as another class's index (classes named 1, 2, 3 and labels 0, 1, 2)."
     C = len(lookup)
@@ -537,6 +538,7 @@ def _parse_labels(values:np.ndarray, keys:np.ndarray, classes, col:str='label')-
         raise ValueError(f"unknown class label(s) {shown}; valid: {', '.join(map(str, classes))} (or indices 0..{len(classes) - 1})")
     return out
 
+# %% ../../nbs/noise/20_corrupt.ipynb #86f97c4f
 def read_labels_csv(path, # CSV file with an id/path column and a label column
                     ids=None, # ids or paths to return labels for, in this order (default: all rows, file order)
                     classes=None, # class names (needed when labels are names; indices are also accepted)

@@ -91,10 +91,12 @@ class _Scratch:
         self.name = tempfile.mkdtemp(prefix="false_labels_fp_")
         weakref.finalize(self, shutil.rmtree, self.name, True)
 
+# %% ../../nbs/training/34_kfold.ipynb #b2de5f0c
 RECIPE = ("arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "compile", "loss_kw")   # `make_learner`'s model options
 SCHEDULES = ("one_cycle", "flat_cos")   # learning-rate schedules of `FitPredict.train`
 FLAT_PCT = 0.75                          # 'flat_cos': share of the steps at the peak rate before the cosine annealing (fastai's default)
 
+# %% ../../nbs/training/34_kfold.ipynb #bd0d6a1a
 class FitPredict:
     "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
     @delegates(make_learner, but=[p for p in signature(make_learner).parameters if p not in RECIPE])
