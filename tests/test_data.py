@@ -297,8 +297,8 @@ def test_store_validates_and_reports():
 
 
 def test_streams_when_the_device_is_too_small(tds, monkeypatch):
-    import false_labels.training.loaders as data
-    monkeypatch.setattr(data, "fits_on_device", lambda *a, **k: False)
+    import false_labels.training.store as store
+    monkeypatch.setattr(store, "fits_on_device", lambda *a, **k: False)
     dls = dataloaders(tds, task="label", bs=32, device="cpu")
     assert not dls.train.store.resident and "streamed" in repr(dls.train.store)
     assert sum(len(b[1]) for b in dls.test) == len(tds.split_idx("test"))

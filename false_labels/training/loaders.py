@@ -12,22 +12,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
+from fastcore.basics import patch
 from ..core import BINARY_PREFIX, check_choice, task_classes
 from ..data.formats import import_images
 from ..data.dataset import SPLITS, Dataset, load_dataset, task_spec
 from ..data.labels import noise_for, noisy_labels, served_labels
+from .store import ImageStore, fits_on_device   # fits_on_device: importable here as before
 from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
-__all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment', 'fits_on_device',
-           'ImageStore', 'BatchOptions', 'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders',
-           'channel_stats', 'with_task', 'dataloaders']
+__all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment', 'BatchOptions',
+           'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders', 'channel_stats', 'with_task',
+           'dataloaders']
 
 # %% ../../nbs/training/30_loaders.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
@@ -83,103 +84,6 @@ def gather_augment(images:torch.Tensor, # (M, H, W, C) uint8 source images
     else: rows, cols = rows.clamp(0, H - 1), cols.clamp(0, W - 1)
     out = images[idx[:, None, None], rows[:, :, None], cols[:, None, :]]          # (B, H, W, C)
     return out if inside is None else out * inside[..., None].to(out.dtype)
-
-# %% ../../nbs/training/30_loaders.ipynb #5dcdb5dc
-def fits_on_device(nbytes:int, # bytes to place
-                   device:torch.device, # target device
-                   frac:float=0.5, # share of the free memory we allow ourselves
-                  )->bool:
-    "Whether `nbytes` fit in `frac` of the free memory of `device` (always True for the CPU)."
-    device = torch.device(device)
-    if device.type != "cuda": return True
-    free, _ = torch.cuda.mem_get_info(device)
-    return nbytes <= frac * free
-
-def _resize_u8(x:torch.Tensor, size:int)->torch.Tensor:
-    "Resize (B, H, W, 3) uint8 to (B, size, size, 3) uint8 (bilinear, antialiased when shrinking)."
-    if x.shape[1] == size and x.shape[2] == size: return x
-    y = F.interpolate(x.permute(0, 3, 1, 2).float(), size=(size, size), mode="bilinear", align_corners=False,
-                      antialias=size < x.shape[1])
-    return y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-
-# %% ../../nbs/training/30_loaders.ipynb #a9a610be
-class ImageStore:
-    "uint8 images (N, H, W, 3) indexed by sample id: resident on the device, or streamed from (pinned) host memory."
-    def __init__(self,
-                 images:np.ndarray, # (N, H, W, 3) uint8, an array or a memmap
-                 device:torch.device|str="cpu", # where batches are made
-                 size:int|None=None, # side to resize to (None: keep)
-                 resident:bool|None=None, # None: on the device when it fits, else streamed
-                 chunk_mb:int=256, # streaming chunk size in MiB (at the stored size)
-                 frac:float=0.5, # share of free device memory a resident store may take
-                ):
-        if not (isinstance(images, np.ndarray) and images.ndim == 4 and images.shape[-1] == 3 and images.dtype == np.uint8):
-            raise ValueError(f"images must be a uint8 array (N, H, W, 3), got {getattr(images, 'dtype', type(images))} {getattr(images, 'shape', '')}")
-        self.host, self.n = images, len(images)
-        self.size = int(size or images.shape[1])
-        if images.shape[1] != images.shape[2] and size is None:
-            raise ValueError(f"images are {images.shape[1]}x{images.shape[2]}: pass `size` to make them square")
-        self.device, self.chunk_mb = torch.device(device), chunk_mb
-        self.nbytes = self.n * self.size * self.size * 3
-        want = fits_on_device(self.nbytes, self.device, frac) if resident is None else resident
-        self.images = self._load_resident() if want else None
-
-    @property
-    def resident(self)->bool: return self.images is not None
-
-    def _load_resident(self, step:int=4096):
-        try:
-            out = torch.empty((self.n, self.size, self.size, 3), dtype=torch.uint8, device=self.device)
-            for a in range(0, self.n, step):
-                part = torch.from_numpy(np.array(self.host[a:a+step])).to(self.device)
-                out[a:a+step] = _resize_u8(part, self.size)
-            return out
-        except torch.OutOfMemoryError:
-            warnings.warn(f"{self.nbytes/2**20:.0f} MiB of images do not fit on {self.device}: streaming them instead")
-            torch.cuda.empty_cache(); return None
-
-    def to(self, device):
-        "Move the store (a resident copy follows; a streamed store just changes its target)."
-        device = torch.device(device)
-        if self.resident and device != self.images.device: self.images = self.images.to(device)
-        self.device = device
-        return self
-
-    def chunk_len(self, bs:int)->int:
-        "Images per streamed chunk: a multiple of `bs` within `chunk_mb`."
-        per = self.size * self.size * 3 if self.host.shape[1] == self.size else int(np.prod(self.host.shape[1:]))
-        return max(bs, (self.chunk_mb * 2**20 // per) // bs * bs)
-
-    def _host_gather(self, ids:np.ndarray, buf:torch.Tensor|None)->torch.Tensor:
-        k = len(ids)
-        if buf is None: return torch.from_numpy(np.take(self.host, ids, axis=0))
-        np.take(self.host, ids, axis=0, out=buf.numpy()[:k])
-        return buf[:k]
-
-    def stream(self, ids:np.ndarray, # sample ids in the order wanted
-               chunk:int, # chunk length (see `chunk_len`)
-              ):
-        "Yield (offset, device chunk of `ids`' images), copying the next chunk while the current one is used."
-        pin = self.device.type == "cuda"
-        shape = (chunk,) + tuple(self.host.shape[1:])
-        bufs = [torch.empty(shape, dtype=torch.uint8).pin_memory() for _ in range(2)] if pin else [None, None]
-        events = [None, None]
-        def launch(j, a):
-            if events[j] is not None: events[j].synchronize()      # the copy out of this buffer has finished
-            host = self._host_gather(ids[a:a+chunk], bufs[j])
-            dev = host.to(self.device, non_blocking=pin)
-            if pin: events[j] = torch.cuda.Event(); events[j].record()
-            return _resize_u8(dev, self.size)
-        starts = list(range(0, len(ids), chunk))
-        nxt = launch(0, starts[0]) if starts else None
-        for k, a in enumerate(starts):
-            cur = nxt
-            if k + 1 < len(starts): nxt = launch((k + 1) % 2, starts[k + 1])
-            yield a, cur
-
-    def __repr__(self):
-        how = "resident" if self.resident else "streamed"
-        return f"ImageStore({self.n} images {self.size}px, {self.nbytes/2**20:.1f} MiB, {how} on {self.device})"
 
 # %% ../../nbs/training/30_loaders.ipynb #c288b058
 def _as_long(a, device)->torch.Tensor:
@@ -305,127 +209,141 @@ class TensorDL:
         kw.update(kwargs)
         return type(self)(self.store, **kw)
 
-    # --- making batches
-    def _plan(self, epoch:int)->_Plan:
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch + 1]).generate_state(1)[0]))
-        n = self.n
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        flip = dy = dx = None
-        if self.augment:
-            if self.flip: flip = torch.rand(n, generator=g) < 0.5
-            if self.max_shift > 0:
-                dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2, n), generator=g)
-        mv = lambda t: None if t is None else t.to(self._device)
-        return _Plan(mv(order), mv(flip), mv(dy), mv(dx))
-
-    def _to_float(self, u8:torch.Tensor)->torch.Tensor:
-        "The float32 NCHW batch of a uint8 NHWC one, normalised in one scale-and-shift (NHWC memory is channels-last for free)."
-        normalise = self._norm in self.after_batch.fs
-        x = (u8.float().mul_(self._scale).add_(self._shift) if normalise else u8.float().div_(255)).permute(0, 3, 1, 2)
-        cl = self._device.type == "cuda" if self.channels_last is None else self.channels_last
-        return x if cl else x.contiguous()
-
-    def _after_norm(self):
-        "A Pipeline of the `after_batch` transforms other than the normalisation (None when there are none), cached."
-        fs = tuple(f for f in self.after_batch.fs if f is not self._norm)
-        if fs != self._extra[0]: self._extra = (fs, Pipeline(list(fs), split_idx=self.tfms_split) if fs else None)
-        return self._extra[1]
-
-    def _finish(self, u8, pos):
-        "Turn a uint8 NHWC batch at positions `pos` into the (x, y[, ids]) batch."
-        x, y = TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])
-        if (extra := self._after_norm()) is not None: x, y = extra((x, y))
-        self.batch_ids = self.ids[pos]
-        x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
-        return (x, y, self.batch_ids) if self.with_ids else (x, y)
-
-    def _batches(self, plan:_Plan):
-        stop = len(self) * self.bs if self.drop_last else self.n
-        sl = lambda t, a, b: None if t is None else t[a:b]
-        if self.store.resident:
-            for a in range(0, stop, self.bs):
-                pos = plan.order[a:min(a + self.bs, stop)]
-                u8 = gather_augment(self.store.images, self.ids[pos], sl(plan.flip, a, a + len(pos)),
-                                    sl(plan.dy, a, a + len(pos)), sl(plan.dx, a, a + len(pos)), self.pad_mode)
-                yield self._finish(u8, pos)
-            return
-        if self._ids_np is None or len(self._ids_np) != self.n: self._ids_np = self.ids.cpu().numpy()
-        order_cpu = plan.order[:stop].cpu().numpy()
-        chunk = self.store.chunk_len(self.bs)
-        for c0, data in self.store.stream(self._ids_np[order_cpu], chunk):
-            for a in range(c0, min(c0 + chunk, stop), self.bs):
-                b = min(a + self.bs, stop)
-                local = torch.arange(a - c0, b - c0, device=self._device)
-                u8 = gather_augment(data, local, sl(plan.flip, a, b), sl(plan.dy, a, b), sl(plan.dx, a, b), self.pad_mode)
-                yield self._finish(u8, plan.order[a:b])
-
-    def __iter__(self):
-        plan = self._plan(self.epoch)
-        self.epoch += 1
-        yield from self._batches(plan)
-
-    def one_batch(self):
-        "The first batch of a fixed plan (does not advance the epoch, so it does not change training)."
-        if len(self) == 0: raise ValueError(f"this loader has no batches ({self.n} samples, bs={self.bs}, drop_last={self.drop_last})")
-        return next(iter(self._batches(self._plan(-1))))
-
-    # --- showing
-    def decode(self, b)->tuple:
-        "Denormalise a batch: (x in [0, 1] on the CPU, y on the CPU)."
-        x = self.after_batch.decode((TensorImage(b[0]), TensorCategory(b[1])))[0]
-        return x.as_subclass(torch.Tensor).float().clamp(0, 1).cpu(), b[1].cpu()
-
-    def decode_batch(self, b, max_n:int=9)->list:
-        "Up to `max_n` (image CHW in [0, 1], class name) pairs."
-        x, y = self.decode(b)
-        names = self.vocab or [str(i) for i in range(self.c)]
-        return [(x[i], names[int(y[i])]) for i in range(min(max_n, len(y)))]
-
-    def _titles(self, y, ids, max_n):
-        names = self.vocab or [str(i) for i in range(self.c)]
-        titles = [names[int(v)] for v in y[:max_n]]
-        if self.true_labels is None or ids is None: return titles, [None] * len(titles)
-        lookup = dict(zip(self.ids.tolist(), self.true_labels.tolist()))
-        true = [lookup.get(int(i)) for i in ids[:max_n]]
-        return ([t if tr == int(v) else f"{t}\n(true: {names[tr]})" for t, v, tr in zip(titles, y[:max_n], true)],
-                [None if tr == int(v) else "red" for v, tr in zip(y[:max_n], true)])
-
-    def show_batch(self, b=None, # batch to show (default: `one_batch()`)
-                   max_n:int=9, # images to show
-                   ctxs=None, # matplotlib axes to draw on
-                   show:bool=True, # False: return the decoded pairs instead of drawing
-                   nrows=None, ncols=None, figsize=None, **kwargs):
-        "Show images with their labels; a corrupted label is drawn in red with the true one below."
-        if b is None: b = self.one_batch()
-        ids = b[2] if len(b) > 2 else self.batch_ids
-        if ids is not None and len(ids) != len(b[1]): ids = None
-        if not show: return self.decode_batch(b, max_n)
-        x, y = self.decode(b)
-        n = min(max_n, len(y))
-        titles, colors = self._titles(y, None if ids is None else ids.cpu(), n)
-        ctxs = ctxs or get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize)
-        for i, ax in zip(range(n), ctxs):
-            ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
-            ax.set_title(titles[i], color=colors[i] or "black", fontsize=8)
-        return ctxs
-
-    def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, **kwargs):
-        "Show images with given label / predicted class (`out`: decoded predictions)."
-        x, y = self.decode(b)
-        preds = (out[0] if isinstance(out, (list, tuple)) else out).cpu()
-        if preds.ndim > 1: preds = preds.argmax(1)
-        names = self.vocab or [str(i) for i in range(self.c)]
-        n = min(max_n, len(y))
-        ctxs = ctxs or get_grid(n, **{k: kwargs.pop(k) for k in ("nrows", "ncols", "figsize") if k in kwargs})
-        for i, ax in zip(range(n), ctxs):
-            ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
-            ok = int(preds[i]) == int(y[i])
-            ax.set_title(f"{names[int(y[i])]}/{names[int(preds[i])]}", color="green" if ok else "red", fontsize=8)
-        return ctxs
-
     def __repr__(self):
         return (f"TensorDL({self.n} samples, bs={self.bs}, {len(self)} batches, shuffle={self.shuffle}, "
                 f"augment={self.augment}, {'resident' if self.store.resident else 'streamed'} on {self._device})")
+
+# %% ../../nbs/training/30_loaders.ipynb #f489fce0
+@patch
+def _plan(self:TensorDL, epoch:int)->_Plan:
+    g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch + 1]).generate_state(1)[0]))
+    n = self.n
+    order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+    flip = dy = dx = None
+    if self.augment:
+        if self.flip: flip = torch.rand(n, generator=g) < 0.5
+        if self.max_shift > 0:
+            dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2, n), generator=g)
+    mv = lambda t: None if t is None else t.to(self._device)
+    return _Plan(mv(order), mv(flip), mv(dy), mv(dx))
+
+# %% ../../nbs/training/30_loaders.ipynb #d28b8ce1
+@patch
+def _to_float(self:TensorDL, u8:torch.Tensor)->torch.Tensor:
+    "The float32 NCHW batch of a uint8 NHWC one, normalised in one scale-and-shift (NHWC memory is channels-last for free)."
+    normalise = self._norm in self.after_batch.fs
+    x = (u8.float().mul_(self._scale).add_(self._shift) if normalise else u8.float().div_(255)).permute(0, 3, 1, 2)
+    cl = self._device.type == "cuda" if self.channels_last is None else self.channels_last
+    return x if cl else x.contiguous()
+
+@patch
+def _after_norm(self:TensorDL):
+    "A Pipeline of the `after_batch` transforms other than the normalisation (None when there are none), cached."
+    fs = tuple(f for f in self.after_batch.fs if f is not self._norm)
+    if fs != self._extra[0]: self._extra = (fs, Pipeline(list(fs), split_idx=self.tfms_split) if fs else None)
+    return self._extra[1]
+
+@patch
+def _finish(self:TensorDL, u8, pos):
+    "Turn a uint8 NHWC batch at positions `pos` into the (x, y[, ids]) batch."
+    x, y = TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])
+    if (extra := self._after_norm()) is not None: x, y = extra((x, y))
+    self.batch_ids = self.ids[pos]
+    x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+    return (x, y, self.batch_ids) if self.with_ids else (x, y)
+
+# %% ../../nbs/training/30_loaders.ipynb #2457093a
+@patch
+def _batches(self:TensorDL, plan:_Plan):
+    stop = len(self) * self.bs if self.drop_last else self.n
+    sl = lambda t, a, b: None if t is None else t[a:b]
+    if self.store.resident:
+        for a in range(0, stop, self.bs):
+            pos = plan.order[a:min(a + self.bs, stop)]
+            u8 = gather_augment(self.store.images, self.ids[pos], sl(plan.flip, a, a + len(pos)),
+                                sl(plan.dy, a, a + len(pos)), sl(plan.dx, a, a + len(pos)), self.pad_mode)
+            yield self._finish(u8, pos)
+        return
+    if self._ids_np is None or len(self._ids_np) != self.n: self._ids_np = self.ids.cpu().numpy()
+    order_cpu = plan.order[:stop].cpu().numpy()
+    chunk = self.store.chunk_len(self.bs)
+    for c0, data in self.store.stream(self._ids_np[order_cpu], chunk):
+        for a in range(c0, min(c0 + chunk, stop), self.bs):
+            b = min(a + self.bs, stop)
+            local = torch.arange(a - c0, b - c0, device=self._device)
+            u8 = gather_augment(data, local, sl(plan.flip, a, b), sl(plan.dy, a, b), sl(plan.dx, a, b), self.pad_mode)
+            yield self._finish(u8, plan.order[a:b])
+
+@patch
+def __iter__(self:TensorDL):
+    plan = self._plan(self.epoch)
+    self.epoch += 1
+    yield from self._batches(plan)
+
+@patch
+def one_batch(self:TensorDL):
+    "The first batch of a fixed plan (does not advance the epoch, so it does not change training)."
+    if len(self) == 0: raise ValueError(f"this loader has no batches ({self.n} samples, bs={self.bs}, drop_last={self.drop_last})")
+    return next(iter(self._batches(self._plan(-1))))
+
+# %% ../../nbs/training/30_loaders.ipynb #9ee1dead
+@patch
+def decode(self:TensorDL, b)->tuple:
+    "Denormalise a batch: (x in [0, 1] on the CPU, y on the CPU)."
+    x = self.after_batch.decode((TensorImage(b[0]), TensorCategory(b[1])))[0]
+    return x.as_subclass(torch.Tensor).float().clamp(0, 1).cpu(), b[1].cpu()
+
+@patch
+def decode_batch(self:TensorDL, b, max_n:int=9)->list:
+    "Up to `max_n` (image CHW in [0, 1], class name) pairs."
+    x, y = self.decode(b)
+    names = self.vocab or [str(i) for i in range(self.c)]
+    return [(x[i], names[int(y[i])]) for i in range(min(max_n, len(y)))]
+
+@patch
+def _titles(self:TensorDL, y, ids, max_n):
+    names = self.vocab or [str(i) for i in range(self.c)]
+    titles = [names[int(v)] for v in y[:max_n]]
+    if self.true_labels is None or ids is None: return titles, [None] * len(titles)
+    lookup = dict(zip(self.ids.tolist(), self.true_labels.tolist()))
+    true = [lookup.get(int(i)) for i in ids[:max_n]]
+    return ([t if tr == int(v) else f"{t}\n(true: {names[tr]})" for t, v, tr in zip(titles, y[:max_n], true)],
+            [None if tr == int(v) else "red" for v, tr in zip(y[:max_n], true)])
+
+@patch
+def show_batch(self:TensorDL, b=None, # batch to show (default: `one_batch()`)
+               max_n:int=9, # images to show
+               ctxs=None, # matplotlib axes to draw on
+               show:bool=True, # False: return the decoded pairs instead of drawing
+               nrows=None, ncols=None, figsize=None, **kwargs):
+    "Show images with their labels; a corrupted label is drawn in red with the true one below."
+    if b is None: b = self.one_batch()
+    ids = b[2] if len(b) > 2 else self.batch_ids
+    if ids is not None and len(ids) != len(b[1]): ids = None
+    if not show: return self.decode_batch(b, max_n)
+    x, y = self.decode(b)
+    n = min(max_n, len(y))
+    titles, colors = self._titles(y, None if ids is None else ids.cpu(), n)
+    ctxs = ctxs or get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize)
+    for i, ax in zip(range(n), ctxs):
+        ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
+        ax.set_title(titles[i], color=colors[i] or "black", fontsize=8)
+    return ctxs
+
+@patch
+def show_results(self:TensorDL, b, out, max_n:int=9, ctxs=None, show:bool=True, **kwargs):
+    "Show images with given label / predicted class (`out`: decoded predictions)."
+    x, y = self.decode(b)
+    preds = (out[0] if isinstance(out, (list, tuple)) else out).cpu()
+    if preds.ndim > 1: preds = preds.argmax(1)
+    names = self.vocab or [str(i) for i in range(self.c)]
+    n = min(max_n, len(y))
+    ctxs = ctxs or get_grid(n, **{k: kwargs.pop(k) for k in ("nrows", "ncols", "figsize") if k in kwargs})
+    for i, ax in zip(range(n), ctxs):
+        ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
+        ok = int(preds[i]) == int(y[i])
+        ax.set_title(f"{names[int(y[i])]}/{names[int(preds[i])]}", color="green" if ok else "red", fontsize=8)
+    return ctxs
 
 # %% ../../nbs/training/30_loaders.ipynb #9ff9e28c
 def as_dataset(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
