@@ -29,7 +29,7 @@ import torch
 
 from false_labels.training.loaders import dataloaders
 from false_labels.detectors.registry import out_of_fold_probs
-from false_labels.methods.registry import noise_rate_estimates
+from false_labels.methods.shared import noise_rate_estimates
 from false_labels.training.kfold import make_fit_predict
 
 from common import bench_dataset

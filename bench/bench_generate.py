@@ -24,7 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from false_labels.data.generate import (GENERATOR_VERSION, GENERATOR_VERSIONS, EmbeddedSource, _Maker, assign_bases,
+from false_labels.data.sources import EmbeddedSource
+from false_labels.data.generate import (GENERATOR_VERSION, GENERATOR_VERSIONS, _Maker, assign_bases,
                                    generate_dataset, sample_labels)
 
 

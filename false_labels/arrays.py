@@ -11,8 +11,8 @@ import numpy as np
 from .noise.corrupt import corrupt
 
 # %% auto #0
-__all__ = ['to_numpy', 'check_labels', 'check_probs', 'check_mask', 'check_scores', 'check_fraction', 'with_bias',
-           'linear_fit_predict', 'out_of_fold_probs', 'rng_stream', 'synthetic_stats']
+__all__ = ['to_numpy', 'check_labels', 'check_probs', 'check_mask', 'check_scores', 'check_fraction', 'rng_stream', 'with_bias',
+           'linear_fit_predict', 'out_of_fold_probs', 'synthetic_stats']
 
 # %% ../nbs/01_arrays.ipynb #5f103d2f
 def to_numpy(x)->np.ndarray:
@@ -20,6 +20,7 @@ def to_numpy(x)->np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"): x = x.detach().cpu().numpy()
     return np.asarray(x)
 
+# %% ../nbs/01_arrays.ipynb #25dce0f2
 def check_labels(labels, # (N,) integer class labels
                  n_classes:int|None=None, # labels must lie in 0..n_classes-1
                  name:str="labels", # what to call them in errors
@@ -39,6 +40,7 @@ def check_labels(labels, # (N,) integer class labels
         raise ValueError(f"{name} out of range: {name}[{i}] = {a[i]} is not in {rng}; {bad.size} bad value(s)")
     return a
 
+# %% ../nbs/01_arrays.ipynb #8e0b5b47
 def check_probs(probs, # (N, C) predicted class probabilities
                 labels=None, # optional (N,) labels to check against `probs`
                 tol:float=1e-3, # allowed deviation of a row sum from 1
@@ -62,6 +64,7 @@ def check_probs(probs, # (N, C) predicted class probabilities
     if len(y) != len(p): raise ValueError(f"labels has {len(y)} entries but probs has {len(p)} rows")
     return p, y
 
+# %% ../nbs/01_arrays.ipynb #52bd4201
 def check_mask(mask, n:int|None=None, name:str="mask")->np.ndarray:
     "A 1-D boolean mask (0/1 accepted) of `n` entries, or a `ValueError` naming `name`."
     m = to_numpy(mask)
@@ -72,6 +75,7 @@ def check_mask(mask, n:int|None=None, name:str="mask")->np.ndarray:
     if n is not None and len(m) != n: raise ValueError(f"{name} has {len(m)} entries, expected {n}")
     return m
 
+# %% ../nbs/01_arrays.ipynb #34b6c93d
 def check_scores(scores, n:int|None=None, name:str="scores")->np.ndarray:
     "1-D finite float64 scores of `n` entries, or a `ValueError` naming `name` and the first bad value."
     s = to_numpy(scores).astype(np.float64)
@@ -81,6 +85,7 @@ def check_scores(scores, n:int|None=None, name:str="scores")->np.ndarray:
     if bad.size: raise ValueError(f"{name} must be finite: {name}[{bad[0]}] = {s[bad[0]]}; {bad.size} bad value(s)")
     return s
 
+# %% ../nbs/01_arrays.ipynb #9d2aaab3
 def check_fraction(name:str, x:float, lo_open:bool=True)->float:
     "`x` as a float in (0, 1] (or [0, 1] when not `lo_open`), or a `ValueError` naming `name`."
     x = float(x)
@@ -88,6 +93,11 @@ def check_fraction(name:str, x:float, lo_open:bool=True)->float:
     return x
 
 # %% ../nbs/01_arrays.ipynb #80956b55
+def rng_stream(seed:int, stream:int)->np.random.Generator:
+    "A NumPy generator for one use of `seed`, independent of `default_rng(seed)` and of the other streams."
+    return np.random.default_rng([stream, seed])
+
+# %% ../nbs/01_arrays.ipynb #f546e1a3
 def _softmax(z:np.ndarray)->np.ndarray:
     z = z - z.max(-1, keepdims=True)
     e = np.exp(z)
@@ -97,6 +107,7 @@ def with_bias(X:np.ndarray)->np.ndarray:
     "`X` with a column of ones appended (the bias of a linear model)."
     return np.hstack([X, np.ones((len(X), 1), X.dtype)])
 
+# %% ../nbs/01_arrays.ipynb #f7ddab90
 def _fit_softmax(X, y, n_classes, epochs=20, lr=0.5, steps_per_epoch=5, on_epoch=None)->np.ndarray:
     "Full-batch gradient descent on a softmax regression; calls `on_epoch(W)` after each epoch."
     Xb, Y = with_bias(X), np.eye(n_classes)[y]
@@ -121,6 +132,7 @@ def linear_fit_predict(features, # (N, D) features of every training sample
         return _softmax(with_bias(X[eval_idx]) @ W)
     return fit_predict
 
+# %% ../nbs/01_arrays.ipynb #d7154c9e
 def out_of_fold_probs(fit_predict:Callable, # `fit_predict(train_idx, eval_idx) -> probs`
                       labels, # (N,) labels, used to stratify the folds
                       folds:int=5, # number of folds
@@ -142,10 +154,7 @@ def out_of_fold_probs(fit_predict:Callable, # `fit_predict(train_idx, eval_idx) 
         out[ev] = p
     return out
 
-def rng_stream(seed:int, stream:int)->np.random.Generator:
-    "A NumPy generator for one use of `seed`, independent of `default_rng(seed)` and of the other streams."
-    return np.random.default_rng([stream, seed])
-
+# %% ../nbs/01_arrays.ipynb #856cee96
 def synthetic_stats(n:int=2000, # training samples
                     n_classes:int=4, # classes
                     ratio:float=0.2, # fraction of training labels corrupted (symmetric noise)

@@ -25,6 +25,7 @@ def umask()->int:
     m = os.umask(0o022); os.umask(m)
     return m
 
+# %% ../nbs/00_core.ipynb #90f77e4d
 def atomic_write(path:str|Path, # file to (over)write
                  data:str|bytes, # the whole content
                 )->Path:
@@ -54,10 +55,12 @@ def to_json(obj, indent:int|None=2)->str:
     "Serialise `obj` to JSON, accepting NumPy scalars/arrays and paths."
     return json.dumps(obj, indent=indent, default=_json_default, sort_keys=False)
 
+# %% ../nbs/00_core.ipynb #14e21687
 def atomic_json(path:str|Path, obj)->Path:
     "Atomically write `obj` as pretty JSON."
     return atomic_write(path, to_json(obj) + "\n")
 
+# %% ../nbs/00_core.ipynb #c904906e
 def read_json(path:str|Path):
     "Read a JSON file; a damaged one (cut short, not text) raises a `json.JSONDecodeError` that names it."
     raw = Path(path).read_bytes()
@@ -69,6 +72,7 @@ def read_json(path:str|Path):
 class OutputExistsError(FileExistsError):
     "Raised when an output folder already holds data and overwriting was not asked for."
 
+# %% ../nbs/00_core.ipynb #b4599007
 OUTPUT_MARK = ".false_labels"  # the file every output folder false_labels writes holds: what wrote it, and when
 _SIGNATURES = (("card.json", "images.npy"), ("result.json",), ("params.json", "metrics.csv"), ("plan.json",),
                ("evaluation.csv", "params.json"), ("manifest.json", "report.html"))   # folders written before the mark
@@ -81,11 +85,13 @@ def mark_output(folder:str|Path, # a folder false_labels wrote
     return atomic_write(Path(folder)/OUTPUT_MARK, to_json(dict(written_by="false_labels", kind=kind, version=__version__,
                                                               created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))) + "\n")
 
+# %% ../nbs/00_core.ipynb #5d8fae77
 def is_output_folder(folder:str|Path)->bool:
     "Did false_labels write `folder` (its mark, or the files of an output written before marks existed)?"
     folder = Path(folder)
     return (folder/OUTPUT_MARK).is_file() or any(all((folder/f).exists() for f in sig) for sig in _SIGNATURES)
 
+# %% ../nbs/00_core.ipynb #c56820cf
 def _within(a:Path, b:Path)->bool: return a == b or b in a.parents
 
 def check_inputs(out:str|Path, # the output folder
@@ -117,11 +123,13 @@ class OutputLockedError(OutputExistsError):
 
 _HELD = {}  # lock file -> [fd, depth]: the output locks this process holds (taken again, they are re-entered)
 
+# %% ../nbs/00_core.ipynb #50b2b6ae
 def lock_holder(fd:int)->str:
     "Who holds the lock file open as `fd`, as its holder wrote it (`write_holder`)."
     os.lseek(fd, 0, os.SEEK_SET)
     return os.read(fd, 300).decode(errors="replace").strip() or "a process that did not say"
 
+# %% ../nbs/00_core.ipynb #fea8c039
 def lock_file(path:str|Path, # the output (file or folder) to lock
               inside:bool=False, # the lock file is PATH/.lock (folders that stay: runs, sweeps), else .NAME.lock beside it
              )->Path:
@@ -129,6 +137,7 @@ def lock_file(path:str|Path, # the output (file or folder) to lock
     path = Path(path)
     return path/".lock" if inside else path.parent/f".{path.name}.lock"
 
+# %% ../nbs/00_core.ipynb #ca21156d
 @contextmanager
 def output_lock(path:str|Path, # the output to hold
                 inside:bool=False, # PATH/.lock (see `lock_file`)
@@ -172,6 +181,7 @@ def _acquire(lock:Path, path:Path, wait:bool, what:str)->int:
     write_holder(fd)
     return fd
 
+# %% ../nbs/00_core.ipynb #e2ed8e23
 def write_holder(fd:int):
     "Say in the held lock file `fd` who holds it (pid, host, since when), for the refusal of a second writer."
     os.ftruncate(fd, 0); os.lseek(fd, 0, os.SEEK_SET)
@@ -189,6 +199,7 @@ def fmt_bytes(b:float)->str:
         if abs(b) >= 1 << k: return f"{b / (1 << k):.2f} {unit}"
     return f"{int(b)} B"
 
+# %% ../nbs/00_core.ipynb #fe24cd05
 def check_free_space(path:str|Path, # the file or folder about to be written
                      need:int, # bytes it will take
                      what:str|None=None, # what needs them, for the message
@@ -219,6 +230,7 @@ def check_writable_dir(path:str|Path, # the output folder
     if not os.access(anc, os.W_OK | os.X_OK): raise PermissionError(f"folder {str(anc)!r} is not writable: cannot create {str(path)!r}")
     return path
 
+# %% ../nbs/00_core.ipynb #614c6a67
 def _alive(pid:int)->bool:
     "Is process `pid` (on this machine) still running?"
     try: os.kill(pid, 0)
@@ -239,6 +251,7 @@ def clean_stale(path:str|Path)->list:
             removed.append(p)
     return removed
 
+# %% ../nbs/00_core.ipynb #402b6ae8
 @contextmanager
 def atomic_dir(path:str|Path, # final folder
                overwrite:bool=False, # replace a non-empty `path` (only a folder false_labels wrote)
@@ -271,6 +284,7 @@ def stable_hash(obj, n:int=12)->str:
     s = json.dumps(obj, sort_keys=True, default=_json_default, separators=(",", ":"))
     return hashlib.sha256(s.encode()).hexdigest()[:n]
 
+# %% ../nbs/00_core.ipynb #11d1d69f
 def file_hash(path:str|Path, n:int=16)->str:
     "SHA-256 of a file's bytes (streamed)."
     h = hashlib.sha256()
@@ -286,6 +300,7 @@ def seed_everything(seed:int):
         import torch
         torch.manual_seed(seed)
 
+# %% ../nbs/00_core.ipynb #f3e49fb5
 _PKGS = ("false-labels", "numpy", "pandas", "opencv-python-headless", "scikit-image", "scikit-learn", "torch",
          "torchvision", "fastai", "papermill", "altair", "dask")
 
@@ -302,11 +317,13 @@ def one_line(message)->str:
     "`message` on one line: runs of white space (newlines included) become one space."
     return " ".join(str(message).split())
 
+# %% ../nbs/00_core.ipynb #697d57fb
 def check_choice(name:str, value, choices)->None:
     "Raise a `ValueError` naming `value` and listing the valid `choices`."
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(str, choices))}")
 
+# %% ../nbs/00_core.ipynb #b855439e
 MAX_SIZE = 4096  # the largest image side (pixels) accepted anywhere
 
 def check_int(name:str, value, low:int|None=None, high:int|None=None)->int:
@@ -318,6 +335,7 @@ def check_int(name:str, value, low:int|None=None, high:int|None=None)->int:
     if (low is not None and value < low) or (high is not None and value > high): raise ValueError(f"{name} {value!r} must be {rng}")
     return int(value)
 
+# %% ../nbs/00_core.ipynb #32a9abd1
 def check_positive(name:str, value)->float:
     "`value` as a finite `float` > 0; a `ValueError` naming it otherwise."
     try: x = float(value) if not isinstance(value, (bool, str)) else None

@@ -15,7 +15,7 @@ from .core import (OUTPUT_MARK, OutputExistsError, atomic_json, atomic_write, ch
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'RUN_OPTIONAL', 'STATUSES', 'PER_CLASS', 'PARAM_COLUMNS', 'RunLockedError', 'check_run_dir',
-           'run_dir_lock', 'prepare_run_dir', 'read_status', 'write_status', 'is_done', 'sweep_status', 'load_plan',
+           'run_dir_lock', 'prepare_run_dir', 'load_plan', 'read_status', 'write_status', 'is_done', 'sweep_status',
            'per_class_from_reports', 'collect_results']
 
 # %% ../nbs/02_results.ipynb #19b0a726
@@ -27,6 +27,7 @@ _RUN_SIDE = ("status.json", "run.ipynb")  # what a sweep keeps in its run folder
 class RunLockedError(OutputExistsError):
     "Another process is writing this run folder."
 
+# %% ../nbs/02_results.ipynb #70bdfea4
 def check_run_dir(out:str|Path, # the run folder
                   overwrite:bool=False, # a finished run in `out` may be replaced
                   inputs=(), # what the run reads (its data, label files): never `out`, inside it or around a replaced run
@@ -46,6 +47,7 @@ def check_run_dir(out:str|Path, # the run folder
     if not os.access(out, os.W_OK | os.X_OK): raise PermissionError(f"run folder {str(out)!r} is not writable")
     return out
 
+# %% ../nbs/02_results.ipynb #dbafb0e2
 def _clear_run(out:Path):
     for f in ("result.json",) + RUN_FILES + RUN_OPTIONAL:
         p = out/f
@@ -84,6 +86,7 @@ def run_dir_lock(out:str|Path, # the run folder
     else: lock.unlink(missing_ok=True)
     finally: os.close(fd)
 
+# %% ../nbs/02_results.ipynb #f9a9bf13
 def prepare_run_dir(out:str|Path, # the run folder
                     overwrite:bool=False, # clear a previous run's files instead of refusing
                    )->Path:
@@ -91,6 +94,13 @@ def prepare_run_dir(out:str|Path, # the run folder
     out = check_run_dir(out, overwrite)
     out.mkdir(parents=True, exist_ok=True); _clear_run(out)
     return out
+
+# %% ../nbs/02_results.ipynb #37f465fb
+def load_plan(sweep_dir:str|Path)->dict:
+    "A sweep folder's plan.json (a one-line error when `sweep_dir` holds no sweep)."
+    f = Path(sweep_dir)/'plan.json'
+    if not f.is_file(): raise ValueError(f"{str(sweep_dir)!r} is not a sweep folder (no plan.json)")
+    return read_json(f)
 
 # %% ../nbs/02_results.ipynb #32def893
 STATUSES = ('pending', 'running', 'done', 'failed')
@@ -101,18 +111,21 @@ def read_status(run_dir:str|Path)->dict:
     try: return read_json(f)
     except (FileNotFoundError, json.JSONDecodeError): return dict(status='pending')
 
+# %% ../nbs/02_results.ipynb #ebe7d639
 def write_status(run_dir:str|Path, **status)->dict:
     "Atomically (re)write a run's status."
     check_choice('status', status.get('status'), STATUSES)
     atomic_json(Path(run_dir)/'status.json', status)
     return status
 
+# %% ../nbs/02_results.ipynb #f26ea6ae
 def is_done(run_dir:str|Path)->bool:
     "Has this run finished (status done and a readable `result.json`)? A damaged run is not: the next sweep runs it again."
     if read_status(run_dir).get('status') != 'done': return False
     try: return isinstance(read_json(Path(run_dir)/'result.json'), dict)
     except (OSError, ValueError): return False
 
+# %% ../nbs/02_results.ipynb #c19ded7b
 def sweep_status(sweep_dir:str|Path)->pd.DataFrame:
     "One row per planned run: its status, attempts, duration and error."
     sweep_dir = Path(sweep_dir)
@@ -126,13 +139,6 @@ def sweep_status(sweep_dir:str|Path)->pd.DataFrame:
         rows.append(dict(run_id=r['run_id'], status=status, attempt=st.get('attempt', 0),
                          duration_s=st.get('duration_s'), error=error))
     return pd.DataFrame(rows, columns=['run_id', 'status', 'attempt', 'duration_s', 'error'])
-
-# %% ../nbs/02_results.ipynb #37f465fb
-def load_plan(sweep_dir:str|Path)->dict:
-    "A sweep folder's plan.json (a one-line error when `sweep_dir` holds no sweep)."
-    f = Path(sweep_dir)/'plan.json'
-    if not f.is_file(): raise ValueError(f"{str(sweep_dir)!r} is not a sweep folder (no plan.json)")
-    return read_json(f)
 
 # %% ../nbs/02_results.ipynb #12599c69
 PER_CLASS = ('precision', 'recall', 'f1')  # per-class columns of the results table: `<metric>_<class>`
@@ -205,6 +211,7 @@ def _tidy(df:pd.DataFrame)->pd.DataFrame:
         if len(kinds) > 1 and not kinds <= {int, float}: df[c] = [None if v is None else str(v) for v in df[c]]
     return df.reset_index(drop=True)
 
+# %% ../nbs/02_results.ipynb #d13bceaf
 def collect_results(sweep_dir:str|Path, # sweep folder
                     write:bool=True, # also write SWEEP/results.parquet and results.csv
                    )->pd.DataFrame:

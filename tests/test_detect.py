@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from false_labels.detectors import charts as CH, confident as CL, detect as D, dynamics as DY, incv as IV, stats as S, value as TV
+from false_labels.detectors import charts as CH, confident as CL, registry as D, dynamics as DY, incv as IV, value as TV
+from false_labels import arrays as S
 from false_labels.noise.corrupt import corrupt, expected_noisy_accuracy, label_precision
 
 cl_filter = pytest.importorskip("cleanlab.filter")

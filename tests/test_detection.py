@@ -14,7 +14,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels.detectors import registry as detect as D, dynamics as DY, stats as S
+from false_labels.detectors import registry as D, dynamics as DY
+from false_labels import arrays as S
 from false_labels.core import OutputExistsError
 from false_labels.training.loaders import dataloaders
 from false_labels.data.dataset import Dataset

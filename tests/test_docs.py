@@ -202,9 +202,10 @@ def test_sidebar_is_in_the_readers_order_and_lists_only_pages(tmp_path):
     assert len(pages) == len(set(pages)) and all(p.endswith(".ipynb") for p in pages)
     assert tree[0] == "index.ipynb" and tree[1]["section"] == "Tutorials" and tree[-1]["section"] == "API reference"
     # a new notebook lands in its section by its folder or number alone
-    for rel in ("index.ipynb", "tutorials/a.ipynb", "howto/b.ipynb", "05_x.ipynb", "35_y.ipynb", "runs/t.ipynb"):
+    for rel in ("index.ipynb", "tutorials/a.ipynb", "howto/b.ipynb", "05_x.ipynb", "detectors/49_y.ipynb", "runs/t.ipynb"):
         (tmp_path/rel).parent.mkdir(exist_ok=True, parents=True)
         (tmp_path/rel).write_text(json.dumps(_nb([{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# T"}])))
     secs = dict(sidebar.sections(tmp_path))
     assert secs["How-to"] == ["howto/b.ipynb"] and secs["Tutorials"] == ["tutorials/a.ipynb"]
-    assert dict(secs["API reference"]) == {"Arrays: noise and detectors' scores": ["05_x.ipynb"], "Analysis and report": ["35_y.ipynb"]}
+    assert dict(secs["API reference"]) == {"Foundations: files, arrays, run folders": ["05_x.ipynb"],
+                                           "Detectors: finding the corrupted labels": ["detectors/49_y.ipynb"]}

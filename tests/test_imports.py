@@ -10,7 +10,8 @@ from PIL import Image
 
 from false_labels.training.loaders import as_dataset
 from false_labels.data.dataset import check_folds, load_dataset
-from false_labels.data.formats import ImportDataError, detect_layout, fit_square, import_images, read_image
+from false_labels.data.formats import ImportDataError, detect_layout, import_images
+from false_labels.data.images import fit_square, read_image
 
 
 @pytest.fixture(autouse=True)
@@ -255,7 +256,7 @@ def test_large_jpeg_reduced_decode_keeps_orientation(tmp_path):
 
 def test_photos_are_stored_at_a_training_size_by_default(tmp_path, capsys):
     "2000x1500 JPEGs with no --size: stored at most DEFAULT_MAX_SIDE (<= 64 KB per image), and the import says so first."
-    from false_labels.data.formats import DEFAULT_MAX_SIDE
+    from false_labels.data.store import DEFAULT_MAX_SIDE
     rng = np.random.default_rng(0)
     for cls in ("cat", "dog"):
         (tmp_path/"photos"/cls).mkdir(parents=True)

@@ -11,7 +11,8 @@ import pytest
 
 from false_labels.cli import main
 from false_labels.core import read_json
-from false_labels.data.formats import detect_layout, import_images, jpeg_truncated, read_image
+from false_labels.data.formats import detect_layout, import_images
+from false_labels.data.images import jpeg_truncated, read_image
 
 
 def _png(path, seed, size=12):

@@ -1,4 +1,4 @@
-"Tests for false_labels.methods.registry: forget schedules, co-teaching's exchange, INCV + co-teaching, clean-then-retrain, run folders."
+"Tests for false_labels.methods (registry, shared, coteaching, incv, clean_retrain): forget schedules, co-teaching's exchange, INCV + co-teaching, clean-then-retrain, run folders."
 import json
 from pathlib import Path
 
@@ -16,8 +16,9 @@ from false_labels.core import OutputExistsError
 from false_labels.data.dataset import Dataset
 from false_labels.detectors.pipeline import METHODS as DETECTION_METHODS
 from false_labels.training.learner import LOSSES, RUN_FILES, load_model, train_run
-from false_labels.methods.registry import (METHODS, CoTeachingLoss, PeerPair, default_num_gradual, forget_schedule,
-                                 incv_forget_schedule, keep_count, noise_rate_estimates, parse_method, train_method)
+from false_labels.methods.registry import METHODS, parse_method, train_method
+from false_labels.methods.coteaching import CoTeachingLoss, default_num_gradual, forget_schedule, incv_forget_schedule, keep_count
+from false_labels.methods.shared import TwinNets, chosen_estimate, noise_rate_estimates
 from toys import colour_toy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -95,8 +96,8 @@ def test_coteaching_loss_exchange_on_random_logits():
     assert loss(logits.detach()[0], y).item() == pytest.approx(per[0].mean().item(), rel=1e-6)   # evaluation: base loss
 
 
-def test_peer_pair_modes():
-    pair = PeerPair(torch.nn.Linear(4, 3), torch.nn.Linear(4, 3))
+def test_twin_nets_modes():
+    pair = TwinNets(torch.nn.Linear(4, 3), torch.nn.Linear(4, 3))
     x = torch.randn(5, 4)
     assert pair.train()(x).shape == (2, 5, 3)
     assert torch.equal(pair.eval()(x), pair.nets[0](x))
@@ -202,14 +203,13 @@ def test_noise_rate_estimates_arrays():
 
 
 def test_gap_undefined_for_models_at_chance_falls_back_to_cl():
-    from false_labels.methods.registry import _chosen
     true = np.arange(300) % 3
     p = np.full((300, 3), 1 / 3); p[np.arange(300), true] += 0.01; p /= p.sum(1, keepdims=True)
     est = noise_rate_estimates(p, true, clean_acc=0.3)                # below chance (1/3) on clean data
     assert est["gap"] is None
-    with pytest.warns(UserWarning, match="at chance on the clean validation split"): rate, source = _chosen(est, "gap")
+    with pytest.warns(UserWarning, match="at chance on the clean validation split"): rate, source = chosen_estimate(est, "gap")
     assert (rate, source) == (est["cl"], "cl")
-    assert _chosen(noise_rate_estimates(p, true, clean_acc=0.9), "gap") == (0.0, "gap")   # agrees fully: no noise
+    assert chosen_estimate(noise_rate_estimates(p, true, clean_acc=0.9), "gap") == (0.0, "gap")   # agrees fully: no noise
 
 
 def test_incv_coteaching_warmup_and_joined_batches(tds, tmp_path):
@@ -399,6 +399,8 @@ def test_register_method_is_the_whole_method():
     def _toy(run, detector, noise_rate, estimator, kw, prep_epochs, fit_predict): return dict(learn=None)
     try:
         assert "toy-method" in methods() and "toy-method" not in METHODS
+        from false_labels.methods.registry import methods_table
+        assert methods_table().set_index("method").loc["toy-method"].settings == "share=0.5"   # the docs' listing
         assert parse_method("toy-method") == ("toy-method", None)
         setup, loss = method_setup("toy-method", method_kw=dict(share=0.3))
         assert callable(setup) and loss == "ce"

@@ -330,14 +330,14 @@ def test_a_background_job_ignores_ctrl_c_and_stops_on_kill(ds, tmp_path):
 
 def test_import_interrupted_keeps_nothing_and_stops_at_once(tmp_path, monkeypatch, capsys):
     "Ctrl-C while decoding (raised in the decoder, as a signal would be): exit 130, the line says nothing was written, and it is true."
-    import false_labels.data.formats as imports
+    import false_labels.data.store as store
     P, out = photos(tmp_path/"photos", n=200), tmp_path/"ds"
-    real, calls = imports.read_image, []
+    real, calls = store.read_image, []
     def read(f, size):
         calls.append(f)
         if len(calls) == 60: raise KeyboardInterrupt
         return real(f, size)
-    monkeypatch.setattr(imports, "read_image", read)
+    monkeypatch.setattr(store, "read_image", read)
     rc, cap = answer(capsys, "import", P, "--out", out, "--size", 16, "--workers", 1, "--quiet")
     assert rc == 130 and "Traceback" not in cap.err, cap.err[-1500:]
     assert cap.err.strip().splitlines()[-1] == (f"interrupted (SIGINT): nothing was written to {str(out)!r} (the unfinished copy "

@@ -1,4 +1,4 @@
-"Tests for false_labels.methods.survive: ELR, Co-teaching+ and DivideMix as fastai parts."
+"Tests for false_labels.methods elr, coteaching_plus, dividemix, relabel and forward: the fastai parts and the methods."
 import warnings
 
 import numpy as np
@@ -9,9 +9,11 @@ import torch.nn.functional as F
 from false_labels.core import seed_everything
 from false_labels.training.loaders import dataloaders
 from false_labels.training.learner import predict_logits
-from false_labels.methods.survive import (ELR, ELRLoss, CoTeachingPlus, CoTeachingPlusLoss, DivideMix, TwinNets, augment_batch,
-                                  corrupted_by_id, default_init_epoch, default_lambda_u, default_warmup,
-                                  dividemix_learner, elr_learner, gmm_clean_prob, plus_forget_schedule, twin_learner)
+from false_labels.methods.coteaching import forget_schedule
+from false_labels.methods.coteaching_plus import CoTeachingPlus, CoTeachingPlusLoss, default_init_epoch
+from false_labels.methods.dividemix import DivideMix, augment_batch, default_lambda_u, default_warmup, dividemix_learner, gmm_clean_prob
+from false_labels.methods.elr import ELR, ELRLoss, elr_learner
+from false_labels.methods.shared import TwinNets, corrupted_by_id, twin_learner
 from toys import colour_toy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -67,10 +69,10 @@ def test_elr_learner_fills_targets_of_training_ids(dls):
 
 # --- Co-teaching+
 def test_plus_schedule_and_init_epoch():
-    s = plus_forget_schedule(12, 0.4, num_gradual=5)
+    s = forget_schedule(12, 0.4, num_gradual=5)
     assert np.allclose(s[:5], np.linspace(0, 0.4, 5)) and (s[5:] == 0.4).all()
     assert default_init_epoch(200) == 20 and default_init_epoch(5) == 1
-    with pytest.raises(ValueError, match="num_gradual"): plus_forget_schedule(5, 0.2, num_gradual=0)
+    with pytest.raises(ValueError, match="num_gradual"): forget_schedule(5, 0.2, num_gradual=0)
 
 
 def test_coteaching_plus_picks_among_disagreements():
@@ -90,7 +92,7 @@ def test_coteaching_plus_picks_among_disagreements():
 def test_coteaching_plus_fit_logs(dls):
     seed_everything(0)
     learn = twin_learner(dls, CoTeachingPlusLoss(), arch="small_cnn", lr=1e-2, opt="adamw")
-    cb = CoTeachingPlus(plus_forget_schedule(3, 0.3, num_gradual=2), init_epoch=1, corrupted_by_id=corrupted_by_id(dls.info))
+    cb = CoTeachingPlus(forget_schedule(3, 0.3, num_gradual=2), init_epoch=1, corrupted_by_id=corrupted_by_id(dls.info))
     learn.fit(3, cbs=[cb])
     assert [r["disagree"] for r in cb.log] == [False, True, True]
     assert cb.log[0]["pool_share"] == 1.0 and 0 <= cb.log[-1]["pool_share"] < 1
@@ -144,7 +146,8 @@ def test_dividemix_bad_args(dls):
 
 
 # --- the methods through train_method (the user path): tiny data, 1-2 epochs
-from false_labels.methods.registry import relabel_flagged, train_method  # noqa: E402
+from false_labels.methods.registry import train_method  # noqa: E402
+from false_labels.methods.relabel import relabel_flagged  # noqa: E402
 
 MRUN = dict(task="label", noise="sym", ratio=0.3, arch="small_cnn", bs=32, device="cpu", seed=0)
 
@@ -224,7 +227,7 @@ def test_dividemix_never_trains_on_a_batch_of_one():
 def test_method_forward_known_transition_is_the_injected_noise(mds, tmp_path):
     "transition='known': T is the injected noise's own matrix at the realised rate; its error is measured against the labels."
     from false_labels.noise.corrupt import noise_matrix
-    from false_labels.methods.survive import ForwardLoss
+    from false_labels.methods.forward import ForwardLoss
     res = _run(mds, tmp_path, "forward", epochs=1, noise="pair", method_kw=dict(transition="known"))
     T = np.array(res["transition_matrix"])
     np.testing.assert_allclose(T, noise_matrix("pair", res["realised_ratio"], 3), atol=1e-6)

@@ -36,6 +36,7 @@ def _turn(q)->float:
         s = c
     return s
 
+# %% ../../nbs/data/10_alter.ipynb #f0dfaeb4
 def _convex_order(p)->tuple|None:
     "The 4 points in the cyclic order that makes a convex quadrilateral, or None if they are not in convex position."
     a, b, c, d = p
@@ -43,6 +44,7 @@ def _convex_order(p)->tuple|None:
         if _turn(q): return q
     return None
 
+# %% ../../nbs/data/10_alter.ipynb #af095b13
 def _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle)->bool:
     "Area, vertex-distance and angle rules for a convex quadrilateral `q` (4 (x, y) tuples in order)."
     area2 = sum(q[k][0] * q[(k + 1) % 4][1] - q[(k + 1) % 4][0] * q[k][1] for k in range(4))
@@ -71,6 +73,7 @@ def is_valid_polygon(poly, # (4, 2) vertices [x, y], in order around the polygon
     q = [tuple(map(float, v)) for v in p]
     return bool(_turn(q)) and _shape_ok(q, h, w, min_area, max_area, min_dist, max_angle)
 
+# %% ../../nbs/data/10_alter.ipynb #40a95a05
 def _first_valid(cands, h, w, area_lo, area_hi, d2, cmax):
     "The first of `cands` (rows of 4 x then 4 y in [0, 1)) whose quadrilateral follows the rules, in convex order; None if none."
     for c in cands:
@@ -120,6 +123,7 @@ def random_polygon(h:int, w:int, # image height and width
     raise ValueError(f"no valid polygon found for a {h}x{w} image with area in [{min_area}, {max_area}]: "
                      "loosen the bounds")
 
+# %% ../../nbs/data/10_alter.ipynb #afd0dd3b
 def polygon_mask(poly, # (4, 2) int vertices [x, y]
                  h:int, w:int, # image height and width
                 )->np.ndarray:
@@ -218,6 +222,7 @@ def blur_sigma(size:int, # shorter image side in px
     "Gaussian sigma for an image whose shorter side is `size`."
     return max(1.2, size / 32) * scale
 
+# %% ../../nbs/data/10_alter.ipynb #e9aed82f
 def gaussian_blur(image:np.ndarray, # (H, W, 3) uint8 RGB
                   mask:np.ndarray, # (H, W) uint8, 1 inside the region
                   sigma:float, # Gaussian standard deviation in px
@@ -284,6 +289,7 @@ def effect(orig:np.ndarray, # (H, W, 3) uint8 original
     m = cv2.mean(cv2.absdiff(orig[sl], altered[sl]), mask[sl])
     return float(m[0] + m[1] + m[2]) / 3
 
+# %% ../../nbs/data/10_alter.ipynb #b62c43dc
 MIN_EFFECT = dict(blob_red=8., blob_green=8., blob_blue=8., blob_multi=8., blur_gaussian=3.,
                   channel_rbg=8., channel_grb=8., channel_gbr=8., channel_brg=8., channel_bgr=8.,
                   offset_red=12., offset_green=12., offset_blue=12., offset_all=30.)
@@ -331,6 +337,7 @@ def apply_alteration(image:np.ndarray, # (H, W, 3) uint8 RGB
     if family == 'channel': return permute_channels(image, mask, kind, box=box)
     return add_offset(image, mask, kind, int((2 * rng.integers(0, 2) - 1) * rng.integers(50, 100)), box=box)
 
+# %% ../../nbs/data/10_alter.ipynb #372a5adb
 def _check_image(image):
     if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
         raise ValueError(f"image must be a uint8 array (H, W, 3), got {getattr(image, 'dtype', type(image))} "

@@ -40,6 +40,7 @@ def check_fractions(fractions)->tuple:
         raise ValueError(f"splits {fractions!r} must be three fractions (train, valid, test), >= 0, train > 0, summing to 1")
     return f
 
+# %% ../../nbs/data/11_dataset.ipynb #e32f4561
 def _largest_remainder(m:int, fractions)->np.ndarray:
     raw = np.asarray(fractions) * m
     counts = np.floor(raw).astype(np.int64)
@@ -196,6 +197,7 @@ def dataset_writer(out:str|Path, # final dataset folder
         del images
         with open(tmp/"images.npy", "rb+") as f: os.fsync(f.fileno())
 
+# %% ../../nbs/data/11_dataset.ipynb #a2dda02d
 def reserve_file(path:Path, # a file just created at its final size (a memory map's)
                  out=None, # the output it belongs to, named in the error
                 ):
@@ -208,6 +210,7 @@ def reserve_file(path:Path, # a file just created at its final size (a memory ma
                 raise OSError(e.errno, f"{os.strerror(e.errno)}: {str(out or path)!r} needs {os.fstat(f.fileno()).st_size:,} bytes "
                                        "for images.npy; nothing was written") from None
 
+# %% ../../nbs/data/11_dataset.ipynb #21c97126
 def finish_dataset(folder:str|Path, # (temporary) dataset folder holding images.npy
                    manifest:pd.DataFrame, # one row per image, in id order
                    card:dict, # card fields; format, n, size, counts, hashes, versions and created are (re)computed
@@ -226,6 +229,7 @@ def finish_dataset(folder:str|Path, # (temporary) dataset folder holding images.
     (folder/"card.json").write_text(to_json(card) + "\n")
     return card
 
+# %% ../../nbs/data/11_dataset.ipynb #1bc38905
 def write_dataset(out:str|Path, # dataset folder to create
                   images:np.ndarray, # (N,H,W,3) uint8 RGB
                   manifest:pd.DataFrame, # one row per image, in id order
@@ -262,6 +266,7 @@ def verify_file(path:Path, # a dataset file named in the card's hashes
                          "was written; regenerate the dataset (or re-import it)")
     _VERIFIED[key] = want
 
+# %% ../../nbs/data/11_dataset.ipynb #03b5425a
 def _open_images(path:Path):
     f = path/"images.npy"
     try: return np.load(f, mmap_mode="r")
@@ -302,26 +307,31 @@ def label_sets(self:Dataset)->dict:
     "Label sets carried by the dataset: name -> manifest column ({} when it has none, e.g. generated data)."
     return dict(self.card.get("label_sets") or {})
 
+# %% ../../nbs/data/11_dataset.ipynb #7fce1bc7
 @patch(as_prop=True)
 def label_set_names(self:Dataset)->tuple:
     "Names of the label sets, e.g. ('given', 'clean') or ('aggre', 'clean', 'worst', ...)."
     return tuple(self.label_sets)
 
+# %% ../../nbs/data/11_dataset.ipynb #76ab20d9
 @patch(as_prop=True)
 def given_label_set(self:Dataset)->str|None:
     "Name of the label set used for training by default (None without label sets)."
     return self.card.get("given_set")
 
+# %% ../../nbs/data/11_dataset.ipynb #33516cc0
 @patch(as_prop=True)
 def clean_label_set(self:Dataset)->str|None:
     "Name of the label set taken as the truth (None: nothing can be scored)."
     return self.card.get("clean_set")
 
+# %% ../../nbs/data/11_dataset.ipynb #64b991d6
 @patch(as_prop=True)
 def imported(self:Dataset)->bool:
-    "Whether the dataset holds the user's own images (`imports.import_images`), not generated ones."
+    "Whether the dataset holds the user's own images (`formats.import_images`), not generated ones."
     return "source" in self.card
 
+# %% ../../nbs/data/11_dataset.ipynb #ca88bfb3
 @patch(as_prop=True)
 def default_task(self:Dataset):
     "The task a run uses when none is given: the dataset's own label on imported data, 14 on generated data."
@@ -329,6 +339,7 @@ def default_task(self:Dataset):
     if not self.imported and 14 in ts: return 14
     return "label" if "label" in ts else ts[-1]
 
+# %% ../../nbs/data/11_dataset.ipynb #7101c8f0
 @patch(as_prop=True)
 def has_truth(self:Dataset)->bool:
     "Whether corrupted labels can be scored: generated data, or a clean label set is chosen."

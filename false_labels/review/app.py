@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from ..core import atomic_dir, atomic_write, check_choice, read_json, stable_hash
+from ..core import atomic_dir, atomic_write, check_choice, file_hash, read_json, stable_hash
 from .decisions import DECISIONS, now_iso, read_decisions, write_decisions
 from fastcore.basics import patch
 from ..data.dataset import Dataset
@@ -100,6 +100,7 @@ def place_file(src:str, # the original file
         except OSError: pass
     shutil.copyfile(src, dst)
 
+# %% ../../nbs/review/70_app.ipynb #2fb98c2e
 def export_folders(suspects:pd.DataFrame, # the suspects table
                    ds:Dataset, # the dataset (for images without a file)
                    out:str|Path, # folder to create, holding clean/ and dirty/
@@ -136,6 +137,7 @@ DETECTOR_NOTES = dict(
     ensemble="the detectors combined: mean of their rank-normalised scores",
     loss="loss of the given label", margin="how far the given label is from the best other class")
 
+# %% ../../nbs/review/70_app.ipynb #3da7989b
 _CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
 header{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:.5em 1em;z-index:2}
 h1{font-size:1.2em;margin:.2em 0}.bar{margin:.3em 0;display:flex;flex-wrap:wrap;gap:.4em;align-items:center}
@@ -336,6 +338,7 @@ init();
 })();
 """
 
+# %% ../../nbs/review/70_app.ipynb #15cf84fb
 def _thumb(im:np.ndarray, px:int)->str:
     if max(im.shape[:2]) > px: im = cv2.resize(im, (px, px), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(im[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -370,7 +373,6 @@ def prior_decisions(ds:Dataset)->Path|None:
     src = (ds.card.get("label_set_sources") or {}).get(ds.card.get("given_set") or "", {})
     f = src.get("file")
     if src.get("kind") != "decisions" or not f or not Path(f).is_file(): return None
-    from false_labels.core import file_hash
     return Path(f) if file_hash(f, 64) == src.get("sha256") else None
 
 # %% ../../nbs/review/70_app.ipynb #41d85d0e
