@@ -300,6 +300,7 @@ def decode_batch(self:TensorDL, b, max_n:int=9)->list:
     names = self.vocab or [str(i) for i in range(self.c)]
     return [(x[i], names[int(y[i])]) for i in range(min(max_n, len(y)))]
 
+# %% ../../nbs/training/30_loaders.ipynb #9b44fb26
 @patch
 def _titles(self:TensorDL, y, ids, max_n):
     names = self.vocab or [str(i) for i in range(self.c)]
