@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..core import check_choice, check_int
+from .real import read_labels_csv  # its home is noise.real
 from .theory import expected_noisy_accuracy, label_precision, label_recall, with_flip_level  # their home is noise.theory
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',
            'hierarchical_noise', 'transition_noise', 'corrupt', 'nested_corrupt', 'corrupt_split', 'noise_matrix',
-           'read_labels_csv', 'compare_labels']
+           'compare_labels']
 
 # %% ../../nbs/noise/20_corrupt.ipynb #6c2042d3
 _M32 = 0xFFFFFFFF
@@ -128,6 +129,15 @@ def _restore(noisy, mask, labels):
     a = np.asarray(labels)
     return (noisy.astype(a.dtype) if a.size and a.dtype.kind in 'iu' else noisy), mask
 
+# %% ../../nbs/noise/20_corrupt.ipynb #00f794af
+def _too_high_msg(r:float, kind:str, C:int, limit:float, cls:str|None=None)->str:
+    msg = (f"ratio {r!r} is too high for {kind!r} noise with {C} classes: "
+           f"{'class ' + cls if cls else 'a class'} would keep its true label no more often than it gets a wrong one, "
+           f"so the labels would no longer point to the true class (use ratio < {limit:.4g})")
+    if kind == 'sym' and C == 2:
+        msg += "; with 2 classes, symmetric noise at ratio >= 0.5 leaves no class whose correct labels outnumber its flipped ones"
+    return msg
+
 # %% ../../nbs/noise/20_corrupt.ipynb #aff02d64
 def check_ratio(ratio, # requested share of corrupted samples
                 n_classes:int|None=None, # number of classes, for the per-kind limit
@@ -143,14 +153,6 @@ def check_ratio(ratio, # requested share of corrupted samples
         limit = (C - 1) / C if kind == 'sym' else 0.5
         if C >= 2 and r >= limit: raise ValueError(_too_high_msg(r, kind, C, limit))
     return r
-
-def _too_high_msg(r:float, kind:str, C:int, limit:float, cls:str|None=None)->str:
-    msg = (f"ratio {r!r} is too high for {kind!r} noise with {C} classes: "
-           f"{'class ' + cls if cls else 'a class'} would keep its true label no more often than it gets a wrong one, "
-           f"so the labels would no longer point to the true class (use ratio < {limit:.4g})")
-    if kind == 'sym' and C == 2:
-        msg += "; with 2 classes, symmetric noise at ratio >= 0.5 leaves no class whose correct labels outnumber its flipped ones"
-    return msg
 
 # %% ../../nbs/noise/20_corrupt.ipynb #20a7ac46
 NOISE_KINDS = ('sym', 'pair', 'matrix', 'hier-within', 'hier-across')   # what `corrupt(kind=...)` accepts
@@ -223,6 +225,7 @@ def _class_index(v, classes, C:int, what:str)->int:
         raise ValueError(f"{what} refers to class {v!r}, which is not a class index in 0..{C - 1}")
     return int(v)
 
+# %% ../../nbs/noise/20_corrupt.ipynb #d3aa3182
 def _pair_targets(mapping, C:int, classes=None)->np.ndarray:
     "Target class per class (-1: never changed) from `None` (y -> y+1 mod C), a dict or an array."
     if mapping is None: return (np.arange(C) + 1) % C if C > 1 else np.full(C, -1)
@@ -239,6 +242,7 @@ def _pair_targets(mapping, C:int, classes=None)->np.ndarray:
     if (t < 0).all(): raise ValueError("mapping changes no class: every class maps to itself")
     return t
 
+# %% ../../nbs/noise/20_corrupt.ipynb #2d0fb1a7
 def pair_noise(labels, # integer labels (NumPy array, list or torch tensor)
                ratio:float, # share of ALL samples to corrupt, in [0, 1)
                n_classes:int|None=None, # number of classes (default: len(classes), or max label + 1)
@@ -263,6 +267,7 @@ def _hier_candidates(parents:np.ndarray, kind:str)->list:
     ok = (same & ~np.eye(C, dtype=bool)) if kind == 'hier-within' else ~same
     return [np.flatnonzero(ok[c]).tolist() for c in range(C)]
 
+# %% ../../nbs/noise/20_corrupt.ipynb #3d996bbf
 def _check_parents(parents, n_classes=None)->np.ndarray:
     if parents is None: raise ValueError("hierarchical noise needs `parents` (parent class of each subclass)")
     p = np.asarray(parents)
@@ -271,6 +276,7 @@ def _check_parents(parents, n_classes=None)->np.ndarray:
         raise ValueError(f"parents has {len(p)} entries but n_classes is {n_classes}")
     return p.astype(np.int64)
 
+# %% ../../nbs/noise/20_corrupt.ipynb #7551632b
 def hierarchical_noise(labels, # integer subclass labels (NumPy array, list or torch tensor)
                        ratio:float, # share of ALL samples to corrupt, in [0, 1)
                        parents, # parent class of each subclass, e.g. np.array([0,0,0,0,1,2,2,2,2,2,3,3,3,3])
@@ -334,6 +340,7 @@ def _check_T(T, classes=None)->np.ndarray:
                          f"(T[c, d] = P(given label d | true class c); rows must sum to 1)")
     return T
 
+# %% ../../nbs/noise/20_corrupt.ipynb #3b8c8b81
 def transition_noise(labels, # integer labels (NumPy array, list or torch tensor)
                      T, # row-stochastic C x C matrix, T[c, d] = P(given d | true c)
                      ratio:float|None=None, # None: use T as given; else scale T's off-diagonal to this noise rate
@@ -486,90 +493,6 @@ def noise_matrix(kind:str, # one of NOISE_KINDS
     for c in np.flatnonzero(elig):
         M[c, c] = 1 - q; M[c, cands[c]] += q / len(cands[c])
     return M
-
-# %% ../../nbs/noise/20_corrupt.ipynb #f69fbb49
-_ID_COLS, _LABEL_COLS = ('id', 'path', 'file', 'filename', 'image', 'image_id', 'key'), ('label', 'given', 'noisy_label', 'class', 'index')
-_READ_AS = {'class': 'name', 'index': 'index'}   # label columns that say how numbers are read when class names are numbers too
-
-def _pick_col(df:pd.DataFrame, col, names:tuple, what:str, exclude=None)->str:
-    "The column for `what`: as given, else a conventional name, else the only remaining one of two."
-    cols = list(df.columns)
-    if col is not None:
-        check_choice(f'{what} column', col, cols)
-        return col
-    for n in names:
-        if n in cols and n != exclude: return n
-    if len(cols) == 2: return cols[0] if what == 'id' else [c for c in cols if c != exclude][0]
-    raise ValueError(f"cannot tell which column holds the {what}s; pass {what}_col= one of {', '.join(cols)}")
-
-def _key(x)->str:
-    "Canonical string key of an id or path."
-    if isinstance(x, Path): return x.as_posix()
-    if isinstance(x, (np.integer, int)) and not isinstance(x, bool): return str(int(x))
-    return str(x).strip()
-
-# %% ../../nbs/noise/20_corrupt.ipynb #6ba43eb9
-def _ambiguous(values:np.ndarray, lookup:dict, col:str)->None:
-    "Refuse numbers that read as a class name and as another class's index (classes named 1, 2, 3 and labels 0, 1, 2)."
-    C = len(lookup)
-    both = [v for v in dict.fromkeys(v.strip() for v in values) if v in lookup and v.isdigit() and int(v) < C and lookup[v] != int(v)]
-    if both:
-        v = both[0]
-        raise ValueError(f"column {col!r} holds numbers and the class names are numbers too ({', '.join(list(lookup)[:5])}): "
-                         f"{v!r} could be class {v!r} (index {lookup[v]}) or index {v}; name the column 'class' to read class names, "
-                         "or 'index' to read 0-based indices")
-
-def _parse_labels(values:np.ndarray, keys:np.ndarray, classes, col:str='label')->np.ndarray:
-    "Class indices from label strings (class names when `classes` is given, else integers); numbers that could be either are refused."
-    out = np.empty(len(values), np.int64)
-    lookup = {str(c): i for i, c in enumerate(classes)} if classes is not None else {}
-    how = _READ_AS.get(col) if any(k.isdigit() and i != int(k) for k, i in lookup.items()) else None
-    if how is None: _ambiguous(values, lookup, col)
-    if how == 'index': lookup = {}
-    bad = []
-    for i, v in enumerate(values):
-        v = v.strip()
-        if v in lookup: out[i] = lookup[v]
-        elif how != 'name' and v.lstrip('-').isdigit() and 0 <= int(v) < (len(classes) if classes is not None else 2**62): out[i] = int(v)
-        else: bad.append(i)
-    if bad:
-        shown = ', '.join(f"{str(values[i])!r} (id {keys[i]})" for i in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
-        if classes is None: raise ValueError(f"labels are not class indices: {shown}; pass classes=[...] to read class names")
-        raise ValueError(f"unknown class label(s) {shown}; valid: {', '.join(map(str, classes))} (or indices 0..{len(classes) - 1})")
-    return out
-
-# %% ../../nbs/noise/20_corrupt.ipynb #86f97c4f
-def read_labels_csv(path, # CSV file with an id/path column and a label column
-                    ids=None, # ids or paths to return labels for, in this order (default: all rows, file order)
-                    classes=None, # class names (needed when labels are names; indices are also accepted)
-                    id_col:str|None=None, # id column (default: 'id', 'path', 'file', ... or the first of two)
-                    label_col:str|None=None, # label column (default: 'label', 'given', ... or the second of two)
-                   )->np.ndarray:
-    "Given labels (int64 class indices) from a CSV, ordered like `ids`; errors name unknown classes and bad ids."
-    if Path(path).is_dir(): raise ValueError(f"labels CSV {str(path)!r} is a folder, not a CSV file")
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError: raise FileNotFoundError(f"labels CSV {str(path)!r} does not exist") from None
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise ValueError(f"labels CSV {str(path)!r} cannot be read as CSV: {' '.join(str(e).split())}") from None
-    try:
-        id_col = _pick_col(df, id_col, _ID_COLS, 'id')
-        label_col = _pick_col(df, label_col, _LABEL_COLS, 'label', exclude=id_col)
-    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
-    keys = np.array([_key(k) for k in df[id_col]], dtype=object)
-    dup = pd.Series(keys).duplicated(keep=False)
-    if dup.any():
-        d = list(dict.fromkeys(keys[dup.values]))
-        raise ValueError(f"{path}: duplicated id(s) {', '.join(map(repr, d[:5]))}{' and more' if len(d) > 5 else ''} in column {id_col!r}")
-    try: labels = _parse_labels(df[label_col].to_numpy(dtype=str), keys, classes, label_col)
-    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
-    if ids is None: return labels
-    want = [_key(i) for i in (_numpy(ids).tolist() if _is_torch(ids) else ids)]
-    pos = dict(zip(keys, range(len(keys))))
-    missing = [w for w in want if w not in pos]
-    if missing:
-        raise ValueError(f"{path}: {len(missing)} requested id(s) missing from column {id_col!r}: "
-                         f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}")
-    return labels[[pos[w] for w in want]]
 
 # %% ../../nbs/noise/20_corrupt.ipynb #7ffc5beb
 def compare_labels(clean, # reference (true) labels

@@ -61,6 +61,7 @@ def _reflect(i:torch.Tensor, n:int)->torch.Tensor:
     i = torch.remainder(i, period)
     return torch.where(i >= n, period - i, i)
 
+# %% ../../nbs/training/30_loaders.ipynb #937c11d6
 def gather_augment(images:torch.Tensor, # (M, H, W, C) uint8 source images
                    idx:torch.Tensor, # (B,) int64 rows of `images` to take
                    flip:torch.Tensor|None=None, # (B,) bool: mirror left-right
@@ -423,6 +424,7 @@ def channel_stats(images:np.ndarray, # (N, H, W, 3) uint8
     std = np.sqrt(np.maximum(ss / max(n, 1) - mean ** 2, 0))
     return tuple(float(v) for v in mean), tuple(float(v) + 1e-6 for v in std)
 
+# %% ../../nbs/training/30_loaders.ipynb #a75ef828
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 def _norm_stats(normalize, images, train_ids)->tuple:
@@ -431,6 +433,7 @@ def _norm_stats(normalize, images, train_ids)->tuple:
     if normalize is None: return (0., 0., 0.), (1., 1., 1.)
     return channel_stats(images, train_ids)
 
+# %% ../../nbs/training/30_loaders.ipynb #91ce87ae
 def _task_of(ds:Dataset, task):
     if isinstance(task, str) and task.isdigit(): task = int(task)
     tasks = ds.tasks
