@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from false_labels.training.learner import STUDY_RECIPE, train_run
+from false_labels.training.learner import train_run
+from false_labels.training.recipes import STUDY_RECIPE, Recipe
 
 from common import bench_dataset
 
@@ -37,8 +38,8 @@ def run(cfg:dict, seed:int, folder:Path)->dict:
     ds = bench_dataset(None, cfg["n"], cfg["size"], folder=folder)
     out = Path(tempfile.mkdtemp(prefix="recipe_", dir=folder))/"run"
     t, c = time.perf_counter(), time.process_time()
-    res = train_run(ds, out, task=4, ratio=0.0, arch=cfg["arch"], epochs=cfg["epochs"], seed=seed, bs=cfg["bs"],
-                    opt=cfg["opt"], precision=cfg["precision"], device="cpu")
+    res = train_run(ds, out, Recipe(cfg["arch"], cfg["epochs"], cfg["bs"], cfg["opt"], precision=cfg["precision"]), task=4, seed=seed,
+                    device="cpu")
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     curve = pd.read_csv(out/"metrics.csv")["test_acc"].tolist()
     return dict(acc=res["final"]["test_acc"], wall=wall, cpu=cpu, train=res["train_time_s"], curve=curve, precision=res["precision"])

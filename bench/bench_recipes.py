@@ -44,7 +44,7 @@ def main():
         print(f"{k} per class: {n_train} training images; auto picks {auto_recipe('cpu', n_train, 32, 10)[0]}", flush=True)
         for name in a.recipes.split(","):
             t = time.perf_counter()
-            r = train_run(ds, work/f"run_{k}_{name}", device="cpu", overwrite=True, **RECIPES[name].options())
+            r = train_run(ds, work/f"run_{k}_{name}", RECIPES[name], device="cpu", overwrite=True)
             print(f"  {name:10s} test acc {r['final']['test_acc']:.4f}  learned {r['learned']}  train loss "
                   f"{r['final']['train_loss']:.3f}  {time.perf_counter() - t:6.0f} s  load {os.getloadavg()[0]:.1f}"
                   + (f"  ({r['why']})" if not r["learned"] else ""), flush=True)

@@ -42,6 +42,8 @@ import torch.nn.functional as F
 from false_labels.data.alter import SUBCLASSES
 from false_labels.training.loaders import dataloaders, gather_augment, pick_device
 from false_labels.training.learner import load_model, make_learner, make_loss, make_model, make_opt, predict_logits, train_run
+from false_labels.training.recipes import Recipe, RunOptions
+from false_labels.noise.spec import NoiseSpec
 
 from common import bench_dataset
 
@@ -245,9 +247,8 @@ def quality(ds, args, dev):
     for task, bar in ((14, 0.95), (4, 0.98)):
         run = Path(tempfile.mkdtemp(prefix=f"bench_q{task}_"))/"run"
         t = time.time()
-        res = train_run(ds, run, task=task, ratio=0.0, arch=args.quality_arch, loss="ce", epochs=args.quality_epochs,
-                        seed=0, bs=args.bs, device=dev, precision=args.precision, opt="sgd", track_samples=False,
-                        verbose=args.verbose)
+        res = train_run(ds, run, Recipe(args.quality_arch, args.quality_epochs, args.bs, "sgd", precision=args.precision),
+                        NoiseSpec("sym", 0.0), RunOptions(track_samples=False, verbose=args.verbose), task=task, seed=0, device=dev)
         acc = res["final"]["test_acc"]
         sub = per_subclass_accuracy(run, ds, task, dev)
         print(f"task {task}: clean test accuracy {acc:.4f} (bar {bar}) in {time.time()-t:.0f}s, {args.quality_epochs} epochs of "

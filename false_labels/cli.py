@@ -142,7 +142,7 @@ def cmd_train(a):
     check_out(a)   # a run's own files are replaced under the run folder's rules (`results.check_run_dir`)
     data = open_data(a.data, a.size, a.quiet); check_clean_labels(a, data)
     kw.update(with_recipe(a, data, kw, plain=a.method is None and a.loss is None))
-    res = train_method(data, a.out, pretrained=a.pretrained, compile=a.compile, overwrite=a.overwrite, verbose=not a.quiet, **kw)
+    res = train_method(data, a.out, pretrained=bool(a.pretrained), compile=bool(a.compile), overwrite=a.overwrite, verbose=not a.quiet, **kw)
     m = res.get("final", res)
     print(f"run -> {Path(a.out).resolve()}")
     if res.get("learned") is False:
@@ -459,18 +459,20 @@ def build_parser()->argparse.ArgumentParser:
     _add_train_opts(p)
     _add_label_opts(p)
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--ratio", type=float, default=None, help="share of training labels to corrupt, in [0, 1) (default 0)")
-    p.add_argument("--arch", default=None); p.add_argument("--loss", default=None)
+    from false_labels.core import add_options
+    from false_labels.noise.spec import NoiseSpec
+    from false_labels.training.recipes import Recipe, RunOptions
+    add_options(p, NoiseSpec, only=("ratio",), help=dict(ratio="share of training labels to corrupt, in [0, 1) (default 0)"))
+    add_options(p, Recipe, only=("arch", "loss"), help=dict(arch=OPTION_HELP["arch"], loss=OPTION_HELP["loss"]))
     p.add_argument("--method", default=None, help="robust training method (default: plain training with --loss)")
     p.add_argument("--method-kw", type=_json_object, default=None, metavar="JSON",
                    help='the method\'s settings as a JSON object, e.g. \'{"transition": "glc"}\' for forward (see the robust docs)')
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--precision", default=None, help="auto, fp32, bf16 or fp16")
-    p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local torch cache")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    add_options(p, Recipe, only=("precision",), help=dict(precision="auto, fp32, bf16 or fp16"))
+    add_options(p, RunOptions, only=("pretrained", "compile"))
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    p.add_argument("--checkpoint-every", type=int, default=None, metavar="N", help="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)")
+    add_options(p, RunOptions, only=("checkpoint_every",), help=dict(checkpoint_every="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)"))
     p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when the run learned nothing (for experiments)")
     p.set_defaults(func=cmd_train)
 

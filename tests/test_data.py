@@ -10,8 +10,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from false_labels.training.loaders import (DeviceUnavailableError, ImageStore, NoisyDataLoaders, TensorDL, as_dataset, dataloaders,
-                               from_image_folder, gather_augment, pick_device)
+from false_labels.training.loaders import (BatchOptions, DeviceUnavailableError, ImageStore, LoaderOptions, NoisyDataLoaders, TensorDL,
+                               as_dataset, dataloaders, gather_augment, pick_device)
 from false_labels.data.dataset import Dataset
 from toys import colour_toy
 
@@ -247,11 +247,12 @@ def _write_folder(root, splits=(("train", 8), ("test", 3)), classes=("cat", "dog
 def test_image_folder(tmp_path):
     root = tmp_path/"f"
     _write_folder(root)
-    ds = from_image_folder(root, size=12)
+    ds = as_dataset(root, size=12)          # one reader of image folders: the import's (`data.formats.scan_image_folder`)
     assert ds.images.shape == (22, 12, 12, 3) and ds.classes("label") == ["cat", "dog"]
     assert set(ds.manifest.split) == {"train", "valid", "test"}
-    assert (ds.manifest.split[ds.manifest.file.str.startswith("test/")] == "test").all()
-    assert ds.images[ds.manifest.file.tolist().index("train/cat/0.png"), 5, 5, 2] == 100   # BGR on disk -> RGB in memory
+    files = [str(f) for f in ds.manifest.file]
+    assert (ds.manifest.split[[f.startswith("test/") for f in files]] == "test").all()
+    assert ds.images[files.index("train/cat/0.png"), 5, 5, 2] == 100   # BGR on disk -> RGB in memory
     dls = dataloaders(root, task="folder", bs=4, device="cpu", size=12)
     assert dls.one_batch()[0].shape == (4, 3, 12, 12)
 
@@ -266,17 +267,26 @@ def test_image_folder_with_given_labels_csv(tmp_path):
     assert dls.info.n_corrupted == 1
     bad = tmp_path/"bad.csv"
     pd.DataFrame(dict(path=files[:3], label=given[:3])).to_csv(bad, index=False)
-    with pytest.raises(ValueError, match="missing"): from_image_folder(root, size=8, labels_csv=bad)
+    with pytest.raises(ValueError, match="missing"): as_dataset(root, size=8, labels_csv=bad)
 
 
 def test_image_folder_errors(tmp_path):
-    with pytest.raises(ValueError, match="is not an image folder"): from_image_folder(tmp_path)
-    (tmp_path/"train"/"a").mkdir(parents=True)
-    with pytest.raises(ValueError, match="no images found"): from_image_folder(tmp_path)
-    root = tmp_path/"g"
-    _write_folder(root, splits=(("train", 2),), classes=("a",))
-    _write_folder(root, splits=(("test", 2),), classes=("b",))
-    with pytest.raises(ValueError, match="test/ has class folder 'b' that train/ lacks"): from_image_folder(root, size=8)
+    with pytest.raises(ValueError, match="does not exist"): as_dataset(tmp_path/"nope")
+    (tmp_path/"e"/"train"/"a").mkdir(parents=True)
+    with pytest.raises(ValueError, match="no images found"): as_dataset(tmp_path/"e")
+
+
+def test_loader_options_by_value_or_keyword():
+    "`TensorDL` and `dataloaders` take their batch settings as one value (`BatchOptions`, `LoaderOptions`) or as the old keywords."
+    tds = colour_toy(n=120)
+    a = dataloaders(tds, task="label", bs=16, device="cpu", with_ids=True, normalize=None, pad_mode="zeros", max_shift=2)
+    b = dataloaders(tds, task="label", bs=16, device="cpu", opts=LoaderOptions(with_ids=True, normalize=None, pad_mode="zeros", max_shift=2))
+    for x, y in zip(a.train.one_batch(), b.train.one_batch()): assert torch.equal(x, y)
+    assert (a.train.pad_mode, a.train.max_shift, a.train.with_ids) == ("zeros", 2, True)
+    store = ImageStore(np.zeros((4, 8, 8, 3), np.uint8), "cpu")
+    dl = TensorDL(store, np.arange(4), np.arange(4) % 2, bs=2, opts=BatchOptions(with_ids=True), pad_mode="replicate")
+    assert (dl.with_ids, dl.pad_mode, dl.new(bs=4).pad_mode) == (True, "replicate", "replicate")
+    with pytest.raises(TypeError): TensorDL(store, np.arange(4), np.arange(4) % 2, colour=1)
 
 
 def test_store_validates_and_reports():
@@ -287,8 +297,8 @@ def test_store_validates_and_reports():
 
 
 def test_streams_when_the_device_is_too_small(tds, monkeypatch):
-    import false_labels.training.loaders as data
-    monkeypatch.setattr(data, "fits_on_device", lambda *a, **k: False)
+    import false_labels.training.store as store
+    monkeypatch.setattr(store, "fits_on_device", lambda *a, **k: False)
     dls = dataloaders(tds, task="label", bs=32, device="cpu")
     assert not dls.train.store.resident and "streamed" in repr(dls.train.store)
     assert sum(len(b[1]) for b in dls.test) == len(tds.split_idx("test"))

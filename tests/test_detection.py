@@ -19,8 +19,10 @@ from false_labels import arrays as S
 from false_labels.core import OutputExistsError
 from false_labels.training.loaders import dataloaders
 from false_labels.data.dataset import Dataset
-from false_labels.detectors.pipeline import METHODS, corrupted_train_labels, detect_labels, parse_methods
+from false_labels.detectors.pipeline import METHODS, detect_labels, parse_methods
 from false_labels.detectors.cl import cleanlab_detection
+from false_labels.data.labels import corrupted_train_labels
+from false_labels.noise.spec import NoiseSpec
 from false_labels.detectors.sweep import detect_sweep, detection_results, find_run
 from false_labels.training.kfold import FitPredict, IterationTracker, extract_features, make_fit_predict, pack_observations
 from false_labels.training.learner import make_model, train_run
@@ -163,7 +165,7 @@ def test_tracker_sees_every_sample_each_epoch_and_matches_dense_ema(fp):
 def test_corrupted_labels_are_those_the_training_runs_see(ds):
     for kind, kw in (("sym", {}), ("pair", {})):
         info = dataloaders(ds, task="label", noise=kind, ratio=0.3, seed=5, bs=32, device="cpu", **kw).info
-        np.testing.assert_array_equal(corrupted_train_labels(ds, "label", kind, 0.3, seed=5, **kw), info.given)
+        np.testing.assert_array_equal(corrupted_train_labels(ds, NoiseSpec(kind, 0.3, seed=5, **kw), "label"), info.given)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -283,7 +285,7 @@ def _write_csv(path, ids, labels, names):
 
 def test_real_noisy_labels_from_csv(ds, tmp_path):
     tr, names = ds.split_idx("train"), ds.classes("label")
-    noisy = corrupted_train_labels(ds, "label", "pair", 0.25, seed=2)
+    noisy = corrupted_train_labels(ds, NoiseSpec("pair", 0.25, seed=2), "label")
     _write_csv(tmp_path/"noisy.csv", tr[::-1], noisy[::-1], names)            # order in the file does not matter
     _write_csv(tmp_path/"clean.csv", tr, ds.labels("label")[tr], names)
     ev = detect_labels(ds, tmp_path/"a", labels_csv=tmp_path/"noisy.csv", clean_labels_csv=tmp_path/"clean.csv",

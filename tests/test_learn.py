@@ -304,3 +304,21 @@ def test_binary_task_per_class_columns_and_checkpoints(tds, tmp_path):
     for bad in (0, -2, 1.5, "x"):
         with pytest.raises(ValueError, match="checkpoint_every"): train_run(tds, tmp_path/"c", **RUN, checkpoint_every=bad)
     assert not (tmp_path/"c").exists()
+
+
+def test_typed_options_give_the_same_run(tds, tmp_path):
+    "train_run(recipe, noise, opts) and train_run(**the old keywords) write the same run (every number but the timings)."
+    from false_labels.noise.spec import NoiseSpec
+    from false_labels.training.learner import run_settings
+    from false_labels.training.recipes import Recipe, RunOptions
+    kw = train_run(tds, tmp_path/"kw", task="label", noise="pair", ratio=0.2, arch="small_cnn", epochs=1, bs=32, opt="adamw",
+                   loss="gce", loss_kw=dict(q=0.5), wd=1e-3, device="cpu", seed=2, track_samples=False)
+    typed = train_run(tds, tmp_path/"typed", Recipe("small_cnn", 1, 32, "adamw", loss="gce", loss_kw=dict(q=0.5)), NoiseSpec("pair", 0.2),
+                      RunOptions(wd=1e-3, track_samples=False), task="label", device="cpu", seed=2)
+    drop = ("train_time_s", "total_time_s", "versions", "final")
+    assert {k: v for k, v in kw.items() if k not in drop} == {k: v for k, v in typed.items() if k not in drop}
+    assert {k: v for k, v in kw["final"].items() if k != "time_s"} == {k: v for k, v in typed["final"].items() if k != "time_s"}
+    assert (kw["noise"], kw["wd"], kw["loss_kw"], kw["opt"]) == ("pair", 1e-3, {"q": 0.5}, "adamw")
+    with pytest.raises(TypeError, match="unexpected keyword argument"): train_run(tds, tmp_path/"x", epoch=1)
+    r, n, o = run_settings(arch="small_cnn", ratio=0.1, mapping={0: 1}, noise="pair", size=8)
+    assert (r.arch, r.epochs, n.kind, n.ratio, n.kw(), o.size) == ("small_cnn", 5, "pair", 0.1, {"mapping": {0: 1}}, 8)

@@ -8,9 +8,9 @@ from hypothesis import given, settings, assume, HealthCheck, strategies as st
 
 from false_labels.noise.corrupt import (NOISE_KINDS, CIFAR10_CLASSES, CIFAR10_ASYM_MAP, corrupt, symmetric_noise, pair_noise,
                                 transition_noise, hierarchical_noise, noise_matrix, nested_corrupt, corrupt_split,
-                                check_ratio, read_labels_csv, compare_labels, expected_noisy_accuracy, label_precision,
-                                label_recall, plot_transition_matrix, plot_realised_ratios, _hash, _mul32, _mix32,
-                                _quota_sequence)
+                                check_ratio, read_labels_csv, compare_labels, _hash, _mul32, _mix32, _quota_sequence)
+from false_labels.noise.theory import expected_noisy_accuracy, label_precision, label_recall
+from false_labels.noise.charts import plot_transition_matrix, plot_realised_ratios
 
 PARENT = np.array([0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3])     # as false_labels.data.alter.PARENT
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -477,3 +477,10 @@ def test_plots_return_charts():
         d = plot_realised_ratios(df, relative=rel).to_dict()
         assert 'layer' in d
     assert isinstance(plot_realised_ratios([0.1, 0.2], [0.1, 0.2], group=['x', 'y']), alt.LayerChart)
+
+
+def test_corrupting_labels_imports_no_charts():
+    "`noise.corrupt` and `noise.spec` (the training path) import no altair: the charts live in `noise.charts`."
+    import subprocess, sys
+    code = "import sys, false_labels.noise.spec, false_labels.data.labels; assert 'altair' not in sys.modules, 'altair imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -47,18 +47,27 @@ def test_template_shipped_byte_identical():
     assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
 
 def test_template_parameters_follow_train_method():
+    "The template's parameters are train_method's and the fields of the run's typed options, with the same defaults (one place)."
+    from dataclasses import asdict
     from false_labels.methods.registry import train_method
+    from false_labels.noise.spec import NoiseSpec
+    from false_labels.training.recipes import RECIPES, RunOptions
     sig = {k: p.default for k, p in inspect.signature(train_method).parameters.items()
-           if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "cbs"}  # callbacks: Python objects, no parameter
+           if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k not in ("cbs", "recipe", "opts")}  # Python objects: the template builds recipe and opts from its parameters
     ps = template_params()
     assert set(sig) <= set(ps), f"template lacks {set(sig) - set(ps)}"
     assert ps["method"] == "None"  # None: plain training with `loss`
     smoke = {"data", "out", "arch", "epochs", "overwrite", "method"}  # smoke-sized, set by the sweep, or None for 'ce'
     for k, v in sig.items():
         if k not in smoke: assert eval(ps[k]) == v, f"template default {k} = {ps[k]}, train_method's is {v!r}"
+    typed = {**asdict(RunOptions()), **{k: v for k, v in asdict(NoiseSpec()).items() if k in ("ratio",)},
+             **{k: v for k, v in asdict(RECIPES["classic"]).items() if k not in ("note", "loss_kw")}}
+    for k, v in typed.items():
+        assert k in ps, f"template lacks the option {k}"
+        if k not in smoke: assert eval(ps[k]) == v, f"template default {k} = {ps[k]}, the typed options' is {v!r}"
     for k, v in SWEEP_DEFAULTS.items():
         if k == "task": continue    # train_method: None, the data's default; a plan resolves it (14 generated, 'label' imported)
-        assert sig[k] == v, f"SWEEP_DEFAULTS[{k!r}] = {v!r}, train_method's is {sig[k]!r}"
+        assert sig.get(k, typed.get(k)) == v, f"SWEEP_DEFAULTS[{k!r}] = {v!r}, train_method's is {sig.get(k, typed.get(k))!r}"
 
 # ---------------------------------------------------------------- plans and ids
 

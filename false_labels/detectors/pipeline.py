@@ -17,7 +17,9 @@ from tqdm.auto import tqdm
 from ..core import check_choice, check_writable_dir, output_lock
 from ..data.dataset import EXCLUDED, Dataset, check_folds
 from ..review.app import suspects_table as review_table
-from ..noise.corrupt import check_ratio, compare_labels, corrupt, read_labels_csv
+from ..noise.corrupt import check_ratio, compare_labels
+from ..noise.spec import NoiseSpec, noise_spec
+from ..data.labels import TrainLabels, corrupted_train_labels, run_labels, served_labels
 from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, with_task
 from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
 from ..training.kfold import FitPredict, IterationTracker, pack_observations
@@ -31,45 +33,9 @@ from .output import write_detection
 from .output import detection_charts, save_chart, vl_version   # where study.report and the CLI found them (now in output)
 
 # %% auto #0
-__all__ = ['METHODS', 'MEMBERS', 'corrupted_train_labels', 'parse_methods', 'tracked_run', 'labels_for', 'main_inputs',
-           'oof_step', 'generic_step', 'judge_noise', 'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome',
-           'published', 'run_detection', 'detect_in_memory', 'prepare_loaders', 'labels_of', 'check_training',
-           'detection_params', 'param_dict', 'detect_labels']
-
-# %% ../../nbs/detectors/47_pipeline.ipynb #b98b1ba6
-def _parents(ds:Dataset)->np.ndarray|None:
-    "The 14 -> 4 class map of a generated dataset (None if it lacks either task)."
-    if not {4, 14} <= set(ds.tasks): return None
-    parents = np.full(ds.n_classes(14), -1, np.int64)
-    parents[ds.labels(14)] = ds.labels(4)
-    return parents
-
-def _served(ds:Dataset, task)->np.ndarray:
-    "All N labels as `data.dataloaders` serves them before corruption."
-    return ds.manifest["given"].to_numpy(np.int64) if "given" in ds.manifest else ds.labels(task)
-
-def corrupted_train_labels(ds:Dataset, # the dataset
-                           task=14, # labelling
-                           noise:str="sym", # noise kind
-                           ratio:float=0.1, # share of training labels to corrupt
-                           seed:int=0, # seed of the corruption
-                           **noise_kw, # mapping, T, parents
-                          )->np.ndarray:
-    "The training split's labels corrupted exactly as `data.dataloaders` (and so `learn.train_run`) corrupts them."
-    tr = ds.split_idx("train")
-    if str(noise).startswith("hier") and "parents" not in noise_kw and str(task) == "14" and _parents(ds) is not None:
-        noise_kw["parents"] = _parents(ds)
-    out = corrupt(_served(ds, task)[tr], ratio, noise, n_classes=ds.n_classes(task), seed=seed, ids=tr,
-                  classes=ds.classes(task), **noise_kw)[0]
-    return np.asarray(out, np.int64)
-
-def _csv_keys(ds:Dataset, idx:np.ndarray)->list:
-    "How a CSV names training samples: relative paths for image folders, else sample ids."
-    return list(ds.manifest["file"].to_numpy()[idx]) if "file" in ds.manifest else [int(i) for i in idx]
-
-def _read_train_csv(ds:Dataset, task, path)->np.ndarray:
-    tr = ds.split_idx("train")
-    return read_labels_csv(path, ids=_csv_keys(ds, tr), classes=ds.classes(task))
+__all__ = ['METHODS', 'MEMBERS', 'parse_methods', 'tracked_run', 'main_inputs', 'oof_step', 'generic_step', 'judge_noise',
+           'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome', 'published', 'run_detection',
+           'detect_in_memory', 'prepare_loaders', 'check_training', 'detection_params', 'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #bfc79920
 def parse_methods(method, # 'all', a name, a comma-separated string or a list of names of registered detectors
@@ -106,40 +72,6 @@ def tracked_run(fp:FitPredict, # the trainer (given labels inside)
     return out
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #986bad99
-@dataclass
-class _Labels:
-    given: np.ndarray
-    truth: np.ndarray|None
-    source: dict = field(default_factory=dict)
-
-def labels_for(ds, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise_kw)->_Labels:
-    "Given labels and the truth (or None), with where they came from."
-    tr = ds.split_idx("train")
-    if labels_csv is not None:
-        given = _read_train_csv(ds, task, labels_csv)
-        if clean_labels_csv is None: truth, ts = None, None
-        elif str(clean_labels_csv) == "dataset": truth, ts = ds.labels(task)[tr], "dataset labels"
-        else: truth, ts = _read_train_csv(ds, task, clean_labels_csv), str(clean_labels_csv)
-        return _Labels(given, truth, dict(given=f"csv {labels_csv}", truth=ts, noise=None, ratio=None))
-    if clean_labels_csv is not None: raise ValueError("clean_labels_csv needs labels_csv (the given labels to check)")
-    check_ratio(ratio)
-    given = corrupted_train_labels(ds, task, noise, ratio, seed, **noise_kw)
-    truth = _served(ds, task)[tr] if ratio > 0 else None
-    return _Labels(given, truth, dict(given=f"{noise} noise, ratio {ratio:g}, seed {seed}" if ratio > 0 else "dataset labels",
-                                      truth="dataset labels" if ratio > 0 else None, noise=noise, ratio=float(ratio)))
-
-def _imported_labels(ds:Dataset, ids:np.ndarray, task, noise, ratio, seed, noise_kw)->_Labels:
-    "Given labels and truth of the scored rows of imported data: its chosen label sets, plus synthetic noise when `ratio` > 0."
-    given = _served(ds, task)[ids]
-    truth = ds.labels(task)[ids] if ds.has_truth else None
-    src = dict(given=f"label set {ds.given_label_set}", truth=None if truth is None else f"label set {ds.clean_label_set}",
-               noise=None, ratio=None)
-    if not ratio: return _Labels(given, truth, src)
-    check_ratio(ratio)
-    noisy = corrupt(given, ratio, noise, n_classes=ds.n_classes(task), seed=seed, ids=ids, classes=ds.classes(task), **noise_kw)[0]
-    return _Labels(np.asarray(noisy, np.int64), given, dict(given=f"{noise} noise, ratio {ratio:g}, seed {seed} on {src['given']}",
-                                                           truth=src["given"], noise=noise, ratio=float(ratio)))
-
 def _check_run(run, fp:FitPredict)->dict:
     "A sweep run's sample_stats, checked to be about the same samples and given labels."
     run = Path(run)
@@ -347,7 +279,7 @@ def _arrays(fp:FitPredict, res:DetectionState, truth, extra:dict)->dict:
     return out
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a15c63c7
-def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectOptions)->DetectionOutcome:
+def _compute_detection(fp:FitPredict, ds:Dataset, labels:TrainLabels, o:DetectOptions)->DetectionOutcome:
     "Compute every requested method with `fp` (its given labels) and score them, in memory."
     t0, truth, res = time.perf_counter(), labels.truth, DetectionState()
     if truth is None:
@@ -390,7 +322,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:_Labels, o:DetectOption
 # %% ../../nbs/detectors/47_pipeline.ipynb #dc27d5f4
 def run_detection(fp:FitPredict, # the trainer, with the given labels
                   ds:Dataset, # the dataset it serves
-                  labels, # the given labels, the truth and where they came from (`labels_of`)
+                  labels, # the given labels, the truth and where they came from (`data.labels.run_labels`)
                   out:Path, # the detection folder
                   o:DetectOptions, # the options (what to write too)
                   overwrite:bool, # replace a non-empty `out`
@@ -414,7 +346,7 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
     o = replace(split_options(kw, base)[0], method=method, charts=False)
     methods = parse_methods(method)
     check_detection_options(methods, o.folds, o.k, fp.n, o.select, truth is not None)
-    labels = _Labels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
+    labels = TrainLabels(fp.given, truth, dict(given="the trainer's labels", truth=None if truth is None else "given",
                                            noise=noise, ratio=None))
     return _compute_detection(fp, ds, labels, o)
 
@@ -439,14 +371,9 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
                       resident=resident)
     t = dls.train
     train = t.new(ids=torch.as_tensor(scored, device=t.ids.device),
-                  labels=torch.as_tensor(_served(ds, task)[scored], device=t.ids.device),
+                  labels=torch.as_tensor(served_labels(ds, task)[scored], device=t.ids.device),
                   true_labels=torch.as_tensor(ds.labels(task)[scored], device=t.ids.device), drop_last=len(scored) > t.bs)
     return ds, NoisyDataLoaders(train, dls.valid, dls.test, info=None, path=dls.path, device=dls.device), task
-
-def labels_of(ds:Dataset, dls, task, noise, ratio, seed, labels_csv, clean_labels_csv, noise_kw)->_Labels:
-    "The given labels and truth of the rows `dls` trains on (imported data: its label sets; generated: corrupted or read)."
-    if ds.imported: return _imported_labels(ds, dls.train.ids.cpu().numpy(), task, noise, ratio, seed, noise_kw)
-    return labels_for(ds, task, noise, 0.1 if ratio is None else ratio, seed, labels_csv, clean_labels_csv, noise_kw)
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #4697ae05
 def check_training(arch, loss, epochs):
@@ -503,7 +430,8 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `data.forma
         if not ds.imported and labels is not None: labels_csv, labels = labels, None
         if not ds.imported and clean_labels is not None: clean_labels_csv, clean_labels = clean_labels, None
         ratio = (0.0 if ds.imported else 0.1) if ratio is None else ratio
-        given = labels_of(ds, dls, task, noise, ratio, o.seed, labels_csv, clean_labels_csv, dict(noise_kw))
+        given = run_labels(ds, dls.train.ids.cpu().numpy(), task, noise_spec(noise, ratio=ratio, seed=o.seed, **dict(noise_kw)),
+                           labels_csv, clean_labels_csv)
         check_detection_options(methods, o.folds, o.k, len(given.given), o.select, given.truth is not None, o.tv_kw, o.top, o.top_k, o.feature_map)
         if ds.imported and o.folds >= 2: check_folds(given.given, dls.vocab, o.folds)
         fp = FitPredict(dls, given.given, arch=t.arch, loss=t.loss, epochs=t.epochs, lr=t.lr, opt=t.opt, wd=t.wd, precision=t.precision,

@@ -15,9 +15,11 @@ from ..training.learner import check_fit_args
 from ..noise.corrupt import check_ratio, label_precision, label_recall
 from ..training.kfold import FitPredict
 from dataclasses import replace
+from ..noise.spec import noise_spec
+from ..data.labels import run_labels
 from .options import DetectOptions, DetectTraining, check_detection_options, split_options
 from .output import save_chart
-from .pipeline import check_training, detection_params, labels_of, param_dict, parse_methods, prepare_loaders, run_detection
+from .pipeline import check_training, detection_params, param_dict, parse_methods, prepare_loaders, run_detection
 
 # %% auto #0
 __all__ = ['SWEEP_FORMAT', 'find_run', 'same_settings', 'detect_sweep', 'detection_results', 'detection_folders', 'long_metrics',
@@ -91,7 +93,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
         frames = []
         for r in rs:
             folder = _ratio_dir(out, r)
-            labels = labels_of(ds, dls, task, noise, r, o.seed, None, None, dict(noise_kw))
+            labels = run_labels(ds, dls.train.ids.cpu().numpy(), task, noise_spec(noise, ratio=r, seed=o.seed, **dict(noise_kw)))
             fp = base.with_labels(labels.given)
             ro = replace(o, run=o.run or (find_run(sweep, task, noise, r, o.seed, t.arch) if sweep else None))
             params = detection_params(ds, dls, param_dict(ro, t, task=task, noise=noise, ratio=r, labels_csv=None, clean_labels_csv=None,

@@ -10,14 +10,14 @@ import heapq
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import altair as alt
 from ..core import check_choice, check_int
+from .real import read_labels_csv  # its home is noise.real
+from .theory import expected_noisy_accuracy, label_precision, label_recall, with_flip_level  # their home is noise.theory
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',
            'hierarchical_noise', 'transition_noise', 'corrupt', 'nested_corrupt', 'corrupt_split', 'noise_matrix',
-           'with_flip_level', 'plot_transition_matrix', 'plot_realised_ratios', 'expected_noisy_accuracy',
-           'label_precision', 'label_recall', 'read_labels_csv', 'compare_labels']
+           'compare_labels']
 
 # %% ../../nbs/noise/20_corrupt.ipynb #6c2042d3
 _M32 = 0xFFFFFFFF
@@ -129,6 +129,15 @@ def _restore(noisy, mask, labels):
     a = np.asarray(labels)
     return (noisy.astype(a.dtype) if a.size and a.dtype.kind in 'iu' else noisy), mask
 
+# %% ../../nbs/noise/20_corrupt.ipynb #00f794af
+def _too_high_msg(r:float, kind:str, C:int, limit:float, cls:str|None=None)->str:
+    msg = (f"ratio {r!r} is too high for {kind!r} noise with {C} classes: "
+           f"{'class ' + cls if cls else 'a class'} would keep its true label no more often than it gets a wrong one, "
+           f"so the labels would no longer point to the true class (use ratio < {limit:.4g})")
+    if kind == 'sym' and C == 2:
+        msg += "; with 2 classes, symmetric noise at ratio >= 0.5 leaves no class whose correct labels outnumber its flipped ones"
+    return msg
+
 # %% ../../nbs/noise/20_corrupt.ipynb #aff02d64
 def check_ratio(ratio, # requested share of corrupted samples
                 n_classes:int|None=None, # number of classes, for the per-kind limit
@@ -144,14 +153,6 @@ def check_ratio(ratio, # requested share of corrupted samples
         limit = (C - 1) / C if kind == 'sym' else 0.5
         if C >= 2 and r >= limit: raise ValueError(_too_high_msg(r, kind, C, limit))
     return r
-
-def _too_high_msg(r:float, kind:str, C:int, limit:float, cls:str|None=None)->str:
-    msg = (f"ratio {r!r} is too high for {kind!r} noise with {C} classes: "
-           f"{'class ' + cls if cls else 'a class'} would keep its true label no more often than it gets a wrong one, "
-           f"so the labels would no longer point to the true class (use ratio < {limit:.4g})")
-    if kind == 'sym' and C == 2:
-        msg += "; with 2 classes, symmetric noise at ratio >= 0.5 leaves no class whose correct labels outnumber its flipped ones"
-    return msg
 
 # %% ../../nbs/noise/20_corrupt.ipynb #20a7ac46
 NOISE_KINDS = ('sym', 'pair', 'matrix', 'hier-within', 'hier-across')   # what `corrupt(kind=...)` accepts
@@ -224,6 +225,7 @@ def _class_index(v, classes, C:int, what:str)->int:
         raise ValueError(f"{what} refers to class {v!r}, which is not a class index in 0..{C - 1}")
     return int(v)
 
+# %% ../../nbs/noise/20_corrupt.ipynb #d3aa3182
 def _pair_targets(mapping, C:int, classes=None)->np.ndarray:
     "Target class per class (-1: never changed) from `None` (y -> y+1 mod C), a dict or an array."
     if mapping is None: return (np.arange(C) + 1) % C if C > 1 else np.full(C, -1)
@@ -240,6 +242,7 @@ def _pair_targets(mapping, C:int, classes=None)->np.ndarray:
     if (t < 0).all(): raise ValueError("mapping changes no class: every class maps to itself")
     return t
 
+# %% ../../nbs/noise/20_corrupt.ipynb #2d0fb1a7
 def pair_noise(labels, # integer labels (NumPy array, list or torch tensor)
                ratio:float, # share of ALL samples to corrupt, in [0, 1)
                n_classes:int|None=None, # number of classes (default: len(classes), or max label + 1)
@@ -264,6 +267,7 @@ def _hier_candidates(parents:np.ndarray, kind:str)->list:
     ok = (same & ~np.eye(C, dtype=bool)) if kind == 'hier-within' else ~same
     return [np.flatnonzero(ok[c]).tolist() for c in range(C)]
 
+# %% ../../nbs/noise/20_corrupt.ipynb #3d996bbf
 def _check_parents(parents, n_classes=None)->np.ndarray:
     if parents is None: raise ValueError("hierarchical noise needs `parents` (parent class of each subclass)")
     p = np.asarray(parents)
@@ -272,6 +276,7 @@ def _check_parents(parents, n_classes=None)->np.ndarray:
         raise ValueError(f"parents has {len(p)} entries but n_classes is {n_classes}")
     return p.astype(np.int64)
 
+# %% ../../nbs/noise/20_corrupt.ipynb #7551632b
 def hierarchical_noise(labels, # integer subclass labels (NumPy array, list or torch tensor)
                        ratio:float, # share of ALL samples to corrupt, in [0, 1)
                        parents, # parent class of each subclass, e.g. np.array([0,0,0,0,1,2,2,2,2,2,3,3,3,3])
@@ -335,6 +340,7 @@ def _check_T(T, classes=None)->np.ndarray:
                          f"(T[c, d] = P(given label d | true class c); rows must sum to 1)")
     return T
 
+# %% ../../nbs/noise/20_corrupt.ipynb #3b8c8b81
 def transition_noise(labels, # integer labels (NumPy array, list or torch tensor)
                      T, # row-stochastic C x C matrix, T[c, d] = P(given d | true c)
                      ratio:float|None=None, # None: use T as given; else scale T's off-diagonal to this noise rate
@@ -487,187 +493,6 @@ def noise_matrix(kind:str, # one of NOISE_KINDS
     for c in np.flatnonzero(elig):
         M[c, c] = 1 - q; M[c, cands[c]] += q / len(cands[c])
     return M
-
-# %% ../../nbs/noise/20_corrupt.ipynb #16e301a5
-def with_flip_level(T, # (C, C) transition matrix (rows sum to 1)
-                    rate:float, # the share of labels it should flip
-                    priors=None, # class frequencies (default uniform)
-                   )->np.ndarray:
-    "`T` with its off-diagonal mass scaled so that it flips `rate` of the labels (capped where a row would go negative)."
-    T = np.asarray(T, np.float64); C = len(T)
-    p = np.full(C, 1 / C) if priors is None else np.asarray(priors, np.float64) / np.sum(priors)
-    off = 1 - np.diag(T)
-    s = float(rate) / max(float(p @ off), 1e-12)
-    return np.eye(C) + min(s, 1 / max(off.max(), 1e-12)) * (T - np.eye(C))
-
-# %% ../../nbs/noise/20_corrupt.ipynb #9ffbab93
-def plot_transition_matrix(T, # C x C matrix (array or DataFrame), rows = true class
-                           classes=None, # class names (default: the DataFrame's index, or 0..C-1)
-                           title:str='P(given label | true class)', # chart title
-                           fmt:str='.2f', # number format of the non-zero cell values ('' to hide them)
-                           size:int=22, # pixels per cell
-                          )->alt.Chart:
-    "Heat map of a transition matrix with its values; returns an altair chart (not displayed)."
-    if isinstance(T, pd.DataFrame): classes, T = (classes if classes is not None else list(T.index)), T.values
-    T = np.asarray(T, float)
-    names = [str(c) for c in (classes if classes is not None else range(len(T)))]
-    df = pd.DataFrame([dict(true=names[i], given=names[j], p=T[i, j]) for i in range(len(T)) for j in range(len(T))]).dropna()
-    base = alt.Chart(df).encode(x=alt.X('given:N', sort=names, title='given label'), y=alt.Y('true:N', sort=names, title='true class'))
-    rect = base.mark_rect().encode(color=alt.Color('p:Q', scale=alt.Scale(domain=[0, 1], scheme='blues', type='sqrt'), title='p'),
-                                   tooltip=['true', 'given', alt.Tooltip('p:Q', format='.4f')])
-    chart = rect
-    if fmt:
-        text = base.transform_filter('datum.p > 0').mark_text(fontSize=max(7, min(12, size // 3))).encode(
-            text=alt.Text('p:Q', format=fmt), color=alt.condition('datum.p > 0.5', alt.value('white'), alt.value('black')))
-        chart = rect + text
-    return chart.properties(title=title, width=size * len(names), height=size * len(names))
-
-# %% ../../nbs/noise/20_corrupt.ipynb #8f68d1e3
-def plot_realised_ratios(requested, # requested ratios (or a DataFrame with columns requested, realised[, group])
-                         realised=None, # realised ratios, same length
-                         group=None, # optional group per point (e.g. the generator), drawn as colours
-                         relative:bool=False, # plot realised/requested on a log ratio axis (1 = exact)
-                         title:str|None=None, # chart title
-                        )->alt.Chart:
-    "Realised against requested noise ratio, with the exact line for reference; returns an altair chart."
-    if isinstance(requested, pd.DataFrame): df = requested.rename(columns={'generator': 'group'}).copy()
-    else: df = pd.DataFrame(dict(requested=np.asarray(requested, float), realised=np.asarray(realised, float)))
-    if group is not None: df['group'] = list(group)
-    if 'group' not in df: df['group'] = 'realised'
-    x = alt.X('requested:Q', title='requested ratio')
-    if relative:
-        df = df[df.requested > 0].assign(y=lambda d: d.realised / d.requested)
-        x = alt.X('requested:Q', title='requested ratio (log scale)', scale=alt.Scale(type='log'))
-        ref = pd.DataFrame(dict(requested=[df.requested.min(), df.requested.max()], y=[1.0, 1.0]))
-        ytitle, title = 'realised / requested', title or 'realised / requested noise ratio (1 = exact)'
-    else:
-        hi = float(max(df.requested.max(), df.realised.max(), 1e-3))
-        df, ref = df.assign(y=df.realised), pd.DataFrame(dict(requested=[0, hi], y=[0, hi]))
-        ytitle, title = 'realised ratio (share of labels changed)', title or 'realised vs requested noise ratio'
-    line = alt.Chart(ref).mark_line(strokeDash=[4, 4], color='gray').encode(x=x, y='y:Q')
-    pts = alt.Chart(df).mark_line(point=True).encode(
-        x=x, y=alt.Y('y:Q', title=ytitle), color=alt.Color('group:N', title=None),
-        tooltip=['group', 'requested', alt.Tooltip('realised:Q', format='.4f')])
-    return (line + pts).properties(title=title, width=360, height=300)
-
-# %% ../../nbs/noise/20_corrupt.ipynb #b1821123
-def _check_eps(eps):
-    "Noise rate(s) as floats; each in [0, 1) (NaN inside an array passes through as NaN; a lone NaN is refused)."
-    try: e = np.asarray(eps, float)
-    except (TypeError, ValueError): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)") from None
-    if e.ndim == 0 and np.isnan(e): raise ValueError(f"noise rate {eps!r} is not a number in [0, 1)")
-    if np.any(~np.isnan(e) & ~((e >= 0) & (e < 1))): raise ValueError(f"noise rate {eps!r} is outside [0, 1)")
-    return e
-
-def _k(n_classes:int, kind:str)->int:
-    check_choice('theory kind', kind, ('sym', 'pair'))
-    if int(n_classes) < 2: raise ValueError(f"n_classes must be at least 2, got {n_classes!r}")
-    return int(n_classes) - 1 if kind == 'sym' else 1
-
-def _out(x, eps): return float(x) if np.ndim(eps) == 0 else x
-
-def expected_noisy_accuracy(eps, # noise rate(s) in [0, 1)
-                            n_classes:int, # number of classes C
-                            kind:str='sym', # 'sym' or 'pair'
-                           ):
-    "Held-out accuracy against noisy labels of a model that learned the noise: (1-e)^2 + e^2/k (Chen et al. 2019)."
-    e, k = _check_eps(eps), _k(n_classes, kind)
-    return _out((1 - e) ** 2 + e ** 2 / k, eps)
-
-def label_precision(eps, # noise rate(s) in [0, 1)
-                    n_classes:int, # number of classes C
-                    kind:str='sym', # 'sym' or 'pair'
-                   ):
-    "Share of correct labels among samples whose prediction equals their label: (1-e)^2 / ((1-e)^2 + e^2/k)."
-    e, k = _check_eps(eps), _k(n_classes, kind)
-    return _out((1 - e) ** 2 / ((1 - e) ** 2 + e ** 2 / k), eps)
-
-def label_recall(eps, # noise rate(s) in [0, 1)
-                ):
-    "Share of correctly labelled samples kept by 'prediction equals label': 1 - e."
-    return _out(1 - _check_eps(eps), eps)
-
-# %% ../../nbs/noise/20_corrupt.ipynb #f69fbb49
-_ID_COLS, _LABEL_COLS = ('id', 'path', 'file', 'filename', 'image', 'image_id', 'key'), ('label', 'given', 'noisy_label', 'class', 'index')
-_READ_AS = {'class': 'name', 'index': 'index'}   # label columns that say how numbers are read when class names are numbers too
-
-def _pick_col(df:pd.DataFrame, col, names:tuple, what:str, exclude=None)->str:
-    "The column for `what`: as given, else a conventional name, else the only remaining one of two."
-    cols = list(df.columns)
-    if col is not None:
-        check_choice(f'{what} column', col, cols)
-        return col
-    for n in names:
-        if n in cols and n != exclude: return n
-    if len(cols) == 2: return cols[0] if what == 'id' else [c for c in cols if c != exclude][0]
-    raise ValueError(f"cannot tell which column holds the {what}s; pass {what}_col= one of {', '.join(cols)}")
-
-def _key(x)->str:
-    "Canonical string key of an id or path."
-    if isinstance(x, Path): return x.as_posix()
-    if isinstance(x, (np.integer, int)) and not isinstance(x, bool): return str(int(x))
-    return str(x).strip()
-
-def _ambiguous(values:np.ndarray, lookup:dict, col:str)->None:
-    "Refuse numbers that read as a class name and as another class's index (classes named 1, 2, 3 and labels 0, 1, 2)."
-    C = len(lookup)
-    both = [v for v in dict.fromkeys(v.strip() for v in values) if v in lookup and v.isdigit() and int(v) < C and lookup[v] != int(v)]
-    if both:
-        v = both[0]
-        raise ValueError(f"column {col!r} holds numbers and the class names are numbers too ({', '.join(list(lookup)[:5])}): "
-                         f"{v!r} could be class {v!r} (index {lookup[v]}) or index {v}; name the column 'class' to read class names, "
-                         "or 'index' to read 0-based indices")
-
-def _parse_labels(values:np.ndarray, keys:np.ndarray, classes, col:str='label')->np.ndarray:
-    "Class indices from label strings (class names when `classes` is given, else integers); numbers that could be either are refused."
-    out = np.empty(len(values), np.int64)
-    lookup = {str(c): i for i, c in enumerate(classes)} if classes is not None else {}
-    how = _READ_AS.get(col) if any(k.isdigit() and i != int(k) for k, i in lookup.items()) else None
-    if how is None: _ambiguous(values, lookup, col)
-    if how == 'index': lookup = {}
-    bad = []
-    for i, v in enumerate(values):
-        v = v.strip()
-        if v in lookup: out[i] = lookup[v]
-        elif how != 'name' and v.lstrip('-').isdigit() and 0 <= int(v) < (len(classes) if classes is not None else 2**62): out[i] = int(v)
-        else: bad.append(i)
-    if bad:
-        shown = ', '.join(f"{str(values[i])!r} (id {keys[i]})" for i in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
-        if classes is None: raise ValueError(f"labels are not class indices: {shown}; pass classes=[...] to read class names")
-        raise ValueError(f"unknown class label(s) {shown}; valid: {', '.join(map(str, classes))} (or indices 0..{len(classes) - 1})")
-    return out
-
-def read_labels_csv(path, # CSV file with an id/path column and a label column
-                    ids=None, # ids or paths to return labels for, in this order (default: all rows, file order)
-                    classes=None, # class names (needed when labels are names; indices are also accepted)
-                    id_col:str|None=None, # id column (default: 'id', 'path', 'file', ... or the first of two)
-                    label_col:str|None=None, # label column (default: 'label', 'given', ... or the second of two)
-                   )->np.ndarray:
-    "Given labels (int64 class indices) from a CSV, ordered like `ids`; errors name unknown classes and bad ids."
-    if Path(path).is_dir(): raise ValueError(f"labels CSV {str(path)!r} is a folder, not a CSV file")
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError: raise FileNotFoundError(f"labels CSV {str(path)!r} does not exist") from None
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise ValueError(f"labels CSV {str(path)!r} cannot be read as CSV: {' '.join(str(e).split())}") from None
-    try:
-        id_col = _pick_col(df, id_col, _ID_COLS, 'id')
-        label_col = _pick_col(df, label_col, _LABEL_COLS, 'label', exclude=id_col)
-    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
-    keys = np.array([_key(k) for k in df[id_col]], dtype=object)
-    dup = pd.Series(keys).duplicated(keep=False)
-    if dup.any():
-        d = list(dict.fromkeys(keys[dup.values]))
-        raise ValueError(f"{path}: duplicated id(s) {', '.join(map(repr, d[:5]))}{' and more' if len(d) > 5 else ''} in column {id_col!r}")
-    try: labels = _parse_labels(df[label_col].to_numpy(dtype=str), keys, classes, label_col)
-    except ValueError as e: raise ValueError(f"labels CSV {str(path)!r}: {e}") from None
-    if ids is None: return labels
-    want = [_key(i) for i in (_numpy(ids).tolist() if _is_torch(ids) else ids)]
-    pos = dict(zip(keys, range(len(keys))))
-    missing = [w for w in want if w not in pos]
-    if missing:
-        raise ValueError(f"{path}: {len(missing)} requested id(s) missing from column {id_col!r}: "
-                         f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}")
-    return labels[[pos[w] for w in want]]
 
 # %% ../../nbs/noise/20_corrupt.ipynb #7ffc5beb
 def compare_labels(clean, # reference (true) labels

@@ -91,10 +91,12 @@ class _Scratch:
         self.name = tempfile.mkdtemp(prefix="false_labels_fp_")
         weakref.finalize(self, shutil.rmtree, self.name, True)
 
+# %% ../../nbs/training/34_kfold.ipynb #b2de5f0c
 RECIPE = ("arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "compile", "loss_kw")   # `make_learner`'s model options
 SCHEDULES = ("one_cycle", "flat_cos")   # learning-rate schedules of `FitPredict.train`
 FLAT_PCT = 0.75                          # 'flat_cos': share of the steps at the peak rate before the cosine annealing (fastai's default)
 
+# %% ../../nbs/training/34_kfold.ipynb #bd0d6a1a
 class FitPredict:
     "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
     @delegates(make_learner, but=[p for p in signature(make_learner).parameters if p not in RECIPE])
@@ -241,6 +243,7 @@ def _margins(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
     given = logits.gather(1, y[:, None])[:, 0]
     return given - logits.scatter(1, y[:, None], float("-inf")).amax(1)
 
+# %% ../../nbs/training/34_kfold.ipynb #089fd7ed
 class IterationTracker(Callback):
     "Record each training sample's loss and margin every time it is trained on (training forward pass, per iteration)."
     order = 55
@@ -262,6 +265,7 @@ class IterationTracker(Callback):
         cols = [torch.cat(c).cpu().numpy() for c in zip(*self._rec)]
         return dict(step=cols[0], pos=cols[1], loss=cols[2].astype(np.float32), margin=cols[3].astype(np.float32))
 
+# %% ../../nbs/training/34_kfold.ipynb #4666d19b
 def pack_observations(pos, # (M,) position of each observation, in time order
                       values, # (M,) observed values
                       n:int, # number of samples

@@ -8,7 +8,7 @@ Docs: https://false-labels.github.io/false_labels/training/learner.html.md"""
 from __future__ import annotations
 import io, math, os, shutil, tempfile, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -30,209 +30,16 @@ from ..core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, chec
                                read_json, seed_everything, stable_hash, versions)
 from .loaders import NoisyDataLoaders, as_dataset, dataloaders, pick_device, with_task
 from .checks import learning_check
+from .archs import ARCHS, PretrainedWeightsMissing, arch_names, get_arch, make_model
+from .losses import LOSSES, CrossEntropy, NoisyLabelLoss, make_loss
+from .recipes import CPU_PHOTO_RECIPE, RECIPES, STUDY_RECIPE, Recipe, RunOptions
+from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
-__all__ = ['ARCHS', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'LOSSES', 'PRECISIONS', 'OPTS', 'MAX_LR_SCALE', 'GlobalAvgPool',
-           'PretrainedWeightsMissing', 'Arch', 'arch_names', 'get_arch', 'make_model', 'NoisyLabelLoss', 'CrossEntropy',
-           'LabelSmoothing', 'MAE', 'GCE', 'SCE', 'Bootstrap', 'make_loss', 'cpu_bf16_supported', 'resolve_precision',
-           'make_opt', 'default_lr', 'Autocast', 'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context',
-           'predict_logits', 'RunLogger', 'SampleStats', 'data_hash', 'jsonable', 'save_state', 'RunContext',
-           'Prepared', 'plain_setup', 'Checkpoints', 'check_fit_args', 'train_run', 'load_model']
-
-# %% ../../nbs/training/31_learner.ipynb #8491e50a
-class GlobalAvgPool(nn.Module):
-    "Mean over height and width, kept as (B, C, 1, 1): `nn.AdaptiveAvgPool2d(1)`'s result, its gradient in the input's memory layout."
-    def forward(self, x:torch.Tensor)->torch.Tensor: return F.avg_pool2d(x, x.shape[-2:])
-
-# %% ../../nbs/training/31_learner.ipynb #3cd9593b
-def _basic_cnn(n_classes:int, p:float=0.1)->nn.Module:
-    "The seed project's basic CNN, with global pooling so any image size works."
-    def block(ci, co): return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.LeakyReLU(0.3), nn.Dropout(p)]
-    layers, ci = [], 3
-    for stack in ((32, 32), (64, 64), (128, 128), (256,), (512,), (1024,)):
-        for co in stack: layers += block(ci, co); ci = co
-        if co != 1024: layers.append(nn.MaxPool2d(2, ceil_mode=True))
-    head = [GlobalAvgPool(), nn.Flatten(), nn.Linear(1024, 512), nn.LeakyReLU(0.3), nn.Dropout(p),
-            nn.Linear(512, 256), nn.LeakyReLU(0.3), nn.Linear(256, n_classes)]
-    return nn.Sequential(*layers, *head)
-
-def _small_cnn(n_classes:int)->nn.Module:
-    "Three convs and a linear layer: for tests and CPU demos."
-    def block(ci, co, s): return [nn.Conv2d(ci, co, 3, s, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
-    return nn.Sequential(*block(3, 16, 1), *block(16, 32, 2), *block(32, 64, 2), GlobalAvgPool(), nn.Flatten(),
-                         nn.Linear(64, n_classes))
-
-def _cpu_net(n_classes:int, widths:tuple=(32, 64, 128, 256))->nn.Module:
-    "Four stages of two conv-BN-ReLU each (`widths`), max-pool between stages: the CPU default for real photos."
-    def cbr(ci, co): return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True)]
-    layers, ci = [], 3
-    for i, co in enumerate(widths):
-        layers += cbr(ci, co) + cbr(co, co); ci = co
-        if i < len(widths) - 1: layers.append(nn.MaxPool2d(2))  # not ceil_mode: 2-3x slower in bf16 channels-last on CPUs
-    return nn.Sequential(*layers, GlobalAvgPool(), nn.Flatten(), nn.Linear(ci, n_classes))
-
-# %% ../../nbs/training/31_learner.ipynb #3a35b5fe
-class PretrainedWeightsMissing(ValueError):
-    "ImageNet weights were asked for but are not in the local torch cache."
-
-def _cached_state_dict(arch:str, weights)->dict:
-    "Load torchvision `weights` from the local torch cache, or raise `PretrainedWeightsMissing`."
-    path = Path(torch.hub.get_dir())/"checkpoints"/Path(weights.url).name
-    if not path.is_file():
-        raise PretrainedWeightsMissing(
-            f"pretrained weights for {arch!r} are not in the local torch cache (expected {str(path)!r}); nothing is "
-            f"downloaded at run time: run `torchvision.models.{arch.split('_')[0]}(weights='{weights.name}')` once on a "
-            f"machine with internet and copy the file there (or set TORCH_HOME), or train with pretrained=False")
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-def _torchvision_resnet(name:str, n_classes:int, pretrained:bool=False, cifar:bool=False)->nn.Module:
-    import torchvision
-    m = getattr(torchvision.models, name)(weights=None)
-    if pretrained:
-        w = torchvision.models.get_model_weights(name).IMAGENET1K_V1
-        m.load_state_dict(_cached_state_dict(name + ("_cifar" if cifar else ""), w))
-    if cifar: m.conv1, m.maxpool = nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.Identity()
-    m.fc = nn.Linear(m.fc.in_features, n_classes)
-    return m
-
-def _xresnet(name:str, n_classes:int, pretrained:bool=False)->nn.Module:
-    from fastai.vision.models import xresnet
-    if pretrained: raise ValueError(f"no pretrained weights for {name!r}; use pretrained=False or a torchvision resnet")
-    return getattr(xresnet, name)(n_out=n_classes)
-
-# %% ../../nbs/training/31_learner.ipynb #0efab672
-@dataclass
-class Arch:
-    "A registered architecture: a builder `(n_classes, pretrained) -> nn.Module` and default peak learning rates."
-    build: Callable
-    lr_sgd: float = 0.1      # SGD peak LR for a batch of 256 (scaled linearly with the batch size)
-    lr_adamw: float = 2e-3   # AdamW peak LR
-    pretrainable: bool = False
-
-def _no_pretrained(f, name):
-    def build(n_classes, pretrained=False):
-        if pretrained: raise ValueError(f"no pretrained weights for {name!r}; use pretrained=False")
-        return f(n_classes)
-    return build
-
-ARCHS = {
-    **{n: Arch(partial(_torchvision_resnet, n), pretrainable=True) for n in ("resnet18", "resnet34", "resnet50")},
-    **{f"{n}_cifar": Arch(partial(_torchvision_resnet, n, cifar=True), pretrainable=True) for n in ("resnet18", "resnet34")},
-    **{n: Arch(partial(_xresnet, n)) for n in ("xresnet18", "xresnet34")},
-    "basic_cnn": Arch(_no_pretrained(_basic_cnn, "basic_cnn"), lr_sgd=0.05, lr_adamw=1e-3),
-    "small_cnn": Arch(_no_pretrained(_small_cnn, "small_cnn"), lr_sgd=0.1, lr_adamw=1e-2),
-    "cpu_net": Arch(_no_pretrained(_cpu_net, "cpu_net"), lr_sgd=0.2, lr_adamw=3e-3),
-    "cpu_net_small": Arch(_no_pretrained(partial(_cpu_net, widths=(16, 32, 64, 128)), "cpu_net_small"), lr_sgd=0.2, lr_adamw=3e-3),
-}
-
-# The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
-# plus batch size and one-cycle epochs.
-CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="sgd", bs=256, epochs=15, precision="auto")
-
-# The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
-# (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
-STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="cpu_net_small", loss="ce", opt="adamw", bs=64, epochs=10,
-                    precision="auto", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2)
-
-def _has_timm()->bool:
-    try: import timm; return True
-    except ImportError: return False
-
-def arch_names()->list:
-    "Valid architecture names (plus 'timm:<name>' when timm is installed)."
-    return list(ARCHS) + (["timm:<name>"] if _has_timm() else [])
-
-def get_arch(arch:str)->Arch:
-    "The registered `Arch` for `arch` (a timm model for 'timm:<name>')."
-    if isinstance(arch, str) and arch.startswith("timm:"):
-        if not _has_timm(): raise ValueError(f"unknown arch {arch!r}: timm is not installed; valid: {', '.join(arch_names())}")
-        import timm
-        name = arch[5:]
-        if name not in timm.list_models(): raise ValueError(f"unknown timm model {name!r} (see timm.list_models())")
-        def build(n_classes, pretrained=False):
-            if not pretrained: return timm.create_model(name, pretrained=False, num_classes=n_classes)
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try: return timm.create_model(name, pretrained=True, num_classes=n_classes)
-            except Exception as e: raise PretrainedWeightsMissing(f"pretrained weights for {arch!r} are not in the local cache: {e}") from None
-        return Arch(build, lr_sgd=0.05, lr_adamw=1e-3, pretrainable=True)
-    check_choice("arch", arch, arch_names())
-    return ARCHS[arch]
-
-def make_model(arch:str, # a name from `ARCHS` or 'timm:<name>'
-               n_classes:int, # output classes
-               pretrained:bool=False, # ImageNet weights from the local torch cache
-              )->nn.Module:
-    "Build the model `arch` with `n_classes` outputs."
-    return get_arch(arch).build(n_classes, pretrained=pretrained)
-
-# %% ../../nbs/training/31_learner.ipynb #53dc7c8a
-class NoisyLabelLoss(nn.Module):
-    "Base class: a per-sample loss on (logits, integer targets), reduced by `reduction`."
-    def __init__(self, reduction:str="mean"):
-        super().__init__()
-        check_choice("reduction", reduction, ("mean", "sum", "none"))
-        self.reduction = reduction
-    def per_sample(self, logits:torch.Tensor, target:torch.Tensor)->torch.Tensor: raise NotImplementedError
-    def forward(self, logits, target):
-        loss = self.per_sample(logits.float(), target.long())
-        return loss.mean() if self.reduction == "mean" else loss.sum() if self.reduction == "sum" else loss
-    def activation(self, x): return F.softmax(x, dim=-1)
-    def decodes(self, x): return x.argmax(dim=-1)
-    def extra_repr(self): return ", ".join(f"{k}={getattr(self, k)}" for k in ("q", "alpha", "beta", "eps") if hasattr(self, k))
-
-class CrossEntropy(NoisyLabelLoss):
-    "Cross-entropy."
-    def per_sample(self, logits, target): return F.cross_entropy(logits, target, reduction="none")
-
-class LabelSmoothing(NoisyLabelLoss):
-    "Cross-entropy against labels smoothed by `eps`."
-    def __init__(self, eps:float=0.1, reduction="mean"): super().__init__(reduction); self.eps = eps
-    def per_sample(self, logits, target): return F.cross_entropy(logits, target, reduction="none", label_smoothing=self.eps)
-
-class MAE(NoisyLabelLoss):
-    "L1 distance between the softmax and the one-hot label."
-    def per_sample(self, logits, target):
-        p = logits.softmax(-1)
-        return (p - F.one_hot(target, p.shape[-1]).to(p.dtype)).abs().sum(-1)
-
-class GCE(NoisyLabelLoss):
-    "Generalized cross-entropy `(1 - p_y^q) / q`."
-    def __init__(self, q:float=0.7, reduction="mean"): super().__init__(reduction); self.q = q
-    def per_sample(self, logits, target):
-        py = logits.softmax(-1).gather(-1, target[:, None])[:, 0].clamp_min(1e-7)
-        return (1 - py ** self.q) / self.q
-
-class SCE(NoisyLabelLoss):
-    "Symmetric cross-entropy `alpha CE + beta RCE`."
-    def __init__(self, alpha:float=0.1, beta:float=1.0, reduction="mean"):
-        super().__init__(reduction); self.alpha, self.beta = alpha, beta
-    def per_sample(self, logits, target):
-        ce = F.cross_entropy(logits, target, reduction="none")
-        p = logits.softmax(-1).clamp_min(1e-7)
-        log_y = torch.log(F.one_hot(target, p.shape[-1]).to(p.dtype).clamp_min(1e-4))
-        return self.alpha * ce - self.beta * (p * log_y).sum(-1)
-
-class Bootstrap(NoisyLabelLoss):
-    "Cross-entropy against `beta * label + (1-beta) * prediction` (soft: probabilities, hard: argmax)."
-    def __init__(self, beta:float|None=None, hard:bool=False, reduction="mean"):
-        super().__init__(reduction); self.hard = hard
-        self.beta = (0.8 if hard else 0.95) if beta is None else beta
-    def per_sample(self, logits, target):
-        logp = logits.log_softmax(-1)
-        C = logp.shape[-1]
-        pred = F.one_hot(logp.argmax(-1), C).to(logp.dtype) if self.hard else logp.exp()
-        t = self.beta * F.one_hot(target, C).to(logp.dtype) + (1 - self.beta) * pred
-        return -(t * logp).sum(-1)
-
-LOSSES = dict(ce=CrossEntropy, mae=MAE, gce=GCE, sce=SCE, ls=LabelSmoothing, bootstrap=Bootstrap,
-              bootstrap_hard=partial(Bootstrap, hard=True))
-
-def make_loss(loss:str, # a name from `LOSSES`
-              **kwargs, # its parameters (q, alpha, beta, eps) and `reduction`
-             )->NoisyLabelLoss:
-    "Build the loss `loss`."
-    check_choice("loss", loss, list(LOSSES))
-    return LOSSES[loss](**kwargs)
+__all__ = ['PRECISIONS', 'OPTS', 'MAX_LR_SCALE', 'cpu_bf16_supported', 'resolve_precision', 'make_opt', 'default_lr', 'Autocast',
+           'DeviceSmoothLoss', 'BatchIds', 'make_learner', 'amp_context', 'predict_logits', 'RunLogger', 'SampleStats',
+           'data_hash', 'jsonable', 'save_state', 'RunContext', 'Prepared', 'plain_setup', 'Checkpoints',
+           'check_fit_args', 'run_settings', 'train_run', 'load_model']
 
 # %% ../../nbs/training/31_learner.ipynb #f3c60089
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -249,6 +56,7 @@ def cpu_bf16_supported()->bool:
     except OSError: return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
+# %% ../../nbs/training/31_learner.ipynb #463dd65d
 def resolve_precision(precision:str, # auto, fp32, bf16 or fp16
                       device, # the training device
                      )->str:
@@ -261,6 +69,7 @@ def resolve_precision(precision:str, # auto, fp32, bf16 or fp16
     if precision == "fp16" and dev.type != "cuda": raise ValueError("precision 'fp16' needs a CUDA device; use 'fp32' or 'bf16'")
     return precision
 
+# %% ../../nbs/training/31_learner.ipynb #8667ed3c
 def make_opt(opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
              wd:float|None=None, # weight decay (None: 5e-4 for SGD, 0.05 for AdamW)
             )->Callable:
@@ -271,6 +80,7 @@ def make_opt(opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
                                                  weight_decay=5e-4 if wd is None else wd))
     return partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=0.05 if wd is None else wd))
 
+# %% ../../nbs/training/31_learner.ipynb #dc2b8c0f
 MAX_LR_SCALE = 4   # SGD's learning rate grows linearly with the batch size up to 4x its value at 256 (a batch of 1024), no further
 
 def default_lr(arch:str, opt:str="sgd", bs:int=256, pretrained:bool=False)->float:
@@ -293,6 +103,7 @@ class Autocast(Callback):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
     def context(self): return torch.autocast(self.device_type, dtype=self.dtype)
 
+# %% ../../nbs/training/31_learner.ipynb #cb83b7be
 class _DevSmooth(AvgSmoothLoss):
     def accumulate(self, learn):
         self.count += 1
@@ -310,6 +121,7 @@ class DeviceSmoothLoss(Callback):
         if rec is not None and rec.losses and isinstance(rec.losses[0], torch.Tensor):
             rec.losses = list(torch.stack([l.float() for l in rec.losses]).cpu().unbind())
 
+# %% ../../nbs/training/31_learner.ipynb #01d873f0
 class BatchIds(Callback):
     "Expose the sample ids of the current batch as `learn.batch_ids`."
     order = -5
@@ -358,12 +170,14 @@ def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoade
     if compile: learn.model = torch.compile(model)
     return learn
 
+# %% ../../nbs/training/31_learner.ipynb #b34cd7d4
 def amp_context(learn:Learner):
     "The autocast context the learner trains under (for evaluation passes outside `fit`)."
     if learn.precision == "fp32": return nullcontext()
     dtype = torch.bfloat16 if learn.precision == "bf16" else torch.float16
     return torch.autocast(torch.device(learn.dls.device).type, dtype=dtype)
 
+# %% ../../nbs/training/31_learner.ipynb #56841e5e
 @torch.no_grad()
 def predict_logits(learn:Learner, # the learner whose model to use
                    dl, # a loader (not augmented, not shuffled for aligned results)
@@ -400,6 +214,7 @@ def _test_metrics(y_true:np.ndarray, y_pred:np.ndarray, y_noisy:np.ndarray, clas
         m.update({f"{k}_{c}": float(rep[c][key]) for c in classes})  # per class: precision_<c>, recall_<c>, f1_<c>
     return m, rep
 
+# %% ../../nbs/training/31_learner.ipynb #4ec47db6
 class RunLogger(Callback):
     "After every epoch: evaluate the clean test set; write metrics.csv, class_report/ and TensorBoard scalars."
     order = 70
@@ -434,6 +249,7 @@ class RunLogger(Callback):
                   f"test_acc {row['test_acc']:.4f} ({row['time_s']:.1f}s)", flush=True)
     def after_fit(self): self.writer.close()
 
+# %% ../../nbs/training/31_learner.ipynb #0620f5b0
 class SampleStats(Callback):
     "After every epoch: per-sample loss and logit margin of every training sample (eval pass, no augmentation)."
     order = 60
@@ -473,12 +289,14 @@ def data_hash(ds)->str:
     key = _label_key(ds)
     return base if key is None else stable_hash(dict(data=base, labels=key), 16)
 
+# %% ../../nbs/training/31_learner.ipynb #25a4f683
 def jsonable(v):
     "`v` as JSON can hold it: tensors and arrays become lists."
     if isinstance(v, torch.Tensor): return v.cpu().tolist()
     if isinstance(v, np.ndarray): return v.tolist()
     return v
 
+# %% ../../nbs/training/31_learner.ipynb #6ac6a67f
 def save_state(model:nn.Module, path:Path):
     "Write `model`'s weights (on the CPU) to `path`, atomically."
     buf = io.BytesIO(); torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
@@ -494,10 +312,12 @@ class RunContext:
     recipe: dict # `make_learner` arguments: arch, loss, lr, opt, wd, precision, pretrained, loss_kw
     opts: dict # the run's other options: task, noise, ratio, epochs, seed, bs, size, device, augment, ...
     noise_kw: dict # the noise model's extra parameters
+    noise: NoiseSpec|None = None # the run's noise as one value (kind, ratio, seed, parameters)
     def say(self, msg:str):
         "Print `msg` when the run is verbose."
         if self.opts["verbose"]: print(msg, flush=True)
 
+# %% ../../nbs/training/31_learner.ipynb #f02da5af
 @dataclass
 class Prepared:
     "What a method's setup hands `train_run`: the learner, its callbacks, and what it adds to the run folder."
@@ -510,6 +330,7 @@ class Prepared:
     model: nn.Module|None = None # the network saved as model.pth (None: the learner's)
     after_fit: Callable|None = None # `f(learn) -> dict`: result.json fields known after training
 
+# %% ../../nbs/training/31_learner.ipynb #1b9c70b5
 def plain_setup(run:RunContext)->Prepared:
     "The plain method: one learner trained with the run's loss."
     return Prepared(make_learner(run.dls, path=run.out, **run.recipe))
@@ -535,15 +356,32 @@ def check_fit_args(epochs=1, # one-cycle epochs: an integer >= 1
     if size is not None: check_int("size", size, 1, MAX_SIZE)
     return check_int("epochs", epochs, 1), check_int("bs", bs, 1), check_int("seed", seed, 0)
 
+# %% ../../nbs/training/31_learner.ipynb #489b9fbe
+def run_settings(recipe:Recipe|None=None, # the training recipe (None: `RECIPES['classic']`, the defaults before recipes)
+                 noise:NoiseSpec|str|None=None, # a `NoiseSpec` or a kind (None: no noise)
+                 opts:RunOptions|None=None, # the other settings (None: `RunOptions()`)
+                 **overrides, # single fields of any of the three, by name; another `loss` without `loss_kw` drops the recipe's loss parameters
+                )->tuple:
+    "(Recipe, NoiseSpec, RunOptions) of a run, `overrides` applied; an unknown name is refused."
+    names = lambda cls: [f.name for f in fields(cls) if f.name not in ("note", "kind")]   # a kind is `noise`; a note is no setting
+    bad = sorted(set(overrides) - set(names(Recipe)) - set(names(NoiseSpec)) - set(names(RunOptions)))
+    if bad: raise TypeError(f"train_run() got unexpected keyword argument(s) {', '.join(bad)}")
+    pick = lambda cls: {k: overrides.pop(k) for k in names(cls) if k in overrides}
+    r, o = pick(Recipe), pick(RunOptions)
+    base = recipe or RECIPES["classic"]
+    if r.get("loss", base.loss) != base.loss and "loss_kw" not in r: r["loss_kw"] = {}     # another loss: not the recipe's loss parameters
+    if "loss_kw" in r and r["loss_kw"] is None: r["loss_kw"] = {}
+    return replace(base, **r), noise_spec(NoiseSpec() if noise is None else noise, **overrides), replace(opts or RunOptions(), **o)
+
 # %% ../../nbs/training/31_learner.ipynb #7507e657
-def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compile:bool, track_samples:bool, cbs, noise_kw:dict)->dict:
+def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compile:bool, track_samples:bool, cbs, spec:NoiseSpec)->dict:
     "`train_run`'s work once every input is checked and the run folder is held: set up, fit, write the run's files."
-    info, dev = dls.info, torch.device(dls.device)
+    info, dev, noise_kw = dls.info, torch.device(dls.device), spec.kw()
     task, noise, ratio, epochs, seed, bs, size, device, augment, corrupt_valid, labels_csv, verbose = (opts[k] for k in (
         "task", "noise", "ratio", "epochs", "seed", "bs", "size", "device", "augment", "corrupt_valid", "labels_csv", "verbose"))
     arch, loss, lr, opt, wd, precision, pretrained, loss_kw = (recipe[k] for k in (
         "arch", "loss", "lr", "opt", "wd", "precision", "pretrained", "loss_kw"))
-    prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw))
+    prep = (method or plain_setup)(RunContext(ds, dls, out, recipe, opts, noise_kw, spec))
     prep_time, learn = time.time() - t0, prep.learn
     params = dict(data=str(ds.path) if ds.path else None, dataset_hash=data_hash(ds), task=info.task, noise=noise,
                   ratio=float(ratio), arch=arch, loss=loss, loss_kw=loss_kw or {}, epochs=int(epochs), seed=seed, bs=bs,
@@ -587,63 +425,45 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
 # %% ../../nbs/training/31_learner.ipynb #b43782fe
 def train_run(data, # a `Dataset`, a dataset folder or an image folder
               out, # run folder to write
+              recipe:Recipe|None=None, # arch, epochs, bs, opt, lr, loss, loss_kw, precision, augment (None: `RECIPES['classic']`: resnet18, 5 epochs, batch 256, SGD, ce)
+              noise:NoiseSpec|str="sym", # the noise: a `NoiseSpec`, or a kind with `ratio=` and its parameters as overrides (ratio 0 by default; a spec's seed None: the run's)
+              opts:RunOptions|None=None, # the run's other settings: size, pretrained, wd, compile, track_samples, corrupt_valid, checkpoint_every, verbose, ...
               task=None, # 4 or 14 for generated data, 'label' for imported data (None: the data's default, 14 or 'label'); 'binary:<class>': one class against the rest
-              noise:str="sym", # noise kind: sym, pair, matrix, hier-within, hier-across
-              ratio:float=0.0, # share of training labels to corrupt
-              arch:str="resnet18", # a name from `ARCHS` or 'timm:<name>'
-              loss:str="ce", # a name from `LOSSES`
-              epochs:int=5, # one-cycle epochs
-              seed:int=0, # seed of noise, initialisation, order and augmentation
-              bs:int=256, # batch size
-              lr:float|None=None, # peak learning rate (None: `default_lr` for arch/opt/bs)
-              size:int|None=None, # image side (None: as stored)
-              device="auto", # auto, cpu, cuda (falls back to CPU with a warning), cuda! (strict)
-              precision:str="auto", # auto, fp32, bf16, fp16
-              pretrained:bool=False, # ImageNet weights from the local torch cache
-              compile:bool=False, # torch.compile the model
-              track_samples:bool=True, # per-sample loss and margin at every epoch
-              overwrite:bool=False, # replace a previous run in `out`
-              opt:str="sgd", # 'sgd' (Nesterov) or 'adamw'
-              wd:float|None=None, # weight decay (None: optimiser default)
-              augment:bool=True, # flips and shifts on the training split
-              corrupt_valid:bool=False, # corrupt the validation labels too
-              loss_kw:dict|None=None, # loss parameters (q, alpha, beta, eps)
-              labels_csv=None, # given training labels for an image folder (CSV: path, label)
               labels=None, # training labels: a label set name of the dataset or a CSV (None: its given set)
               clean_labels=None, # the truth: a label set name or a CSV (None: the dataset's clean set, if any)
-              verbose:bool=False, # print one line per epoch
-              checkpoint_every:int|None=None, # also save the model every N epochs (checkpoints/epoch_NNN.pth)
+              seed:int=0, # seed of noise, initialisation, order and augmentation
+              device="auto", # auto, cpu, cuda (falls back to CPU with a warning), cuda! (strict)
               method:Callable|None=None, # a method's setup, `f(RunContext) -> Prepared` (None: `plain_setup`)
               cbs=None, # extra fastai callbacks of the training
-              recipe_info:dict|None=None, # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
-              **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
+              overwrite:bool=False, # replace a previous run in `out`
+              **overrides, # single fields of `recipe`, `noise` or `opts` by name (arch=, epochs=, ratio=, mapping=, size=, verbose=, ...)
              )->dict:
     "The run lifecycle: train one model (with a method's setup) on noisy labels, test it on clean ones, write the run folder; return result.json's content."
     t0 = time.time()
-    get_arch(arch); check_choice("loss", loss, list(LOSSES)); check_choice("opt", opt, OPTS)
-    epochs, bs, seed = check_fit_args(epochs, bs, lr, size, seed)
-    if checkpoint_every is not None: checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
-    inputs = [getattr(data, "path", data), labels_csv, labels, clean_labels]
+    recipe, noise, opts = run_settings(recipe, noise, opts, **overrides)
+    get_arch(recipe.arch); check_choice("loss", recipe.loss, list(LOSSES)); check_choice("opt", recipe.opt, OPTS)
+    epochs, bs, seed = check_fit_args(recipe.epochs, recipe.bs, recipe.lr, opts.size, seed)
+    every = opts.checkpoint_every if opts.checkpoint_every is None else check_int("checkpoint_every", opts.checkpoint_every, 1)
+    inputs = [getattr(data, "path", data), opts.labels_csv, labels, clean_labels]
     out = check_run_dir(out, overwrite, inputs)     # every answer comes before the run folder is created
-    ds = as_dataset(data, size=size, labels_csv=labels_csv, labels=labels, clean_labels=clean_labels)
+    ds = as_dataset(data, size=opts.size, labels_csv=opts.labels_csv, labels=labels, clean_labels=clean_labels)
     task = ds.default_task if task is None else task
     ds = with_task(ds, task)
     seed_everything(seed)
-    dls = dataloaders(ds, task=task, noise=noise, ratio=ratio, seed=seed, bs=bs, device=device, size=size, augment=augment,
-                      corrupt_valid=corrupt_valid, normalize="imagenet" if pretrained else "dataset", **noise_kw)
+    dls = dataloaders(ds, task=task, noise=noise, seed=seed, bs=bs, device=device, size=opts.size, augment=recipe.augment,
+                      corrupt_valid=opts.corrupt_valid, normalize="imagenet" if opts.pretrained else "dataset")
     info, dev = dls.info, torch.device(dls.device)
-    resolve_precision(precision, dev)
+    resolve_precision(recipe.precision, dev)
     if len(np.unique(info.true)) < 2:
         raise ValueError(f"{str(ds.path or data)!r}: the training split holds one class only ({info.classes}); at least 2 are needed")
+    learner = dict(arch=recipe.arch, loss=recipe.loss, lr=recipe.lr, opt=recipe.opt, wd=opts.wd, precision=recipe.precision,
+                   pretrained=opts.pretrained, loss_kw=recipe.options()["loss_kw"])
+    run = dict(task=task, noise=noise.kind, ratio=noise.ratio, epochs=epochs, seed=seed, bs=bs, size=opts.size, device=device,
+               augment=recipe.augment, corrupt_valid=opts.corrupt_valid, labels_csv=opts.labels_csv, labels=labels,
+               clean_labels=clean_labels, verbose=opts.verbose, checkpoint_every=every, recipe_info=opts.recipe_info)
     with run_dir_lock(out, overwrite):
-        return _fit_run(ds, dls, out, t0, method, recipe=dict(arch=arch, loss=loss, lr=lr, opt=opt, wd=wd, precision=precision,
-                        pretrained=pretrained, loss_kw=loss_kw),
-                        opts=dict(task=task, noise=noise, ratio=ratio, epochs=epochs, seed=seed, bs=bs, size=size, device=device,
-                                  augment=augment, corrupt_valid=corrupt_valid, labels_csv=labels_csv, labels=labels,
-                                  clean_labels=clean_labels, verbose=verbose, checkpoint_every=checkpoint_every,
-                                  recipe_info=recipe_info),
-                        compile=compile, track_samples=track_samples, cbs=cbs, noise_kw=noise_kw)
-
+        return _fit_run(ds, dls, out, t0, method, recipe=learner, opts=run, compile=opts.compile, track_samples=opts.track_samples,
+                        cbs=cbs, spec=noise)
 
 # %% ../../nbs/training/31_learner.ipynb #07caf9cb
 def load_model(run, # a run folder written by `train_run`

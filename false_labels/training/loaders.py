@@ -7,33 +7,34 @@ Docs: https://false-labels.github.io/false_labels/training/loaders.html.md"""
 # %% ../../nbs/training/30_loaders.ipynb #d6e0a75f
 from __future__ import annotations
 import math, warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorCategory, TensorImage, show_image
 from fastai.vision.data import get_grid
 from fasttransform import Pipeline
+from fastcore.basics import patch
 from ..core import BINARY_PREFIX, check_choice, task_classes
-from ..data.formats import SYSTEM_DIRS, fit_square, import_images
-from ..data.dataset import SPLITS, Dataset, load_dataset, stratified_splits, task_spec
-from ..noise.corrupt import corrupt, read_labels_csv
-from ..noise.instance import INSTANCE_NOISE_KINDS, instance_noise
+from ..data.formats import import_images
+from ..data.dataset import SPLITS, Dataset, load_dataset, task_spec
+from ..data.labels import noise_for, noisy_labels, served_labels
+from .store import ImageStore, fits_on_device   # fits_on_device: importable here as before
+from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
-__all__ = ['PAD_MODES', 'IMAGE_EXTS', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment',
-           'fits_on_device', 'ImageStore', 'TensorDL', 'from_image_folder', 'as_dataset', 'NoiseInfo',
-           'NoisyDataLoaders', 'channel_stats', 'with_task', 'instance_noisy_labels', 'dataloaders']
+__all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment', 'BatchOptions',
+           'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders', 'channel_stats', 'with_task',
+           'dataloaders']
 
 # %% ../../nbs/training/30_loaders.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
     "Raised when a device was insisted on (`strict`) but is not available."
 
+# %% ../../nbs/training/30_loaders.ipynb #a17f9ec8
 def pick_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', ...; a trailing '!' means strict
                 strict:bool=False, # raise instead of falling back to the CPU
                )->torch.device:
@@ -60,6 +61,7 @@ def _reflect(i:torch.Tensor, n:int)->torch.Tensor:
     i = torch.remainder(i, period)
     return torch.where(i >= n, period - i, i)
 
+# %% ../../nbs/training/30_loaders.ipynb #937c11d6
 def gather_augment(images:torch.Tensor, # (M, H, W, C) uint8 source images
                    idx:torch.Tensor, # (B,) int64 rows of `images` to take
                    flip:torch.Tensor|None=None, # (B,) bool: mirror left-right
@@ -84,103 +86,6 @@ def gather_augment(images:torch.Tensor, # (M, H, W, C) uint8 source images
     out = images[idx[:, None, None], rows[:, :, None], cols[:, None, :]]          # (B, H, W, C)
     return out if inside is None else out * inside[..., None].to(out.dtype)
 
-# %% ../../nbs/training/30_loaders.ipynb #5dcdb5dc
-def fits_on_device(nbytes:int, # bytes to place
-                   device:torch.device, # target device
-                   frac:float=0.5, # share of the free memory we allow ourselves
-                  )->bool:
-    "Whether `nbytes` fit in `frac` of the free memory of `device` (always True for the CPU)."
-    device = torch.device(device)
-    if device.type != "cuda": return True
-    free, _ = torch.cuda.mem_get_info(device)
-    return nbytes <= frac * free
-
-def _resize_u8(x:torch.Tensor, size:int)->torch.Tensor:
-    "Resize (B, H, W, 3) uint8 to (B, size, size, 3) uint8 (bilinear, antialiased when shrinking)."
-    if x.shape[1] == size and x.shape[2] == size: return x
-    y = F.interpolate(x.permute(0, 3, 1, 2).float(), size=(size, size), mode="bilinear", align_corners=False,
-                      antialias=size < x.shape[1])
-    return y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-
-# %% ../../nbs/training/30_loaders.ipynb #a9a610be
-class ImageStore:
-    "uint8 images (N, H, W, 3) indexed by sample id: resident on the device, or streamed from (pinned) host memory."
-    def __init__(self,
-                 images:np.ndarray, # (N, H, W, 3) uint8, an array or a memmap
-                 device:torch.device|str="cpu", # where batches are made
-                 size:int|None=None, # side to resize to (None: keep)
-                 resident:bool|None=None, # None: on the device when it fits, else streamed
-                 chunk_mb:int=256, # streaming chunk size in MiB (at the stored size)
-                 frac:float=0.5, # share of free device memory a resident store may take
-                ):
-        if not (isinstance(images, np.ndarray) and images.ndim == 4 and images.shape[-1] == 3 and images.dtype == np.uint8):
-            raise ValueError(f"images must be a uint8 array (N, H, W, 3), got {getattr(images, 'dtype', type(images))} {getattr(images, 'shape', '')}")
-        self.host, self.n = images, len(images)
-        self.size = int(size or images.shape[1])
-        if images.shape[1] != images.shape[2] and size is None:
-            raise ValueError(f"images are {images.shape[1]}x{images.shape[2]}: pass `size` to make them square")
-        self.device, self.chunk_mb = torch.device(device), chunk_mb
-        self.nbytes = self.n * self.size * self.size * 3
-        want = fits_on_device(self.nbytes, self.device, frac) if resident is None else resident
-        self.images = self._load_resident() if want else None
-
-    @property
-    def resident(self)->bool: return self.images is not None
-
-    def _load_resident(self, step:int=4096):
-        try:
-            out = torch.empty((self.n, self.size, self.size, 3), dtype=torch.uint8, device=self.device)
-            for a in range(0, self.n, step):
-                part = torch.from_numpy(np.array(self.host[a:a+step])).to(self.device)
-                out[a:a+step] = _resize_u8(part, self.size)
-            return out
-        except torch.OutOfMemoryError:
-            warnings.warn(f"{self.nbytes/2**20:.0f} MiB of images do not fit on {self.device}: streaming them instead")
-            torch.cuda.empty_cache(); return None
-
-    def to(self, device):
-        "Move the store (a resident copy follows; a streamed store just changes its target)."
-        device = torch.device(device)
-        if self.resident and device != self.images.device: self.images = self.images.to(device)
-        self.device = device
-        return self
-
-    def chunk_len(self, bs:int)->int:
-        "Images per streamed chunk: a multiple of `bs` within `chunk_mb`."
-        per = self.size * self.size * 3 if self.host.shape[1] == self.size else int(np.prod(self.host.shape[1:]))
-        return max(bs, (self.chunk_mb * 2**20 // per) // bs * bs)
-
-    def _host_gather(self, ids:np.ndarray, buf:torch.Tensor|None)->torch.Tensor:
-        k = len(ids)
-        if buf is None: return torch.from_numpy(np.take(self.host, ids, axis=0))
-        np.take(self.host, ids, axis=0, out=buf.numpy()[:k])
-        return buf[:k]
-
-    def stream(self, ids:np.ndarray, # sample ids in the order wanted
-               chunk:int, # chunk length (see `chunk_len`)
-              ):
-        "Yield (offset, device chunk of `ids`' images), copying the next chunk while the current one is used."
-        pin = self.device.type == "cuda"
-        shape = (chunk,) + tuple(self.host.shape[1:])
-        bufs = [torch.empty(shape, dtype=torch.uint8).pin_memory() for _ in range(2)] if pin else [None, None]
-        events = [None, None]
-        def launch(j, a):
-            if events[j] is not None: events[j].synchronize()      # the copy out of this buffer has finished
-            host = self._host_gather(ids[a:a+chunk], bufs[j])
-            dev = host.to(self.device, non_blocking=pin)
-            if pin: events[j] = torch.cuda.Event(); events[j].record()
-            return _resize_u8(dev, self.size)
-        starts = list(range(0, len(ids), chunk))
-        nxt = launch(0, starts[0]) if starts else None
-        for k, a in enumerate(starts):
-            cur = nxt
-            if k + 1 < len(starts): nxt = launch((k + 1) % 2, starts[k + 1])
-            yield a, cur
-
-    def __repr__(self):
-        how = "resident" if self.resident else "streamed"
-        return f"ImageStore({self.n} images {self.size}px, {self.nbytes/2**20:.1f} MiB, {how} on {self.device})"
-
 # %% ../../nbs/training/30_loaders.ipynb #c288b058
 def _as_long(a, device)->torch.Tensor:
     return torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a, dtype=torch.long).to(device)
@@ -200,6 +105,31 @@ class _SplitView:
         sid = int(self.dl.ids[i])
         return torch.from_numpy(np.array(self.dl.store.host[sid])), int(self.dl.labels[i])
 
+# %% ../../nbs/training/30_loaders.ipynb #5509d508
+@dataclass
+class BatchOptions:
+    "How a `TensorDL` makes its batches besides order and size: augmentation, normalisation, memory layout, ids."
+    flip: bool = True # with `augment`: mirror half the images left-right
+    max_shift: int|None = None # with `augment`: largest shift in pixels (None: size // 8)
+    pad_mode: str = "reflect" # fill for shifted-in pixels: reflect, replicate, zeros
+    mean: tuple = (0.5, 0.5, 0.5) # per-channel mean of x in [0, 1]
+    std: tuple = (0.25, 0.25, 0.25) # per-channel std of x in [0, 1]
+    channels_last: bool|None = None # NHWC memory layout (None: on CUDA)
+    with_ids: bool = False # yield (x, y, ids) instead of (x, y)
+
+# %% ../../nbs/training/30_loaders.ipynb #5fe32862
+@dataclass
+class LoaderOptions(BatchOptions):
+    "`BatchOptions` plus what `dataloaders` decides for all three loaders (its `mean` and `std` come from `normalize`)."
+    val_bs: int|None = None # batch size of valid/test (None: 2 * bs)
+    resident: bool|None = None # None: images on the device if they fit, else streamed; False: always stream
+    normalize: str|None = "dataset" # normalisation statistics: 'dataset' (measured on training images), 'imagenet', or None
+
+def _split_options(cls, kw:dict)->tuple:
+    "(the fields of dataclass `cls` found in `kw`, the rest of `kw`)."
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in kw.items() if k in names}, {k: v for k, v in kw.items() if k not in names}
+
 # %% ../../nbs/training/30_loaders.ipynb #bcc2bd31
 class TensorDL:
     "A fastai-compatible loader that slices normalised, augmented batches out of an `ImageStore`."
@@ -212,19 +142,16 @@ class TensorDL:
                  shuffle:bool=False, # new order every epoch
                  drop_last:bool=False, # drop the last incomplete batch
                  augment:bool=False, # random flips and shifts
-                 flip:bool=True, # with `augment`: mirror half the images left-right
-                 max_shift:int|None=None, # with `augment`: largest shift in pixels (None: size // 8)
-                 pad_mode:str="reflect", # fill for shifted-in pixels: reflect, replicate, zeros
-                 mean=(0.5, 0.5, 0.5), # per-channel mean of x in [0, 1]
-                 std=(0.25, 0.25, 0.25), # per-channel std of x in [0, 1]
                  vocab:list|None=None, # class names
                  true_labels=None, # (n,) clean labels, to mark corrupted samples in `show_batch`
                  seed:int=0, # seed of shuffling and augmentation
-                 channels_last:bool|None=None, # NHWC memory layout (None: on CUDA)
-                 with_ids:bool=False, # yield (x, y, ids) instead of (x, y)
+                 opts:BatchOptions|None=None, # augmentation, normalisation, layout, ids (default `BatchOptions()`)
                  after_batch=None, # extra fastai batch transforms (run after normalisation)
                  tfms_split:int|None=None, # fastai split_idx for `after_batch` (0 train, 1 valid); None: 0 if augment
+                 **kw, # `BatchOptions` fields, each set on `opts`: flip, max_shift, pad_mode, mean, std, channels_last, with_ids
                 ):
+        b = BatchOptions(**{**asdict(opts or BatchOptions()), **kw})
+        flip, max_shift, pad_mode, mean, std, channels_last, with_ids = b.flip, b.max_shift, b.pad_mode, b.mean, b.std, b.channels_last, b.with_ids
         check_choice("pad_mode", pad_mode, PAD_MODES)
         self.store, self.bs, self.shuffle, self.drop_last = store, int(bs), shuffle, drop_last
         if self.bs < 1: raise ValueError(f"batch size {bs!r} must be >= 1")
@@ -283,190 +210,144 @@ class TensorDL:
         kw.update(kwargs)
         return type(self)(self.store, **kw)
 
-    # --- making batches
-    def _plan(self, epoch:int)->_Plan:
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch + 1]).generate_state(1)[0]))
-        n = self.n
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        flip = dy = dx = None
-        if self.augment:
-            if self.flip: flip = torch.rand(n, generator=g) < 0.5
-            if self.max_shift > 0:
-                dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2, n), generator=g)
-        mv = lambda t: None if t is None else t.to(self._device)
-        return _Plan(mv(order), mv(flip), mv(dy), mv(dx))
-
-    def _to_float(self, u8:torch.Tensor)->torch.Tensor:
-        "The float32 NCHW batch of a uint8 NHWC one, normalised in one scale-and-shift (NHWC memory is channels-last for free)."
-        normalise = self._norm in self.after_batch.fs
-        x = (u8.float().mul_(self._scale).add_(self._shift) if normalise else u8.float().div_(255)).permute(0, 3, 1, 2)
-        cl = self._device.type == "cuda" if self.channels_last is None else self.channels_last
-        return x if cl else x.contiguous()
-
-    def _after_norm(self):
-        "A Pipeline of the `after_batch` transforms other than the normalisation (None when there are none), cached."
-        fs = tuple(f for f in self.after_batch.fs if f is not self._norm)
-        if fs != self._extra[0]: self._extra = (fs, Pipeline(list(fs), split_idx=self.tfms_split) if fs else None)
-        return self._extra[1]
-
-    def _finish(self, u8, pos):
-        "Turn a uint8 NHWC batch at positions `pos` into the (x, y[, ids]) batch."
-        x, y = TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])
-        if (extra := self._after_norm()) is not None: x, y = extra((x, y))
-        self.batch_ids = self.ids[pos]
-        x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
-        return (x, y, self.batch_ids) if self.with_ids else (x, y)
-
-    def _batches(self, plan:_Plan):
-        stop = len(self) * self.bs if self.drop_last else self.n
-        sl = lambda t, a, b: None if t is None else t[a:b]
-        if self.store.resident:
-            for a in range(0, stop, self.bs):
-                pos = plan.order[a:min(a + self.bs, stop)]
-                u8 = gather_augment(self.store.images, self.ids[pos], sl(plan.flip, a, a + len(pos)),
-                                    sl(plan.dy, a, a + len(pos)), sl(plan.dx, a, a + len(pos)), self.pad_mode)
-                yield self._finish(u8, pos)
-            return
-        if self._ids_np is None or len(self._ids_np) != self.n: self._ids_np = self.ids.cpu().numpy()
-        order_cpu = plan.order[:stop].cpu().numpy()
-        chunk = self.store.chunk_len(self.bs)
-        for c0, data in self.store.stream(self._ids_np[order_cpu], chunk):
-            for a in range(c0, min(c0 + chunk, stop), self.bs):
-                b = min(a + self.bs, stop)
-                local = torch.arange(a - c0, b - c0, device=self._device)
-                u8 = gather_augment(data, local, sl(plan.flip, a, b), sl(plan.dy, a, b), sl(plan.dx, a, b), self.pad_mode)
-                yield self._finish(u8, plan.order[a:b])
-
-    def __iter__(self):
-        plan = self._plan(self.epoch)
-        self.epoch += 1
-        yield from self._batches(plan)
-
-    def one_batch(self):
-        "The first batch of a fixed plan (does not advance the epoch, so it does not change training)."
-        if len(self) == 0: raise ValueError(f"this loader has no batches ({self.n} samples, bs={self.bs}, drop_last={self.drop_last})")
-        return next(iter(self._batches(self._plan(-1))))
-
-    # --- showing
-    def decode(self, b)->tuple:
-        "Denormalise a batch: (x in [0, 1] on the CPU, y on the CPU)."
-        x = self.after_batch.decode((TensorImage(b[0]), TensorCategory(b[1])))[0]
-        return x.as_subclass(torch.Tensor).float().clamp(0, 1).cpu(), b[1].cpu()
-
-    def decode_batch(self, b, max_n:int=9)->list:
-        "Up to `max_n` (image CHW in [0, 1], class name) pairs."
-        x, y = self.decode(b)
-        names = self.vocab or [str(i) for i in range(self.c)]
-        return [(x[i], names[int(y[i])]) for i in range(min(max_n, len(y)))]
-
-    def _titles(self, y, ids, max_n):
-        names = self.vocab or [str(i) for i in range(self.c)]
-        titles = [names[int(v)] for v in y[:max_n]]
-        if self.true_labels is None or ids is None: return titles, [None] * len(titles)
-        lookup = dict(zip(self.ids.tolist(), self.true_labels.tolist()))
-        true = [lookup.get(int(i)) for i in ids[:max_n]]
-        return ([t if tr == int(v) else f"{t}\n(true: {names[tr]})" for t, v, tr in zip(titles, y[:max_n], true)],
-                [None if tr == int(v) else "red" for v, tr in zip(y[:max_n], true)])
-
-    def show_batch(self, b=None, # batch to show (default: `one_batch()`)
-                   max_n:int=9, # images to show
-                   ctxs=None, # matplotlib axes to draw on
-                   show:bool=True, # False: return the decoded pairs instead of drawing
-                   nrows=None, ncols=None, figsize=None, **kwargs):
-        "Show images with their labels; a corrupted label is drawn in red with the true one below."
-        if b is None: b = self.one_batch()
-        ids = b[2] if len(b) > 2 else self.batch_ids
-        if ids is not None and len(ids) != len(b[1]): ids = None
-        if not show: return self.decode_batch(b, max_n)
-        x, y = self.decode(b)
-        n = min(max_n, len(y))
-        titles, colors = self._titles(y, None if ids is None else ids.cpu(), n)
-        ctxs = ctxs or get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize)
-        for i, ax in zip(range(n), ctxs):
-            ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
-            ax.set_title(titles[i], color=colors[i] or "black", fontsize=8)
-        return ctxs
-
-    def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, **kwargs):
-        "Show images with given label / predicted class (`out`: decoded predictions)."
-        x, y = self.decode(b)
-        preds = (out[0] if isinstance(out, (list, tuple)) else out).cpu()
-        if preds.ndim > 1: preds = preds.argmax(1)
-        names = self.vocab or [str(i) for i in range(self.c)]
-        n = min(max_n, len(y))
-        ctxs = ctxs or get_grid(n, **{k: kwargs.pop(k) for k in ("nrows", "ncols", "figsize") if k in kwargs})
-        for i, ax in zip(range(n), ctxs):
-            ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
-            ok = int(preds[i]) == int(y[i])
-            ax.set_title(f"{names[int(y[i])]}/{names[int(preds[i])]}", color="green" if ok else "red", fontsize=8)
-        return ctxs
-
     def __repr__(self):
         return (f"TensorDL({self.n} samples, bs={self.bs}, {len(self)} batches, shuffle={self.shuffle}, "
                 f"augment={self.augment}, {'resident' if self.store.resident else 'streamed'} on {self._device})")
 
-# %% ../../nbs/training/30_loaders.ipynb #2b9c9557
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# %% ../../nbs/training/30_loaders.ipynb #f489fce0
+@patch
+def _plan(self:TensorDL, epoch:int)->_Plan:
+    g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch + 1]).generate_state(1)[0]))
+    n = self.n
+    order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+    flip = dy = dx = None
+    if self.augment:
+        if self.flip: flip = torch.rand(n, generator=g) < 0.5
+        if self.max_shift > 0:
+            dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2, n), generator=g)
+    mv = lambda t: None if t is None else t.to(self._device)
+    return _Plan(mv(order), mv(flip), mv(dy), mv(dx))
 
-def _read_image(path:Path, size:int)->np.ndarray:
-    import cv2
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if im is None: raise ValueError(f"cannot read image {str(path)!r}")
-    return np.ascontiguousarray(fit_square(im, size)[:, :, ::-1])   # the import's resize policy, BGR -> RGB
+# %% ../../nbs/training/30_loaders.ipynb #d28b8ce1
+@patch
+def _to_float(self:TensorDL, u8:torch.Tensor)->torch.Tensor:
+    "The float32 NCHW batch of a uint8 NHWC one, normalised in one scale-and-shift (NHWC memory is channels-last for free)."
+    normalise = self._norm in self.after_batch.fs
+    x = (u8.float().mul_(self._scale).add_(self._shift) if normalise else u8.float().div_(255)).permute(0, 3, 1, 2)
+    cl = self._device.type == "cuda" if self.channels_last is None else self.channels_last
+    return x if cl else x.contiguous()
 
-def _scan_split(folder:Path)->list:
-    "(relative class folder name, file) pairs of one split folder."
-    return [(c.name, f) for c in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SYSTEM_DIRS)
-            for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")
-            and not set(f.relative_to(c).parts) & set(SYSTEM_DIRS)]
+@patch
+def _after_norm(self:TensorDL):
+    "A Pipeline of the `after_batch` transforms other than the normalisation (None when there are none), cached."
+    fs = tuple(f for f in self.after_batch.fs if f is not self._norm)
+    if fs != self._extra[0]: self._extra = (fs, Pipeline(list(fs), split_idx=self.tfms_split) if fs else None)
+    return self._extra[1]
 
-def _first_size(path:Path)->int:
-    import cv2
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if im is None: raise ValueError(f"cannot read image {str(path)!r}")
-    return int(min(im.shape[:2]))
+@patch
+def _finish(self:TensorDL, u8, pos):
+    "Turn a uint8 NHWC batch at positions `pos` into the (x, y[, ids]) batch."
+    x, y = TensorImage(self._to_float(u8)), TensorCategory(self.labels[pos])
+    if (extra := self._after_norm()) is not None: x, y = extra((x, y))
+    self.batch_ids = self.ids[pos]
+    x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+    return (x, y, self.batch_ids) if self.with_ids else (x, y)
+
+# %% ../../nbs/training/30_loaders.ipynb #2457093a
+@patch
+def _batches(self:TensorDL, plan:_Plan):
+    stop = len(self) * self.bs if self.drop_last else self.n
+    sl = lambda t, a, b: None if t is None else t[a:b]
+    if self.store.resident:
+        for a in range(0, stop, self.bs):
+            pos = plan.order[a:min(a + self.bs, stop)]
+            u8 = gather_augment(self.store.images, self.ids[pos], sl(plan.flip, a, a + len(pos)),
+                                sl(plan.dy, a, a + len(pos)), sl(plan.dx, a, a + len(pos)), self.pad_mode)
+            yield self._finish(u8, pos)
+        return
+    if self._ids_np is None or len(self._ids_np) != self.n: self._ids_np = self.ids.cpu().numpy()
+    order_cpu = plan.order[:stop].cpu().numpy()
+    chunk = self.store.chunk_len(self.bs)
+    for c0, data in self.store.stream(self._ids_np[order_cpu], chunk):
+        for a in range(c0, min(c0 + chunk, stop), self.bs):
+            b = min(a + self.bs, stop)
+            local = torch.arange(a - c0, b - c0, device=self._device)
+            u8 = gather_augment(data, local, sl(plan.flip, a, b), sl(plan.dy, a, b), sl(plan.dx, a, b), self.pad_mode)
+            yield self._finish(u8, plan.order[a:b])
+
+@patch
+def __iter__(self:TensorDL):
+    plan = self._plan(self.epoch)
+    self.epoch += 1
+    yield from self._batches(plan)
+
+@patch
+def one_batch(self:TensorDL):
+    "The first batch of a fixed plan (does not advance the epoch, so it does not change training)."
+    if len(self) == 0: raise ValueError(f"this loader has no batches ({self.n} samples, bs={self.bs}, drop_last={self.drop_last})")
+    return next(iter(self._batches(self._plan(-1))))
+
+# %% ../../nbs/training/30_loaders.ipynb #9ee1dead
+@patch
+def decode(self:TensorDL, b)->tuple:
+    "Denormalise a batch: (x in [0, 1] on the CPU, y on the CPU)."
+    x = self.after_batch.decode((TensorImage(b[0]), TensorCategory(b[1])))[0]
+    return x.as_subclass(torch.Tensor).float().clamp(0, 1).cpu(), b[1].cpu()
+
+@patch
+def decode_batch(self:TensorDL, b, max_n:int=9)->list:
+    "Up to `max_n` (image CHW in [0, 1], class name) pairs."
+    x, y = self.decode(b)
+    names = self.vocab or [str(i) for i in range(self.c)]
+    return [(x[i], names[int(y[i])]) for i in range(min(max_n, len(y)))]
+
+# %% ../../nbs/training/30_loaders.ipynb #9b44fb26
+@patch
+def _titles(self:TensorDL, y, ids, max_n):
+    names = self.vocab or [str(i) for i in range(self.c)]
+    titles = [names[int(v)] for v in y[:max_n]]
+    if self.true_labels is None or ids is None: return titles, [None] * len(titles)
+    lookup = dict(zip(self.ids.tolist(), self.true_labels.tolist()))
+    true = [lookup.get(int(i)) for i in ids[:max_n]]
+    return ([t if tr == int(v) else f"{t}\n(true: {names[tr]})" for t, v, tr in zip(titles, y[:max_n], true)],
+            [None if tr == int(v) else "red" for v, tr in zip(y[:max_n], true)])
+
+@patch
+def show_batch(self:TensorDL, b=None, # batch to show (default: `one_batch()`)
+               max_n:int=9, # images to show
+               ctxs=None, # matplotlib axes to draw on
+               show:bool=True, # False: return the decoded pairs instead of drawing
+               nrows=None, ncols=None, figsize=None, **kwargs):
+    "Show images with their labels; a corrupted label is drawn in red with the true one below."
+    if b is None: b = self.one_batch()
+    ids = b[2] if len(b) > 2 else self.batch_ids
+    if ids is not None and len(ids) != len(b[1]): ids = None
+    if not show: return self.decode_batch(b, max_n)
+    x, y = self.decode(b)
+    n = min(max_n, len(y))
+    titles, colors = self._titles(y, None if ids is None else ids.cpu(), n)
+    ctxs = ctxs or get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize)
+    for i, ax in zip(range(n), ctxs):
+        ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
+        ax.set_title(titles[i], color=colors[i] or "black", fontsize=8)
+    return ctxs
+
+@patch
+def show_results(self:TensorDL, b, out, max_n:int=9, ctxs=None, show:bool=True, **kwargs):
+    "Show images with given label / predicted class (`out`: decoded predictions)."
+    x, y = self.decode(b)
+    preds = (out[0] if isinstance(out, (list, tuple)) else out).cpu()
+    if preds.ndim > 1: preds = preds.argmax(1)
+    names = self.vocab or [str(i) for i in range(self.c)]
+    n = min(max_n, len(y))
+    ctxs = ctxs or get_grid(n, **{k: kwargs.pop(k) for k in ("nrows", "ncols", "figsize") if k in kwargs})
+    for i, ax in zip(range(n), ctxs):
+        ax = show_image(x[i].permute(1, 2, 0).numpy(), ctx=ax, **kwargs)
+        ok = int(preds[i]) == int(y[i])
+        ax.set_title(f"{names[int(y[i])]}/{names[int(preds[i])]}", color="green" if ok else "red", fontsize=8)
+    return ctxs
 
 # %% ../../nbs/training/30_loaders.ipynb #9ff9e28c
-def from_image_folder(root:str|Path, # folder with train/<class>/ (and optional valid|val/, test/)
-                      size:int|None=None, # square side of the stored images (None: shorter side of the first image)
-                      labels_csv:str|Path|None=None, # CSV (path, label) of given training labels
-                      valid_pct:float=0.1, # share of train/ used for validation when there is no valid/ folder
-                      test_pct:float=0.2, # share of train/ used for testing when there is no test/ folder
-                      seed:int=0, # seed of the carved-out splits
-                      workers:int=8, # decoding threads
-                     )->Dataset:
-    "A `Dataset` (task 'label') read from an ImageFolder-style tree."
-    root = Path(root)
-    if not (root/"train").is_dir():
-        raise ValueError(f"{str(root)!r} is not an image folder: expected {str(root/'train')!r} with one sub-folder per class")
-    parts = {"train": _scan_split(root/"train")}
-    for name, cands in (("valid", ("valid", "val")), ("test", ("test",))):
-        d = next((root/c for c in cands if (root/c).is_dir()), None)
-        if d is not None: parts[name] = _scan_split(d)
-    classes = sorted({c for c, _ in parts["train"]})
-    if not parts["train"]: raise ValueError(f"no images found under {str(root/'train')!r} (extensions {', '.join(IMAGE_EXTS)})")
-    for name, items in parts.items():
-        extra = sorted({c for c, _ in items} - set(classes))
-        if extra: raise ValueError(f"{name}/ has class folder {extra[0]!r} that train/ lacks; train classes: {', '.join(classes)}")
-    files = [f for items in parts.values() for _, f in items]
-    labels = np.array([classes.index(c) for items in parts.values() for c, _ in items], dtype=np.int64)
-    split = np.array([name for name, items in parts.items() for _ in items], dtype=object)
-    if "valid" not in parts or "test" not in parts:
-        tr = np.flatnonzero(split == "train")
-        v, t = (valid_pct if "valid" not in parts else 0.), (test_pct if "test" not in parts else 0.)
-        split[tr] = stratified_splits(labels[tr], (1 - v - t, v, t), seed)
-    size = int(size or _first_size(files[0]))
-    with ThreadPoolExecutor(workers) as ex: images = np.stack(list(ex.map(lambda f: _read_image(f, size), files)))
-    ds = Dataset.from_arrays(images, labels, classes, splits=list(split), seed=seed)
-    ds.manifest["file"] = [f.relative_to(root).as_posix() for f in files]
-    if labels_csv is not None:
-        n_tr = len(parts["train"])
-        given = labels.copy()
-        given[:n_tr] = read_labels_csv(labels_csv, ids=list(ds.manifest["file"][:n_tr]), classes=classes)
-        ds.manifest["given"] = given
-    ds.path, ds.card["source"] = root, dict(kind="image_folder", root=str(root), labels_csv=str(labels_csv) if labels_csv else None)
-    return ds
-
 def as_dataset(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
                size:int|None=None, # image side for imported sources
                labels_csv:str|Path|None=None, # given training labels (CSV: file|path|id, label); same as `labels`
@@ -514,6 +395,7 @@ class NoiseInfo:
         return (f"NoiseInfo(task={self.task}, {self.kind} ratio={self.ratio} -> {self.n_corrupted}/{len(self.ids)} "
                 f"corrupted ({self.realised_ratio:.4f}), seed={self.seed})")
 
+# %% ../../nbs/training/30_loaders.ipynb #32135c68
 class NoisyDataLoaders(DataLoaders):
     "fastai `DataLoaders` with a clean `test` loader and the noise record `info`."
     def __init__(self, *loaders, info:NoiseInfo|None=None, path='.', device=None):
@@ -542,6 +424,7 @@ def channel_stats(images:np.ndarray, # (N, H, W, 3) uint8
     std = np.sqrt(np.maximum(ss / max(n, 1) - mean ** 2, 0))
     return tuple(float(v) for v in mean), tuple(float(v) + 1e-6 for v in std)
 
+# %% ../../nbs/training/30_loaders.ipynb #a75ef828
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 def _norm_stats(normalize, images, train_ids)->tuple:
@@ -550,14 +433,7 @@ def _norm_stats(normalize, images, train_ids)->tuple:
     if normalize is None: return (0., 0., 0.), (1., 1., 1.)
     return channel_stats(images, train_ids)
 
-def _parents(ds:Dataset)->np.ndarray|None:
-    "The 14 -> 4 class map read off a generated dataset's labels (None if it lacks either task)."
-    if not {4, 14} <= set(ds.tasks): return None
-    l14, l4 = ds.labels(14), ds.labels(4)
-    parents = np.full(ds.n_classes(14), -1, dtype=np.int64)
-    parents[l14] = l4
-    return parents
-
+# %% ../../nbs/training/30_loaders.ipynb #91ce87ae
 def _task_of(ds:Dataset, task):
     if isinstance(task, str) and task.isdigit(): task = int(task)
     tasks = ds.tasks
@@ -580,78 +456,53 @@ def with_task(ds:Dataset, # the dataset
     card = {**ds.card, "tasks": {**ds.card["tasks"], task: task_spec(col, names)}}
     return Dataset(ds.images, m, card, ds.path)
 
-# %% ../../nbs/training/30_loaders.ipynb #adb12bfc
-def instance_noisy_labels(ds:Dataset, # the dataset (its images feed 'idn')
-                          labels, # (n,) labels to corrupt
-                          ids, # (n,) their sample ids (rows of the images and of `probs`)
-                          ratio:float, kind:str, n_classes:int, seed:int,
-                          probs=None, # 'confusion': (N_all, C) probabilities indexed by sample id, or a .npy file of them
-                          **kw, # side, flip_centre, norm_std, temperature (`noise_instance.instance_noise`)
-                         )->np.ndarray:
-    "Labels corrupted with instance-dependent noise `kind` ('idn' or 'confusion'), exactly and nested over ratios."
-    ids = np.asarray(ids)
-    if probs is not None:
-        p = np.load(probs) if isinstance(probs, (str, Path)) else np.asarray(probs)
-        if p.ndim != 2 or len(p) != len(ds.manifest):
-            raise ValueError(f"probs must have one row per sample of the dataset ({len(ds.manifest)}), got shape {p.shape}")
-        probs = p[ids]
-    images = ds.images[np.sort(ids)][np.argsort(np.argsort(ids))] if kind == "idn" else None
-    return instance_noise(np.asarray(labels), ratio, kind, n_classes, seed, images=images, probs=probs, **kw)[0]
-
-
 # %% ../../nbs/training/30_loaders.ipynb #55bce30e
 def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
                 task=14, # which labelling: 4 or 14 for generated data, 'label' for others; 'binary:<class>': one class against the rest
-                noise:str="sym", # noise kind (see `noise.NOISE_KINDS`), or instance-dependent: idn, confusion (`noise_instance`)
-                ratio:float=0.0, # share of training labels to corrupt
-                seed:int=0, # seed of the corruption, the shuffling and the augmentation
+                noise:NoiseSpec|str="sym", # a `NoiseSpec`, or a noise kind (`noise.NOISE_KINDS`, or instance-dependent idn, confusion)
+                ratio:float|None=None, # share of training labels to corrupt (None: the spec's own; 0 with a kind name)
+                seed:int=0, # seed of the shuffling and the augmentation, and of the corruption unless the spec has its own
                 bs:int=256, # batch size
                 device="auto", # 'auto', 'cpu', 'cuda' (falls back to CPU with a warning), 'cuda!' (strict)
                 size:int|None=None, # side to resize the images to (None: as stored)
                 augment:bool=True, # random flips and shifts on the training split
                 corrupt_valid:bool=False, # corrupt the validation labels too (other seed)
-                val_bs:int|None=None, # batch size of valid/test (None: 2 * bs)
-                resident:bool|None=None, # None: on the device if it fits, else streamed; False: always stream
-                max_shift:int|None=None, # largest augmentation shift (None: size // 8)
-                pad_mode:str="reflect", # reflect, replicate or zeros
-                normalize:str|None="dataset", # 'dataset' statistics, 'imagenet', or None
-                channels_last:bool|None=None, # NHWC memory layout (None: on CUDA)
-                with_ids:bool=False, # batches are (x, y, ids)
+                opts:LoaderOptions|None=None, # batches, normalisation, residency (default `LoaderOptions()`)
                 labels_csv=None, # given training labels for an image folder (CSV: path, label)
-                **noise_kw, # passed to `noise.corrupt` (mapping, T, parents)
+                **kw, # `LoaderOptions` fields (val_bs, resident, max_shift, pad_mode, normalize, channels_last, with_ids) and `NoiseSpec` fields (mapping, T, parents, side, ...)
                )->NoisyDataLoaders:
     "fastai DataLoaders (train, valid, test) over device-resident images, with noisy training labels."
+    o, noise_kw = _split_options(LoaderOptions, kw)
+    o = LoaderOptions(**{**asdict(opts or LoaderOptions()), **o})
+    spec = noise_spec(noise, ratio=ratio, **noise_kw)
     ds = with_task(as_dataset(ds, size=size, labels_csv=labels_csv), task)
     task, dev = _task_of(ds, task), pick_device(device)
     n_classes, classes = ds.n_classes(task), ds.classes(task)
     labels = ds.labels(task)
-    given_all = ds.manifest["given"].to_numpy(np.int64) if "given" in ds.manifest else labels
+    given_all = served_labels(ds, task)
     split = {s: ds.split_idx(s) for s in SPLITS}
     for s in SPLITS:
         if len(split[s]) == 0: raise ValueError(f"the dataset has no {s!r} samples; every split is needed (test stays clean)")
-    if str(noise).startswith("hier") and "parents" not in noise_kw and task == 14 and _parents(ds) is not None:
-        noise_kw["parents"] = _parents(ds)
+    spec = noise_for(ds, task, spec)
+    base = seed if spec.seed is None else spec.seed
     tr, va, te = split["train"], split["valid"], split["test"]
-    def noisy(lab, ids, s):
-        t = lambda a: torch.as_tensor(a, device=dev)
-        if noise in INSTANCE_NOISE_KINDS: return t(instance_noisy_labels(ds, lab, ids, ratio, noise, n_classes, s, **noise_kw))
-        return corrupt(t(lab), ratio, noise, n_classes=n_classes, seed=s, ids=t(ids), classes=classes, **noise_kw)[0]
-    train_given = noisy(given_all[tr], tr, seed)
-    valid_given = noisy(given_all[va], va, seed + 1) if corrupt_valid else torch.as_tensor(labels[va], device=dev)
-    test_seed = seed + 1_000_003
+    t = lambda a: torch.as_tensor(a, device=dev)
+    noisy = lambda lab, ids, s: t(noisy_labels(ds, t(lab), t(ids), spec, task, s))   # class-level kinds: on the device
+    train_given = noisy(given_all[tr], tr, base)
+    valid_given = noisy(given_all[va], va, base + 1) if corrupt_valid else t(labels[va])
+    test_seed = base + 1_000_003
     test_noisy = noisy(labels[te], te, test_seed)
-    store = ImageStore(ds.images, dev, size=size, resident=resident)
-    mean, std = _norm_stats(normalize, ds.images, tr)
-    common = dict(mean=mean, std=std, vocab=classes, seed=seed, pad_mode=pad_mode, max_shift=max_shift,
-                  channels_last=channels_last, with_ids=with_ids)
-    vbs = val_bs or 2 * bs
+    store = ImageStore(ds.images, dev, size=size, resident=o.resident)
+    mean, std = _norm_stats(o.normalize, ds.images, tr)
+    batch = BatchOptions(**{f.name: getattr(o, f.name) for f in fields(BatchOptions)})
+    batch.mean, batch.std = mean, std
+    vbs = o.val_bs or 2 * bs
     train = TensorDL(store, tr, train_given, bs=bs, shuffle=True, drop_last=len(tr) > bs, augment=augment,
-                     true_labels=labels[tr], **common)
-    valid = TensorDL(store, va, valid_given, bs=vbs, true_labels=labels[va], **common)
-    test = TensorDL(store, te, labels[te], bs=vbs, **common)
+                     true_labels=labels[tr], vocab=classes, seed=seed, opts=batch)
+    valid = TensorDL(store, va, valid_given, bs=vbs, true_labels=labels[va], vocab=classes, seed=seed, opts=batch)
+    test = TensorDL(store, te, labels[te], bs=vbs, vocab=classes, seed=seed, opts=batch)
     given_np = train_given.cpu().numpy()
-    info = NoiseInfo(task=task, classes=classes, kind=noise, ratio=float(ratio), seed=seed, ids=tr, given=given_np,
+    info = NoiseInfo(task=task, classes=classes, kind=spec.kind, ratio=float(spec.ratio), seed=base, ids=tr, given=given_np,
                      true=labels[tr], corrupted=given_np != labels[tr], valid_given=valid_given.cpu().numpy(),
-                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed,
-                     noise_kw={k: v for k, v in noise_kw.items()})
+                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed, noise_kw=spec.kw())
     return NoisyDataLoaders(train, valid, test, info=info, path=ds.path or ".", device=dev)

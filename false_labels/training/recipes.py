@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from ..core import check_choice
 
 # %% auto #0
-__all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'Recipe', 'auto_recipe', 'resolve_recipe', 'data_facts',
-           'device_type']
+__all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'CPU_PHOTO_RECIPE', 'STUDY_RECIPE', 'Recipe', 'auto_recipe',
+           'resolve_recipe', 'RunOptions', 'data_facts', 'device_type']
 
 # %% ../../nbs/training/33_recipes.ipynb #d17f63f5
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Recipe:
 # %% ../../nbs/training/33_recipes.ipynb #12ca6e55
 RECIPES = dict(
     cpu_small=Recipe("cpu_net_small", 30, 32, "adamw", note="reasoned (AdamW, small batches: many steps, no lr scaling); bench_recipes.py to confirm"),
-    cpu_photo=Recipe("cpu_net", 15, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="learn.CPU_PHOTO_RECIPE; bench_cifar.py: 78.4 % on 10,000 CIFAR photos"),
-    study=Recipe("cpu_net_small", 10, 64, "adamw", note="learn.STUDY_RECIPE's training settings (bench_cpu_recipe.py)"),
+    cpu_photo=Recipe("cpu_net", 15, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="CPU_PHOTO_RECIPE; bench_cifar.py: 78.4 % on 10,000 CIFAR photos"),
+    study=Recipe("cpu_net_small", 10, 64, "adamw", note="STUDY_RECIPE's training settings (bench_cpu_recipe.py)"),
     gpu=Recipe("resnet18_cifar", 30, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="common CIFAR practice; not benchmarked here"),
     gpu_large=Recipe("resnet18", 20, 256, "sgd", loss="ls", loss_kw=dict(eps=0.1), note="common practice; not benchmarked here"),
     classic=Recipe("resnet18", 5, 256, "sgd", note="the defaults before recipes"),
@@ -44,6 +44,17 @@ RECIPES = dict(
 RECIPE_NAMES = ("auto",) + tuple(RECIPES)
 SMALL_DATA = 2000   # fewer training images than this: the small-data recipe
 SMALL_SIDE = 24     # images smaller than this are generated-style thumbnails
+
+# %% ../../nbs/training/33_recipes.ipynb #9b514584
+# The CPU default for real photos at 32 px, chosen by measurement (bench/bench_cifar.py): `make_learner` arguments
+# plus batch size and one-cycle epochs.
+CPU_PHOTO_RECIPE = dict(arch="cpu_net", loss="ls", loss_kw=dict(eps=0.1), opt="sgd", bs=256, epochs=15, precision="auto")
+
+# The recipe of `false-labels study` on a CPU (generated data, 4-class task), chosen by measurement
+# (bench/bench_cpu_recipe.py): dataset size and image side, then the sweep's training settings.
+STUDY_RECIPE = dict(n=3000, size=32, task=4, arch="cpu_net_small", loss="ce", opt="adamw", bs=64, epochs=10,
+                    precision="auto", ratios=(0.0, 0.1, 0.2, 0.3, 0.4), seeds=2)
+
 
 # %% ../../nbs/training/33_recipes.ipynb #fbffe30b
 def auto_recipe(device:str, # 'cpu' or 'cuda' (the device type the run will use)
@@ -77,6 +88,21 @@ def resolve_recipe(name:str="auto", # 'auto' or a name from `RECIPES`
                   overridden=sorted(k for k in given if k in r.options()))
     return opts, record
 
+# %% ../../nbs/training/33_recipes.ipynb #03eae178
+@dataclass
+class RunOptions:
+    "A training run's settings besides its recipe, its noise, its data and its seed."
+    size: int|None = None # image side (None: as stored)
+    pretrained: bool = False # ImageNet weights from the local torch cache
+    wd: float|None = None # weight decay (None: the optimiser's default)
+    compile: bool = False # torch.compile the model
+    track_samples: bool = True # per-sample loss and margin at every epoch
+    corrupt_valid: bool = False # corrupt the validation labels too
+    checkpoint_every: int|None = None # also save the model every N epochs (checkpoints/epoch_NNN.pth)
+    verbose: bool = False # print one line per epoch
+    labels_csv: object = None # given training labels for an image folder (CSV: path, label); as `labels`
+    recipe_info: dict|None = None # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
+
 # %% ../../nbs/training/33_recipes.ipynb #52927ada
 def data_facts(data, # a dataset folder (or a `Dataset`)
                task=None, # the task whose classes count (None: the dataset's default)
@@ -93,6 +119,7 @@ def data_facts(data, # a dataset folder (or a `Dataset`)
     except (KeyError, ValueError): n_classes = 2
     return dict(n_train=int(n_train * share), side=int(size or ds.size), n_classes=n_classes)
 
+# %% ../../nbs/training/33_recipes.ipynb #12d7b0d9
 def device_type(device=None)->str:
     "'cuda' or 'cpu': where a run asked to use `device` (None or 'auto': the GPU when present) will train."
     import torch
