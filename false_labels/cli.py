@@ -359,7 +359,7 @@ def option_choices(command:str, # the subcommand, e.g. 'train'
                 "precision": list(learn.PRECISIONS)}[dest]
     if dest == "noise": from false_labels.noise.corrupt import NOISE_KINDS; return [*NOISE_KINDS, "idn"]
     if dest == "recipe": from false_labels.training.recipes import RECIPES; return ["auto", *RECIPES]
-    if dest == "method" and command == "detect": from false_labels.detectors.registry import registered; return ["all", *registered()]
+    if dest == "method" and command == "detect": from false_labels.detectors.registry import registered_detectors; return ["all", *registered_detectors()]
     if dest == "method" and command in ("train", "sweep"): from false_labels.methods.registry import methods; return list(methods())
     if dest == "method" and command == "benchmark": from false_labels.methods.registry import methods; return list(methods())
     if dest == "noise_estimator":

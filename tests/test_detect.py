@@ -475,7 +475,7 @@ def test_run_detectors_all_with_every_input(stats):
     assert list(table.index) == list(dets) and {"f1", "auroc", "precision_at_k", "kept_label_precision"} <= set(table.columns)
     assert (table["auroc"] > 0.9).all()
     assert dets["ensemble"].info["members"] == ["ema", "aum", "cl", "incv", "tv"]
-    sus = D.suspects_table(dets, stats["given"], stats["oof_probs"], true=stats["true"])
+    sus = D.scores_table(dets, stats["given"], stats["oof_probs"], true=stats["true"])
     assert sus["score_ensemble"].is_monotonic_decreasing and {"id", "given", "predicted", "true"} <= set(sus.columns)
 
 def test_run_detectors_skips_missing_inputs_only_for_all(stats):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from false_labels.cli import main
-from false_labels.detectors.registry import DETECTORS, Detection, Detector, detector_notes, detector_table, register_detector, registered
+from false_labels.detectors.registry import DETECTORS, Detection, Detector, detector_notes, detector_table, register_detector, registered_detectors
 
 TINY = ["--arch", "small_cnn", "--epochs", "1", "--bs", "32", "--device", "cpu", "--allow-no-learning", "--size", "16",
         "--task", "4", "--folds", "2", "--quiet"]
@@ -46,7 +46,7 @@ def test_the_docs_list_it(plugin):
     t = detector_table()
     assert "last_loss" in list(t.name) and list(t.name)[:7] == ["ema", "ema_epoch", "aum", "cl", "incv", "tv", "ensemble"]
     assert detector_notes()["last_loss"] == "the given label's training loss at the end of training"
-    assert "last_loss" in registered()
+    assert "last_loss" in registered_detectors()
 
 
 def test_detect_runs_it_and_writes_its_scores(plugin, data, tmp_path):

@@ -16,7 +16,7 @@ from false_labels.detectors.registry import label_precision_recall as kept_lplr
 from false_labels.detectors.pipeline import detect_labels
 from false_labels.detectors.options import check_output_options
 from false_labels.detectors.output import detection_charts, load_detection_models, read_detection_table
-from false_labels.detectors.sweep import detection_folders, label_precision_recall
+from false_labels.detectors.sweep import detection_folders, label_precision_recall_table as label_precision_recall
 from false_labels.detectors.incv import incv, incv_selection
 from false_labels.noise.corrupt import label_precision
 from false_labels.study.report import detection_section, reference_figures

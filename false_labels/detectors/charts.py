@@ -187,7 +187,7 @@ def plot_value_histograms(values, # (N,) training values (negative: discarded)
             .facet(facet=alt.Facet("panel:N", title="given label"), columns=columns).resolve_scale(y="independent"))
 
 # %% ../../nbs/detectors/46_charts.ipynb #c3e0c008
-def plot_label_precision_recall(table:pd.DataFrame, # from `detection_sweep.label_precision_recall`: ratio, metric, value, kind (measured | closed form)
+def plot_label_precision_recall(table:pd.DataFrame, # from `detectors.sweep.label_precision_recall_table`: ratio, metric, value, kind (measured | closed form)
                                )->alt.LayerChart:
     "INCV's LP/LR figure: label precision and label recall of the selection against the noise ratio, measured points on the closed forms."
     need = {"ratio", "metric", "value", "kind"}

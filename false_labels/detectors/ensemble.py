@@ -12,7 +12,7 @@ from ..arrays import check_mask, check_scores
 from .confident import estimate_noise_from_gap, estimate_noise_rate
 from .options import ENSEMBLE_CUTS
 from .registry import (Detection, Detector, MissingInputError, flag_by_gmm, flag_top_k, register_detector,
-                                             registered, run_detectors)
+                                             registered_detectors, run_detectors)
 
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ensemble', 'cut_ensemble', 'ensemble_members', 'detect_ensemble', 'noise_estimates',
@@ -55,7 +55,7 @@ def cut_ensemble(score, # (N,) the ensemble's score (higher = more suspicious)
 # %% ../../nbs/detectors/44a_ensemble.ipynb #a04b1c83
 def ensemble_members()->tuple:
     "The detectors the ensemble combines."
-    return tuple(n for n, d in registered().items() if d.member)
+    return tuple(n for n, d in registered_detectors().items() if d.member)
 
 def detect_ensemble(stats:dict, # a run's sample_stats
                     detections=None, # method -> Detection: the members' verdicts (None: run them)

@@ -25,7 +25,7 @@ from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, lo
 from ..training.kfold import FitPredict, IterationTracker, pack_observations
 from ..arrays import out_of_fold_probs
 from .trust import cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
-from .registry import Detection, DetectionState, evaluate_detectors, registered, suspects_table
+from .registry import Detection, DetectionState, evaluate_detectors, registered_detectors, scores_table
 from .ensemble import ensemble_members
 from .options import (DetectOptions, DetectTraining, check_detection_options, check_output_options,
                                             split_options)
@@ -34,23 +34,23 @@ from .output import detection_charts, save_chart, vl_version   # where study.rep
 
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'parse_methods', 'tracked_run', 'main_inputs', 'oof_step', 'generic_step', 'judge_noise',
-           'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome', 'published', 'run_detection',
+           'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome', 'detector_outputs', 'run_detection',
            'detect_in_memory', 'prepare_loaders', 'check_training', 'detection_params', 'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #bfc79920
 def parse_methods(method, # 'all', a name, a comma-separated string or a list of names of registered detectors
                  )->list:
     "The requested detection methods, checked, in the registry's order; 'ensemble' adds its members."
-    valid = tuple(registered())
+    valid = tuple(registered_detectors())
     names = list(method) if isinstance(method, (list, tuple)) else [m.strip() for m in str(method).split(",") if m.strip()]
     if not names: raise ValueError(f"no detection method given; valid: all, {', '.join(valid)}")
     if "all" in names: return list(valid)
     for m in names: check_choice("detection method", m, ("all",) + valid)
-    if any("detections" in registered()[m].needs_inputs(DetectOptions()) for m in names):
+    if any("detections" in registered_detectors()[m].needs_inputs(DetectOptions()) for m in names):
         names += [m for m in ensemble_members() if m not in names]
     return [m for m in valid if m in names]
 
-METHODS = tuple(registered())      # the built-in detectors (`registered()` has every detector, those added later too)
+METHODS = tuple(registered_detectors())      # the built-in detectors (`registered_detectors()` has every detector, those added later too)
 MEMBERS = ensemble_members()       # what the ensemble combines (ema_epoch would count EMA twice)
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #459ce59a
@@ -187,7 +187,7 @@ def run_steps(fp:FitPredict, # the trainer
               methods:list, # the requested detectors (from `parse_methods`)
              ):
     "Make the inputs the requested detectors need and run them, in the registry's order."
-    dets = [registered()[m] for m in methods]
+    dets = [registered_detectors()[m] for m in methods]
     need = {i for d in dets for i in d.needs_inputs(o)}
     main_inputs(fp, o, state, need)
     steps = [(d.order, d.step or partial(generic_step, d)) for d in dets] + [(60, judge_noise)]
@@ -233,12 +233,12 @@ def _select(select, dets:dict, ev:pd.DataFrame, scored:bool)->str:
     return select
 
 def _suspects(fp:FitPredict, ds:Dataset, res:DetectionState, truth, chosen:str)->pd.DataFrame:
-    "suspects.csv: `review.suspects_table` on imported data (original paths), else `detect.suspects_table` with class names, corrupted flags, files and ranks."
+    "suspects.csv: `review.suspects_table` on imported data (original paths), else `detectors.registry.scores_table` with class names, corrupted flags, files and ranks."
     probs = _best_probs(res)
     if ds.imported and probs is not None:
         return review_table(ds, fp.ids, fp.given, probs, {m: d.score for m, d in res.dets.items()},
                             res.dets[chosen].flagged, rank_by=chosen, true=truth)
-    t = suspects_table(res.dets, fp.given, probs, fp.ids, truth, by=chosen)
+    t = scores_table(res.dets, fp.given, probs, fp.ids, truth, by=chosen)
     names = np.asarray(fp.classes, dtype=object)
     t.insert(2, "given_class", names[t["given"]])
     if "predicted" in t: t.insert(t.columns.get_loc("predicted") + 1, "predicted_class", names[t["predicted"]])
@@ -254,10 +254,10 @@ def _best_probs(res:DetectionState):
     for p in (res.pooled, res.oof, (res.main or {}).get("probs")):
         if p is not None: return p
 
-def published(fp:FitPredict, o:DetectOptions, res:DetectionState, truth, probs)->dict:
+def detector_outputs(fp:FitPredict, o:DetectOptions, res:DetectionState, truth, probs)->dict:
     "The tables, models and arrays the detectors that ran leave besides their scores (each detector's `publish`)."
     out = dict(tables={}, models={}, arrays={})
-    for name, d in registered().items():
+    for name, d in registered_detectors().items():
         if name in res.dets and d.publish is not None:
             for k, v in d.publish(fp, o, res, truth, probs).items(): out[k].update(v)
     return out
@@ -315,7 +315,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:TrainLabels, o:DetectOp
     if o.progress:
         print(f"detect: {fp.n} images scored by {len(res.dets)} method(s) with {fp.n_trainings} training(s) in "
               f"{res.timing['total']['seconds']:.0f} s; {int(res.dets[chosen].flagged.sum())} flagged by {chosen}", flush=True)
-    pub = published(fp, o, res, truth, _best_probs(res))
+    pub = detector_outputs(fp, o, res, truth, _best_probs(res))
     return DetectionOutcome(ev, table, chosen, res.dets, _arrays(fp, res, truth, pub["arrays"]), facts, fp.ids, (ds, fp, res, truth),
                             pub["tables"], pub["models"])
 

@@ -16,9 +16,9 @@ from ..arrays import check_labels, check_mask, check_probs, check_scores, to_num
 
 # %% auto #0
 __all__ = ['DETECTORS', 'BUILTIN_DETECTORS', 'flag_top_k', 'flag_by_gmm', 'evaluate_detection', 'label_precision_recall',
-           'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector', 'registered', 'detector_table',
-           'detector_notes', 'stats_detectors', 'score_from_stats', 'run_detectors', 'evaluate_detectors',
-           'suspects_table', 'DetectionState']
+           'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector', 'registered_detectors',
+           'detector_table', 'detector_notes', 'stats_detectors', 'score_from_stats', 'run_detectors',
+           'evaluate_detectors', 'scores_table', 'DetectionState']
 
 # %% ../../nbs/detectors/40_registry.ipynb #a063deeb
 def flag_top_k(score, # (N,) suspicion scores
@@ -143,7 +143,7 @@ def register_detector(d:Detector, # the detector (its name must be new, unless `
 # %% ../../nbs/detectors/40_registry.ipynb #94252378
 BUILTIN_DETECTORS = ("ema", "aum", "cl", "incv", "value", "ensemble")   # the modules of the built-in detectors, in order
 
-def registered()->dict:
+def registered_detectors()->dict:
     "name -> `Detector`: every registered detector, the built-in ones first (in the order of their modules), then the others as registered."
     for m in BUILTIN_DETECTORS: importlib.import_module(f"false_labels.detectors.{m}")
     rank = {f"false_labels.detectors.{m}": i for i, m in enumerate(BUILTIN_DETECTORS)}
@@ -155,7 +155,7 @@ def registered()->dict:
 def detector_table()->pd.DataFrame:
     "The registered detectors, one row each: inputs, score, options and what they measure (the docs render it)."
     rows = []
-    for d in registered().values():
+    for d in registered_detectors().values():
         ins = d.inputs if not callable(d.inputs) else "depends on the options"
         rows.append(dict(name=d.name, inputs=", ".join(ins) if isinstance(ins, tuple) else ins, score=d.score,
                          options=", ".join(d.options), ensemble_member=d.member, explain=d.explain))
@@ -163,12 +163,12 @@ def detector_table()->pd.DataFrame:
 
 def detector_notes()->dict:
     "name -> the one-line explanation of each registered detector that has one (the review page shows them)."
-    return {n: d.explain for n, d in registered().items() if d.explain}
+    return {n: d.explain for n, d in registered_detectors().items() if d.explain}
 
 # %% ../../nbs/detectors/40_registry.ipynb #9425237c
 def stats_detectors()->tuple:
     "The names `score_from_stats` takes: detectors computed from a run's sample_stats."
-    return tuple(n for n, d in registered().items() if d.in_stats and d.fn is not None)
+    return tuple(n for n, d in registered_detectors().items() if d.in_stats and d.fn is not None)
 
 def score_from_stats(stats:dict, # a run's sample_stats (as loaded from sample_stats.npz)
                      method:str, # a name in `stats_detectors()`
@@ -216,7 +216,7 @@ def evaluate_detectors(detections:dict, # method -> Detection
     return pd.DataFrame(rows).set_index("method")
 
 # %% ../../nbs/detectors/40_registry.ipynb #94252380
-def suspects_table(detections:dict, # method -> Detection
+def scores_table(detections:dict, # method -> Detection
                    given, # (N,) given labels
                    probs=None, # (N, C) probabilities, for the predicted label
                    ids=None, # (N,) sample ids (default 0..N-1)

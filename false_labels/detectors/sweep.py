@@ -23,7 +23,7 @@ from .pipeline import check_training, detection_params, param_dict, parse_method
 
 # %% auto #0
 __all__ = ['SWEEP_FORMAT', 'find_run', 'same_settings', 'detect_sweep', 'detection_results', 'detection_folders', 'long_metrics',
-           'plot_detection_sweep', 'label_precision_recall']
+           'plot_detection_sweep', 'label_precision_recall_table']
 
 # %% ../../nbs/detectors/48_sweep.ipynb #b43a03a0
 SWEEP_FORMAT = "false_labels.detection_sweep/1"
@@ -164,7 +164,7 @@ def plot_detection_sweep(results:pd.DataFrame, # from `detection_results`
             .facet(column=alt.Column("metric:N", title=None)))
 
 # %% ../../nbs/detectors/48_sweep.ipynb #e5e0c002
-def label_precision_recall(results:pd.DataFrame, # from `detection_results` (scored; with the method's rows)
+def label_precision_recall_table(results:pd.DataFrame, # from `detection_results` (scored; with the method's rows)
                            n_classes:int|None=None, # number of classes (default: the results' n_classes column)
                            method:str="incv", # whose kept set is measured (INCV's selection by default)
                            points:int=61, # points of each closed-form curve

@@ -19,7 +19,7 @@ from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_
 # %% auto #0
 __all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'finite_number', 'in_range', 'int_at_least', 'optional_int',
            'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec', 'register_method',
-           'load_methods', 'registered', 'methods', 'parse_method', 'check_method', 'check_noise_rate',
+           'load_methods', 'registered_methods', 'methods', 'parse_method', 'check_method', 'check_noise_rate',
            'resolve_estimator', 'method_setup', 'train_method', 'methods_table']
 
 # %% ../../nbs/methods/50_registry.ipynb #e83868de
@@ -171,21 +171,21 @@ def _rank(spec:MethodSpec)->int:
     return BUILT_IN.index(mod) if mod in BUILT_IN else len(BUILT_IN)
 
 # %% ../../nbs/methods/50_registry.ipynb #54fa95fb
-def registered()->list:
+def registered_methods()->list:
     "The registered `MethodSpec`s, built-in first."
     return sorted(load_methods().values(), key=_rank)
 
 # %% ../../nbs/methods/50_registry.ipynb #4f285e69
 def methods()->tuple:
     "Every method name: the robust losses, then each registered method (variants spelt out)."
-    return (*LOSSES, *(n for s in registered() for n in s.names()))
+    return (*LOSSES, *(n for s in registered_methods() for n in s.names()))
 
 # %% ../../nbs/methods/50_registry.ipynb #20584ba3
 def __getattr__(name:str):
     "`METHODS`: the built-in method names, computed when first asked for."
     if name != "METHODS": raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if "METHODS" not in globals():
-        globals()["METHODS"] = (*LOSSES, *(n for s in registered() if _rank(s) < len(BUILT_IN) for n in s.names()))
+        globals()["METHODS"] = (*LOSSES, *(n for s in registered_methods() if _rank(s) < len(BUILT_IN) for n in s.names()))
     return globals()["METHODS"]
 
 # %% ../../nbs/methods/50_registry.ipynb #04b6b83f
@@ -238,7 +238,7 @@ def resolve_estimator(noise_estimator:str, # auto, gap, cl, incv or detector
         raise ValueError("noise_estimator 'gap' needs clean validation labels, but corrupt_valid=True: use 'cl' or 'incv'")
     spec = REGISTRY.get(family)
     if noise_estimator == "detector" and not (spec and spec.own_estimate):
-        own = ", ".join(s.name for s in registered() if s.own_estimate)
+        own = ", ".join(s.name for s in registered_methods() if s.own_estimate)
         raise ValueError(f"noise_estimator 'detector' (the detector's own cut) applies to {own} methods, not to {family!r}")
     if noise_estimator != "auto": return noise_estimator
     return (spec.noisy_valid_estimator if spec else "cl") if corrupt_valid else "gap"
@@ -318,7 +318,7 @@ def methods_table()->pd.DataFrame:
     "One row per registered method: its names, its summary, its module and its settings (name=default: comment)."
     from fastcore.docments import docments
     rows = []
-    for s in registered():
+    for s in registered_methods():
         try: docs = docments(s.settings, full=False) if s.settings is not MethodSettings else {}
         except (OSError, TypeError): docs = {}      # settings made from a dict of defaults: no source, no comments
         sets = [f"{k}={v!r}" + (f": {docs[k]}" if docs.get(k) else "") for k, v in s.settings.defaults().items()]

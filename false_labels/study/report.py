@@ -22,7 +22,7 @@ from .charts import (RATIO_KINDS, box_chart, class_f1_chart, class_f1_table, cla
     present_metrics, ranking_chart, ratio_chart, regime_chart, theory_chart)
 from ..detectors.pipeline import METHODS as DETECTION_METHODS, detection_charts, save_chart, vl_version
 from ..detectors.charts import plot_label_precision_recall
-from ..detectors.sweep import detection_folders, detection_results, label_precision_recall, long_metrics, plot_detection_sweep
+from ..detectors.sweep import detection_folders, detection_results, label_precision_recall_table, long_metrics, plot_detection_sweep
 
 # %% auto #0
 __all__ = ['Section', 'ReportData', 'analyse', 'summary_text', 'class_findings', 'seed_study_section', 'methods_section',
@@ -487,7 +487,7 @@ def reference_figures(src, # a detection folder (a `detect_sweep` folder or one 
     charts, notes = {}, []
     if "incv" in set(res.get("method", [])):
         try:
-            charts["incv_label_precision_recall"] = plot_label_precision_recall(label_precision_recall(res))
+            charts["incv_label_precision_recall"] = plot_label_precision_recall(label_precision_recall_table(res))
             notes.append("INCV (Chen et al. 2019): label precision and recall of its selection at each ratio, with the closed forms "
                          "(dashed) for one round of 'keep what a model trained on the other half predicts as labelled'.")
         except ValueError as e: notes.append(f"INCV's LP/LR figure skipped: {e}")
