@@ -13,7 +13,7 @@ import pandas as pd
 
 SKIP_KEYS = ("time", "seconds", "_s", "wall", "date", "versions", "version", "started", "finished", "host", "pid",
              "path", "dir", "data", "out", "sweep", "decided_at", "elapsed", "duration", "created", "hash", "python",
-             "torch", "it_s", "speed", "throughput", "run_dir", "file", "folder", "dataset", "worker", "cost_vs_tracked_run")
+             "torch", "it_s", "speed", "throughput", "run_dir", "file", "folder", "dataset", "worker", "cost_vs_tracked_run", "ended", "notebook", "heartbeat", "updated", "template")
 SKIP_FILES = (".false_labels", "model.pth", ".png", ".html", ".ipynb", "events.out", ".lock", "gallery", ".pth", "model_summary.txt", ".log")
 
 
