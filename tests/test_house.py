@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT/"false_labels"
 # A room's layer: imports point from a higher layer to a lower (or the same room).
 LAYERS = {"core": 0, "noise": 1, "arrays": 2, "results": 2, "data": 2, "training": 3, "review": 3,
-          "detectors": 4, "methods": 5, "study": 6, "cli": 7, "__init__": 8, "__main__": 8}
+          "detectors": 4, "methods": 5, "study": 6, "commands": 7, "cli": 8, "__init__": 9, "__main__": 9}
 
 
 def modules() -> dict:
