@@ -84,7 +84,7 @@ _TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs",
                "clean_labels", "checkpoint_every")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")
-NO_LEARNING = 3   # the exit status of a run that learned nothing (`checks.learning_check`)
+NO_LEARNING = 3   # the exit status of a run that learned nothing (`training.checks.learning_check`)
 
 def with_recipe(a, data, kw:dict, plain:bool=True, share:float=1.0)->dict:
     "The training options of `--recipe` (auto by default) that the user did not set, and `recipe`: what params.json records."

@@ -115,7 +115,7 @@ def _names(class_names, y:np.ndarray)->np.ndarray:
     if len(names) <= int(y.max()): raise ValueError(f"class_names has {len(names)} names but labels go up to {int(y.max())}")
     return np.asarray(names, dtype=object)
 
-def plot_feature_map(coords, # (m, 2) from `value.feature_map`
+def plot_feature_map(coords, # (m, 2) from `detectors.value.feature_map`
                      given, # (m,) given labels of those rows
                      suggested=None, # (m,) suggested labels (e.g. the out-of-fold prediction)
                      values=None, # (m,) training values

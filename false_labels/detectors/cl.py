@@ -46,7 +46,7 @@ def cleanlab_detection(given, # (n,) given labels
 
 # %% ../../nbs/detectors/41a_cl.ipynb #ca53e9b3
 def pooled_probs(oof, # (n, C) out-of-fold probabilities (one held-out prediction per sample)
-                 incv_result=None, # an `incv.IncvResult`: its half-models' held-out predictions are added
+                 incv_result=None, # an `detectors.incv.IncvResult`: its half-models' held-out predictions are added
                 )->np.ndarray:
     "Every held-out prediction of a sample averaged: the k-fold model's and each INCV half-model's that did not train on it."
     p = np.asarray(oof, np.float64)

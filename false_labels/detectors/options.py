@@ -106,7 +106,7 @@ def positive_int(v)->bool:
     "Is `v` an integer >= 1 (not a bool)?"
     return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
 
-def check_output_options(tv_kw=None, # training-value options (`value.check_value_options`)
+def check_output_options(tv_kw=None, # training-value options (`detectors.value.check_value_options`)
                          top=16, # gallery size
                          top_k=None, # rows of top_suspects.csv
                          feature_map="tsne", # feature map method or None

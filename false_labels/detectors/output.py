@@ -158,7 +158,7 @@ def write_detection(d, # from `detect_labels` (through `run_detection`) or `dete
 
 # %% ../../nbs/detectors/46b_output.ipynb #399a7e2f
 def _ema_x_title(chart, title:str):
-    "Retitle the x axis of `charts.plot_ema_curves` (our steps are the sample's own observations)."
+    "Retitle the x axis of `detectors.charts.plot_ema_curves` (our steps are the sample's own observations)."
     for layer in chart.spec.layer: layer.encoding.x.title = title
     return chart
 
@@ -198,7 +198,7 @@ def _write_models(folder:Path, models:dict, fp):
 def load_detection_models(folder, # a detection folder with models/ (a detection that ran 'tv')
                           device="cpu", # where to put the baseline network
                          )->dict:
-    "The saved baseline classifier (an `nn.Module` in eval mode) and value networks (`value.ValueRegressors`), with models.json."
+    "The saved baseline classifier (an `nn.Module` in eval mode) and value networks (`detectors.value.ValueRegressors`), with models.json."
     m = Path(folder)/"models"
     if not (m/"models.json").is_file(): raise ValueError(f"{str(folder)!r} has no models/models.json: not a detection folder that ran 'tv'")
     info, out = read_json(m/"models.json"), {}

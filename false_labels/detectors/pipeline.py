@@ -128,7 +128,7 @@ def generic_step(d, # the registered `Detector`
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #e8c13b04
 def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
-    "Did the out-of-fold models learn (`trust.oof_check`)? The noise rate with its spread and bootstrap interval (`trust.noise_rate_summary`)."
+    "Did the out-of-fold models learn (`detectors.trust.oof_check`)? The noise rate with its spread and bootstrap interval (`detectors.trust.noise_rate_summary`)."
     probs = res.probs
     if probs is None:
         res.notes.append("no out-of-fold probabilities (no 'cl', or folds < 2): whether the models learned is not checked "
@@ -201,13 +201,13 @@ class DetectionOutcome:
     evaluation: pd.DataFrame # a row per method (scored against the truth when there is one)
     suspects: pd.DataFrame # suspects.csv: every training sample, most suspicious first
     selected: str # the method whose flags make the id lists
-    detections: dict # method -> `detect.Detection`
+    detections: dict # method -> `detectors.registry.Detection`
     arrays: dict # detection_stats.npz's content
     facts: dict # what params.json records besides the settings (methods, timing, notes, ...)
     ids: np.ndarray # training sample ids
     parts: tuple = () # (dataset, trainer, outcome, truth): what the charts and image folders are drawn from
     tables: dict = field(default_factory=dict) # name -> DataFrame written as <name>.csv (incv_selection, training_values, feature_map)
-    models: dict = field(default_factory=dict) # 'baseline' (nn.Module, the features' model) and 'value_nets' (`value.ValueRegressors`)
+    models: dict = field(default_factory=dict) # 'baseline' (nn.Module, the features' model) and 'value_nets' (`detectors.value.ValueRegressors`)
     @property
     def flagged(self)->np.ndarray:
         "The selected method's flags."
@@ -233,7 +233,7 @@ def _select(select, dets:dict, ev:pd.DataFrame, scored:bool)->str:
     return select
 
 def _suspects(fp:FitPredict, ds:Dataset, res:DetectionState, truth, chosen:str)->pd.DataFrame:
-    "suspects.csv: `review.suspects_table` on imported data (original paths), else `detectors.registry.scores_table` with class names, corrupted flags, files and ranks."
+    "suspects.csv: `review.app.suspects_table` on imported data (original paths), else `detectors.registry.scores_table` with class names, corrupted flags, files and ranks."
     probs = _best_probs(res)
     if ds.imported and probs is not None:
         return review_table(ds, fp.ids, fp.given, probs, {m: d.score for m, d in res.dets.items()},

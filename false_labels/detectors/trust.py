@@ -21,7 +21,7 @@ def oof_check(given, # (N,) given labels
               probs, # (N, C) out-of-fold probabilities
               alpha:float=0.01, # significance of the test against the baseline
              )->dict:
-    "Whether out-of-fold predictions beat chance and the majority given class (`checks.beats_baseline`), and what to try if not."
+    "Whether out-of-fold predictions beat chance and the majority given class (`training.checks.beats_baseline`), and what to try if not."
     p, y = np.asarray(probs), np.asarray(given)
     r = beats_baseline(y, p.argmax(1), p.shape[1], alpha=alpha)
     if r["why"]: r["why"] = "the out-of-fold models: " + r["why"]

@@ -121,7 +121,7 @@ def corrupt_instance(labels, # (N,) true integer labels
     return noisy, mask
 
 # %% ../../nbs/noise/21_instance.ipynb #329a88de
-INSTANCE_NOISE_KINDS = ("idn", "confusion")   # what `instance_noise` (and `data.dataloaders`) add to `noise.NOISE_KINDS`
+INSTANCE_NOISE_KINDS = ("idn", "confusion")   # what `instance_noise` (and `training.loaders.dataloaders`) add to `noise.NOISE_KINDS`
 
 def image_features(images, # (N, H, W, C) uint8 or float images
                    side:int=8, # features are side x side x C

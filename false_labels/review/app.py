@@ -74,7 +74,7 @@ def corrected_labels(suspects:pd.DataFrame, # the suspects table
     if not 0 <= min_prob <= 1: raise ValueError(f"min_prob {min_prob!r} must lie in [0, 1]")
     s = suspects.sort_values("id")
     relabel = s["suspect"].to_numpy() & (s["suggested_prob"].to_numpy() >= min_prob) & (policy == "relabel")
-    if "relabel_safe" in s:                            # `trust.safe_relabel`: the rest of the flagged go to review, label kept
+    if "relabel_safe" in s:                            # `detectors.trust.safe_relabel`: the rest of the flagged go to review, label kept
         relabel &= s["relabel_safe"].to_numpy(bool)
         unsafe = s["suspect"].to_numpy() & ~relabel & (policy == "relabel")
     else: unsafe = np.zeros(len(s), bool)
@@ -344,7 +344,7 @@ def _score_ranks(s:pd.DataFrame, col:str)->np.ndarray:
     return r
 
 # %% ../../nbs/review/70_app.ipynb #66103997
-def prior_rows(prior, # None, a decisions CSV, or a table from `decisions.read_decisions`
+def prior_rows(prior, # None, a decisions CSV, or a table from `review.decisions.read_decisions`
                keys:dict, # page key -> dataset id
                key_column:str, # the page's key column ('path' or 'id')
                ds:Dataset|None=None, # to translate a prior keyed by another column (path <-> file <-> id)

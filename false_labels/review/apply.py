@@ -24,7 +24,7 @@ __all__ = ['decision_ids', 'decided_labels', 'change_report', 'decided_folders',
 def _norm(p:str)->str: return os.path.normcase(os.path.normpath(os.path.abspath(p)))
 
 def decision_ids(ds:Dataset, # the dataset the decisions are about
-                 dec:pd.DataFrame, # from `decisions.read_decisions`
+                 dec:pd.DataFrame, # from `review.decisions.read_decisions`
                  source:str="decisions", # the file's name, for errors
                 )->np.ndarray:
     "The dataset id of each decision row (int64), or a one-line ValueError naming the first row that matches no image."
@@ -47,7 +47,7 @@ def decision_ids(ds:Dataset, # the dataset the decisions are about
 
 # %% ../../nbs/review/72_apply.ipynb #0446b454
 def decided_labels(ds:Dataset, # the dataset
-                   dec:pd.DataFrame, # from `decisions.read_decisions`
+                   dec:pd.DataFrame, # from `review.decisions.read_decisions`
                    ids:np.ndarray, # from `decision_ids`
                   )->np.ndarray:
     "All N labels after the decisions: the given set's, with each decided row's label, DROPPED where dropped."

@@ -132,7 +132,7 @@ def class_f1_chart(df:pd.DataFrame, # final results
     return (heat.facet(**facet) if facet else heat).properties(title=f"per-class {name}")
 
 # %% ../../nbs/study/68_charts.ipynb #0efe08f1
-def confusion_chart(cm:pd.DataFrame, # tidy confusion table from `analysis.confusion_table`
+def confusion_chart(cm:pd.DataFrame, # tidy confusion table from `study.analysis.confusion_table`
                     by=None, # grouping columns present in `cm` (default: all non-confusion columns)
                    )->alt.Chart:
     "Row-normalised confusion matrices, one panel per ratio (columns) and group (rows)."
@@ -154,7 +154,7 @@ def confusion_chart(cm:pd.DataFrame, # tidy confusion table from `analysis.confu
 _SERIES = {"test_acc_noisy": "measured (noisy test labels)", "clean_line": "clean line (noise ignored)",
            "theory": "Chen et al. (noise memorised)"}
 
-def theory_chart(th:pd.DataFrame, # per group and ratio table from `analysis.theory_check`
+def theory_chart(th:pd.DataFrame, # per group and ratio table from `study.analysis.theory_check`
                  by=None, # grouping columns present in `th` (default: the varying ones)
                 )->alt.Chart:
     "Measured accuracy against noisy labels vs the clean line and Chen et al.'s theory, per group."
@@ -177,7 +177,7 @@ def theory_chart(th:pd.DataFrame, # per group and ratio table from `analysis.the
     return ch.properties(title="theory check: accuracy against noisy test labels (bars: 95 % interval over seeds)")
 
 # %% ../../nbs/study/68_charts.ipynb #77c8f126
-def regime_chart(reg:pd.DataFrame, # table from `analysis.noise_regimes`
+def regime_chart(reg:pd.DataFrame, # table from `study.analysis.noise_regimes`
                  by=None, # grouping columns present in `reg` (default: the varying ones)
                 )->alt.Chart:
     "Per-epoch measured noisy-label accuracy vs Chen's line, and the position between clean line and theory."
@@ -201,7 +201,7 @@ def regime_chart(reg:pd.DataFrame, # table from `analysis.noise_regimes`
     return alt.hconcat(left, right).resolve_scale(color="independent").properties(title="training regimes")
 
 # %% ../../nbs/study/68_charts.ipynb #dc7fac19
-def ranking_chart(rob:pd.DataFrame, # table from `analysis.robustness`
+def ranking_chart(rob:pd.DataFrame, # table from `study.analysis.robustness`
                   by=None, # grouping columns present in `rob` (default: the varying ones)
                  )->alt.Chart:
     "Robustness statistics with intervals, one panel each, groups sorted by overall rank."
@@ -348,7 +348,7 @@ def pearson_chart(regr:pd.DataFrame, # table from `inverse.inverse_regression`
         .properties(title="inverse regressors: Pearson r vs held-out RMSE")
 
 # %% ../../nbs/study/68_charts.ipynb #692b8c10
-def epoch_chart(curves:pd.DataFrame, # table from `analysis.epoch_curves`
+def epoch_chart(curves:pd.DataFrame, # table from `study.analysis.epoch_curves`
                 columns:int|None=None, # panels per row (default: all in one row up to 6, else 4)
                )->alt.FacetChart:
     "Clean test metric per epoch, a line per group (method) with a ± sd band over seeds, a panel per noise setting."

@@ -443,7 +443,7 @@ def write_report(sweep_dir, # sweep folder (results.parquet + runs/)
 # %% ../../nbs/study/64_report.ipynb #2b2c0346
 def _pct_label(r)->str: return "n/a" if r is None or pd.isna(r) else f"{100 * float(r):g} %"
 
-def detection_table(results:pd.DataFrame, # from `detection_sweep.detection_results`
+def detection_table(results:pd.DataFrame, # from `detectors.sweep.detection_results`
                     metrics=("f1", "auroc"), # metrics to tabulate
                    )->pd.DataFrame:
     "Method x ratio table: one row per (metric, method), one column per ratio."

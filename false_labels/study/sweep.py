@@ -191,7 +191,7 @@ class _LocalPool:
         self.workers = [_Worker(ctx, i, _worker_env(i, gpus, jobs), warm) for i in range(jobs)]
 
     def check(self, check, axes:dict, fixed:dict|None=None):
-        "Run the plan's name check (`plan.run_check`) in the first worker: it imports the training code anyway, the driver need not."
+        "Run the plan's name check (`study.plan.run_check`) in the first worker: it imports the training code anyway, the driver need not."
         w = self.workers[0]
         try: w.conn.send(('check', check, axes, fixed)); err = w.conn.recv()
         except (EOFError, OSError):
@@ -353,7 +353,7 @@ def _fmt_s(s:float)->str:
 def no_learning_runs(sweep_dir:str|Path, # sweep folder
                      st:pd.DataFrame|None=None, # its `sweep_status` (None: read it)
                     )->list:
-    "(run_id, why) of the done runs whose result.json says they learned nothing (`checks.learning_check`)."
+    "(run_id, why) of the done runs whose result.json says they learned nothing (`training.checks.learning_check`)."
     sweep_dir = Path(sweep_dir); st = sweep_status(sweep_dir) if st is None else st
     out = []
     for r in st[st.status == 'done'].run_id:
@@ -418,7 +418,7 @@ def run_sweep(out:str|Path, # sweep folder (created, or resumed)
               gpus='auto', # local GPUs to spread workers over: 'auto', a count, ids, or None
               progress:bool=True, # show a progress bar and print the summary
               connect_timeout:float=10.0, # seconds to wait for the Dask scheduler
-              check=True, # the plan's name check (`plan.name_check`): True: the training code's, run in a worker; False: none
+              check=True, # the plan's name check (`study.plan.name_check`): True: the training code's, run in a worker; False: none
               **kw, # the sweep: `SweepAxes` fields (ratios, seeds, archs, ..., grid, sweep_file, template) and template parameters
              )->pd.DataFrame:
     "Plan, execute (resumably, several at once) and collect a sweep; return its results table."

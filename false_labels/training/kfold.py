@@ -101,12 +101,12 @@ class FitPredict:
     "Train models on subsets of one training split with given labels and predict probabilities; the images stay on the device."
     @delegates(make_learner, but=[p for p in signature(make_learner).parameters if p not in RECIPE])
     def __init__(self,
-                 dls:NoisyDataLoaders, # loaders from `data.dataloaders`: their store, normalisation and splits are shared
+                 dls:NoisyDataLoaders, # loaders from `training.loaders.dataloaders`: their store, normalisation and splits are shared
                  given=None, # (n,) given labels of the training split (default: the labels `dls.train` serves)
                  epochs:int=5, # one-cycle epochs per training
                  augment:bool=True, # flips and shifts while training
                  seed:int=0, # seed of the initial weights and (with the training set) of the data order
-                 **recipe, # the model options of `learn.make_learner` (every training uses them): see `RECIPE`
+                 **recipe, # the model options of `training.learner.make_learner` (every training uses them): see `RECIPE`
                 ):
         unknown = sorted(set(recipe) - set(RECIPE))
         if unknown: raise TypeError(f"FitPredict got unexpected keyword argument(s) {unknown}; model options: {', '.join(RECIPE)}")

@@ -128,7 +128,7 @@ class BatchIds(Callback):
     def before_batch(self): self.learn.batch_ids = getattr(self.learn.dl, "batch_ids", None)
 
 # %% ../../nbs/training/31_learner.ipynb #0b517470
-def make_learner(dls, # loaders from `data.dataloaders` (or any fastai DataLoaders with `.c`)
+def make_learner(dls, # loaders from `training.loaders.dataloaders` (or any fastai DataLoaders with `.c`)
                  arch:str="resnet18", # a name from `ARCHS` or 'timm:<name>'
                  loss:str="ce", # a name from `LOSSES`
                  lr:float|None=None, # peak learning rate (None: `default_lr`)

@@ -348,7 +348,7 @@ def show_results(self:TensorDL, b, out, max_n:int=9, ctxs=None, show:bool=True, 
     return ctxs
 
 # %% ../../nbs/training/30_loaders.ipynb #9ff9e28c
-def as_dataset(data, # a `Dataset`, a dataset folder, or anything `imports.import_images` reads (folder, CSV, CIFAR, .npz)
+def as_dataset(data, # a `Dataset`, a dataset folder, or anything `data.formats.import_images` reads (folder, CSV, CIFAR, .npz)
                size:int|None=None, # image side for imported sources
                labels_csv:str|Path|None=None, # given training labels (CSV: file|path|id, label); same as `labels`
                labels=None, # training labels: a label set name or a CSV (None: the dataset's given set)

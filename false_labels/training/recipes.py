@@ -16,12 +16,12 @@ __all__ = ['RECIPES', 'RECIPE_NAMES', 'SMALL_DATA', 'SMALL_SIDE', 'CPU_PHOTO_REC
 # %% ../../nbs/training/33_recipes.ipynb #d17f63f5
 @dataclass(frozen=True)
 class Recipe:
-    "One training recipe: the options `learn.train_run` and `detection.detect_labels` take besides the data."
+    "One training recipe: the options `training.learner.train_run` and `detectors.pipeline.detect_labels` take besides the data."
     arch: str # a name from `learn.ARCHS`
     epochs: int # one-cycle epochs
     bs: int # batch size
     opt: str = "sgd" # 'sgd' (Nesterov) or 'adamw'
-    lr: float|None = None # peak learning rate (None: `learn.default_lr` for arch/opt/bs)
+    lr: float|None = None # peak learning rate (None: `training.learner.default_lr` for arch/opt/bs)
     loss: str = "ce" # a name from `learn.LOSSES`
     loss_kw: dict = field(default_factory=dict) # the loss's parameters (eps of label smoothing)
     precision: str = "auto" # auto: bf16 where the device computes it natively, else fp32 (fp16 on older GPUs)
@@ -101,7 +101,7 @@ class RunOptions:
     checkpoint_every: int|None = None # also save the model every N epochs (checkpoints/epoch_NNN.pth)
     verbose: bool = False # print one line per epoch
     labels_csv: object = None # given training labels for an image folder (CSV: path, label); as `labels`
-    recipe_info: dict|None = None # the recipe these options came from and why (`recipes.resolve_recipe`), recorded in params.json
+    recipe_info: dict|None = None # the recipe these options came from and why (`training.recipes.resolve_recipe`), recorded in params.json
 
 # %% ../../nbs/training/33_recipes.ipynb #52927ada
 def data_facts(data, # a dataset folder (or a `Dataset`)
