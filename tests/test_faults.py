@@ -288,9 +288,10 @@ def test_read_only_folder_refused_before_the_work(ds, tmp_path, cmd):
 def test_sweep_exit_status_counts_failed_runs(ds, tmp_path, monkeypatch, capsys, one_thread):
     import false_labels.methods.registry as robust     # what the run template calls
     real = robust.train_method
-    def flaky(data, out, ratio=0.0, **kw):
+    def flaky(data, out, *args, **kw):
+        ratio = getattr(kw.get("noise"), "ratio", kw.get("ratio", 0.0))   # the template passes a NoiseSpec
         if ratio == 0.2: raise RuntimeError("injected failure")
-        return real(data, out, ratio=ratio, **kw)
+        return real(data, out, *args, **kw)
     monkeypatch.setattr(robust, "train_method", flaky)
     sw = tmp_path/"sweep"
     argv = ["sweep", "--data", ds, "--out", sw, "--ratios", "0,0.2", "--seeds", "1", *FIT, "--jobs", "0"]
