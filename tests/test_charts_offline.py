@@ -92,16 +92,32 @@ def test_real_docs_pages_draw_their_charts_offline(chromium, tmp_path):
         nb = read_nb(ROOT/"nbs"/name)
         n = sum(docs.VEGALITE_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
         if not n: pytest.skip(f"nbs/{name} holds no saved chart (run `python tools/docs.py`)")
-        cwd = os.getcwd(); os.chdir(ROOT/"nbs"); os.environ["IN_TEST"] = "1"
+        cwd, saved = os.getcwd(), dict(sys.modules); os.chdir(ROOT/"nbs"); os.environ["IN_TEST"] = "1"
         try: FilterDefaults()(nb)
-        finally: os.chdir(cwd); os.environ.pop("IN_TEST", None)
+        finally:   # the docs build imports from the notebooks' folder: keep its modules (nbs/methods/ ...) out of later tests
+            os.chdir(cwd); os.environ.pop("IN_TEST", None)
+            _forget_notebook_folders(saved)
         html, _ = HTMLExporter(template_name="classic").from_notebook_node(_as_nbformat(nb))
         probe = ("<script>window.addEventListener('load', () => { const ims = [...document.querySelectorAll('img')];"
                  "document.body.insertAdjacentHTML('beforeend', '<pre id=probe>' + JSON.stringify(ims.map(i => i.naturalWidth))"
                  " + '</pre>'); });</script>")
-        page = tmp_path/f"{name}.html"; page.write_text(html.replace("</body>", probe + "</body>"))
+        page = tmp_path/f"{name.replace('/', '_')}.html"; page.write_text(html.replace("</body>", probe + "</body>"))
         widths = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', _dump_dom(chromium, page.as_uri(), 5000)).group(1))
         assert len(widths) >= n and all(w > 0 for w in widths), (name, n, widths)
+
+
+def _forget_notebook_folders(saved:dict):
+    "Drop the modules imported from nbs/ folders (nbs/methods/ is a namespace package there) and put back the package's own."
+    nbs = str(ROOT/"nbs")
+    for k in set(sys.modules) - set(saved):
+        m = sys.modules[k]
+        locs = [str(x) for x in (getattr(m, "__path__", None) or [])] + [str(getattr(m, "__file__", None) or "")]
+        if any(l.startswith(nbs) for l in locs): del sys.modules[k]
+    for k, m in saved.items():
+        if k.startswith("false_labels") and sys.modules.get(k) is not m:
+            sys.modules[k] = m
+            parent, _, leaf = k.rpartition(".")
+            if parent in sys.modules: setattr(sys.modules[parent], leaf, m)
 
 
 def _as_nbformat(nb):
