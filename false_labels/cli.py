@@ -14,8 +14,10 @@ from .commands import (NO_LEARNING, cmd_apply, cmd_benchmark, cmd_detect, cmd_ge
                                     cmd_study, cmd_sweep, cmd_train)
 
 # %% auto #0
-__all__ = ['OPTION_HELP', 'OVERWRITE_HELP', 'option_choices', 'HelpFormatter', 'ArgParser', 'build_parser', 'Stopped',
-           'stop_signals', 'interrupted_line', 'error_line', 'main']
+__all__ = ['OPTION_HELP', 'OVERWRITE_HELP', 'option_choices', 'HelpFormatter', 'ArgParser', 'add_generate_command',
+           'add_import_command', 'add_train_command', 'add_sweep_command', 'add_report_command', 'add_detect_command',
+           'add_study_command', 'add_apply_command', 'add_benchmark_command', 'build_parser', 'Stopped', 'stop_signals',
+           'interrupted_line', 'error_line', 'main']
 
 # %% ../nbs/90_cli.ipynb #1a4d4a7b
 def _floats(s:str)->list[float]:
@@ -130,14 +132,9 @@ def _add_train_opts(p, sweep=False):
 
 OVERWRITE_HELP = "replace an output false_labels wrote (never an input, nor a folder holding files it did not write)"
 
-def build_parser()->argparse.ArgumentParser:
-    "The `false-labels` argument parser."
-    ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
-    from false_labels import __version__
-    ap.add_argument("--version", action="version", version=f"false_labels {__version__}")
-    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+# %% ../nbs/90_cli.ipynb #780b590b
+def add_generate_command(sub):
+    "The `generate` subcommand: its options and its function."
     p = sub.add_parser("generate", help="generate an altered-image dataset (labels correct by construction)")
     p.add_argument("--out", required=True, help="output folder (refused if not empty, unless --overwrite)")
     p.add_argument("--n", type=int, default=2000, help="number of images")
@@ -151,7 +148,11 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)
+    return p
 
+# %% ../nbs/90_cli.ipynb #cd0cd123
+def add_import_command(sub):
+    "The `import` subcommand: its options and its function."
     p = sub.add_parser("import", help="import your own labelled images (folders, CSV/TSV, CIFAR batches, .npz) as a dataset")
     p.add_argument("src", help="<class>/ folders, train|valid|test/<class>/ folders, a CSV/TSV (path,label[,split][,clean_label]...), "
                                 "cifar-10-batches-py/ or cifar-100-python/, or a .npz")
@@ -163,7 +164,11 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_import)
+    return p
 
+# %% ../nbs/90_cli.ipynb #059f2e15
+def add_train_command(sub):
+    "The `train` subcommand: its options and its function."
     p = sub.add_parser("train", help="train one model on noisy labels, test on clean ones")
     _add_train_opts(p)
     _add_label_opts(p)
@@ -184,7 +189,11 @@ def build_parser()->argparse.ArgumentParser:
     add_options(p, RunOptions, only=("checkpoint_every",), help=dict(checkpoint_every="also save the model every N epochs (RUN/checkpoints/epoch_NNN.pth)"))
     p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when the run learned nothing (for experiments)")
     p.set_defaults(func=cmd_train)
+    return p
 
+# %% ../nbs/90_cli.ipynb #f637ee57
+def add_sweep_command(sub):
+    "The `sweep` subcommand: its options and its function."
     p = sub.add_parser("sweep", help="run or resume a sweep of training runs (papermill, local pool or Dask)")
     _add_train_opts(p, sweep=True)
     _add_label_opts(p, axis=True)
@@ -202,12 +211,20 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--extend", action="store_true", help="add runs to a folder that holds another plan")
     p.add_argument("--allow-no-learning", action="store_true", help=f"exit 0 (not {NO_LEARNING}) when runs learned nothing")
     p.set_defaults(func=cmd_sweep)
+    return p
 
+# %% ../nbs/90_cli.ipynb #a3f1e320
+def add_report_command(sub):
+    "The `report` subcommand: its options and its function."
     p = sub.add_parser("report", help="write the offline HTML report of a sweep")
     p.add_argument("sweep", help="sweep folder")
     p.add_argument("--out", default=None, help="report folder (default SWEEP/report)")
     p.set_defaults(func=cmd_report)
+    return p
 
+# %% ../nbs/90_cli.ipynb #ed0e1ccb
+def add_detect_command(sub):
+    "The `detect` subcommand: its options and its function."
     p = sub.add_parser("detect", help="find the corrupted labels and score the detectors against the truth")
     p.add_argument("--data", required=True, help="dataset folder, or any collection `import` reads (folders, CSV, CIFAR, .npz)")
     p.add_argument("--out", required=True, help="output folder")
@@ -237,7 +254,11 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_detect)
+    return p
 
+# %% ../nbs/90_cli.ipynb #e6765879
+def add_study_command(sub):
+    "The `study` subcommand: its options and its function."
     p = sub.add_parser("study", help="generate -> sweep -> report on the embedded data, small enough for a CPU")
     p.add_argument("--out", default="data/study")
     p.add_argument("--n", type=int, default=None, help="images to generate (default: the study recipe's 3000)")
@@ -250,7 +271,11 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_study)
+    return p
 
+# %% ../nbs/90_cli.ipynb #91f917c4
+def add_apply_command(sub):
+    "The `apply` subcommand: its options and its function."
     p = sub.add_parser("apply", help="turn a review's decisions file into a new label set of the dataset (train/detect --labels NAME)")
     p.add_argument("decisions", help="decisions CSV: path|file|id, decision (keep, relabel, drop, unsure), label, decided_at")
     p.add_argument("--data", required=True, help="the dataset the decisions are about: a dataset folder or the collection it was imported from")
@@ -261,6 +286,11 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=None, help="the import's image side, when --data is a collection imported with --size")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_apply)
+    return p
+
+# %% ../nbs/90_cli.ipynb #e4c1ef21
+def add_benchmark_command(sub):
+    "The `benchmark` subcommand: its options and its function."
     p = sub.add_parser("benchmark", help="the methods x settings table (sym/asym noise, CIFAR-N label sets) beside the published numbers")
     p.add_argument("--data", default=None, help="CIFAR batches (with CIFAR-N .pt), an image folder, a CSV, a .npz or a dataset folder")
     p.add_argument("--out", required=True, help="benchmark folder (created or resumed)")
@@ -279,6 +309,17 @@ def build_parser()->argparse.ArgumentParser:
     p.add_argument("--table-only", action="store_true", help="only rewrite the table and report from the finished runs")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_benchmark)
+    return p
+
+# %% ../nbs/90_cli.ipynb #adb57299
+def build_parser()->argparse.ArgumentParser:
+    "The `false-labels` argument parser."
+    ap = ArgParser(prog="false-labels", description="Measure, detect and survive corrupted labels.")
+    from false_labels import __version__
+    ap.add_argument("--version", action="version", version=f"false_labels {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (add_generate_command, add_import_command, add_train_command, add_sweep_command, add_report_command, add_detect_command, add_study_command, add_apply_command, add_benchmark_command): add(sub)
     return ap
 
 # %% ../nbs/90_cli.ipynb #b470932c
