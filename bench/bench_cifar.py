@@ -19,7 +19,8 @@ import torch
 
 from false_labels.data.dataset import Dataset
 from false_labels.training.loaders import dataloaders
-from false_labels.training.learner import CPU_PHOTO_RECIPE, make_learner, predict_logits
+from false_labels.training.learner import make_learner, predict_logits
+from false_labels.training.recipes import CPU_PHOTO_RECIPE
 
 
 def load_subset(root, per_class:int=1000, cache_dir="/tmp"):

@@ -14,7 +14,8 @@ import os, sys, time, numpy as np, torch, cv2
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_cifar import load_subset, subset_dataset
-from false_labels.training.learner import CPU_PHOTO_RECIPE, make_learner, predict_logits
+from false_labels.training.learner import make_learner, predict_logits
+from false_labels.training.recipes import CPU_PHOTO_RECIPE
 from false_labels.training.loaders import dataloaders
 torch.set_num_threads(2)
 t0 = time.time()

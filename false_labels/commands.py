@@ -242,7 +242,7 @@ def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
 # %% ../nbs/91_commands.ipynb #f5c2145a
 def cmd_study(a):
     "Generate -> sweep -> report on the embedded default data, with the CPU recipe chosen by measurement."
-    from false_labels.training.learner import STUDY_RECIPE
+    from false_labels.training.recipes import STUDY_RECIPE
     r = {**STUDY_RECIPE, **{k: v for k, v in vars(a).items() if k in STUDY_RECIPE and v is not None}}
     from false_labels.study.plan import check_axes
     from false_labels.data.alter import CLASSES, SUBCLASSES

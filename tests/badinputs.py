@@ -35,7 +35,8 @@ def _png(path:Path, seed:int):
 def build_env(root:Path)->dict:
     "Every fixture the bad-input cases name, built once under `root`; returns {placeholder: path}."
     from false_labels.data.generate import generate_dataset
-    from false_labels.study.sweep import plan_sweep, write_plan
+    from false_labels.study.sweep import write_plan
+    from false_labels.study.plan import plan_sweep
     root = Path(root)
     e = {}
     ds = e["ds"] = root/"ds"
@@ -262,6 +263,7 @@ WRITES = ("generate", "train", "sweep", "detect", "study", "import")
 def _api():
     "(id, call(env, tmp) -> anything, exception types, wanted substrings)."
     import false_labels.noise.corrupt as noise, false_labels.detectors.registry as det
+    import false_labels.noise.theory as theory, false_labels.noise.real as real
     import false_labels.detectors.dynamics as dyn, false_labels.detectors.confident as conf, false_labels.detectors.ensemble as ens
     import false_labels.data.generate as gen, false_labels.data.dataset as dset
     import false_labels.training.learner as learn, false_labels.study.sweep as sweep, false_labels.study.plan as plan
@@ -293,20 +295,20 @@ def _api():
         ("corrupt:seed=-1", lambda e, t: noise.corrupt(y, 0.1, seed=-1), VE, ("-1",)),
         ("corrupt:pair-ratio=0.6", lambda e, t: noise.corrupt(y, 0.6, "pair"), VE, ("0.6",)),
         ("check_ratio:2", lambda e, t: noise.check_ratio(2), VE, ("2",)),
-        ("expected_noisy_accuracy:eps=1.5", lambda e, t: noise.expected_noisy_accuracy(1.5, 4), VE, ("1.5",)),
-        ("expected_noisy_accuracy:eps=-0.1", lambda e, t: noise.expected_noisy_accuracy(-0.1, 4), VE, ("-0.1",)),
-        ("expected_noisy_accuracy:eps=nan", lambda e, t: noise.expected_noisy_accuracy(float("nan"), 4), VE, ("nan",)),
-        ("expected_noisy_accuracy:n_classes=1", lambda e, t: noise.expected_noisy_accuracy(0.1, 1), VE, ("n_classes",)),
-        ("expected_noisy_accuracy:n_classes=0", lambda e, t: noise.expected_noisy_accuracy(0.1, 0), VE, ("n_classes",)),
-        ("expected_noisy_accuracy:kind=foo", lambda e, t: noise.expected_noisy_accuracy(0.1, 4, "foo"), VE, ("foo",)),
-        ("label_precision:eps=2", lambda e, t: noise.label_precision(2, 4), VE, ("2",)),
-        ("label_recall:eps=-1", lambda e, t: noise.label_recall(-1), VE, ("-1",)),
-        ("read_labels_csv:missing", lambda e, t: noise.read_labels_csv(e["missing"]), NF, ("nosuchthing",)),
-        ("read_labels_csv:blank", lambda e, t: noise.read_labels_csv(e["csv_blank"]), VE, ("blank.csv",)),
-        ("read_labels_csv:missingcols", lambda e, t: noise.read_labels_csv(e["csv_missingcols"]), VE, ("missingcols.csv",)),
-        ("read_labels_csv:range", lambda e, t: noise.read_labels_csv(e["csv_range"], classes=list("abcd")), VE, ("99",)),
-        ("read_labels_csv:folder", lambda e, t: noise.read_labels_csv(e["empty"]), NF, ("empty",)),
-        ("read_labels_csv:binary", lambda e, t: noise.read_labels_csv(e["ds"] + "/images.npy"), VE, ("images.npy",)),
+        ("expected_noisy_accuracy:eps=1.5", lambda e, t: theory.expected_noisy_accuracy(1.5, 4), VE, ("1.5",)),
+        ("expected_noisy_accuracy:eps=-0.1", lambda e, t: theory.expected_noisy_accuracy(-0.1, 4), VE, ("-0.1",)),
+        ("expected_noisy_accuracy:eps=nan", lambda e, t: theory.expected_noisy_accuracy(float("nan"), 4), VE, ("nan",)),
+        ("expected_noisy_accuracy:n_classes=1", lambda e, t: theory.expected_noisy_accuracy(0.1, 1), VE, ("n_classes",)),
+        ("expected_noisy_accuracy:n_classes=0", lambda e, t: theory.expected_noisy_accuracy(0.1, 0), VE, ("n_classes",)),
+        ("expected_noisy_accuracy:kind=foo", lambda e, t: theory.expected_noisy_accuracy(0.1, 4, "foo"), VE, ("foo",)),
+        ("label_precision:eps=2", lambda e, t: theory.label_precision(2, 4), VE, ("2",)),
+        ("label_recall:eps=-1", lambda e, t: theory.label_recall(-1), VE, ("-1",)),
+        ("read_labels_csv:missing", lambda e, t: real.read_labels_csv(e["missing"]), NF, ("nosuchthing",)),
+        ("read_labels_csv:blank", lambda e, t: real.read_labels_csv(e["csv_blank"]), VE, ("blank.csv",)),
+        ("read_labels_csv:missingcols", lambda e, t: real.read_labels_csv(e["csv_missingcols"]), VE, ("missingcols.csv",)),
+        ("read_labels_csv:range", lambda e, t: real.read_labels_csv(e["csv_range"], classes=list("abcd")), VE, ("99",)),
+        ("read_labels_csv:folder", lambda e, t: real.read_labels_csv(e["empty"]), NF, ("empty",)),
+        ("read_labels_csv:binary", lambda e, t: real.read_labels_csv(e["ds"] + "/images.npy"), VE, ("images.npy",)),
         ("flag_top_k:k=2.5", lambda e, t: det.flag_top_k(s, 2.5), VE, ("2.5",)),
         ("flag_top_k:k=-1", lambda e, t: det.flag_top_k(s, -1), VE, ("-1",)),
         ("flag_top_k:k=11", lambda e, t: det.flag_top_k(s, 11), VE, ("11",)),
@@ -365,21 +367,21 @@ def _api():
         ("train_run:data=missing", lambda e, t: learn.train_run(e["missing"], t/"r", **fit), NF, ("nosuchthing",)),
         ("train_run:data=oneclass", lambda e, t: learn.train_run(e["oneclass"], t/"r", **{**fit, "task": "label"}), VE, ("oneclass",)),
         ("train_run:data=small", lambda e, t: learn.train_run(e["ds_small"], t/"r", **fit), VE, ("valid",)),
-        ("plan_sweep:bs=big", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], bs="big"), VE, ("big",)),
-        ("plan_sweep:epochs=-3", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], epochs=-3), VE, ("-3",)),
-        ("plan_sweep:lr=-1", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], lr=-1), VE, ("-1",)),
-        ("plan_sweep:lr=nan", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], lr=float("nan")), VE, ("nan",)),
-        ("plan_sweep:ratios=[2]", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[2]), VE, ("2",)),
-        ("plan_sweep:ratios=str", lambda e, t: sweep.plan_sweep(e["ds"], ratios="0,abc"), VE, ("abc",)),
-        ("plan_sweep:seeds=0", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], seeds=0), VE, ("seeds",)),
-        ("plan_sweep:seeds=-1", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], seeds=-1), VE, ("-1",)),
-        ("plan_sweep:archs=nope", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], archs=["nope"]), VE, ("nope",)),
-        ("plan_sweep:noise=foo", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], noise="foo"), VE, ("foo",)),
-        ("plan_sweep:task=7", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], task=7), VE, ("7",)),
-        ("plan_sweep:data=missing", lambda e, t: sweep.plan_sweep(e["missing"], ratios=[0]), NF, ("nosuchthing",)),
-        ("plan_sweep:data=label99", lambda e, t: sweep.plan_sweep(e["ds_label99"], ratios=[0], task=4), VE, ("99",)),
-        ("plan_sweep:data=edited", lambda e, t: sweep.plan_sweep(e["ds_edited"], ratios=[0], task=4), VE, ("manifest.csv",)),
-        ("plan_sweep:bs=0", lambda e, t: sweep.plan_sweep(e["ds"], ratios=[0], bs=0), VE, ("bs",)),
+        ("plan_sweep:bs=big", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], bs="big"), VE, ("big",)),
+        ("plan_sweep:epochs=-3", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], epochs=-3), VE, ("-3",)),
+        ("plan_sweep:lr=-1", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], lr=-1), VE, ("-1",)),
+        ("plan_sweep:lr=nan", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], lr=float("nan")), VE, ("nan",)),
+        ("plan_sweep:ratios=[2]", lambda e, t: plan.plan_sweep(e["ds"], ratios=[2]), VE, ("2",)),
+        ("plan_sweep:ratios=str", lambda e, t: plan.plan_sweep(e["ds"], ratios="0,abc"), VE, ("abc",)),
+        ("plan_sweep:seeds=0", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], seeds=0), VE, ("seeds",)),
+        ("plan_sweep:seeds=-1", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], seeds=-1), VE, ("-1",)),
+        ("plan_sweep:archs=nope", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], archs=["nope"]), VE, ("nope",)),
+        ("plan_sweep:noise=foo", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], noise="foo"), VE, ("foo",)),
+        ("plan_sweep:task=7", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], task=7), VE, ("7",)),
+        ("plan_sweep:data=missing", lambda e, t: plan.plan_sweep(e["missing"], ratios=[0]), NF, ("nosuchthing",)),
+        ("plan_sweep:data=label99", lambda e, t: plan.plan_sweep(e["ds_label99"], ratios=[0], task=4), VE, ("99",)),
+        ("plan_sweep:data=edited", lambda e, t: plan.plan_sweep(e["ds_edited"], ratios=[0], task=4), VE, ("manifest.csv",)),
+        ("plan_sweep:bs=0", lambda e, t: plan.plan_sweep(e["ds"], ratios=[0], bs=0), VE, ("bs",)),
         ("run_sweep:jobs=-1", lambda e, t: sweep.run_sweep(t/"s", e["ds"], ratios=[0], jobs=-1), VE, ("-1",)),
         ("run_sweep:engine=nope", lambda e, t: sweep.run_sweep(t/"s", e["ds"], ratios=[0], engine="nope"), VE, ("nope",)),
         ("load_results:missing", lambda e, t: analysis.load_results(e["missing"]), NF, ("nosuchthing",)),
@@ -469,7 +471,8 @@ def build_inputs_env(root:Path, ds:Path)->dict:
                            ckpt_true="checkpoint_every: true\n").items():
         (y/f"{name}.yaml").write_text(text); e[f"in_yaml_{name}"] = y/f"{name}.yaml"
     # a sweep folder whose plan.json is damaged; a study folder holding another study's data
-    from false_labels.study.sweep import plan_sweep, write_plan
+    from false_labels.study.sweep import write_plan
+    from false_labels.study.plan import plan_sweep
     sw = e["in_sweep_badplan"] = root/"sweep_badplan"
     write_plan(sw, plan_sweep(data=ds, ratios=[0], seeds=1, archs=["small_cnn"], epochs=1, task=4))
     (sw/"plan.json").write_text((sw/"plan.json").read_text()[:200]); (sw/"runs").mkdir()
@@ -563,6 +566,7 @@ CLI_CASES += INPUT_CASES
 def _api_inputs():
     "Round 3's API cases: the public checkers the CLI relies on, called directly."
     import false_labels.data.formats as imp, false_labels.noise.corrupt as noise, false_labels.study.plan as plan, false_labels.methods.registry as robust
+    import false_labels.noise.real as real
     import false_labels.detectors.pipeline as detection, false_labels.core as core
     VE = (ValueError,)
     def damaged(t):
@@ -581,7 +585,7 @@ def _api_inputs():
         ("scan_npz:renamed-npy", lambda e, t: imp.scan_npz(e["in_npz_renamed"]), VE, (".npy",)),
         ("class_indices:2-D", lambda e, t: imp.class_indices("y", "f", np.zeros((3, 2), int)), VE, ("1-D",)),
         ("check_class_names:repeated", lambda e, t: imp.check_class_names(["a", "b", "a"]), VE, ("'a'",)),
-        ("read_labels_csv:ambiguous-numbers", lambda e, t: noise.read_labels_csv(e["in_zero_based"], classes=["1", "2", "3"]), VE,
+        ("read_labels_csv:ambiguous-numbers", lambda e, t: real.read_labels_csv(e["in_zero_based"], classes=["1", "2", "3"]), VE,
          ("zero_based.csv", "'index'")),
         ("check_method:kw-value", lambda e, t: robust.check_method("forward", "ce", {"transition": "nope"}), VE, ("nope",)),
         ("check_method:loss-conflict", lambda e, t: robust.check_method("elr", "gce"), VE, ("gce",)),

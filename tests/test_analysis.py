@@ -14,7 +14,7 @@ from false_labels.study.inverse import REGRESSORS, inverse_regression
 from false_labels.study.analysis import (NoFinishedRunsError, SingleRatioError, confusion_table, excluded_runs,
     fit_bands, group_keys, load_results, metric_columns, noise_regimes, plateau_test, regress_on_ratio,
     robustness, theory_check)
-from false_labels.noise.corrupt import expected_noisy_accuracy
+from false_labels.noise.theory import expected_noisy_accuracy
 
 CLASSES = ("a", "b", "c", "d")
 RATIOS = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)

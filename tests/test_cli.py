@@ -167,7 +167,8 @@ def test_help_has_a_line_for_every_option_and_lists_the_choices_from_the_registr
     "No bare option in any --help; fixed sets of values listed from the registries (so they cannot drift)."
     import argparse, re
     from false_labels import cli
-    from false_labels.training.learner import ARCHS, LOSSES
+    from false_labels.training.learner import LOSSES
+    from false_labels.training.archs import ARCHS
     from false_labels.methods.registry import methods
     from false_labels.detectors.pipeline import METHODS as DETECTORS
     sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))

@@ -8,7 +8,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from false_labels.detectors import charts as CH, confident as CL, dynamics as DY, ensemble as EN, incv as IV, registry as D, value as TV
 from false_labels import arrays as S
-from false_labels.noise.corrupt import corrupt, expected_noisy_accuracy, label_precision
+from false_labels.noise.corrupt import corrupt
+from false_labels.noise.theory import expected_noisy_accuracy, label_precision
 
 cl_filter = pytest.importorskip("cleanlab.filter")
 import cleanlab.count as cl_count

@@ -18,7 +18,7 @@ from false_labels.detectors.options import check_output_options
 from false_labels.detectors.output import detection_charts, load_detection_models, read_detection_table
 from false_labels.detectors.sweep import detection_folders, label_precision_recall_table as label_precision_recall
 from false_labels.detectors.incv import incv, incv_selection
-from false_labels.noise.corrupt import label_precision
+from false_labels.noise.theory import label_precision
 from false_labels.study.report import detection_section, reference_figures
 from false_labels.arrays import linear_fit_predict, synthetic_stats
 from false_labels.detectors.value import (ValueRegressors, _glorot, _permuted, check_value_options, feature_map, fit_value_regressors,

@@ -76,7 +76,7 @@ def test_classes_in_a_given_order_still_import(tmp_path):
 
 
 def test_numbers_as_class_names_read_as_the_column_says(tmp_path):
-    from false_labels.noise.corrupt import read_labels_csv
+    from false_labels.noise.real import read_labels_csv
     f = tmp_path/"l.csv"
     pd.DataFrame(dict(file=["a", "b", "c"], index=[0, 1, 2])).to_csv(f, index=False)
     assert read_labels_csv(f, classes=["1", "2", "3"]).tolist() == [0, 1, 2]

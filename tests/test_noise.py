@@ -6,9 +6,8 @@ import torch
 import altair as alt
 from hypothesis import given, settings, assume, HealthCheck, strategies as st
 
-from false_labels.noise.corrupt import (NOISE_KINDS, CIFAR10_CLASSES, CIFAR10_ASYM_MAP, corrupt, symmetric_noise, pair_noise,
-                                transition_noise, hierarchical_noise, noise_matrix, nested_corrupt, corrupt_split,
-                                check_ratio, read_labels_csv, compare_labels, _hash, _mul32, _mix32, _quota_sequence)
+from false_labels.noise.corrupt import (NOISE_KINDS, CIFAR10_CLASSES, CIFAR10_ASYM_MAP, corrupt, symmetric_noise, pair_noise, transition_noise, hierarchical_noise, noise_matrix, nested_corrupt, corrupt_split, check_ratio, compare_labels, _hash, _mul32, _mix32, _quota_sequence)
+from false_labels.noise.real import read_labels_csv
 from false_labels.noise.theory import expected_noisy_accuracy, label_precision, label_recall
 from false_labels.noise.charts import plot_transition_matrix, plot_realised_ratios
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings, strategies as st
 from false_labels.core import OutputExistsError
 from false_labels.data.dataset import Dataset
 from false_labels.detectors.pipeline import METHODS as DETECTION_METHODS
-from false_labels.training.learner import LOSSES, RUN_FILES, load_model, train_run
+from false_labels.training.learner import LOSSES, load_model, train_run
+from false_labels.results import RUN_FILES
 from false_labels.methods.registry import METHODS, parse_method, train_method
 from false_labels.methods.coteaching import CoTeachingLoss, default_num_gradual, forget_schedule, incv_forget_schedule, keep_count
 from false_labels.methods.shared import TwinNets, chosen_estimate, noise_rate_estimates
@@ -247,7 +248,7 @@ def test_incv_coteaching_hands_the_estimated_rate_to_incv(tds, tmp_path):
 
 
 def test_incv_coteaching_known_rate_sets_tau(tds, tmp_path):
-    from false_labels.noise.corrupt import label_precision
+    from false_labels.noise.theory import label_precision
     res = train_method(tds, tmp_path/"r", method="incv-coteaching", noise_rate="known", method_kw=dict(incv_iter=1), **RUN)
     assert res["noise_rate_source"] == "known"
     assert res["tau"] == pytest.approx(1 - label_precision(res["realised_ratio"], 3, "sym"))

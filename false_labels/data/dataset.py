@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from ..noise.corrupt import read_labels_csv
+from ..noise.real import read_labels_csv
 from ..core import atomic_dir, atomic_write, check_choice, check_free_space, file_hash, read_json, to_json, versions
 
 # %% auto #0

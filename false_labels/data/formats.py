@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 from ..core import MAX_SIZE, check_inputs, check_int, check_writable_dir, one_line
 from .dataset import Dataset, load_dataset
-from .images import fit_square  # training.loaders imports it from here
 from .store import (DEFAULT_MAX_SIDE, ImportDataError, check_class_names, import_key, scan_plan,
                                      store_import)
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 from .dataset import Dataset
-from ..noise.corrupt import check_ratio, read_labels_csv
+from ..noise.corrupt import check_ratio
+from ..noise.real import read_labels_csv
 from ..noise.spec import NoiseSpec
 
 # %% auto #0

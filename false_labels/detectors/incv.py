@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from ..core import check_choice
-from ..noise.corrupt import expected_noisy_accuracy, label_precision
+from ..noise.theory import expected_noisy_accuracy, label_precision
 from ..arrays import check_labels, check_probs, rng_stream
 from .registry import Detection, Detector, MissingInputError, register_detector, stat
 

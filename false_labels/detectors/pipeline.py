@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 from ..core import check_choice, check_writable_dir, output_lock
 from ..data.dataset import EXCLUDED, Dataset, check_folds
 from ..review.app import suspects_table as review_table
-from ..noise.corrupt import check_ratio, compare_labels
-from ..noise.spec import NoiseSpec, noise_spec
-from ..data.labels import TrainLabels, corrupted_train_labels, run_labels, served_labels
+from ..noise.corrupt import compare_labels
+from ..noise.spec import noise_spec
+from ..data.labels import TrainLabels, run_labels, served_labels
 from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, with_task
 from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
 from ..training.kfold import FitPredict, IterationTracker, pack_observations
@@ -30,7 +30,6 @@ from .ensemble import ensemble_members
 from .options import (DetectOptions, DetectTraining, check_detection_options, check_output_options,
                                             split_options)
 from .output import write_detection
-from .output import detection_charts, save_chart, vl_version   # where study.report and the CLI found them (now in output)
 
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'parse_methods', 'tracked_run', 'main_inputs', 'oof_step', 'generic_step', 'judge_noise',

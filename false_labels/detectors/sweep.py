@@ -12,7 +12,8 @@ import pandas as pd
 import altair as alt
 from ..core import OutputExistsError, atomic_json, atomic_write, check_inputs, mark_output, output_lock, read_json, to_json, versions
 from ..training.learner import check_fit_args
-from ..noise.corrupt import check_ratio, label_precision, label_recall
+from ..noise.corrupt import check_ratio
+from ..noise.theory import label_precision, label_recall
 from ..training.kfold import FitPredict
 from dataclasses import replace
 from ..noise.spec import noise_spec

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 from fastai.callback.core import Callback
 from ..core import seed_everything
-from ..training.learner import CrossEntropy, NoisyLabelLoss, RunContext
+from ..training.learner import RunContext
+from ..training.losses import CrossEntropy, NoisyLabelLoss
 from .registry import MethodSettings, register_method
-from .shared import MAX_FORGET, TwinNets, corrupted_by_id, estimated_rate, twin_learner
+from .shared import MAX_FORGET, corrupted_by_id, estimated_rate, twin_learner
 
 # %% auto #0
 __all__ = ['default_num_gradual', 'forget_schedule', 'incv_forget_schedule', 'keep_count', 'CoTeachingLoss', 'CoTeaching',

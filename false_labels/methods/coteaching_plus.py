@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from fastai.callback.core import Callback
 from ..core import seed_everything
-from ..training.learner import CrossEntropy, NoisyLabelLoss, RunContext, make_loss
+from ..training.learner import RunContext, make_loss
+from ..training.losses import CrossEntropy, NoisyLabelLoss
 from .coteaching import default_num_gradual, forget_schedule
 from .registry import MethodSettings, optional_int, register_method
 from .shared import MAX_FORGET, corrupted_by_id, estimated_rate, twin_learner

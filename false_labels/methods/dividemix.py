@@ -14,7 +14,8 @@ from fastai.callback.core import Callback
 from fastcore.basics import patch
 from sklearn.mixture import GaussianMixture
 from ..core import check_positive, seed_everything
-from ..training.learner import CrossEntropy, RunContext
+from ..training.learner import RunContext
+from ..training.losses import CrossEntropy
 from .registry import MethodSettings, in_range, int_at_least, optional_int, register_method
 from .shared import TwinNets, corrupted_by_id, estimated_rate, kept_stats, twin_learner
 

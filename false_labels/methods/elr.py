@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
 from ..core import seed_everything
-from ..training.learner import NoisyLabelLoss, RunContext, make_learner
+from ..training.learner import RunContext, make_learner
+from ..training.losses import NoisyLabelLoss
 from .registry import MethodSettings, in_range, register_method
 
 # %% auto #0

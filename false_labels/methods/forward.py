@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from ..arrays import out_of_fold_probs
 from ..core import check_choice, seed_everything
 from ..detectors.confident import anchor_noise_matrix, estimate_noise_matrix, trusted_noise_matrix
-from ..noise.corrupt import compare_labels, noise_matrix, with_flip_level
-from ..training.learner import NoisyLabelLoss, RunContext, make_learner
+from ..noise.corrupt import compare_labels, noise_matrix
+from ..noise.theory import with_flip_level
+from ..training.learner import RunContext, make_learner
+from ..training.losses import NoisyLabelLoss
 from .registry import MethodSettings, in_range, register_method
 from .shared import noise_rate_estimates, resolve_rate
 

@@ -7,12 +7,9 @@ Docs: https://false-labels.github.io/false_labels/noise/corrupt.html.md"""
 # %% ../../nbs/noise/20_corrupt.ipynb #83a59a28
 from __future__ import annotations
 import heapq
-from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..core import check_choice, check_int
-from .real import read_labels_csv  # its home is noise.real
-from .theory import expected_noisy_accuracy, label_precision, label_recall, with_flip_level  # their home is noise.theory
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'CIFAR10_CLASSES', 'CIFAR10_ASYM_MAP', 'check_ratio', 'symmetric_noise', 'pair_noise',

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from ..core import check_choice, read_json
-from ..noise.corrupt import expected_noisy_accuracy
+from ..noise.theory import expected_noisy_accuracy
 from ..results import PER_CLASS, collect_results, per_class_from_reports, read_status
 
 # %% auto #0

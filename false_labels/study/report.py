@@ -20,7 +20,8 @@ from .inverse import REGRESSORS, inverse_regression
 from .charts import (RATIO_KINDS, box_chart, class_f1_chart, class_f1_table, class_grid_chart,
     confusion_chart, delta_chart, delta_table, epoch_chart, inverse_chart, metric_chart, metric_title, pair_chart, pearson_chart,
     present_metrics, ranking_chart, ratio_chart, regime_chart, theory_chart)
-from ..detectors.pipeline import METHODS as DETECTION_METHODS, detection_charts, save_chart, vl_version
+from ..detectors.pipeline import METHODS as DETECTION_METHODS
+from ..detectors.output import detection_charts, save_chart, vl_version
 from ..detectors.charts import plot_label_precision_recall
 from ..detectors.sweep import detection_folders, detection_results, label_precision_recall_table, long_metrics, plot_detection_sweep
 

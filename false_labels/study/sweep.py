@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 from ..core import OUTPUT_MARK, OutputExistsError, check_choice, check_inputs, check_writable_dir, mark_output, one_line, read_json
-from ..data.dataset import load_dataset
 from .engine import ENGINES
 from ..results import collect_results, is_done, read_status, sweep_status, write_status
 from .plan import (SchedulerError, SweepAxes, build_plan, check_plan, check_unlocked, is_default_template,
-                                     name_check, plan_sweep, run_check, sweep_lock, template_params, utc_now, write_plan)  # plan_sweep: also importable from here
+                                     name_check, run_check, sweep_lock, template_params, utc_now, write_plan)
 
 # %% auto #0
 __all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'no_learning_runs', 'sweep_summary', 'run_sweep']

@@ -10,7 +10,6 @@ import math, warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import torch
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import Normalize
@@ -22,7 +21,7 @@ from ..core import BINARY_PREFIX, check_choice, task_classes
 from ..data.formats import import_images
 from ..data.dataset import SPLITS, Dataset, load_dataset, task_spec
 from ..data.labels import noise_for, noisy_labels, served_labels
-from .store import ImageStore, fits_on_device   # fits_on_device: importable here as before
+from .store import ImageStore
 from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
