@@ -38,6 +38,7 @@ from false_labels.training.loaders import as_dataset, dataloaders
 from false_labels.detectors.registry import score_from_stats
 from false_labels.arrays import out_of_fold_probs
 from false_labels.data.formats import import_images
+from false_labels.data.dataset import load_dataset
 from false_labels.training.recipes import data_facts, resolve_recipe
 from false_labels.training.kfold import make_fit_predict
 from false_labels.detectors.trust import (cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap,
@@ -58,33 +59,46 @@ def cifar_dataset(root:Path, per_class:int, work:Path):
     "The first `per_class` JPEGs of each class of root/train, imported at 32 px (clean labels: noise is injected per setting)."
     classes = sorted(p.name for p in (root/"train").iterdir() if p.is_dir())
     rows = [(str(f), c) for c in classes for f in sorted((root/"train"/c).iterdir())[:per_class]]
+    if (work/f"cifar_{per_class}"/"card.json").exists(): return load_dataset(work/f"cifar_{per_class}")
     csv = work/f"cifar_{per_class}.csv"; csv.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=["path", "label"]).to_csv(csv, index=False)
     return import_images(csv, out=work/f"cifar_{per_class}", size=32, overwrite=True, progress=False)
 
-def one(ds, task, noise, ratio, clean_valid, a):
+def oof(ds, task, noise, ratio, a, cache:Path):
+    "The setting's out-of-fold probabilities (2 folds, the project's trainer), cached in `cache` (npz) so the analysis can be re-run alone."
+    if cache.exists():
+        z = np.load(cache, allow_pickle=True); return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
     o, rec = resolve_recipe(a.recipe, dict(epochs=a.epochs), "cpu", **data_facts(ds, task, share=0.5))
     dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise=noise, ratio=ratio,
                       seed=a.seed, bs=o["bs"], device="cpu", augment=o["augment"])
     fp = make_fit_predict(dls, seed=a.seed, **{k: v for k, v in o.items() if k != "loss_kw"})
-    yv, accs = dls.valid.labels.cpu().numpy(), []
+    yv, accs, vps = dls.valid.labels.cpu().numpy(), [], []
     def fit_predict(tr, ev):
-        learn = fp.train(tr); accs.append(float((fp.predict(learn, split="valid").argmax(1) == yv).mean()))
+        learn = fp.train(tr); vp = np.asarray(fp.predict(learn, split="valid")); vps.append(vp)
+        accs.append(float((vp.argmax(1) == yv).mean()))
         return fp.predict(learn, ev)
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         probs = out_of_fold_probs(fit_predict, fp.given, folds=2, seed=a.seed)
-    given, truth = np.asarray(fp.given), dls.train.true_labels.cpu().numpy()
+    out = dict(given=np.asarray(fp.given), truth=dls.train.true_labels.cpu().numpy(), probs=probs, accs=np.array(accs),
+               valid_labels=yv, valid_probs=np.stack(vps), n_valid=len(yv), seconds=time.perf_counter() - t, load=os.getloadavg()[0], rec=rec["name"])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(str(cache) + ".tmp.npz", **out); os.replace(str(cache) + ".tmp.npz", cache)
+    return out
+
+def one(z, noise, ratio, clean_valid, a):
+    "Read the out-of-fold probabilities `z` as `detect` does: the row of figures for one setting."
+    given, truth, probs = z["given"], z["truth"], z["probs"]
     wrong, realised = given != truth, float((given != truth).mean())
     chk = oof_check(given, probs)
-    s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(accs)), len(yv), noise, seed=a.seed), clean_valid,
+    s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(z["accs"])), int(z["n_valid"]), noise, seed=a.seed), clean_valid,
                            learned=chk["learned"])
     q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
-    row = dict(recipe=rec["name"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
-               valid_acc=float(np.mean(accs)), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None), estimator=s["estimator"], rate=s["rate"],
+    row = dict(recipe=z["rec"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
+               valid_acc=float(np.mean(z["accs"])), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None), estimator=s["estimator"], rate=s["rate"],
                lo=s["interval"][0], hi=s["interval"][1], covers=bool(s["interval"][0] <= realised <= s["interval"][1]),
-               estimates=s["estimates"], disagree=s["disagree"], seconds=time.perf_counter() - t, load=os.getloadavg()[0])
+               estimates=s["estimates"], disagree=s["disagree"], seconds=float(z["seconds"]), load=float(z["load"]))
     for name, f in (("cl", score_from_stats(dict(given=given), "cl", probs=probs).flagged), ("t50", cut_for_precision(q, 0.5))):
         f = np.asarray(f, bool) & chk["learned"] & (s["rate"] is not None)   # detect flags nothing when it cannot judge
         row[f"{name}_flagged"] = int(f.sum())
@@ -111,7 +125,8 @@ def main():
             if not (Path(a.cifar)/"train").is_dir(): print(f"skip {g}: no {a.cifar}/train"); continue
             ds, task, clean_valid = cifar_dataset(Path(a.cifar), int(n), work), "label", False
         for noise, ratio in settings:
-            r = dict(group=g, **one(ds, task, noise, ratio, clean_valid, a)); rows.append(r)
+            z = oof(ds, task, noise, ratio, a, work/"oof"/f"{g}_{noise}_{ratio}_{a.recipe}_{a.epochs}_{a.seed}.npz")
+            r = dict(group=g, **one(z, noise, ratio, clean_valid, a)); rows.append(r)
             f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
             print(f"{g:9s} {noise:4s} {ratio:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
                   f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "

@@ -15,10 +15,10 @@ from ..core import check_choice
 from ..arrays import check_labels, check_mask, check_probs, check_scores, to_numpy
 
 # %% auto #0
-__all__ = ['DETECTORS', 'BUILTIN_DETECTORS', 'flag_top_k', 'flag_by_gmm', 'evaluate_detection', 'label_precision_recall',
-           'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector', 'registered_detectors',
-           'detector_table', 'detector_notes', 'stats_detectors', 'score_from_stats', 'run_detectors',
-           'evaluate_detectors', 'scores_table', 'DetectionState']
+__all__ = ['DETECTORS', 'BUILTIN_DETECTORS', 'BUILTIN_NAMES', 'flag_top_k', 'flag_by_gmm', 'evaluate_detection',
+           'label_precision_recall', 'Detection', 'MissingInputError', 'stat', 'Detector', 'register_detector',
+           'registered_detectors', 'detector_table', 'detector_notes', 'stats_detectors', 'score_from_stats',
+           'run_detectors', 'evaluate_detectors', 'scores_table', 'DetectionState']
 
 # %% ../../nbs/detectors/40_registry.ipynb #a063deeb
 def flag_top_k(score, # (N,) suspicion scores
@@ -142,12 +142,13 @@ def register_detector(d:Detector, # the detector (its name must be new, unless `
 
 # %% ../../nbs/detectors/40_registry.ipynb #94252378
 BUILTIN_DETECTORS = ("ema", "aum", "cl", "incv", "value", "ensemble")   # the modules of the built-in detectors, in order
+BUILTIN_NAMES = ("ema", "ema_epoch", "aum", "cl", "incv", "tv", "ensemble")   # the detectors they register, in order
 
 def registered_detectors()->dict:
     "name -> `Detector`: every registered detector, the built-in ones first (in the order of their modules), then the others as registered."
     for m in BUILTIN_DETECTORS: importlib.import_module(f"false_labels.detectors.{m}")
-    rank = {f"false_labels.detectors.{m}": i for i, m in enumerate(BUILTIN_DETECTORS)}
-    ordered = sorted(DETECTORS.values(), key=lambda d: rank.get(getattr(d.fn, "__module__", None), len(rank)))   # stable
+    rank = {n: i for i, n in enumerate(BUILTIN_NAMES)}   # by name: a notebook or a test may re-register a built-in one
+    ordered = sorted(DETECTORS.values(), key=lambda d: rank.get(d.name, len(rank)))   # stable
     if list(DETECTORS) != [d.name for d in ordered]:
         DETECTORS.clear(); DETECTORS.update({d.name: d for d in ordered})
     return DETECTORS

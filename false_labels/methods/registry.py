@@ -17,10 +17,10 @@ from ..training.learner import LOSSES, Prepared, RunContext, jsonable, make_lear
 from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_fit_predict, peer_test_acc
 
 # %% auto #0
-__all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'finite_number', 'in_range', 'int_at_least', 'optional_int',
-           'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec', 'register_method',
-           'load_methods', 'registered_methods', 'methods', 'parse_method', 'check_method', 'check_noise_rate',
-           'resolve_estimator', 'method_setup', 'train_method', 'methods_table']
+__all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'BUILT_IN_NAMES', 'finite_number', 'in_range', 'int_at_least',
+           'optional_int', 'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec',
+           'register_method', 'load_methods', 'registered_methods', 'methods', 'parse_method', 'check_method',
+           'check_noise_rate', 'resolve_estimator', 'method_setup', 'train_method', 'methods_table']
 
 # %% ../../nbs/methods/50_registry.ipynb #e83868de
 def finite_number(name:str, v)->float:
@@ -149,6 +149,7 @@ def register_method(name:str, # the name a sweep uses (the prefix `name:` with `
 # %% ../../nbs/methods/50_registry.ipynb #4504c639
 PACKAGE = "false_labels.methods"   # the package whose modules are the built-in methods
 BUILT_IN = ("coteaching", "incv", "clean_retrain", "elr", "coteaching_plus", "dividemix", "relabel", "forward")  # modules, in listing order
+BUILT_IN_NAMES = ("coteaching", "incv-coteaching", "clean-retrain", "elr", "coteaching-plus", "dividemix", "relabel-retrain", "forward")  # what they register, in listing order
 _loaded = []
 
 def load_methods()->dict:
@@ -165,10 +166,8 @@ def load_methods()->dict:
 
 # %% ../../nbs/methods/50_registry.ipynb #94a0b09f
 def _rank(spec:MethodSpec)->int:
-    "Built-in methods in `BUILT_IN`'s order, then the others (in registration order: the sort is stable)."
-    mod = getattr(spec.setup, "__module__", None) or ""
-    mod = mod.rpartition(".")[2] if mod.startswith(PACKAGE + ".") else None
-    return BUILT_IN.index(mod) if mod in BUILT_IN else len(BUILT_IN)
+    "Built-in methods in `BUILT_IN_NAMES`'s order (by name: a notebook or a test may re-register one), then the others (in registration order: the sort is stable)."
+    return BUILT_IN_NAMES.index(spec.name) if spec.name in BUILT_IN_NAMES else len(BUILT_IN_NAMES)
 
 # %% ../../nbs/methods/50_registry.ipynb #54fa95fb
 def registered_methods()->list:
