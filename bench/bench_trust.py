@@ -53,6 +53,9 @@ GRID = {   # group -> (data, [(noise, ratio), ...])
     "gen3000": ("gen:3000", [("sym", 0.0), ("sym", 0.2), ("pair", 0.3), ("idn", 0.3)]),
     "photo400": ("cifar:40", [("sym", 0.1)]),
     "photo2000": ("cifar:200", [("sym", 0.0), ("sym", 0.2), ("sym", 0.4), ("pair", 0.2)]),
+    "gen10000": ("gen:10000", [("sym", 0.0), ("pair", 0.2)]),
+    "photo10000": ("cifar:1000", [("sym", 0.0), ("sym", 0.2)]),
+    "human10000": ("cifar:1000", [("aggre", None), ("random1", None), ("worst", None)]),   # CIFAR-10N's real human labels
 }
 
 def cifar_dataset(root:Path, per_class:int, work:Path):
@@ -64,14 +67,28 @@ def cifar_dataset(root:Path, per_class:int, work:Path):
     pd.DataFrame(rows, columns=["path", "label"]).to_csv(csv, index=False)
     return import_images(csv, out=work/f"cifar_{per_class}", size=32, overwrite=True, progress=False)
 
+def human_given(ds_dir:Path, ids, label_set:str, human:Path)->np.ndarray:
+    "CIFAR-10N's `label_set` for the training rows `ids` of a `cifar_dataset` folder (the k-th JPEG of a class is the k-th of that class in clean_label, as `import --human` joins them)."
+    d = torch.load(human, weights_only=False)
+    clean, hl = np.asarray(d["clean_label"]), np.asarray(d[f"{label_set}_label"])
+    m = pd.read_csv(ds_dir/"manifest.csv").set_index("id")
+    classes = sorted(m.cls.unique())
+    out = []
+    for i in np.asarray(ids):
+        path = Path(m.at[int(i), "path"]); c = classes.index(path.parent.name)
+        out.append(hl[np.flatnonzero(clean == c)[int(path.stem)]])
+    return np.asarray(out)
+
 def oof(ds, task, noise, ratio, a, cache:Path):
     "The setting's out-of-fold probabilities (2 folds, the project's trainer), cached in `cache` (npz) so the analysis can be re-run alone."
     if cache.exists():
         z = np.load(cache, allow_pickle=True); return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
     o, rec = resolve_recipe(a.recipe, dict(epochs=a.epochs), "cpu", **data_facts(ds, task, share=0.5))
-    dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise=noise, ratio=ratio,
-                      seed=a.seed, bs=o["bs"], device="cpu", augment=o["augment"])
-    fp = make_fit_predict(dls, seed=a.seed, **{k: v for k, v in o.items() if k != "loss_kw"})
+    human = noise in ("aggre", "random1", "worst")
+    dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise="sym" if human else noise,
+                      ratio=0.0 if human else ratio, seed=a.seed, bs=o["bs"], device="cpu", augment=o["augment"])
+    given = human_given(Path(ds.path), dls.train.ids.cpu().numpy(), noise, Path(a.human)) if human else None
+    fp = make_fit_predict(dls, given_labels=given, seed=a.seed, **{k: v for k, v in o.items() if k != "loss_kw"})
     yv, accs, vps = dls.valid.labels.cpu().numpy(), [], []
     def fit_predict(tr, ev):
         learn = fp.train(tr); vp = np.asarray(fp.predict(learn, split="valid")); vps.append(vp)
@@ -96,11 +113,12 @@ def one(z, noise, ratio, clean_valid, a):
                            learned=chk["learned"])
     q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
     row = dict(recipe=z["rec"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
-               valid_acc=float(np.mean(z["accs"])), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None), estimator=s["estimator"], rate=s["rate"],
+               valid_acc=float(np.mean(z["accs"])), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None and s["evidence"]),
+               evidence=s["evidence"], estimator=s["estimator"], rate=s["rate"],
                lo=s["interval"][0], hi=s["interval"][1], covers=bool(s["interval"][0] <= realised <= s["interval"][1]),
                estimates=s["estimates"], disagree=s["disagree"], seconds=float(z["seconds"]), load=float(z["load"]))
     for name, f in (("cl", score_from_stats(dict(given=given), "cl", probs=probs).flagged), ("t50", cut_for_precision(q, 0.5))):
-        f = np.asarray(f, bool) & chk["learned"] & (s["rate"] is not None)   # detect flags nothing when it cannot judge
+        f = np.asarray(f, bool) & row["judged"]   # detect flags nothing when it cannot judge or sees no evidence of noise
         row[f"{name}_flagged"] = int(f.sum())
         row[f"{name}_expected"] = expected_precision(q, f)
         row[f"{name}_measured"] = float(wrong[f].mean()) if f.any() else None
@@ -112,6 +130,7 @@ def main():
     p.add_argument("--recipe", default="auto", help="the training recipe (default: what detect's auto picks for one fold model)")
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs"); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cifar", default="/work/cifar"); p.add_argument("--work", default="/tmp/bench_trust")
+    p.add_argument("--human", default="/work/cifar10n/data/CIFAR-10_human.pt", help="CIFAR-10N's label file (for human10000)")
     p.add_argument("--threads", type=int, default=2); p.add_argument("--json", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -126,13 +145,16 @@ def main():
             ds, task, clean_valid = cifar_dataset(Path(a.cifar), int(n), work), "label", False
         for noise, ratio in settings:
             z = oof(ds, task, noise, ratio, a, work/"oof"/f"{g}_{noise}_{ratio}_{a.recipe}_{a.epochs}_{a.seed}.npz")
-            r = dict(group=g, **one(z, noise, ratio, clean_valid, a)); rows.append(r)
-            f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
-            print(f"{g:9s} {noise:4s} {ratio:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
-                  f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "
-                  f"cl {r['cl_flagged']:4d} exp {f(r['cl_expected'])} meas {f(r['cl_measured'])} | "
-                  f"t50 {r['t50_flagged']:4d} exp {f(r['t50_expected'])} meas {f(r['t50_measured'])} | {r['seconds']:.0f}s load {r['load']:.1f}", flush=True)
-            if a.json: Path(a.json).write_text(json.dumps(rows, indent=1, default=float))
+            # photos twice: as a user's folder (validation labels as noisy as the rest) and as `detect --ratio` sees them
+            # (noise injected into the training labels only: the validation labels are clean)
+            for gname, cv in ((g, clean_valid),) + (((g + "+cv", True),) if kind == "cifar" else ()):
+                r = dict(group=gname, **one(z, noise, ratio, cv, a)); rows.append(r)
+                f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
+                print(f"{gname:12s} {noise:4s} {ratio if ratio is not None else -1:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
+                      f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "
+                      f"cl {r['cl_flagged']:4d} exp {f(r['cl_expected'])} meas {f(r['cl_measured'])} | "
+                      f"t50 {r['t50_flagged']:4d} exp {f(r['t50_expected'])} meas {f(r['t50_measured'])} | {r['seconds']:.0f}s load {r['load']:.1f}", flush=True)
+                if a.json: Path(a.json).write_text(json.dumps(rows, indent=1, default=float))
     df = pd.DataFrame(rows)
     lr = df[df.learned]
     print(f"\nsettings {len(df)} ({len(lr)} where the models learned); noise-rate interval covers the realised rate in "

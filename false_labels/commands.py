@@ -165,7 +165,7 @@ def cmd_report(a):
 
 # %% ../nbs/91_commands.ipynb #58d0cab2
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt",
-                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best")
+                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best", "flag_without_evidence")
 
 _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "val_per_class"), ("value_episodes", "episodes"),
                ("value_head", "head"))   # (--option, `training_values` keyword)
@@ -227,6 +227,7 @@ def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
         print(f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
               + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
         if s.get("note"): print(s["note"])
+        if s.get("evidence") is False: print("no evidence of label noise: nothing flagged (--flag-without-evidence flags anyway)")
     if ep.get(sel) is not None:
         import pandas as pd
         ev = pd.read_csv(Path(out)/"evaluation.csv").set_index("method")

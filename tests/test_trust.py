@@ -52,3 +52,19 @@ def test_relabel_only_where_safe(tmp_path, capsys, one_thread):
     assert s.loc[relabelled, "relabel_safe"].all()
     assert set(c.loc[s.index[s.suspect & ~s.relabel_safe], "action"]) <= {"review"}
     assert (c.loc[c.action == "review", "label"] == c.loc[c.action == "review", "given_name"]).all()   # review keeps the label
+
+def test_no_evidence_of_noise_flags_nothing(tmp_path, capsys, one_thread):
+    "Right labels (no noise injected, clean validation labels): the noise-rate interval holds 0, so nothing is flagged, and the run says so."
+    rc, out = detect(tmp_path, "good", "--ratio", "0")
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err[-2000:]
+    p = json.loads((out/"params.json").read_text())
+    assert p["noise_rate"]["evidence"] is False and p["noise_rate"]["interval"][0] == 0
+    assert "no evidence of label noise: nothing flagged (--flag-without-evidence flags anyway)" in cap.out
+    assert any("nothing flagged: no evidence of label noise" in n for n in p["notes"])
+    assert not pd.read_csv(out/"suspects.csv")["suspect"].any()
+    rc = main(["detect", "--data", str(tmp_path/"x.npz"), "--out", str(tmp_path/"anyway"), *DETECT, "--ratio", "0", "--flag-without-evidence"])
+    cap = capsys.readouterr()
+    q = json.loads((tmp_path/"anyway"/"params.json").read_text())
+    assert rc == 0 and any("flagged anyway (flag_without_evidence)" in n for n in q["notes"]), cap.err[-2000:]
+    assert not any("nothing flagged" in n for n in q["notes"])

@@ -149,13 +149,18 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d4
 def judge_learning(o:DetectOptions, res:DetectionState):
-    "Models that learned nothing cannot judge: their scores are kept, their flags cleared (unless `allow_no_learning`)."
-    chk = res.extra.get("learning_check")
-    if chk is None or chk["learned"]: return
-    if o.allow_no_learning:
-        res.notes.append(f"{chk['why']}; flagged anyway (allow_no_learning)"); return
+    "Models that learned nothing cannot judge, and without evidence of label noise there is nothing to find: the scores are kept, the flags cleared (unless `allow_no_learning` / `flag_without_evidence`)."
+    chk, s = res.extra.get("learning_check"), res.extra.get("noise_rate") or {}
+    if chk is not None and not chk["learned"]:
+        if o.allow_no_learning: res.notes.append(f"{chk['why']}; flagged anyway (allow_no_learning)"); return
+        res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
+    elif s.get("evidence", True): return
+    elif o.flag_without_evidence: res.notes.append("no evidence of label noise; flagged anyway (flag_without_evidence)"); return
+    else:
+        res.extra["no_evidence"] = True
+        res.notes.append("nothing flagged: no evidence of label noise (the noise-rate interval includes 0), so every flag would "
+                         "more likely be a model's mistake than a wrong label; --flag-without-evidence flags anyway")
     for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
-    res.notes.append(f"nothing flagged: {chk['why']}; try {chk['try']}")
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d5
 def judge_flags(fp:FitPredict, o:DetectOptions, res:DetectionState, chosen:str)->bool:
@@ -164,6 +169,7 @@ def judge_flags(fp:FitPredict, o:DetectOptions, res:DetectionState, chosen:str)-
     if q is None: return False
     changed = False
     learned = (res.extra.get("learning_check") or {}).get("learned", True) or o.allow_no_learning
+    learned = learned and (not res.extra.get("no_evidence") or o.flag_without_evidence)
     if o.target_precision is not None and learned:
         d = res.dets[chosen]
         res.dets[chosen] = Detection(d.method, d.score, cut_for_precision(q, o.target_precision),
@@ -341,7 +347,7 @@ def detect_in_memory(fp:FitPredict, # the trainer: its loaders and given labels
                      **kw, # fields of `DetectOptions` (folds, seed, k, select, incv_iter, fold_best, ...)
                     )->DetectionOutcome:
     "`detect_labels`' methods on `fp`'s given labels, computed in memory: nothing is written."
-    base = options or DetectOptions(feature_map=None, allow_no_learning=True)   # a 2-D map is for a reader, not for a method that only needs the flags
+    base = options or DetectOptions(feature_map=None, allow_no_learning=True, flag_without_evidence=True)   # a 2-D map is for a reader, not for a method that only needs the flags
     o = replace(split_options(kw, base)[0], method=method, charts=False)
     methods = parse_methods(method)
     check_detection_options(methods, o.folds, o.k, fp.n, o.select, truth is not None)

@@ -67,7 +67,7 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
                 )->pd.DataFrame:
     "`detect_labels` at every ratio on one shared trainer; one folder per ratio and a tidy detection_results.csv."
     if "labels_csv" in kw or "ratio" in kw: raise ValueError("detect_sweep corrupts at `ratios`: use detect_labels for labels_csv or one ratio")
-    o, t, noise_kw = split_options(kw, options or DetectOptions(allow_no_learning=True))
+    o, t, noise_kw = split_options(kw, options or DetectOptions(allow_no_learning=True, flag_without_evidence=True))
     rs = sorted({float(check_ratio(r)) for r in ([ratios] if np.isscalar(ratios) else ratios)})
     if not rs: raise ValueError("ratios is empty")
     check_fit_args(t.epochs, t.bs, t.lr, t.size, o.seed)

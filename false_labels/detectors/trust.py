@@ -8,13 +8,13 @@ Docs: https://false-labels.github.io/false_labels/detectors/trust.html.md"""
 from __future__ import annotations
 import numpy as np
 from ..training.checks import beats_baseline
-from .confident import estimate_noise_from_gap, estimate_noise_rate
+from .confident import estimate_joint, estimate_noise_from_gap, estimate_noise_rate
 from .incv import estimate_noise_from_accuracy
 
 # %% auto #0
 __all__ = ['NOISE_ESTIMATOR_ERROR', 'PREFERRED_ESTIMATORS', 'oof_check', 'noise_rate_bootstrap', 'noise_rate_summary',
-           'fit_temperature', 'calibrated', 'mislabel_probability', 'expected_precision', 'cut_for_precision',
-           'safe_relabel']
+           'noise_channel', 'calibrated', 'fit_temperature', 'mislabel_probability', 'expected_precision',
+           'cut_for_precision', 'safe_relabel']
 
 # %% ../../nbs/detectors/45_trust.ipynb #c7ea0378
 def oof_check(given, # (N,) given labels
@@ -68,7 +68,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                        replace:dict|None=None, # point estimates known better elsewhere (INCV's own run): name -> rate
                        learned:bool=True, # the out-of-fold models learned something (`oof_check`); if not, the rate is unknown
                       )->dict:
-    "The chosen noise rate with its interval, every estimate with its own, their spread and whether they disagree."
+    "The chosen noise rate with its interval, every estimate with its own, their spread, whether they disagree, and whether there is evidence of noise at all (the interval excludes 0)."
     est, ivs = {}, {}
     for name, (e, reps) in boot.items():
         e2 = (replace or {}).get(name, e)
@@ -87,7 +87,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     if not learned:      # estimators read models that learned nothing: every rate is possible
         return dict(rate=None, estimator=None, interval=(0.0, 1.0), estimates=est, intervals=ivs, spread=spread, disagree=disagree,
                     note="the out-of-fold models learned nothing: the noise rate is unknown (every estimate reads chance-level models)",
-                    level=level)
+                    level=level, evidence=False)
     if disagree and not (chosen == "gap" and clean_valid):
         # without clean validation labels the out-of-fold accuracy cannot tell label noise from the models' own errors:
         # weak models make INCV's formula and confident learning over-estimate, and nothing says by how much
@@ -95,23 +95,46 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
         return dict(rate=None, estimator=None, interval=(lo, hi), estimates=est, intervals=ivs, spread=spread, disagree=True,
                     note=(f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}) and no clean "
                           f"validation labels settle it: the models cannot tell label noise from their own errors, so the rate "
-                          f"is only known to lie in {lo:.3f}-{hi:.3f}"), level=level)
+                          f"is only known to lie in {lo:.3f}-{hi:.3f}"), level=level, evidence=False)
     if disagree:
         note = (f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}): the cut follows "
                 f"{chosen}, the closest of them in bench/bench_estimators.py "
                 + ("with clean validation labels" if chosen == "gap" else "without clean validation labels"))
-    return dict(rate=est.get(chosen), estimator=chosen, interval=ivs.get(chosen), estimates=est, intervals=ivs,
-                spread=spread, disagree=disagree, note=note, level=level)
+    iv = ivs.get(chosen)
+    evidence = iv is not None and iv[0] > 0
+    if iv is not None and not evidence:
+        note = ((note + "; ") if note else "") + (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a "
+                f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0")
+    return dict(rate=est.get(chosen), estimator=chosen, interval=iv, estimates=est, intervals=ivs,
+                spread=spread, disagree=disagree, note=note, level=level, evidence=evidence)
 
 # %% ../../nbs/detectors/45_trust.ipynb #d8682102
+def noise_channel(given, # (N,) given labels
+                  probs, # (N, C) out-of-fold probabilities
+                  rate:float, # the noise rate: the share of labels that leave their true class
+                 )->np.ndarray:
+    "T[true, given] (rows sum to 1): a label stays right with probability 1 - `rate`; a wrong one goes where confident learning's estimated joint sends that class's labels (uniformly over the others where it sends none)."
+    y, p = np.asarray(given), np.asarray(probs, np.float64)
+    C = p.shape[1]
+    off = estimate_joint(y, p).T * (1 - np.eye(C))          # [true, given], wrong labels only
+    s = off.sum(1, keepdims=True)
+    off = np.where(s > 0, off / np.where(s > 0, s, 1), (1 - np.eye(C)) / (C - 1))
+    return (1 - rate) * np.eye(C) + rate * off
+
+def calibrated(probs, t:float)->np.ndarray:
+    "softmax(log(probs) / t)."
+    z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1)) / t
+    z = np.exp(z - z.max(1, keepdims=True))
+    return z / z.sum(1, keepdims=True)
+
 def fit_temperature(given, # (N,) given labels
                     probs, # (N, C) out-of-fold probabilities
+                    channel=None, # (C, C) T[true, given] between the clean and the given labels (None: no noise)
                    )->float:
-    "The temperature T minimising the given labels' negative log-likelihood under softmax(log(probs) / T)."
-    y, lp = np.asarray(given), np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1))
-    def nll(t):
-        z = lp / t; z = z - z.max(1, keepdims=True)
-        return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
+    "The temperature T maximising the given labels' likelihood when softmax(log(probs) / T) is the clean posterior and the labels pass through `channel`."
+    y, p = np.asarray(given), np.asarray(probs, np.float64)
+    T = np.eye(p.shape[1]) if channel is None else np.asarray(channel, np.float64)
+    def nll(t): return float(-np.log((calibrated(p, t) @ T)[np.arange(len(y)), y] + 1e-300).mean())
     ts = np.exp(np.linspace(np.log(0.05), np.log(20), 61))
     best = ts[int(np.argmin([nll(t) for t in ts]))]
     for _ in range(30):                         # refine around the grid's best (golden section on log T)
@@ -120,26 +143,23 @@ def fit_temperature(given, # (N,) given labels
         best = np.exp(a) if nll(np.exp(a)) < nll(np.exp(b)) else np.exp(b)
     return float(best)
 
-def calibrated(probs, t:float)->np.ndarray:
-    "softmax(log(probs) / t)."
-    z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1)) / t
-    z = np.exp(z - z.max(1, keepdims=True))
-    return z / z.sum(1, keepdims=True)
 
 # %% ../../nbs/detectors/45_trust.ipynb #d7d8bec7
 def mislabel_probability(given, # (N,) given labels
                          probs, # (N, C) out-of-fold probabilities (of models trained on the given labels)
                          rate:float|None, # the estimated noise rate (None or 0: nothing is wrong)
-                         temperature:float|None=None, # None: fitted to the given labels (`fit_temperature`)
+                         temperature:float|None=None, # None: fitted to the given labels through the channel (`fit_temperature`)
+                         channel=None, # (C, C) T[true, given] (None: `noise_channel` at `rate`)
                         )->np.ndarray:
-    "P(the given label is wrong) per image: calibrated out-of-fold probabilities, symmetric noise at `rate` inverted."
+    "P(the given label is wrong) per image: the clean posterior (calibrated out-of-fold probabilities) through the noise channel, inverted by Bayes."
     y, p = np.asarray(given), np.asarray(probs, np.float64)
     if not len(y) or not rate: return np.zeros(len(y))
-    C, r = p.shape[1], float(min(max(rate, 0.0), (p.shape[1] - 1) / p.shape[1] - 1e-3))
-    pc = calibrated(p, fit_temperature(y, p) if temperature is None else temperature)
-    pj = np.clip(pc[np.arange(len(y)), y], 1e-9, 1)
-    c = np.clip((pj - r / (C - 1)) / (1 - r * C / (C - 1)), 0, 1)
-    return np.clip(1 - (1 - r) * c / pj, 0, 1)
+    r = float(min(max(rate, 0.0), (p.shape[1] - 1) / p.shape[1] - 1e-3))
+    T = noise_channel(y, p, r) if channel is None else np.asarray(channel, np.float64)
+    c = calibrated(p, fit_temperature(y, p, T) if temperature is None else temperature)
+    seen = (c @ T)[np.arange(len(y)), y]                  # P(given label | image)
+    return np.clip(1 - c[np.arange(len(y)), y] * T[y, y] / np.maximum(seen, 1e-300), 0, 1)
+
 
 # %% ../../nbs/detectors/45_trust.ipynb #953b9368
 def expected_precision(q, # (N,) `mislabel_probability`
