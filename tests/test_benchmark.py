@@ -109,6 +109,14 @@ def test_benchmark_refusals(src, tmp_path):
     assert not (tmp_path/"b"/"sweep").exists()                                     # refused before anything ran
     rc, _, err = cli("benchmark", "--out", tmp_path/"c", "--table-only")
     assert rc != 0 and "no benchmark" in err
+    # a folder of another preset is refused with what differs; a preset whose description changed is the same preset
+    from false_labels.study.benchmark import get_preset, preset_settings
+    d = tmp_path/"d"; d.mkdir()
+    rec = get_preset("smoke").record()
+    (d/"benchmark.json").write_text(json.dumps(dict(format="false_labels.benchmark/1", preset={**rec, "epochs": rec["epochs"] + 7})))
+    rc, _, err = cli("benchmark", "--data", src, "--out", d, *SMOKE)
+    assert rc != 0 and f"epochs {rec['epochs'] + 7} -> {rec['epochs']}" in err and "choose another --out" in err
+    assert preset_settings({**rec, "cost": "other words", "note": "more"}) == preset_settings(rec)
 
 
 def _free_port()->int:

@@ -17,11 +17,11 @@ from ..noise.corrupt import CIFAR10_ASYM_MAP, CIFAR10_CLASSES
 from ..results import is_done, load_plan
 
 # %% auto #0
-__all__ = ['PRESETS', 'METHOD_COST', 'SETTINGS', 'DEFAULT_METHODS', 'parse_setting', 'asym_mapping', 'setting_params',
-           'PresetTraining', 'Preset', 'get_preset', 'default_settings', 'balanced_subset', 'prepare_data',
-           'expected_seconds', 'fmt_duration', 'published', 'dataset_family', 'fake_cifar', 'run_scores',
-           'benchmark_table', 'table_markdown', 'write_tables', 'benchmark_chart', 'benchmark_section',
-           'write_benchmark_report', 'run_benchmark']
+__all__ = ['PRESET_WORDS', 'PRESETS', 'METHOD_COST', 'SETTINGS', 'DEFAULT_METHODS', 'parse_setting', 'asym_mapping',
+           'setting_params', 'PresetTraining', 'Preset', 'preset_settings', 'get_preset', 'default_settings',
+           'balanced_subset', 'prepare_data', 'expected_seconds', 'fmt_duration', 'published', 'dataset_family',
+           'fake_cifar', 'run_scores', 'benchmark_table', 'table_markdown', 'write_tables', 'benchmark_chart',
+           'benchmark_section', 'write_benchmark_report', 'run_benchmark']
 
 # %% ../../nbs/study/66_benchmark.ipynb #8b3fd2ce
 _LABEL_SET_ALIASES = {"noisy100": "noisy"}   # CIFAR-100N's one human label set is imported as 'noisy'
@@ -124,6 +124,15 @@ class Preset:
         d = asdict(self); train = d.pop("train")
         return {**{k: d[k] for k in ("name", "per_class", "test_per_class")}, **train,
                 **{k: d[k] for k in ("s_per_image_epoch", "cost", "note")}}
+
+
+# %% ../../nbs/study/66_benchmark.ipynb #ff670ff6
+PRESET_WORDS = ("s_per_image_epoch", "cost", "note")   # what a preset says about itself: not what its runs do
+
+def preset_settings(record:dict)->dict:
+    "A recorded preset without its descriptions: what decides its runs (a resumed benchmark must match it)."
+    return {k: v for k, v in record.items() if k not in PRESET_WORDS}
+
 
 # %% ../../nbs/study/66_benchmark.ipynb #4377317a
 PRESETS = {
@@ -442,9 +451,12 @@ def run_benchmark(data, # CIFAR batches (+ CIFAR-N .pt), an image folder, a CSV,
     methods = list(DEFAULT_METHODS if methods is None else [methods] if isinstance(methods, str) else methods)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rec = out/"benchmark.json"
-    if rec.is_file() and read_json(rec)["preset"] != p.record():
-        raise ValueError(f"benchmark folder {str(out)!r} was made with another preset ({read_json(rec)['preset']['name']}, "
-                         "other settings): a table mixes one preset only; choose another --out")
+    if rec.is_file():
+        old, new = (preset_settings(r) for r in (read_json(rec)["preset"], p.record()))
+        if old != new:
+            diff = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            raise ValueError(f"benchmark folder {str(out)!r} was made with another preset ({read_json(rec)['preset']['name']}: "
+                             f"{diff}): a table mixes one preset only; choose another --out")
     path = prepare_data(data, p, out, human=human, progress=progress)
     ds = load_dataset(path)
     settings = default_settings(ds) if settings is None else [settings] if isinstance(settings, str) else list(settings)
