@@ -91,9 +91,11 @@ def human_given(ds_dir:Path, ids, label_set:str, human:Path)->np.ndarray:
 
 def oof(ds, task, noise, ratio, a, cache:Path):
     "The setting's out-of-fold probabilities (2 folds, the project's trainer), cached in `cache` (npz) so the analysis can be re-run alone."
-    if cache.exists():
-        z = np.load(cache, allow_pickle=True); return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
     o, rec = resolve_recipe(a.recipe, dict(epochs=a.epochs), "cpu", **data_facts(ds, task, share=0.5))
+    if cache.exists():
+        z = np.load(cache, allow_pickle=True)
+        if str(z["rec"]) == rec["name"]: return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
+        print(f"{cache.name}: cached with recipe {z['rec']}, auto now picks {rec['name']}: re-run", flush=True)
     human = noise in ("aggre", "random1", "worst")
     dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise="sym" if human else noise,
                       ratio=0.0 if human else ratio, seed=a.seed, bs=o["bs"], device="cpu", augment=o["augment"])
