@@ -51,7 +51,7 @@ def same_settings(old:dict, # the settings a folder records
                   new:dict, # the settings of this call
                  )->bool:
     "Are the settings the same, but for the cosmetic ones? A setting the folder does not record (written before it existed) counts as its default."
-    defaults = param_dict(DetectOptions(), DetectTraining())
+    defaults = {**param_dict(DetectOptions(), DetectTraining()), "flag_without_evidence": True}   # folders from before that rule flagged without it
     return all(to_json(old.get(k, defaults.get(k))) == to_json(v) for k, v in new.items() if k not in _COSMETIC)
 
 # %% ../../nbs/detectors/48_sweep.ipynb #b43a03a2

@@ -70,6 +70,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                       )->dict:
     "The chosen noise rate with its interval, every estimate with its own, their spread, whether they disagree, and whether there is evidence of noise at all (the interval excludes 0)."
     est, ivs = {}, {}
+    boot = {k: v for k, v in boot.items() if clean_valid or k != "gap"}   # the gap reads the validation labels as right: noisy ones say nothing
     for name, (e, reps) in boot.items():
         e2 = (replace or {}).get(name, e)
         r = reps[np.isfinite(reps)] + (e2 - e)
@@ -91,7 +92,8 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     if disagree and not (chosen == "gap" and clean_valid):
         # without clean validation labels the out-of-fold accuracy cannot tell label noise from the models' own errors:
         # weak models make INCV's formula and confident learning over-estimate, and nothing says by how much
-        lo, hi = min(i[0] for i in ivs.values()), max(i[1] for i in ivs.values())
+        # and those estimators count the models' own errors as noise: each is an upper bound, none a lower one
+        lo, hi = 0.0, max(i[1] for i in ivs.values())
         return dict(rate=None, estimator=None, interval=(lo, hi), estimates=est, intervals=ivs, spread=spread, disagree=True,
                     note=(f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}) and no clean "
                           f"validation labels settle it: the models cannot tell label noise from their own errors, so the rate "
