@@ -123,12 +123,16 @@ def noise_channel(given, # (N,) given labels
     off = np.where(s > 0, off / np.where(s > 0, s, 1), (1 - np.eye(C)) / (C - 1))
     return (1 - rate) * np.eye(C) + rate * off
 
+
+# %% ../../nbs/detectors/45_trust.ipynb #c3baa6dc
 def calibrated(probs, t:float)->np.ndarray:
     "softmax(log(probs) / t)."
     z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1)) / t
     z = np.exp(z - z.max(1, keepdims=True))
     return z / z.sum(1, keepdims=True)
 
+
+# %% ../../nbs/detectors/45_trust.ipynb #bbd5cbc3
 def fit_temperature(given, # (N,) given labels
                     probs, # (N, C) out-of-fold probabilities
                     channel=None, # (C, C) T[true, given] between the clean and the given labels (None: no noise)
