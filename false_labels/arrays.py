@@ -12,7 +12,7 @@ from .noise.corrupt import corrupt
 
 # %% auto #0
 __all__ = ['to_numpy', 'check_labels', 'check_probs', 'check_mask', 'check_scores', 'check_fraction', 'rng_stream', 'with_bias',
-           'linear_fit_predict', 'out_of_fold_probs', 'synthetic_stats']
+           'linear_fit_predict', 'fold_assignment', 'out_of_fold_probs', 'synthetic_stats']
 
 # %% ../nbs/01_arrays.ipynb #5f103d2f
 def to_numpy(x)->np.ndarray:
@@ -133,12 +133,11 @@ def linear_fit_predict(features, # (N, D) features of every training sample
     return fit_predict
 
 # %% ../nbs/01_arrays.ipynb #d7154c9e
-def out_of_fold_probs(fit_predict:Callable, # `fit_predict(train_idx, eval_idx) -> probs`
-                      labels, # (N,) labels, used to stratify the folds
-                      folds:int=5, # number of folds
-                      seed:int=0, # seed of the fold assignment
-                     )->np.ndarray:
-    "Out-of-fold probabilities: each sample predicted by a model that never saw it (stratified k-fold)."
+def fold_assignment(labels, # (N,) labels, used to stratify the folds
+                    folds:int=5, # number of folds
+                    seed:int=0, # seed of the assignment
+                   )->np.ndarray:
+    "The fold of each sample (N,): stratified by label, seeded."
     y = check_labels(labels)
     if not 2 <= folds <= len(y): raise ValueError(f"folds={folds} must be between 2 and the number of samples ({len(y)})")
     rng = rng_stream(seed, 1)
@@ -146,13 +145,28 @@ def out_of_fold_probs(fit_predict:Callable, # `fit_predict(train_idx, eval_idx) 
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         fold[idx] = (np.arange(len(idx)) + rng.integers(folds)) % folds
+    return fold
+
+
+# %% ../nbs/01_arrays.ipynb #bd103166
+def out_of_fold_probs(fit_predict:Callable|None, # `fit_predict(train_idx, eval_idx) -> probs`
+                      labels, # (N,) labels, used to stratify the folds
+                      folds:int=5, # number of folds
+                      seed:int=0, # seed of the fold assignment
+                      run_folds:Callable|None=None, # `run_folds([(train_idx, eval_idx), ...]) -> [probs, ...]`: every fold at once (a cluster) instead of `fit_predict` one after the other
+                     )->np.ndarray:
+    "Out-of-fold probabilities: each sample predicted by a model that never saw it (stratified k-fold, `fold_assignment`)."
+    fold = fold_assignment(labels, folds, seed)
+    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(folds)]
+    ps = run_folds(splits) if run_folds is not None else (fit_predict(tr, ev) for tr, ev in splits)
     out = None
-    for f in range(folds):
-        ev, tr = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
-        p = check_probs(fit_predict(tr, ev))[0]
-        if out is None: out = np.zeros((len(y), p.shape[1]), np.float64)
+    for (tr, ev), p in zip(splits, ps):
+        p = check_probs(p)[0]
+        if len(p) != len(ev): raise ValueError(f"a fold returned {len(p)} probabilities for {len(ev)} samples")
+        if out is None: out = np.zeros((len(fold), p.shape[1]), np.float64)
         out[ev] = p
     return out
+
 
 # %% ../nbs/01_arrays.ipynb #856cee96
 def synthetic_stats(n:int=2000, # training samples

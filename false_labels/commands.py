@@ -165,7 +165,7 @@ def cmd_report(a):
 
 # %% ../nbs/91_commands.ipynb #58d0cab2
 _DETECT_KEYS = ("task", "noise", "seed", "method", "folds", "arch", "epochs", "bs", "lr", "size", "device", "opt",
-                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best", "flag_without_evidence")
+                "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best", "flag_without_evidence", "scheduler")
 
 _VALUE_OPTS = (("value_per_class", "train_per_class"), ("value_val_per_class", "val_per_class"), ("value_episodes", "episodes"),
                ("value_head", "head"))   # (--option, `training_values` keyword)

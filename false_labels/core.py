@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #e3e575fd
 from __future__ import annotations
-import errno, hashlib, json, math, os, platform, random, re, shutil, socket, sys, tempfile, time, uuid
+import errno, gc, hashlib, json, math, os, platform, random, re, shutil, socket, sys, tempfile, time, uuid
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -17,7 +17,8 @@ __all__ = ['OUTPUT_MARK', 'MAX_SIZE', 'BINARY_PREFIX', 'umask', 'atomic_write', 
            'OutputExistsError', 'mark_output', 'is_output_folder', 'check_inputs', 'OutputLockedError', 'lock_holder',
            'lock_file', 'output_lock', 'write_holder', 'fmt_bytes', 'check_free_space', 'check_writable_dir',
            'clean_stale', 'atomic_dir', 'stable_hash', 'file_hash', 'seed_everything', 'versions', 'one_line',
-           'check_choice', 'check_int', 'check_positive', 'task_classes', 'option_type', 'add_options', 'options_of']
+           'check_choice', 'check_int', 'check_positive', 'task_classes', 'option_type', 'add_options', 'options_of',
+           'SchedulerError', 'probe_scheduler', 'connect_scheduler']
 
 # %% ../nbs/00_core.ipynb #c974d759
 def umask()->int:
@@ -406,3 +407,41 @@ def options_of(cls, # the dataclass of `add_options`
     from dataclasses import fields
     got = vars(ns) if not isinstance(ns, dict) else ns
     return cls(**{f.name: got[f.name] for f in fields(cls) if got.get(f.name) is not None}, **extra)
+
+# %% ../nbs/00_core.ipynb #da965566
+class SchedulerError(ValueError):
+    "The Dask scheduler does not answer."
+
+def probe_scheduler(address:str, # dask scheduler address, e.g. tcp://10.0.0.5:8786
+                    timeout:float, # seconds to wait for a tcp connection
+                   ):
+    "Fail fast, with a clear message, when nothing listens at a tcp scheduler address."
+    m = re.match(r'^(?:tcp://)?\[?([^\]/]+?)\]?:(\d+)$', address.strip())
+    if not m:
+        if re.match(r'^(tls|ucx|inproc|ws|wss)://\S+$', address.strip()): return  # other transports: distributed answers
+        raise SchedulerError(f"dask scheduler address {address!r} is not tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786); nothing was started")
+    try: socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
+    except OSError as e:
+        raise SchedulerError(f"dask scheduler {address!r} does not answer ({e}); start it (`dask scheduler`) or fix "
+                             "--scheduler; nothing was started") from None
+
+
+# %% ../nbs/00_core.ipynb #15300327
+def connect_scheduler(address:str, # dask scheduler address, e.g. tcp://10.0.0.5:8786
+                      timeout:float=10.0, # seconds to wait for it
+                     ):
+    "A `distributed.Client` for `address`, or a `SchedulerError` within `timeout` seconds."
+    from distributed import Client
+    probe_scheduler(address, timeout)
+    try: return Client(address, timeout=timeout, set_as_default=False)
+    except Exception as e:   # MemoryError: distributed read a huge 'length' from a service that is not a Dask scheduler
+        why = "the service there does not speak the Dask protocol" if isinstance(e, MemoryError) else f"{type(e).__name__}: {one_line(e)}"
+    _collect_quietly()   # the half-built Client would print a traceback from its __del__ later
+    raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {why}; nothing was started")
+
+def _collect_quietly():
+    "Collect garbage now, dropping errors raised in `__del__` methods (a failed `distributed.Client`'s close)."
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: None
+    try: gc.collect()
+    finally: sys.unraisablehook = hook
+

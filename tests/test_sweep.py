@@ -6,8 +6,8 @@ import pandas as pd
 import papermill as pm
 import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
-from false_labels.core import OutputExistsError, read_json
-from false_labels.study.plan import (SWEEP_DEFAULTS, PlanMismatchError, SchedulerError, SweepAxes, SweepLockedError, build_plan,
+from false_labels.core import OutputExistsError, SchedulerError, read_json
+from false_labels.study.plan import (SWEEP_DEFAULTS, PlanMismatchError, SweepAxes, SweepLockedError, build_plan,
                                      default_template, load_sweep_file, plan_sweep, run_id, sweep_lock, template_params, write_plan)
 from false_labels.results import collect_results, is_done, read_status, sweep_status
 from false_labels.study.sweep import execute_run, run_sweep, sweep_summary

@@ -53,6 +53,7 @@ class DetectOptions:
     target_precision: float|None = None # flag the largest set whose expected precision (estimated without the truth) is at least this (a share in (0, 1])
     allow_no_learning: bool = False # flag even when the out-of-fold models learned nothing
     flag_without_evidence: bool = False # flag even when the noise-rate interval includes 0 (no evidence of label noise)
+    scheduler: str|None = None # Dask scheduler address: the k-fold trainings run there as tasks (its workers must read the dataset folder)
     k: int|None = None # cut-off of precision@k / recall@k (default: the true number of flips)
     select: str|None = None # method writing the id lists: None (ensemble, else first), 'best' (F1), or a name
     run: object = None # a finished run folder at the same settings: reuse its per-epoch stats, probs and model
@@ -135,7 +136,7 @@ def check_detection_options(methods, folds, k, n, select, scored:bool=True, tv_k
 
 # %% ../../nbs/detectors/46a_options.ipynb #d0d2ba96
 CLI_OPTIONS = ("method", "folds", "ensemble_cut", "noise_estimator", "aum_schedule", "incv_score", "pool_probs", "fold_best",
-               "policy", "min_prob", "target_precision", "allow_no_learning", "flag_without_evidence")
+               "policy", "min_prob", "target_precision", "allow_no_learning", "flag_without_evidence", "scheduler")
 
 def add_detect_options(parser, # the `detect` command's parser
                        help:dict|None=None, # option -> help text instead of the field's comment

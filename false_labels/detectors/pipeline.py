@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from ..core import check_choice, check_writable_dir, output_lock
+from ..core import check_choice, check_writable_dir, connect_scheduler, output_lock
 from ..data.dataset import EXCLUDED, Dataset, check_folds
 from ..review.app import suspects_table as review_table
 from ..noise.corrupt import compare_labels
@@ -34,7 +34,8 @@ from .output import write_detection
 # %% auto #0
 __all__ = ['METHODS', 'MEMBERS', 'parse_methods', 'tracked_run', 'main_inputs', 'oof_step', 'generic_step', 'judge_noise',
            'judge_learning', 'judge_flags', 'run_steps', 'DetectionOutcome', 'detector_outputs', 'run_detection',
-           'detect_in_memory', 'prepare_loaders', 'check_training', 'detection_params', 'param_dict', 'detect_labels']
+           'detect_in_memory', 'prepare_loaders', 'fold_recipe', 'train_fold', 'cluster_folds', 'check_training',
+           'detection_params', 'param_dict', 'detect_labels']
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #bfc79920
 def parse_methods(method, # 'all', a name, a comma-separated string or a list of names of registered detectors
@@ -98,15 +99,22 @@ def main_inputs(fp:FitPredict, # the trainer
                            "tracking there, so 'ema' and 'aum' use the run's per-epoch values")
     elif need & {"dynamics", "features"}: state.main = state.stage("tracked_run", fp, lambda: tracked_run(fp), o.verbose)
 
+
+# %% ../../nbs/detectors/47_pipeline.ipynb #0f0f5a01
 def oof_step(fp:FitPredict, o:DetectOptions, state:DetectionState):
-    "The k-fold out-of-fold probabilities, each fold model's validation accuracy kept for the gap estimate."
+    "The k-fold out-of-fold probabilities, each fold model's validation accuracy kept for the gap estimate; the folds run as Dask tasks with `o.scheduler`."
     if o.folds < 2: return
+    if o.scheduler is not None:
+        run = lambda splits: cluster_folds(fp, o.scheduler, o.fold_best, state, splits)
+        state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(None, fp.given, o.folds, o.seed, run_folds=run), o.verbose)
+        return
     y_valid = fp.dls.valid.labels.cpu().numpy()
     def fit_predict(train_idx, eval_idx):
         learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
         if len(y_valid): state.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
         return fp.predict(learn, eval_idx)
     state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
+
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #7bddac9d
 def generic_step(d, # the registered `Detector`
@@ -380,6 +388,50 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
                   true_labels=torch.as_tensor(ds.labels(task)[scored], device=t.ids.device), drop_last=len(scored) > t.bs)
     return ds, NoisyDataLoaders(train, dls.valid, dls.test, info=None, path=dls.path, device=dls.device), task
 
+# %% ../../nbs/detectors/47_pipeline.ipynb #a2c6ade0
+def fold_recipe(fp:FitPredict)->dict:
+    "The `FitPredict` options that rebuild `fp`'s trainings elsewhere: its model options, epochs, augmentation and seed."
+    return dict(fp.kw, epochs=fp.epochs, augment=fp.augment, seed=fp.seed)
+
+def train_fold(source:dict, # `prepare_loaders` arguments that rebuild the loaders (`FitPredict.source`)
+               given, # (n,) given labels of the training split
+               recipe:dict, # `fold_recipe` of the trainer
+               train_idx, # positions to train on
+               eval_idx, # positions to predict
+               fold_best:bool=False, # keep the epoch with the best given-label accuracy on `eval_idx`
+              )->tuple:
+    "One k-fold training, wherever it runs (a Dask worker): (probabilities of `eval_idx`, accuracy on the validation split or None)."
+    _, dls, _ = prepare_loaders(**source)
+    fp = FitPredict(dls, given, **recipe)
+    learn = fp.train(train_idx, best_on=eval_idx if fold_best else None)
+    yv = dls.valid.labels.cpu().numpy()
+    acc = float((fp.predict(learn, split="valid").argmax(1) == yv).mean()) if len(yv) else None
+    return fp.predict(learn, eval_idx), acc
+
+
+# %% ../../nbs/detectors/47_pipeline.ipynb #716cfc99
+def cluster_folds(fp:FitPredict, # the trainer (its `source` names the data the workers read)
+                  scheduler:str, # Dask scheduler address
+                  fold_best:bool, # keep each fold model's best epoch on its held-out fold
+                  state:DetectionState, # where the validation accuracies and the workers go
+                  splits:list, # [(train_idx, eval_idx), ...] from `arrays.out_of_fold_probs`
+                 )->list:
+    "Run the k-fold trainings as Dask tasks on the cluster at `scheduler`: their probabilities, in order."
+    if fp.source is None:
+        raise ValueError("the k-fold trainings run on a cluster only from a dataset folder its workers can read; this data has "
+                         "none (import it to a folder first, or leave out --scheduler)")
+    client = connect_scheduler(scheduler)
+    try:
+        rec = fold_recipe(fp)
+        futs = [client.submit(train_fold, fp.source, fp.given, rec, tr, ev, fold_best, pure=False) for tr, ev in splits]
+        out = client.gather(futs)
+        state.extra["fold_workers"] = sorted({w for f in futs for w in client.who_has(f).get(f.key, ())})
+    finally: client.close()
+    state.valid_acc += [a for _, a in out if a is not None]
+    fp.n_trainings += len(out)
+    return [p for p, _ in out]
+
+
 # %% ../../nbs/detectors/47_pipeline.ipynb #4697ae05
 def check_training(arch, loss, epochs):
     "Check the architecture, loss and epochs before any work."
@@ -441,6 +493,9 @@ def detect_labels(data, # a `Dataset`, a dataset folder, or anything `data.forma
         if ds.imported and o.folds >= 2: check_folds(given.given, dls.vocab, o.folds)
         fp = FitPredict(dls, given.given, arch=t.arch, loss=t.loss, epochs=t.epochs, lr=t.lr, opt=t.opt, wd=t.wd, precision=t.precision,
                         augment=t.augment, seed=o.seed)
+        if ds.path: fp.source = dict(data=str(ds.path), task=task, seed=o.seed, bs=t.bs, device=t.device, size=t.size, augment=t.augment,
+                                     resident=t.resident, labels=labels if labels is not None else labels_csv,
+                                     clean_labels=clean_labels if clean_labels is not None else clean_labels_csv)
         call = dict(task=task, noise=noise, ratio=ratio, labels_csv=labels_csv, clean_labels_csv=clean_labels_csv,
                     clean_labels=clean_labels, noise_kw=noise_kw)
         params = detection_params(ds, dls, param_dict(o, t, **call), labels_csv is not None)

@@ -45,7 +45,7 @@ def find_run(sweep_dir, # a `false_labels.study.sweep` folder (runs/<id>/result.
 # %% ../../nbs/detectors/48_sweep.ipynb #b43a03a1
 def _ratio_dir(out:Path, r:float)->Path: return out/f"ratio_{r:g}"
 
-_COSMETIC = ("run", "device", "versions", "charts", "top", "top_k", "feature_map", "verbose")   # settings that do not change the results
+_COSMETIC = ("run", "device", "versions", "charts", "top", "top_k", "feature_map", "verbose", "scheduler")   # settings that do not change the results
 
 def same_settings(old:dict, # the settings a folder records
                   new:dict, # the settings of this call
@@ -91,6 +91,8 @@ def detect_sweep(data, # a `Dataset`, a dataset folder or an image folder
         atomic_json(out/"params.json", dict(sweep_params, ratios=rs, versions=versions())); mark_output(out, "detection sweep")
         base = FitPredict(dls, None, arch=t.arch, loss=t.loss, epochs=t.epochs, lr=t.lr, opt=t.opt, wd=t.wd, precision=t.precision,
                           augment=t.augment, seed=o.seed)
+        if ds.path: base.source = dict(data=str(ds.path), task=task, seed=o.seed, bs=t.bs, device=t.device, size=t.size,
+                                       augment=t.augment, resident=t.resident)   # the k-fold trainings on a cluster rebuild it from there
         frames = []
         for r in rs:
             folder = _ratio_dir(out, r)

@@ -23,8 +23,8 @@ from ..noise.instance import INSTANCE_NOISE_KINDS
 # %% auto #0
 __all__ = ['AXES', 'SWEEP_DEFAULTS', 'TRAINING_CHECK', 'PLAN_FORMAT', 'default_template', 'template_params', 'load_sweep_file',
            'run_id', 'param_values', 'check_types', 'is_default_template', 'name_check', 'run_check', 'SweepAxes',
-           'build_plan', 'plan_sweep', 'check_axes', 'PlanMismatchError', 'SweepLockedError', 'SchedulerError',
-           'utc_now', 'merge_plans', 'check_plan', 'write_plan', 'check_unlocked', 'sweep_lock']
+           'build_plan', 'plan_sweep', 'check_axes', 'PlanMismatchError', 'SweepLockedError', 'utc_now', 'merge_plans',
+           'check_plan', 'write_plan', 'check_unlocked', 'sweep_lock']
 
 # %% ../../nbs/study/60_plan.ipynb #71b54668
 def default_template()->Path:
@@ -367,9 +367,6 @@ class PlanMismatchError(ValueError):
 
 class SweepLockedError(FileExistsError):
     "Another sweep process is writing this sweep folder."
-
-class SchedulerError(ValueError):
-    "The Dask scheduler does not answer."
 
 def utc_now()->str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 

@@ -6,7 +6,7 @@ Docs: https://false-labels.github.io/false_labels/study/sweep.html.md"""
 
 # %% ../../nbs/study/62_sweep.ipynb #d83f0955
 from __future__ import annotations
-import gc, os, re, signal, socket, sys, threading, time, traceback, uuid
+import os, re, signal, socket, sys, threading, time, traceback, uuid
 import multiprocessing as mp
 from collections import deque
 from multiprocessing.connection import wait as wait_ready
@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import papermill as pm
-from ..core import OUTPUT_MARK, OutputExistsError, check_choice, check_inputs, check_writable_dir, mark_output, one_line, read_json
+from ..core import (OUTPUT_MARK, OutputExistsError, check_choice, check_inputs, check_writable_dir, connect_scheduler, mark_output,
+                               read_json)
 from .engine import ENGINES
 from ..results import collect_results, is_done, read_status, sweep_status, write_status
-from .plan import (SchedulerError, SweepAxes, build_plan, check_plan, check_unlocked, is_default_template,
+from .plan import (SweepAxes, build_plan, check_plan, check_unlocked, is_default_template,
                                      name_check, run_check, sweep_lock, template_params, utc_now, write_plan)
 
 # %% auto #0
-__all__ = ['cached_dataset', 'execute_run', 'connect_scheduler', 'no_learning_runs', 'sweep_summary', 'run_sweep']
+__all__ = ['cached_dataset', 'execute_run', 'no_learning_runs', 'sweep_summary', 'run_sweep']
 
 # %% ../../nbs/study/62_sweep.ipynb #812c3cd4
 _DATASETS = {}
@@ -259,35 +260,6 @@ def _run_here(tasks:list, bar)->list:
     return out
 
 # %% ../../nbs/study/62_sweep.ipynb #5c1d4f7a
-def _probe(address:str, timeout:float):
-    "Fail fast, with a clear message, when nothing listens at a tcp scheduler address."
-    m = re.match(r'^(?:tcp://)?\[?([^\]/]+?)\]?:(\d+)$', address.strip())
-    if not m:
-        if re.match(r'^(tls|ucx|inproc|ws|wss)://\S+$', address.strip()): return  # other transports: distributed answers
-        raise SchedulerError(f"dask scheduler address {address!r} is not tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786); nothing was started")
-    try: socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
-    except OSError as e:
-        raise SchedulerError(f"dask scheduler {address!r} does not answer ({e}); start it (`dask scheduler`) or fix "
-                             "--scheduler; nothing was started") from None
-
-def connect_scheduler(address:str, # dask scheduler address, e.g. tcp://10.0.0.5:8786
-                      timeout:float=10.0, # seconds to wait for it
-                     ):
-    "A `distributed.Client` for `address`, or a `SchedulerError` within `timeout` seconds."
-    from distributed import Client
-    _probe(address, timeout)
-    try: return Client(address, timeout=timeout, set_as_default=False)
-    except Exception as e:   # MemoryError: distributed read a huge 'length' from a service that is not a Dask scheduler
-        why = "the service there does not speak the Dask protocol" if isinstance(e, MemoryError) else f"{type(e).__name__}: {one_line(e)}"
-    _collect_quietly()   # the half-built Client would print a traceback from its __del__ later
-    raise SchedulerError(f"cannot connect to dask scheduler {address!r}: {why}; nothing was started")
-
-def _collect_quietly():
-    "Collect garbage now, dropping errors raised in `__del__` methods (a failed `distributed.Client`'s close)."
-    hook, sys.unraisablehook = sys.unraisablehook, lambda u: None
-    try: gc.collect()
-    finally: sys.unraisablehook = hook
-
 def _gpu_resources(client)->dict|None:
     "{'GPU': 1} when the cluster's workers declare GPUs, else None."
     workers = client.scheduler_info(n_workers=-1).get('workers', {})

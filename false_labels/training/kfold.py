@@ -127,6 +127,7 @@ class FitPredict:
         self.positions = pos.to(self.device)          # sample id -> position in the training split
         self.n_trainings, self.train_seconds, self.log = 0, 0.0, []
         self.on_train = None                          # called with the trainer after each training (progress bars)
+        self.source = None                            # how another process rebuilds these loaders (a dict), where the caller knows it
 
     @property
     def n(self)->int: return len(self.ids)
