@@ -94,7 +94,7 @@ def oof(ds, task, noise, ratio, a, cache:Path):
     o, rec = resolve_recipe(a.recipe, dict(epochs=a.epochs), "cpu", **data_facts(ds, task, share=0.5))
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
-        if str(z["rec"]) == rec["name"]: return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
+        if str(z["rec"]) == rec["name"] or a.cached_only: return {k: z[k] for k in z.files} | dict(rec=str(z["rec"]))
         print(f"{cache.name}: cached with recipe {z['rec']}, auto now picks {rec['name']}: re-run", flush=True)
     human = noise in ("aggre", "random1", "worst")
     dls = dataloaders(as_dataset(ds).fill_splits() if getattr(ds, "imported", False) else ds, task=task, noise="sym" if human else noise,
@@ -143,6 +143,7 @@ def main():
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs"); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cifar", default="/work/cifar"); p.add_argument("--work", default="/tmp/bench_trust")
     p.add_argument("--human", default="/work/cifar10n/data/CIFAR-10_human.pt", help="CIFAR-10N's label file (for human10000)")
+    p.add_argument("--cached-only", action="store_true", help="read every cached setting whatever recipe made it (each row names it)")
     p.add_argument("--threads", type=int, default=2); p.add_argument("--json", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -162,7 +163,7 @@ def main():
             for gname, cv in ((g, clean_valid),) + (((g + "+cv", True),) if kind == "cifar" else ()):
                 r = dict(group=gname, **one(z, noise, ratio, cv, a)); rows.append(r)
                 f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
-                print(f"{gname:12s} {noise:4s} {ratio if ratio is not None else -1:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
+                print(f"{gname:12s} {r['recipe']:9s} {noise:4s} {ratio if ratio is not None else -1:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
                       f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "
                       f"cl {r['cl_flagged']:4d} exp {f(r['cl_expected'])} meas {f(r['cl_measured'])} | "
                       f"t50 {r['t50_flagged']:4d} exp {f(r['t50_expected'])} meas {f(r['t50_measured'])} | {r['seconds']:.0f}s load {r['load']:.1f}", flush=True)

@@ -314,7 +314,7 @@ def test_image_folder_labels_csv_keyed_by_path(tmp_path):
         if split[i] == "train": rows.append((rel.as_posix(), d.classes("label")[(y[i] + 1) % 3 if i % 5 == 0 else y[i]]))
     pd.DataFrame(rows, columns=["path", "label"]).to_csv(tmp_path/"given.csv", index=False)
     ev = detect_labels(tmp_path/"img", tmp_path/"out", task="label", labels_csv=tmp_path/"given.csv",
-                       clean_labels_csv="dataset", method="cl", folds=2, charts=False, folders=True,
+                       clean_labels_csv="dataset", method="cl", folds=2, charts=False, folders=True, flag_without_evidence=True,
                        **{k: v for k, v in TINY.items() if k != "task"})
     s = pd.read_csv(tmp_path/"out"/"suspects.csv")
     assert not s["file"].str.startswith("test/").any() and s["file"].str.startswith("valid/").any()  # train+valid scored, test held out

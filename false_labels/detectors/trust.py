@@ -103,8 +103,13 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                 f"{chosen}, the closest of them in bench/bench_estimators.py "
                 + ("with clean validation labels" if chosen == "gap" else "without clean validation labels"))
     iv = ivs.get(chosen)
+    if iv is not None and not clean_valid:
+        # without clean validation labels every estimate counts the models' own errors as label noise: an upper bound
+        iv = (0.0, iv[1])
+        note = ((note + "; ") if note else "") + (f"without clean validation labels the {chosen} estimate {est[chosen]:.3f} counts "
+                "the models' own mistakes as label noise: it is an upper bound, and nothing here shows that any label is wrong")
     evidence = iv is not None and iv[0] > 0
-    if iv is not None and not evidence:
+    if iv is not None and not evidence and clean_valid:
         note = ((note + "; ") if note else "") + (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a "
                 f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0")
     return dict(rate=est.get(chosen), estimator=chosen, interval=iv, estimates=est, intervals=ivs,
