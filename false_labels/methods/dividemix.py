@@ -6,6 +6,8 @@ Docs: https://false-labels.github.io/false_labels/methods/dividemix.html.md"""
 
 # %% ../../nbs/methods/57_dividemix.ipynb #cb2e39b2
 from __future__ import annotations
+import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 import numpy as np
 import torch
@@ -14,14 +16,14 @@ from fastai.callback.core import Callback
 from fastcore.basics import patch
 from sklearn.mixture import GaussianMixture
 from ..core import check_positive, seed_everything
-from ..training.learner import RunContext
+from ..training.learner import RunContext, amp_context
 from ..training.losses import CrossEntropy
 from .registry import MethodSettings, in_range, int_at_least, optional_int, register_method
 from .shared import TwinNets, corrupted_by_id, estimated_rate, kept_stats, twin_learner
 
 # %% auto #0
-__all__ = ['default_lambda_u', 'default_warmup', 'gmm_clean_prob', 'augment_batch', 'cycle_batches', 'dividemix_learner',
-           'DivideMix', 'DivideMixSettings', 'KeptFromSplit']
+__all__ = ['REFERENCE_WARMUP_STEPS', 'default_lambda_u', 'high_noise_settings', 'default_warmup', 'gmm_clean_prob',
+           'augment_batch', 'cycle_batches', 'dividemix_learner', 'DivideMix', 'DivideMixSettings', 'KeptFromSplit']
 
 # %% ../../nbs/methods/57_dividemix.ipynb #20b40854
 def default_lambda_u(noise:str, # noise kind ('sym', 'pair', ...)
@@ -31,10 +33,25 @@ def default_lambda_u(noise:str, # noise kind ('sym', 'pair', ...)
     if noise == "pair" or rate <= 0.2: return 0.0
     return 25.0 if rate <= 0.8 else 150.0
 
+# %% ../../nbs/methods/57_dividemix.ipynb #a1c0e7d1
+def high_noise_settings(rate:float|None, # known or estimated noise rate (None: unknown)
+                       )->dict:
+    "The paper's settings that change at 90 % noise (Table 7): p_threshold 0.6 and the GMM on the last 5 epochs' mean loss above 0.8, else 0.5 and 1."
+    high = rate is not None and rate > 0.8
+    return dict(p_threshold=0.6 if high else 0.5, loss_history=5 if high else 1)
+
+
 # %% ../../nbs/methods/57_dividemix.ipynb #f006ca72
-def default_warmup(epochs:int)->int:
-    "Warm-up epochs: 20 % of the schedule, at least 1 (the paper: 10 of 300 on CIFAR-10, for a network that learns fast)."
-    return int(max(1, round(0.2 * int(epochs))))
+REFERENCE_WARMUP_STEPS = 3900   # the reference's warm-up on CIFAR-10: 10 epochs x 50,000 images / batch 128
+
+def default_warmup(epochs:int, # epochs of the run
+                   steps_per_epoch:int|None=None, # warm-up SGD steps in one epoch (None: count epochs only)
+                  )->int:
+    "Warm-up epochs: the reference's ~3,900 SGD steps, but at most a third of the schedule (at least 1 epoch)."
+    cap = max(1, round(int(epochs) / 3))
+    if not steps_per_epoch: return cap
+    return int(min(cap, max(1, math.ceil(REFERENCE_WARMUP_STEPS / int(steps_per_epoch)))))
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #7141cf0d
 def gmm_clean_prob(losses, # (N,) per-sample losses
@@ -51,19 +68,22 @@ def gmm_clean_prob(losses, # (N,) per-sample losses
 def augment_batch(x:torch.Tensor, # (B, C, H, W) normalised float batch
                   gen:torch.Generator, # CPU generator (seeded)
                   max_shift:int|None=None, # largest shift in pixels (None: H // 8)
+                  channels_last:bool=False, # return NHWC memory (what a channels-last network reads fastest)
                  )->torch.Tensor:
     "Random left-right flips and shifts (reflect padding) of a float batch: DivideMix's two views."
     B, _, H, W = x.shape
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     m = H // 8 if max_shift is None else int(max_shift)
     flip = (torch.rand(B, generator=gen) < 0.5).to(x.device)
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    if m <= 0: return x
+    if m <= 0: return x.contiguous(memory_format=fmt)
     p = F.pad(x, (m, m, m, m), mode="reflect")
     dy, dx = (t.to(x.device) for t in torch.randint(0, 2 * m + 1, (2, B), generator=gen))
     rows = dy[:, None] + torch.arange(H, device=x.device)
     cols = dx[:, None] + torch.arange(W, device=x.device)
     out = p[torch.arange(B, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]   # (B, H, W, C)
-    return out.permute(0, 3, 1, 2).contiguous()
+    return out.permute(0, 3, 1, 2).contiguous(memory_format=fmt)
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #97749ea1
 def cycle_batches(dl):
@@ -90,8 +110,8 @@ class DivideMix(Callback):
                  T:float=0.5, # sharpening temperature
                  alpha:float=4.0, # mixup Beta(alpha, alpha)
                  rampup:int=16, # epochs of the linear ramp of lambda_u after the warm-up
-                 lr:float=0.02, # SGD learning rate (÷10 at `lr_drop`)
-                 lr_drop:int|None=None, # epoch of the ÷10 drop (None: half of the epochs)
+                 lr:float|None=None, # peak SGD learning rate (None: the reference's 0.02 at batch 64, scaled with the batch)
+                 lr_drop:int|None=None, # epoch of a ÷10 step (the paper's schedule); None: cosine over every step
                  wd:float=5e-4, # SGD weight decay
                  bs:int|None=None, # batch size (None: the training loader's)
                  asym:bool=False, # asymmetric noise: negative-entropy penalty in the warm-up
@@ -100,36 +120,38 @@ class DivideMix(Callback):
                  corrupted_by_id:torch.Tensor|None=None, # bool per sample id: truly corrupted (measured, never used)
                 ):
         store_attr = dict(warmup=int(warmup), lambda_u=float(lambda_u), p_threshold=float(p_threshold), T=float(T),
-                          alpha=float(alpha), rampup=max(1, int(rampup)), lr=float(lr), lr_drop=lr_drop, wd=float(wd),
+                          alpha=float(alpha), rampup=max(1, int(rampup)), lr=lr, lr_drop=lr_drop, wd=float(wd),
                           bs=bs, asym=bool(asym), loss_history=max(1, int(loss_history)), seed=int(seed),
                           corrupted_by_id=corrupted_by_id)
         for k, v in store_attr.items(): setattr(self, k, v)
         if not 0 < self.p_threshold < 1: raise ValueError(f"p_threshold {p_threshold!r} must be in (0, 1)")
         if not self.T > 0: raise ValueError(f"T {T!r} must be > 0")
+        if lr is not None and not float(lr) > 0: raise ValueError(f"lr {lr!r} must be > 0")
         self.log, self.prob_clean = [], None
 
     def before_fit(self):
         model = self.learn.model
         if not isinstance(model, TwinNets): raise ValueError(f"DivideMix needs a TwinNets model, got {type(model).__name__}")
         self.nets = list(model.nets)
-        self.opts = [torch.optim.SGD(n.parameters(), lr=self.lr, momentum=0.9, weight_decay=self.wd) for n in self.nets]
         tr = self.dls.train
         self.train_dl = tr
+        self.batch = self.bs or tr.bs
+        self.peak_lr = float(self.lr) if self.lr is not None else 0.02 * self.batch / 64
+        self.opts = [torch.optim.SGD(n.parameters(), lr=self.peak_lr, momentum=0.9, weight_decay=self.wd) for n in self.nets]
+        prec = getattr(self.learn, "precision", "fp32")                   # the run's precision and memory layout
+        self.amp = amp_context(self.learn) if prec != "fp32" else nullcontext()
+        self.scaler = torch.amp.GradScaler("cuda") if prec == "fp16" else None
+        self.cl = bool(getattr(self.learn, "channels_last", False))
         self.eval_dl = tr.new(shuffle=False, augment=False, drop_last=False, bs=self.dls.valid.bs, with_ids=False)
         self.pos_of_id = torch.full((int(tr.ids.max()) + 1,), -1, dtype=torch.long, device=tr.ids.device)
         self.pos_of_id[tr.ids] = torch.arange(tr.n, device=tr.ids.device)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.rng = np.random.default_rng(self.seed)
-        self.hist, self.log, self.prob_clean = [[], []], [], None
-        self.batch = self.bs or tr.bs
-        self.drop_at = self.lr_drop if self.lr_drop is not None else self.n_epoch // 2
+        self.hist, self.log, self.prob_clean, self.steps = [[], []], [], None, 0
 
     def before_train(self):
-        lr = self.lr / 10 if self.epoch >= self.drop_at else self.lr
-        for o in self.opts:
-            for g in o.param_groups: g["lr"] = lr
         self.learn.model.train()
-        row = dict(epoch=self.epoch, lr=lr)
+        row = dict(epoch=self.epoch, lr=self.lr_at(self.epoch))
         if self.epoch < self.warmup:
             row.update(phase="warmup", loss=float(np.mean([self._warmup(i) for i in (0, 1)])))
         else:
@@ -137,9 +159,31 @@ class DivideMix(Callback):
             self.prob_clean = np.stack(probs)
             row.update(phase="dividemix", **self._split_stats(probs))
             row["loss"] = float(np.mean([self._train(i, probs[1 - i]) for i in (0, 1)]))   # co-divide: the peer's split
+        row["steps"] = self.steps
         self.log.append(row)
         self.learn.model.train()
         self.learn.dl = []                  # fastai's own loop then runs no batch; the Recorder still logs the epoch
+
+
+# %% ../../nbs/methods/57_dividemix.ipynb #b2d0e7a1
+@patch
+def lr_at(self:DivideMix, t:float)->float:
+    "The learning rate at epoch progress `t` (fractional epochs): a ÷10 step at `lr_drop`, else a cosine from the peak to 0 over the run."
+    if self.lr_drop is not None: return self.peak_lr / 10 if t >= self.lr_drop else self.peak_lr
+    return self.peak_lr * 0.5 * (1 + math.cos(math.pi * min(max(t / max(self.n_epoch, 1), 0), 1)))
+
+
+# %% ../../nbs/methods/57_dividemix.ipynb #b2d0e7a3
+@patch
+def _step(self:DivideMix, i:int, loss:torch.Tensor, t:float):
+    "One SGD step of network i at epoch progress `t` (the learning rate set first; a gradient scaler in fp16)."
+    opt = self.opts[i]
+    for g in opt.param_groups: g["lr"] = self.lr_at(t)
+    opt.zero_grad()
+    if self.scaler is None: loss.backward(); opt.step()
+    else: self.scaler.scale(loss).backward(); self.scaler.step(opt); self.scaler.update()
+    self.steps += 1
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #8fb6f890
 @patch
@@ -151,33 +195,39 @@ def _loader(self:DivideMix, pos, bs, epoch_seed):
 
 # %% ../../nbs/methods/57_dividemix.ipynb #c9632ff5
 @patch
-def _aug(self:DivideMix, x): return augment_batch(x, self.gen)
+def _aug(self:DivideMix, x): return augment_batch(x, self.gen, channels_last=self.cl)
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #4c009817
 @patch
 def _warmup(self:DivideMix, i:int)->float:
-    net, opt, tot, n = self.nets[i], self.opts[i], 0.0, 0
+    net, tot, n = self.nets[i], 0.0, 0
     net.train()
-    dl = self._loader(np.arange(self.train_dl.n), 2 * self.batch, self.seed * 7919 + 2 * self.epoch + i)
-    for xb, yb in dl:
-        out = net(self._aug(xb)).float()
+    dl = self._loader(np.arange(self.train_dl.n), self.batch, self.seed * 7919 + 2 * self.epoch + i)
+    n_iter = max(len(dl), 1)
+    for b, (xb, yb) in enumerate(dl):
+        with self.amp: out = net(self._aug(xb))
+        out = out.float()
         loss = F.cross_entropy(out, yb)
         if self.asym:                                               # NegEntropy: penalise confident predictions
             p = out.softmax(1); loss = loss + (p * p.clamp_min(1e-12).log()).sum(1).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
+        self._step(i, loss, self.epoch + b / n_iter)
         tot, n = tot + float(loss.detach()) * len(yb), n + len(yb)
     return tot / max(n, 1)
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #ac0e0b34
 @patch
 def _clean_prob(self:DivideMix, i:int)->np.ndarray:
     net = self.nets[i]; was = net.training; net.eval()
-    with torch.no_grad(): loss = torch.cat([F.cross_entropy(net(xb).float(), yb, reduction="none") for xb, yb in self.eval_dl])
+    with torch.no_grad(), self.amp: out = [(net(xb), yb) for xb, yb in self.eval_dl]
+    loss = torch.cat([F.cross_entropy(o.float(), yb, reduction="none") for o, yb in out])
     net.train(was)
     l = loss.cpu().numpy().astype(np.float64)
     l = (l - l.min()) / max(l.max() - l.min(), 1e-12)
     self.hist[i] = (self.hist[i] + [l])[-self.loss_history:]
     return gmm_clean_prob(np.mean(self.hist[i], 0), seed=self.seed)
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #e2f9ca9c
 @patch
@@ -200,11 +250,11 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
     x1, x2 = self._aug(xb), self._aug(xb)
     y1h = F.one_hot(yb.long(), C).float()
     with torch.no_grad():
-        px = (net(x1).float().softmax(1) + net(x2).float().softmax(1)) / 2
+        with self.amp: px = (net(x1).float().softmax(1) + net(x2).float().softmax(1)) / 2
         tx = self._sharpen(w * y1h + (1 - w) * px)                                      # label co-refinement
         if ux is not None:
             u1, u2 = self._aug(ux), self._aug(ux)
-            pu = sum(m(u).float().softmax(1) for m in (net, peer) for u in (u1, u2)) / 4
+            with self.amp: pu = sum(m(u).float().softmax(1) for m in (net, peer) for u in (u1, u2)) / 4
             tu = self._sharpen(pu)                                                       # label co-guessing
     l = float(self.rng.beta(self.alpha, self.alpha)); l = max(l, 1 - l)
     xs, ts = [x1, x2], [tx, tx]
@@ -212,7 +262,9 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
     inp, tgt = torch.cat(xs), torch.cat(ts)
     idx = torch.randperm(len(inp), generator=self.gen).to(inp.device)
     mixed_x, mixed_t = l * inp + (1 - l) * inp[idx], l * tgt + (1 - l) * tgt[idx]
-    logits = net(mixed_x).float()
+    if self.cl: mixed_x = mixed_x.contiguous(memory_format=torch.channels_last)
+    with self.amp: logits = net(mixed_x)
+    logits = logits.float()
     nx = 2 * len(xb)
     Lx = -(logits[:nx].log_softmax(1) * mixed_t[:nx]).sum(1).mean()
     Lu = ((logits[nx:].softmax(1) - mixed_t[nx:]) ** 2).mean() if ux is not None else logits.new_zeros(())
@@ -222,18 +274,19 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
     penalty = (prior * torch.log(prior / pred_mean)).sum()
     return Lx + self.lambda_u * ramp * Lu + penalty
 
+
 # %% ../../nbs/methods/57_dividemix.ipynb #a1209fba
 @patch
 def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
-    "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer."
-    net, peer, opt, C = self.nets[i], self.nets[1 - i], self.opts[i], self.dls.c
+    "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer: one pass over the data."
+    net, peer, C = self.nets[i], self.nets[1 - i], self.dls.c
     lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
     if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
     es = self.seed * 7919 + 2 * self.epoch + i
     lab_dl = self._loader(lab, self.batch, es)
     unl_dl = self._loader(unl, self.batch, es + 1) if len(unl) > 1 else None
     w_all = torch.as_tensor(prob, dtype=torch.float32, device=self.train_dl.ids.device)
-    n_iter = len(lab) // self.batch + 1
+    n_iter = max(1, math.ceil(len(prob) / (self.batch * (2 if unl_dl is not None else 1))))
     net.train(); peer.eval()
     tot, n = 0.0, 0
     lab_it, unl_it = cycle_batches(lab_dl), cycle_batches(unl_dl) if unl_dl is not None else None
@@ -242,10 +295,11 @@ def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
         w = w_all[self.pos_of_id[lab_dl.batch_ids]][:, None]
         ux = next(unl_it)[0] if unl_it is not None else None
         loss = self._mixmatch_step(net, peer, xb, yb, w, ux, C, self.epoch + b / n_iter)
-        opt.zero_grad(); loss.backward(); opt.step()
+        self._step(i, loss, self.epoch + b / n_iter)
         tot, n = tot + float(loss.detach()), n + 1
     peer.train()
     return tot / max(n, 1)
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #23947f58
 @dataclass
@@ -253,20 +307,23 @@ class DivideMixSettings(MethodSettings):
     "The settings of `dividemix` (its `method_kw`)."
     lambda_u:float|None=None # weight of the unlabelled loss (None: `default_lambda_u` of the noise kind and rate)
     warmup:int|None=None # epochs of cross-entropy warm-up (None: `default_warmup`)
-    p_threshold:float=0.5 # clean-probability threshold of the labelled split
+    p_threshold:float|None=None # clean-probability threshold of the labelled split (None: `high_noise_settings`)
     T:float=0.5 # sharpening temperature
     alpha:float=4.0 # mixup Beta(alpha, alpha)
     rampup:int|None=None # epochs of the lambda_u ramp (None: max(1, round(16 * epochs / 300)))
-    lr:float=0.02 # SGD learning rate
-    lr_drop:int|None=None # epoch of the ÷10 drop (None: half of the epochs)
+    lr:float|None=None # peak SGD learning rate (None: 0.02 x batch / 64)
+    lr_drop:int|None=None # epoch of a ÷10 step (None: cosine over every step)
     wd:float=5e-4 # SGD weight decay
     bs:int|None=None # batch size (None: the run's)
-    loss_history:int=1 # GMM on the mean loss of the last k epochs
+    loss_history:int|None=None # GMM on the mean loss of the last k epochs (None: `high_noise_settings`)
     folds:int=2 # folds of the noise-rate estimate
     prep_epochs:int|None=None # epochs of each preliminary training (None: the run's)
-    checks = dict(lambda_u=lambda n, v: v is None or in_range(hi=float("inf"))(n, v), p_threshold=in_range(),
-                  T=check_positive, alpha=check_positive, rampup=optional_int(0), lr=check_positive, lr_drop=optional_int(1),
-                  wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=int_at_least(1))
+    checks = dict(lambda_u=lambda n, v: v is None or in_range(hi=float("inf"))(n, v),
+                  p_threshold=lambda n, v: v is None or in_range()(n, v),
+                  T=check_positive, alpha=check_positive, rampup=optional_int(0),
+                  lr=lambda n, v: v is None or check_positive(n, v), lr_drop=optional_int(1),
+                  wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=optional_int(1))
+
 
 # %% ../../nbs/methods/57_dividemix.ipynb #57765a78
 class KeptFromSplit(Callback):
@@ -285,17 +342,24 @@ def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:Div
     if kw.lambda_u is None: rate, source, est = estimated_rate(run, noise_rate, estimator, kw.folds, fit_predict)
     else: rate, source, est = None, "unused", None
     lambda_u = default_lambda_u(noise, rate) if kw.lambda_u is None else float(kw.lambda_u)
-    warmup = default_warmup(epochs) if kw.warmup is None else int(kw.warmup)
+    high = high_noise_settings(rate)
+    p_threshold = high["p_threshold"] if kw.p_threshold is None else float(kw.p_threshold)
+    loss_history = high["loss_history"] if kw.loss_history is None else int(kw.loss_history)
+    bs = int(kw.bs or dls.train.bs)
+    warmup = default_warmup(epochs, math.ceil(dls.train.n / bs)) if kw.warmup is None else int(kw.warmup)
     if not 0 <= warmup <= epochs: raise ValueError(f"warmup {kw.warmup!r} must be between 0 and epochs ({epochs})")
     rampup = max(1, round(16 * epochs / 300)) if kw.rampup is None else int(kw.rampup)
+    lr = 0.02 * bs / 64 if kw.lr is None else float(kw.lr)
     seed_everything(c["seed"])
     learn = dividemix_learner(dls, path=run.out, **run.recipe)
-    dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=kw.p_threshold, T=kw.T, alpha=kw.alpha,
-                   rampup=rampup, lr=kw.lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=kw.bs, asym=noise == "pair",
-                   loss_history=kw.loss_history, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
+    dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=p_threshold, T=kw.T, alpha=kw.alpha,
+                   rampup=rampup, lr=lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=kw.bs, asym=noise == "pair",
+                   loss_history=loss_history, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
     kept = np.ones(len(info.ids), bool)
-    after = lambda learn: dict(kept_stats(kept, info), divided=dm.prob_clean is not None)
+    after = lambda learn: dict(kept_stats(kept, info), divided=dm.prob_clean is not None, dividemix_steps=dm.steps)
     return dict(learn=learn, cbs=[dm, KeptFromSplit(dm, kept)], coteaching=dm, rate=rate, source=source, estimates=est,
                 kept=kept, after_fit=after,
-                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=float(kw.p_threshold),
-                           dividemix_lr=float(kw.lr)))
+                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold,
+                           loss_history=loss_history, dividemix_lr=lr,
+                           dividemix_schedule="cosine" if kw.lr_drop is None else f"step at {kw.lr_drop}"))
+

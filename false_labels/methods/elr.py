@@ -16,21 +16,29 @@ from ..training.losses import NoisyLabelLoss
 from .registry import MethodSettings, in_range, register_method
 
 # %% auto #0
-__all__ = ['ELRSettings', 'ELRLoss', 'ELR', 'elr_learner']
+__all__ = ['ELR_CIFAR10', 'elr_defaults', 'ELRSettings', 'ELRLoss', 'ELR', 'elr_learner']
 
 # %% ../../nbs/methods/55_elr.ipynb #8ef9bc15
+ELR_CIFAR10 = dict(sym=(0.7, 3.0), pair=(0.9, 1.0))   # (beta, lam) of the reference's CIFAR-10 configs: symmetric, asymmetric
+
+def elr_defaults(noise:str, # the run's noise kind ('pair' is the reference's asymmetric noise)
+                )->tuple:
+    "ELR's (beta, lam) for a noise kind: the reference's asymmetric values (0.9, 1) for pair noise, else its symmetric ones (0.7, 3)."
+    return ELR_CIFAR10["pair" if noise == "pair" else "sym"]
+
 @dataclass
 class ELRSettings(MethodSettings):
-    "The settings of `elr` (its `method_kw`): Liu et al.'s CIFAR-10 values (CIFAR-100: beta 0.9, lam 7)."
-    beta:float=0.7 # momentum of the per-sample target, in [0, 1)
-    lam:float=3.0 # weight of the regulariser, >= 0
-    checks = dict(beta=in_range(hi_open=True), lam=in_range(hi=float("inf")))
+    "The settings of `elr` (its `method_kw`): None takes Liu et al.'s CIFAR-10 values for the run's noise kind (`elr_defaults`)."
+    beta:float|None=None # momentum of the per-sample target, in [0, 1)
+    lam:float|None=None # weight of the regulariser, >= 0
+    checks = dict(beta=lambda n, v: v is None or in_range(hi_open=True)(n, v), lam=lambda n, v: v is None or in_range(hi=float("inf"))(n, v))
+
 
 # %% ../../nbs/methods/55_elr.ipynb #5c4b7e52
 class ELRLoss(NoisyLabelLoss):
     "Cross-entropy + lam * log(1 - <p, t>) with a per-sample running target t (plain CE where no sample ids are set)."
-    def __init__(self, beta:float=ELRSettings.beta, # momentum of the target (Liu et al.: 0.7 on CIFAR-10)
-                 lam:float=ELRSettings.lam, # weight of the regulariser (Liu et al.: 3 on CIFAR-10)
+    def __init__(self, beta:float=ELR_CIFAR10["sym"][0], # momentum of the target (Liu et al.: 0.7 on CIFAR-10)
+                 lam:float=ELR_CIFAR10["sym"][1], # weight of the regulariser (Liu et al.: 3 on CIFAR-10)
                  reduction:str="mean"):
         super().__init__(reduction)
         if not 0 <= beta < 1: raise ValueError(f"beta {beta!r} must be in [0, 1)")
@@ -65,8 +73,8 @@ class ELR(Callback):
 
 # %% ../../nbs/methods/55_elr.ipynb #a54fba08
 def elr_learner(dls, # loaders from `training.loaders.dataloaders`
-                beta:float=ELRSettings.beta, # target momentum
-                lam:float=ELRSettings.lam, # regulariser weight
+                beta:float=ELR_CIFAR10["sym"][0], # target momentum
+                lam:float=ELR_CIFAR10["sym"][1], # regulariser weight
                 **recipe, # `make_learner` arguments (arch, lr, opt, wd, precision, ...)
                ):
     "A `make_learner` Learner whose loss is `ELRLoss`, with the `ELR` callback attached."
@@ -79,7 +87,11 @@ def elr_learner(dls, # loaders from `training.loaders.dataloaders`
 @register_method("elr", ELRSettings, losses=("ce",))
 def _setup_elr(run:RunContext, detector, noise_rate, estimator:str, kw:ELRSettings, prep_epochs:int, fit_predict)->dict:
     "ELR (Liu et al. 2020): cross-entropy plus the early-learning regulariser on a per-sample running target."
+    beta0, lam0 = elr_defaults(run.opts["noise"])
+    beta = beta0 if kw.beta is None else float(kw.beta)
+    lam = lam0 if kw.lam is None else float(kw.lam)
     seed_everything(run.opts["seed"])
-    learn = elr_learner(run.dls, float(kw.beta), float(kw.lam), path=run.out, **run.recipe)
+    learn = elr_learner(run.dls, beta, lam, path=run.out, **run.recipe)
     return dict(learn=learn, cbs=[], coteaching=None, rate=None, source="unused", estimates=None, kept=None,
-                extra=dict(elr_beta=float(kw.beta), elr_lam=float(kw.lam)))
+                extra=dict(elr_beta=beta, elr_lam=lam))
+

@@ -49,7 +49,7 @@ class ForwardSettings(MethodSettings):
     level:str="estimate" # 'estimate': T as estimated; 'rate': its off-diagonal mass scaled to the noise rate
     percentile:float=97.0 # the anchor points' percentile of P(class i)
     folds:int=4 # folds of the out-of-fold probabilities (anchor, cl)
-    fold_best:bool=False # each fold model keeps its best epoch on its held-out fold
+    fold_best:bool=True # each fold model keeps its best epoch on its held-out fold (the reference: an early-stopped model)
     prep_epochs:int|None=None # epochs of the preliminary training (None: the run's)
     checks = dict(transition=lambda n, v: check_choice(n, v, TRANSITIONS), level=lambda n, v: check_choice(n, v, LEVELS),
                   percentile=in_range(hi=100.0))

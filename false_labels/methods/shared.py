@@ -49,7 +49,7 @@ def twin_learner(dls, # loaders from `training.loaders.dataloaders`
     learn = make_learner(dls, **recipe)
     dev = next(learn.model.parameters()).device
     peer = make_model(learn.arch, dls.c, recipe.get("pretrained", False)).to(dev)
-    if dev.type == "cuda": peer = peer.to(memory_format=torch.channels_last)
+    if getattr(learn, "channels_last", False): peer = peer.to(memory_format=torch.channels_last)   # the first's layout
     learn.model = learn.raw_model = TwinNets(learn.model, peer, eval_output)
     if loss_func is not None: learn.loss_func = loss_func
     return learn

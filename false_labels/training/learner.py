@@ -166,7 +166,7 @@ def make_learner(dls, # loaders from `training.loaders.dataloaders` (or any fast
     if prec == "bf16": learn.add_cb(Autocast(dev.type, torch.bfloat16))
     if prec == "fp16": learn.add_cb(MixedPrecision(amp_mode="fp16"))
     if cbs: learn.add_cbs(cbs)
-    learn.arch, learn.precision, learn.raw_model, learn.opt_name = arch, prec, model, opt
+    learn.arch, learn.precision, learn.raw_model, learn.opt_name, learn.channels_last = arch, prec, model, opt, cl
     if compile: learn.model = torch.compile(model)
     return learn
 
