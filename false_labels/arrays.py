@@ -12,7 +12,7 @@ from .noise.corrupt import corrupt
 
 # %% auto #0
 __all__ = ['to_numpy', 'check_labels', 'check_probs', 'check_mask', 'check_scores', 'check_fraction', 'rng_stream', 'with_bias',
-           'linear_fit_predict', 'fold_assignment', 'out_of_fold_probs', 'synthetic_stats']
+           'linear_fit_predict', 'fold_assignment', 'out_of_fold_probs', 'audit_rate', 'synthetic_stats']
 
 # %% ../nbs/01_arrays.ipynb #5f103d2f
 def to_numpy(x)->np.ndarray:
@@ -166,6 +166,23 @@ def out_of_fold_probs(fit_predict:Callable|None, # `fit_predict(train_idx, eval_
         if out is None: out = np.zeros((len(fold), p.shape[1]), np.float64)
         out[ev] = p
     return out
+
+
+# %% ../nbs/01_arrays.ipynb #a0d1e7a1
+def audit_rate(given, # (n,) the given labels of the audited images
+               verified, # (n,) their verified labels
+               level:float=0.95, # confidence of the interval
+              )->dict:
+    "The noise rate on an audit sample: rate, n and the Wilson interval (lo, hi) of the share of given labels that differ from the verified ones."
+    g, v = np.asarray(given).reshape(-1), np.asarray(verified).reshape(-1)
+    if g.shape != v.shape: raise ValueError(f"an audit needs as many verified labels as given ones, got {v.size} and {g.size}")
+    if not g.size: raise ValueError("an audit needs at least one image with both a given and a verified label")
+    if not 0 < level < 1: raise ValueError(f"level {level!r} must be in (0, 1)")
+    from scipy.stats import norm
+    n, k, z = g.size, int((g != v).sum()), float(norm.ppf(0.5 + level / 2))
+    p = k / n
+    mid, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return dict(rate=p, n=n, lo=float(max(mid - half, 0.0)), hi=float(min(mid + half, 1.0)), level=level)
 
 
 # %% ../nbs/01_arrays.ipynb #856cee96

@@ -125,7 +125,7 @@ def _add_train_opts(p, sweep=False):
     p.add_argument("--device", default=None, help="auto, cpu or cuda (cuda! fails instead of falling back)")
     p.add_argument("--noise-rate", type=_noise_rate, default=None,
                    help="noise rate for robust methods: 'known' or a number (default: estimate it)")
-    p.add_argument("--noise-estimator", default=None, help="auto (default), gap, cl, incv or detector")
+    p.add_argument("--noise-estimator", default=None, help="auto (default: an audit sample where the data has one, else the gap), audit, gap, cl, incv or detector")
     p.add_argument("--recipe", default="auto", help="training recipe: auto (from the device and the data; the default) or a name "
                                                     "of recipes.RECIPES (cpu_small, cpu_photo, study, gpu, gpu_large, classic); "
                                                     "--arch/--epochs/--bs/--lr override it")

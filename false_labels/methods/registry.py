@@ -20,7 +20,7 @@ from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_
 __all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'BUILT_IN_NAMES', 'finite_number', 'in_range', 'int_at_least',
            'optional_int', 'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec',
            'register_method', 'load_methods', 'registered_methods', 'methods', 'parse_method', 'check_method',
-           'check_noise_rate', 'resolve_estimator', 'method_setup', 'train_method', 'methods_table']
+           'check_noise_rate', 'resolve_estimator', 'audited_rate', 'method_setup', 'train_method', 'methods_table']
 
 # %% ../../nbs/methods/50_registry.ipynb #e83868de
 def finite_number(name:str, v)->float:
@@ -227,11 +227,11 @@ def check_noise_rate(noise_rate)->float|str|None:
     return r
 
 # %% ../../nbs/methods/50_registry.ipynb #cfccf692
-def resolve_estimator(noise_estimator:str, # auto, gap, cl, incv or detector
+def resolve_estimator(noise_estimator:str, # auto, audit, gap, cl, incv or detector
                       family:str, # 'loss' or a registered method
                       corrupt_valid:bool, # whether the run corrupts the validation labels too
                      )->str:
-    "The estimator a method family uses: 'auto' is the gap with clean validation labels, else the method's choice (confident learning's by default)."
+    "The model-based estimator a method family uses: 'auto' (and 'audit', used first where the run has an audit sample) is the gap with clean validation labels, else the method's choice (confident learning's by default)."
     check_choice("noise_estimator", noise_estimator, NOISE_ESTIMATORS)
     if noise_estimator == "gap" and corrupt_valid:
         raise ValueError("noise_estimator 'gap' needs clean validation labels, but corrupt_valid=True: use 'cl' or 'incv'")
@@ -239,8 +239,23 @@ def resolve_estimator(noise_estimator:str, # auto, gap, cl, incv or detector
     if noise_estimator == "detector" and not (spec and spec.own_estimate):
         own = ", ".join(s.name for s in registered_methods() if s.own_estimate)
         raise ValueError(f"noise_estimator 'detector' (the detector's own cut) applies to {own} methods, not to {family!r}")
-    if noise_estimator != "auto": return noise_estimator
+    if noise_estimator not in ("auto", "audit"): return noise_estimator
     return (spec.noisy_valid_estimator if spec else "cl") if corrupt_valid else "gap"
+
+
+# %% ../../nbs/methods/50_registry.ipynb #c0a1d17b
+def audited_rate(info, # `NoiseInfo` of the run's loaders
+                 noise_rate, # None (estimate it), 'known' or a number
+                 noise_estimator:str, # the estimator asked for (auto, audit, ...)
+                )->dict|None:
+    "The run's audit (`NoiseInfo.audit`) where the rate is to be estimated by 'auto' or 'audit'; None otherwise (an error for 'audit' without an audit sample)."
+    if noise_rate is not None or noise_estimator not in ("auto", "audit"): return None
+    a = info.audit()
+    if a is None and noise_estimator == "audit":
+        raise ValueError("noise_estimator 'audit' needs validation images with both a given and a verified label (an imported "
+                         "dataset with a clean label set, and no injected noise); use 'auto', 'gap', 'cl' or 'incv'")
+    return a
+
 
 # %% ../../nbs/methods/50_registry.ipynb #e52d4b9d
 def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimator:str)->Callable:
@@ -254,8 +269,11 @@ def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimato
         prep_epochs = int(getattr(kw, "prep_epochs", None) or c["epochs"])
         fit_predict = lambda: method_fit_predict(dls, run.recipe, prep_epochs, c["seed"], c["augment"])
         run.say(f"{fields['method']}: preparing ({info.n_corrupted}/{len(info.ids)} labels corrupted)")
-        s = REGISTRY[family].setup(run, detector=detector, noise_rate=fields["noise_rate"], estimator=estimator, kw=kw,
-                                   prep_epochs=prep_epochs, fit_predict=fit_predict)
+        audit = audited_rate(info, fields["noise_rate"], fields["noise_estimator"])
+        s = REGISTRY[family].setup(run, detector=detector, noise_rate=fields["noise_rate"] if audit is None else audit["rate"],
+                                   estimator=estimator, kw=kw, prep_epochs=prep_epochs, fit_predict=fit_predict)
+        if audit is not None and s.get("source") == "given":
+            s = {**s, "source": f"audit ({audit['n']} verified validation images)", "estimates": {f"audit{'_' + k if k != 'rate' else ''}": v for k, v in audit.items()}}
         rate, source = s.get("rate"), s.get("source", "unused")
         if rate is not None: run.say(f"{fields['method']}: noise rate {rate:.4f} ({source})")
         learn, cot, kept = s["learn"], s.get("coteaching"), s.get("kept")
@@ -277,7 +295,7 @@ def method_setup(method:str="ce", # a name from `methods()`
                  loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
                  method_kw:dict|None=None, # method settings (see `methods_table()`)
                  noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)
-                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, gap, cl, incv, detector
+                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, audit, gap, cl, incv, detector
                  corrupt_valid:bool=False, # whether the run corrupts the validation labels too
                 )->tuple:
     "(setup for `train_run`, the loss the run trains with) of a robust `method`, its options checked."
@@ -299,7 +317,7 @@ def train_method(data, # a `Dataset`, a dataset folder or an image folder
                  out, # run folder to write
                  method:str="ce", # a name from `methods()`
                  noise_rate=None, # None: estimate it; 'known': the realised injected rate; or a number in [0, 1)
-                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, gap, cl, incv, detector
+                 noise_estimator:str="auto", # estimate used when `noise_rate` is None: auto, audit, gap, cl, incv, detector
                  loss:str="ce", # per-sample loss of the other methods (method 'ce' with another loss is that loss method)
                  method_kw:dict|None=None, # method settings (see `methods_table()`)
                  cbs=None, # extra fastai callbacks for the final training (not for loss methods)

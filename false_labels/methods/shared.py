@@ -77,7 +77,7 @@ def corrupted_by_id(info, # `NoiseInfo` of the loaders
     return out.to(device)
 
 # %% ../../nbs/methods/51_shared.ipynb #e15c37bc
-NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv", "detector")
+NOISE_ESTIMATORS = ("auto", "audit", "gap", "cl", "incv", "detector")
 
 def incv_noise_kind(noise:str)->str:
     "The noise kind INCV's formula knows: 'pair', or 'sym' for any other."

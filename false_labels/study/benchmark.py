@@ -97,7 +97,7 @@ class PresetTraining:
     precision: str = "auto"  # auto, fp32, bf16 or fp16
     augment: bool = True  # augment the training images
     device: str = "auto"  # auto, cpu or cuda
-    noise_rate: str = "known"  # what co-teaching and the rate-using methods get (the papers give it the true rate)
+    noise_rate: str|None = None  # None: every method that needs a rate estimates it the same way (an audit sample where the data has one); 'known': all get the true rate
     track_samples: bool = False  # per-sample losses at every epoch (for detection; an extra pass over the training images)
 
 

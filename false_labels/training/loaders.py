@@ -21,6 +21,7 @@ from ..core import BINARY_PREFIX, check_choice, task_classes
 from ..data.formats import import_images
 from ..data.dataset import SPLITS, Dataset, load_dataset, task_spec
 from ..data.labels import noise_for, noisy_labels, served_labels
+from ..arrays import audit_rate
 from .store import ImageStore
 from ..noise.spec import NoiseSpec, noise_spec
 
@@ -382,6 +383,8 @@ class NoiseInfo:
     test_noisy: np.ndarray    # test labels corrupted with the same kind/ratio and another seed
     test_noisy_seed: int
     noise_kw: dict = field(default_factory=dict)
+    valid_audit: np.ndarray|None = None # the data's own given labels of the validation images, where it has verified ones too and no noise is injected
+    valid_true: np.ndarray|None = None # the validation images' true labels
 
     @property
     def n_classes(self)->int: return len(self.classes)
@@ -390,6 +393,10 @@ class NoiseInfo:
     @property
     def realised_ratio(self)->float: return float(self.corrupted.mean()) if len(self.corrupted) else 0.0
     def label_mapping(self)->dict: return {str(i): c for i, c in enumerate(self.classes)}
+    def audit(self, level:float=0.95)->dict|None:
+        "The noise rate on the validation images that carry both a given and a verified label (`arrays.audit_rate`); None without such a sample."
+        if self.valid_audit is None or self.valid_true is None or not len(self.valid_audit): return None
+        return audit_rate(self.valid_audit, self.valid_true, level)
     def __repr__(self):
         return (f"NoiseInfo(task={self.task}, {self.kind} ratio={self.ratio} -> {self.n_corrupted}/{len(self.ids)} "
                 f"corrupted ({self.realised_ratio:.4f}), seed={self.seed})")
@@ -501,7 +508,9 @@ def dataloaders(ds, # a `Dataset`, a dataset folder or an image folder
     valid = TensorDL(store, va, valid_given, bs=vbs, true_labels=labels[va], vocab=classes, seed=seed, opts=batch)
     test = TensorDL(store, te, labels[te], bs=vbs, vocab=classes, seed=seed, opts=batch)
     given_np = train_given.cpu().numpy()
+    audit = ds.imported and ds.has_truth and "given" in ds.manifest and not spec.ratio    # the data's own given + verified labels
     info = NoiseInfo(task=task, classes=classes, kind=spec.kind, ratio=float(spec.ratio), seed=base, ids=tr, given=given_np,
                      true=labels[tr], corrupted=given_np != labels[tr], valid_given=valid_given.cpu().numpy(),
-                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed, noise_kw=spec.kw())
+                     test_noisy=test_noisy.cpu().numpy(), test_noisy_seed=test_seed, noise_kw=spec.kw(),
+                     valid_audit=np.asarray(given_all[va]) if audit else None, valid_true=np.asarray(labels[va]))
     return NoisyDataLoaders(train, valid, test, info=info, path=ds.path or ".", device=dev)
