@@ -116,16 +116,18 @@ class DivideMix(Callback):
                  bs:int|None=None, # batch size (None: the training loader's)
                  asym:bool=False, # asymmetric noise: negative-entropy penalty in the warm-up
                  loss_history:int=1, # GMM on the mean normalised loss of the last k epochs (paper: 5 at 90 % noise)
+                 labelled_floor:float=0.0, # least share of the data in the labelled set (the most trusted first); 0: the GMM's split alone
                  seed:int=0,
                  corrupted_by_id:torch.Tensor|None=None, # bool per sample id: truly corrupted (measured, never used)
                 ):
         store_attr = dict(warmup=int(warmup), lambda_u=float(lambda_u), p_threshold=float(p_threshold), T=float(T),
                           alpha=float(alpha), rampup=max(1, int(rampup)), lr=lr, lr_drop=lr_drop, wd=float(wd),
-                          bs=bs, asym=bool(asym), loss_history=max(1, int(loss_history)), seed=int(seed),
+                          bs=bs, asym=bool(asym), loss_history=max(1, int(loss_history)), labelled_floor=float(labelled_floor), seed=int(seed),
                           corrupted_by_id=corrupted_by_id)
         for k, v in store_attr.items(): setattr(self, k, v)
         if not 0 < self.p_threshold < 1: raise ValueError(f"p_threshold {p_threshold!r} must be in (0, 1)")
         if not self.T > 0: raise ValueError(f"T {T!r} must be > 0")
+        if not 0 <= self.labelled_floor <= 1: raise ValueError(f"labelled_floor {labelled_floor!r} must be in [0, 1]")
         if lr is not None and not float(lr) > 0: raise ValueError(f"lr {lr!r} must be > 0")
         self.log, self.prob_clean = [], None
 
@@ -229,14 +231,24 @@ def _clean_prob(self:DivideMix, i:int)->np.ndarray:
     return gmm_clean_prob(np.mean(self.hist[i], 0), seed=self.seed)
 
 
+# %% ../../nbs/methods/57_dividemix.ipynb #d1f0a0b1
+@patch
+def labelled(self:DivideMix, prob:np.ndarray)->np.ndarray:
+    "Bool mask of the labelled set: clean probability > p_threshold, topped up with the next most trusted samples to `labelled_floor` of the data."
+    lab = np.asarray(prob) > self.p_threshold
+    k = min(len(lab), math.ceil(self.labelled_floor * len(lab) - 1e-9))
+    if lab.sum() < k: lab[np.argsort(-np.asarray(prob), kind="stable")[:k]] = True
+    return lab
+
+
 # %% ../../nbs/methods/57_dividemix.ipynb #e2f9ca9c
 @patch
 def _split_stats(self:DivideMix, probs)->dict:
-    row = {f"labeled_share_{i}": float((p > self.p_threshold).mean()) for i, p in enumerate(probs)}
+    row = {f"labeled_share_{i}": float(self.labelled(p).mean()) for i, p in enumerate(probs)}
     if self.corrupted_by_id is not None:
         cor = self.corrupted_by_id[self.train_dl.ids].cpu().numpy()
         for i, p in enumerate(probs):
-            lab = p > self.p_threshold
+            lab = self.labelled(p)
             row[f"labeled_clean_share_{i}"] = float((~cor[lab]).mean()) if lab.any() else float("nan")
     return row
 
@@ -280,7 +292,7 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
 def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
     "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer: one pass over the data."
     net, peer, C = self.nets[i], self.nets[1 - i], self.dls.c
-    lab = np.flatnonzero(prob > self.p_threshold); unl = np.flatnonzero(prob <= self.p_threshold)
+    mask = self.labelled(prob); lab, unl = np.flatnonzero(mask), np.flatnonzero(~mask)
     if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
     es = self.seed * 7919 + 2 * self.epoch + i
     lab_dl = self._loader(lab, self.batch, es)
@@ -316,13 +328,15 @@ class DivideMixSettings(MethodSettings):
     wd:float=5e-4 # SGD weight decay
     bs:int|None=None # batch size (None: the run's)
     loss_history:int|None=None # GMM on the mean loss of the last k epochs (None: `high_noise_settings`)
+    labelled_floor:float|None=None # least labelled share (None: 1 - the estimated rate, the share it says is clean; 0: the GMM alone)
     folds:int=2 # folds of the noise-rate estimate
     prep_epochs:int|None=None # epochs of each preliminary training (None: the run's)
     checks = dict(lambda_u=lambda n, v: v is None or in_range(hi=float("inf"))(n, v),
                   p_threshold=lambda n, v: v is None or in_range()(n, v),
                   T=check_positive, alpha=check_positive, rampup=optional_int(0),
                   lr=lambda n, v: v is None or check_positive(n, v), lr_drop=optional_int(1),
-                  wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=optional_int(1))
+                  wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=optional_int(1),
+                  labelled_floor=lambda n, v: v is None or in_range()(n, v))
 
 
 # %% ../../nbs/methods/57_dividemix.ipynb #57765a78
@@ -350,16 +364,17 @@ def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:Div
     if not 0 <= warmup <= epochs: raise ValueError(f"warmup {kw.warmup!r} must be between 0 and epochs ({epochs})")
     rampup = max(1, round(16 * epochs / 300)) if kw.rampup is None else int(kw.rampup)
     lr = 0.02 * bs / 64 if kw.lr is None else float(kw.lr)
+    floor = (1 - rate if rate is not None else 0.0) if kw.labelled_floor is None else float(kw.labelled_floor)
     seed_everything(c["seed"])
     learn = dividemix_learner(dls, path=run.out, **run.recipe)
     dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=p_threshold, T=kw.T, alpha=kw.alpha,
                    rampup=rampup, lr=lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=kw.bs, asym=noise == "pair",
-                   loss_history=loss_history, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
+                   loss_history=loss_history, labelled_floor=floor, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
     kept = np.ones(len(info.ids), bool)
     after = lambda learn: dict(kept_stats(kept, info), divided=dm.prob_clean is not None, dividemix_steps=dm.steps)
     return dict(learn=learn, cbs=[dm, KeptFromSplit(dm, kept)], coteaching=dm, rate=rate, source=source, estimates=est,
                 kept=kept, after_fit=after,
                 extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold,
-                           loss_history=loss_history, dividemix_lr=lr,
+                           loss_history=loss_history, labelled_floor=floor, dividemix_lr=lr,
                            dividemix_schedule="cosine" if kw.lr_drop is None else f"step at {kw.lr_drop}"))
 

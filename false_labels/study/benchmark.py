@@ -142,7 +142,7 @@ PRESETS = {
     "cpu": Preset("cpu", per_class=400, test_per_class=300, s_per_image_epoch=1.6e-3,
                   train=PresetTraining("cpu_net", epochs=10, bs=128, device="cpu"),
                   cost="about 1-4 minutes per run on 2 idle cores (estimated from 1.2 ms per image-epoch measured by bench_cifar; CE 1 minute, "
-                       "DivideMix about 3.5x); measured on 2 shared cores at load 12-18: 24 minutes for CE",
+                       "DivideMix about 5x); measured on 2 shared cores at load 12-18: 24 minutes for CE",
                   note="4,000 training images (400 a class), 3,000 test images, the CPU network cpu_net at 32 px, SGD one-cycle, "
                        "10 epochs: far from the papers' 300 epochs of a ResNet on 50,000 images; compare methods with each other, "
                        "and the published numbers only for direction"),
@@ -152,7 +152,7 @@ PRESETS = {
                   note="all images, a CIFAR ResNet-18 (3x3 stem; the papers use PreAct ResNet-18 or ResNet-34), 300 epochs, "
                        "SGD lr 0.02 wd 5e-4 batch 128 (DivideMix's), one-cycle instead of the papers' step schedule"),
 }
-METHOD_COST = dict(ce=1.0, elr=1.1, coteaching=2.1, **{"coteaching-plus": 2.1}, dividemix=3.5, forward=2.2)  # vs CE, measured roughly
+METHOD_COST = dict(ce=1.0, elr=1.1, coteaching=2.1, **{"coteaching-plus": 2.1}, dividemix=5.1, forward=2.2)  # vs CE, measured roughly (dividemix: bench/bench_dividemix_cost.py, a third of the epochs warm-up at 1.7x, the rest at 6.8x)
 
 def get_preset(preset, # a name from `PRESETS` or a `Preset`
                **overrides, # fields of the preset or of its training to change (epochs, per_class, arch, ...; None values are ignored)
