@@ -36,6 +36,7 @@ def main(argv=None):
     ap.add_argument("--data", required=True); ap.add_argument("--labels", default="worst")
     ap.add_argument("--arch", default="cpu_net"); ap.add_argument("--bs", type=int, default=256)
     ap.add_argument("--device", default="cpu"); ap.add_argument("--precisions", default="bf16,fp32")
+    ap.add_argument("--dm-bs", type=int, default=None, help="DivideMix's own batch (None: its default, the reference's 64)")
     ap.add_argument("--per-class", type=int, default=None, help="keep this many training images a class (None: all)")
     a = ap.parse_args(argv)
     print(f"load {os.getloadavg()[0]:.2f}, torch threads {torch.get_num_threads()}", flush=True)
@@ -49,7 +50,7 @@ def main(argv=None):
         learn.fit(1, 1e-2, cbs=[t]); ce = t.times[0]
         seed_everything(0)
         t = EpochTimes(); learn = dividemix_learner(dls, arch=a.arch, precision=prec)
-        dm = DivideMix(warmup=1, lambda_u=25, rampup=1)
+        dm = DivideMix(warmup=1, lambda_u=25, rampup=1, bs=a.dm_bs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             learn.fit(2, cbs=[dm, t])

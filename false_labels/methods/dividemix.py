@@ -16,14 +16,15 @@ from fastai.callback.core import Callback
 from fastcore.basics import patch
 from sklearn.mixture import GaussianMixture
 from ..core import check_positive, seed_everything
-from ..training.learner import RunContext, amp_context
+from ..training.learner import RunContext, amp_context, default_lr
 from ..training.losses import CrossEntropy
 from .registry import MethodSettings, in_range, int_at_least, optional_int, register_method
 from .shared import TwinNets, corrupted_by_id, estimated_rate, kept_stats, twin_learner
 
 # %% auto #0
-__all__ = ['REFERENCE_WARMUP_STEPS', 'default_lambda_u', 'high_noise_settings', 'default_warmup', 'gmm_clean_prob',
-           'augment_batch', 'cycle_batches', 'dividemix_learner', 'DivideMix', 'DivideMixSettings', 'KeptFromSplit']
+__all__ = ['REFERENCE_WARMUP_STEPS', 'MAX_BATCH', 'default_lambda_u', 'high_noise_settings', 'default_warmup', 'gmm_clean_prob',
+           'augment_batch', 'cycle_batches', 'dividemix_learner', 'DivideMix', 'DivideMixSettings', 'dividemix_lr',
+           'KeptFromSplit']
 
 # %% ../../nbs/methods/57_dividemix.ipynb #20b40854
 def default_lambda_u(noise:str, # noise kind ('sym', 'pair', ...)
@@ -323,10 +324,10 @@ class DivideMixSettings(MethodSettings):
     T:float=0.5 # sharpening temperature
     alpha:float=4.0 # mixup Beta(alpha, alpha)
     rampup:int|None=None # epochs of the lambda_u ramp (None: max(1, round(16 * epochs / 300)))
-    lr:float|None=None # peak SGD learning rate (None: 0.02 x batch / 64)
+    lr:float|None=None # peak SGD learning rate (None: the run's SGD rate scaled to DivideMix's batch, `dividemix_lr`)
     lr_drop:int|None=None # epoch of a ÷10 step (None: cosine over every step)
     wd:float=5e-4 # SGD weight decay
-    bs:int|None=None # batch size (None: the run's)
+    bs:int|None=None # DivideMix's batch (None: the run's, at most `MAX_BATCH`)
     loss_history:int|None=None # GMM on the mean loss of the last k epochs (None: `high_noise_settings`)
     labelled_floor:float|None=None # least labelled share (None: 1 - the estimated rate, the share it says is clean; 0: the GMM alone)
     folds:int=2 # folds of the noise-rate estimate
@@ -337,6 +338,18 @@ class DivideMixSettings(MethodSettings):
                   lr=lambda n, v: v is None or check_positive(n, v), lr_drop=optional_int(1),
                   wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=optional_int(1),
                   labelled_floor=lambda n, v: v is None or in_range()(n, v))
+
+
+# %% ../../nbs/methods/57_dividemix.ipynb #e0d1a0c1
+MAX_BATCH = 128   # DivideMix's batch at most: a MixMatch step mixes 4 x 128 images (the reference: 4 x 64)
+
+def dividemix_lr(recipe:dict, # the run's `make_learner` arguments (arch, opt, lr, pretrained)
+                 run_bs:int, # the run's batch
+                 bs:int, # DivideMix's batch
+                )->float:
+    "DivideMix's peak SGD rate: the run's own rate scaled to DivideMix's batch when the run trains with SGD at a given rate, else the architecture's SGD default at that batch (`default_lr`)."
+    if recipe.get("lr") is not None and recipe.get("opt") == "sgd": return float(recipe["lr"]) * bs / run_bs
+    return default_lr(recipe["arch"], "sgd", bs, recipe.get("pretrained", False))
 
 
 # %% ../../nbs/methods/57_dividemix.ipynb #57765a78
@@ -359,22 +372,22 @@ def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:Div
     high = high_noise_settings(rate)
     p_threshold = high["p_threshold"] if kw.p_threshold is None else float(kw.p_threshold)
     loss_history = high["loss_history"] if kw.loss_history is None else int(kw.loss_history)
-    bs = int(kw.bs or dls.train.bs)
+    bs = int(kw.bs or min(dls.train.bs, MAX_BATCH))
     warmup = default_warmup(epochs, math.ceil(dls.train.n / bs)) if kw.warmup is None else int(kw.warmup)
     if not 0 <= warmup <= epochs: raise ValueError(f"warmup {kw.warmup!r} must be between 0 and epochs ({epochs})")
     rampup = max(1, round(16 * epochs / 300)) if kw.rampup is None else int(kw.rampup)
-    lr = 0.02 * bs / 64 if kw.lr is None else float(kw.lr)
+    lr = dividemix_lr(run.recipe, dls.train.bs, bs) if kw.lr is None else float(kw.lr)
     floor = (1 - rate if rate is not None else 0.0) if kw.labelled_floor is None else float(kw.labelled_floor)
     seed_everything(c["seed"])
     learn = dividemix_learner(dls, path=run.out, **run.recipe)
     dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=p_threshold, T=kw.T, alpha=kw.alpha,
-                   rampup=rampup, lr=lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=kw.bs, asym=noise == "pair",
+                   rampup=rampup, lr=lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=bs, asym=noise == "pair",
                    loss_history=loss_history, labelled_floor=floor, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
     kept = np.ones(len(info.ids), bool)
     after = lambda learn: dict(kept_stats(kept, info), divided=dm.prob_clean is not None, dividemix_steps=dm.steps)
     return dict(learn=learn, cbs=[dm, KeptFromSplit(dm, kept)], coteaching=dm, rate=rate, source=source, estimates=est,
                 kept=kept, after_fit=after,
-                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold,
+                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold, dividemix_bs=bs,
                            loss_history=loss_history, labelled_floor=floor, dividemix_lr=lr,
                            dividemix_schedule="cosine" if kw.lr_drop is None else f"step at {kw.lr_drop}"))
 
