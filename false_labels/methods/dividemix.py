@@ -176,6 +176,14 @@ def lr_at(self:DivideMix, t:float)->float:
     return self.peak_lr * 0.5 * (1 + math.cos(math.pi * min(max(t / max(self.n_epoch, 1), 0), 1)))
 
 
+# %% ../../nbs/methods/57_dividemix.ipynb #8fb6f890
+@patch
+def _loader(self:DivideMix, pos, bs, epoch_seed):
+    tr = self.train_dl
+    pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
+    return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
+                  drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
+
 # %% ../../nbs/methods/57_dividemix.ipynb #b2d0e7a3
 @patch
 def _step(self:DivideMix, i:int, loss:torch.Tensor, t:float):
@@ -187,14 +195,6 @@ def _step(self:DivideMix, i:int, loss:torch.Tensor, t:float):
     else: self.scaler.scale(loss).backward(); self.scaler.step(opt); self.scaler.update()
     self.steps += 1
 
-
-# %% ../../nbs/methods/57_dividemix.ipynb #8fb6f890
-@patch
-def _loader(self:DivideMix, pos, bs, epoch_seed):
-    tr = self.train_dl
-    pos = torch.as_tensor(pos, dtype=torch.long, device=tr.ids.device)
-    return tr.new(ids=tr.ids[pos], labels=tr.labels[pos], true_labels=None, shuffle=True, augment=False,
-                  drop_last=len(pos) > bs, bs=bs, seed=epoch_seed, with_ids=False)
 
 # %% ../../nbs/methods/57_dividemix.ipynb #c9632ff5
 @patch
