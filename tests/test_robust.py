@@ -363,7 +363,7 @@ def test_errors(tds, tmp_path):
         bad(method="coteaching", method_kw=dict(warmup=3))
     with pytest.raises(ValueError, match="noise_rate 'high' must be None"): bad(method="coteaching", noise_rate="high")
     with pytest.raises(ValueError, match="noise_rate 1.5 must be None"): bad(method="coteaching", noise_rate=1.5)
-    with pytest.raises(ValueError, match="unknown noise_estimator 'guess'; valid: auto, gap, cl, incv, detector"):
+    with pytest.raises(ValueError, match="unknown noise_estimator 'guess'; valid: auto, audit, gap, cl, incv, detector"):
         bad(method="coteaching", noise_estimator="guess")
     with pytest.raises(ValueError, match="'gap' needs clean validation labels"): bad(method="coteaching", noise_estimator="gap", corrupt_valid=True)
     with pytest.raises(ValueError, match="'detector'.*clean-retrain"): bad(method="coteaching", noise_estimator="detector")

@@ -112,7 +112,7 @@ def test_gmm_and_defaults():
     assert (w[:80] > 0.5).all() and (w[80:] < 0.5).all()
     with pytest.raises(ValueError, match="at least 2"): gmm_clean_prob([1.0])
     assert default_lambda_u("sym", 0.2) == 0 and default_lambda_u("sym", 0.5) == 25 and default_lambda_u("pair", 0.4) == 0
-    assert default_warmup(30) == 6 and default_warmup(2) == 1
+    assert default_warmup(30) == 10 and default_warmup(2) == 1 and default_warmup(300, 391) == 10   # a third at most; the paper's 10 of 300
 
 
 def test_augment_batch_reproducible_and_shape():
