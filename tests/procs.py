@@ -38,3 +38,14 @@ def finish(p, timeout=300):
         os.killpg(p.pid, signal.SIGKILL); out, err = p.communicate()
         pytest.fail(f"no exit within {timeout}s\n{out[-2000:]}\n{err[-2000:]}")
     return p.returncode, out, err
+
+
+def cli_in_process(*args):
+    "`false-labels ARGS` in this process: (exit code, stdout, stderr)."
+    import contextlib, io
+    from false_labels.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: rc = main([str(a) for a in args])
+        except SystemExit as e: rc = e.code
+    return rc or 0, out.getvalue(), err.getvalue()

@@ -1,23 +1,17 @@
 """Issue 25: the noise rate of real human noise comes from an audit sample (validation images with both the given and
 the verified label) before any model-based estimate; nothing is audited where the labels were corrupted by us, and
 asking for an audit without a sample is a one-line error. Driven through the CLI in process."""
-import contextlib, io, json
+import json
 
-import numpy as np
 import pytest
 
-from false_labels.cli import main
+from procs import cli_in_process
 from false_labels.data.formats import import_images
 from false_labels.study.benchmark import fake_cifar
 from false_labels.training.loaders import dataloaders
 
 
-def cli(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: rc = main([str(a) for a in args])
-        except SystemExit as e: rc = e.code
-    return rc or 0, out.getvalue(), err.getvalue()
+cli = cli_in_process
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ CIFAR-N label file written here), killed mid-way and resumed (finished runs reus
 on a Dask cluster of a scheduler and two workers started from the command line, the runs spread over both workers.
 Real processes where the process is the point (the kill, the cluster); everything else in process.
 """
-import contextlib, io, json, os, signal, socket, subprocess, sys, time
+import contextlib, json, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 
 from false_labels.study.benchmark import (asym_mapping, benchmark_table, fake_cifar, parse_setting, published, run_scores,
                                     setting_params, table_markdown)
-from false_labels.cli import main
+from procs import cli_in_process
 from false_labels.data.dataset import load_dataset
 from false_labels.data.formats import import_images
 from false_labels.results import is_done, read_status
@@ -25,13 +25,7 @@ def _env():
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def cli(*args):
-    "`false-labels ARGS` in this process: (exit code, stdout, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: rc = main([str(a) for a in args])
-        except SystemExit as e: rc = e.code
-    return rc or 0, out.getvalue(), err.getvalue()
+cli = cli_in_process
 
 
 @pytest.fixture(scope="module")
