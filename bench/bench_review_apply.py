@@ -19,17 +19,17 @@ given labels 0.6417 (sd 0.008), applied labels 0.6320 (sd 0.018), paired differe
 no improvement. The out-of-fold models of a from-scratch CNN on 300 photos are too weak for their >= 0.8 suggestions
 to be right (the flags are good: the top 8 suspects are all misplaced photos, with suggestions at p 0.40-0.88).
 """
-import argparse, os, shutil, sys, tempfile, time
+import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.metrics import roc_auc_score
 
 from false_labels.review.apply import apply_decisions
 from false_labels.review.decisions import now_iso, write_decisions
-from false_labels.detectors.pipeline import detect_labels
-from false_labels.methods.registry import train_method
+from false_labels import cli
 
 
 
@@ -56,11 +56,13 @@ def main():
     ap.add_argument("--per-class", type=int, default=100)
     ap.add_argument("--misplaced", type=int, default=41)
     ap.add_argument("--test-per-class", type=int, default=250)
-    ap.add_argument("--arch", default="small_cnn", help="small_cnn (default: 4x faster than cpu_net_small on 2 busy cores)")
-    ap.add_argument("--epochs", type=int, default=12, help="epochs of the detection's trainings and of the retrainings")
-    ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--method", default="cl,ema")
+    ap.add_argument("--recipe", default="auto", help="the recipe of detect and of the retrainings (default auto: what a user gets)")
+    ap.add_argument("--arch", default=None, help="override the recipe's architecture (e.g. small_cnn, the figures of 2026-12-03)")
+    ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    ap.add_argument("--bs", type=int, default=None)
+    ap.add_argument("--opt", default=None)
+    ap.add_argument("--folds", type=int, default=None, help="detect's folds (default: detect's)")
+    ap.add_argument("--method", default=None, help="detect's methods (default: detect's, all)")
     ap.add_argument("--min-prob", type=float, default=0.8)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -76,15 +78,20 @@ def main():
     print(f"machine: {os.cpu_count()} cores, torch threads {a.threads}, load {os.getloadavg()}", flush=True)
     truth = make_folder(root, classes, a.per_class, a.misplaced, a.test_per_class, 0, work/"photos")
     photos = work/"photos"
-    recipe = dict(arch=a.arch, epochs=a.epochs, bs=a.bs, opt="adamw", device="cpu")
+    recipe = ["--recipe", a.recipe] + [x for k in ("arch", "epochs", "bs", "opt") if getattr(a, k) is not None
+                                       for x in (f"--{k}", str(getattr(a, k)))]
+    det = ["--flag-without-evidence"] + [x for k in ("folds", "method") if getattr(a, k) is not None for x in (f"--{k}", str(getattr(a, k)))]
     t = time.perf_counter()
-    ev = detect_labels(photos, work/"detection", folds=a.folds, method=a.method, seed=0, charts=False, overwrite=True, **recipe)
+    rc = cli.main(["detect", "--data", str(photos), "--out", str(work/"detection"), "--overwrite", "--seed", "0", *recipe, *det])
+    if rc: sys.exit(f"detect exited {rc}")
     t_detect = time.perf_counter() - t
     s = pd.read_csv(work/"detection"/"suspects.csv", keep_default_na=False)
     s["true_name"] = s.path.map(truth)
     wrong = s.given_name != s.true_name
-    print(f"detect: {len(s)} images scored in {t_detect:.0f} s, {int(s.suspect.sum())} flagged by {ev.attrs.get('selected')}; "
-          f"{int((s.suspect & wrong).sum())} of the {int(wrong.sum())} misplaced photos among them", flush=True)
+    scores = [c for c in s.columns if c.startswith("score_")]
+    print(f"detect: {len(s)} images scored in {t_detect:.0f} s, {int(s.suspect.sum())} flagged; {int((s.suspect & wrong).sum())} of the "
+          f"{int(wrong.sum())} misplaced photos among them; AUROC " + ", ".join(f"{c[6:]} {roc_auc_score(wrong, s[c]):.3f}" for c in scores)
+          + "; misplaced among the top 10 / 20 / 41: " + " / ".join(str(int(wrong.iloc[:k].sum())) for k in (10, 20, 41)), flush=True)
     acc = s[s.suspect & (s.suggested_prob >= a.min_prob) & (s.suggested_name != s.given_name)]
     write_decisions(pd.DataFrame(dict(path=acc.path, decision="relabel", label=acc.suggested_name, decided_at=now_iso())), work/"decisions.csv")
     right = int((acc.suggested_name == acc.true_name).sum())
@@ -96,8 +103,12 @@ def main():
     for seed in range(a.seeds):
         for labels in (None, "accepted"):
             t = time.perf_counter()
-            r = train_method(photos, work/"runs"/f"{labels or 'given'}_{seed}", labels=labels, seed=seed, overwrite=True, **recipe)
-            m = r.get("final", r)
+            out = work/"runs"/f"{labels or 'given'}_{seed}"
+            rc = cli.main(["train", "--data", str(photos), "--out", str(out), "--overwrite", "--seed", str(seed), "--quiet", *recipe]
+                          + (["--labels", labels] if labels else []))
+            if rc: sys.exit(f"train exited {rc}")
+            m = json.loads((out/"result.json").read_text())
+            m = m.get("final", m)
             rows.append(dict(labels=labels or "given", seed=seed, test_acc=m["test_acc"], seconds=time.perf_counter() - t))
             print(f"  seed {seed} {labels or 'given':>8}: clean test accuracy {m['test_acc']:.4f} ({rows[-1]['seconds']:.0f} s)", flush=True)
     df = pd.DataFrame(rows)

@@ -45,7 +45,7 @@ import torch
 
 from false_labels.training.loaders import as_dataset, dataloaders
 from false_labels.detectors.registry import score_from_stats
-from false_labels.arrays import out_of_fold_probs
+from false_labels.arrays import audit_rate, out_of_fold_probs
 from false_labels.data.formats import import_images
 from false_labels.data.dataset import load_dataset
 from false_labels.training.recipes import data_facts, resolve_recipe
@@ -116,13 +116,19 @@ def oof(ds, task, noise, ratio, a, cache:Path):
     np.savez(str(cache) + ".tmp.npz", **out); os.replace(str(cache) + ".tmp.npz", cache)
     return out
 
-def one(z, noise, ratio, clean_valid, a):
+def human_audit(ds, task, label_set:str, a)->dict:
+    "The audit `detect` reads on CIFAR-10N: the validation images' human label against their verified one (`arrays.audit_rate`)."
+    dls = dataloaders(as_dataset(ds).fill_splits(), task=task, noise="sym", ratio=0.0, seed=a.seed, bs=256, device="cpu", augment=False)
+    given = human_given(Path(ds.path), dls.valid.ids.cpu().numpy(), label_set, Path(a.human))
+    return audit_rate(given, dls.valid.labels.cpu().numpy())
+
+def one(z, noise, ratio, clean_valid, a, audit=None):
     "Read the out-of-fold probabilities `z` as `detect` does: the row of figures for one setting."
     given, truth, probs = z["given"], z["truth"], z["probs"]
     wrong, realised = given != truth, float((given != truth).mean())
     chk = oof_check(given, probs)
     s = noise_rate_summary(noise_rate_bootstrap(given, probs, float(np.mean(z["accs"])), int(z["n_valid"]), noise, seed=a.seed), clean_valid,
-                           learned=chk["learned"])
+                           learned=chk["learned"], audit=audit)
     q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
     row = dict(recipe=z["rec"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
                valid_acc=float(np.mean(z["accs"])), learned=chk["learned"], judged=bool(chk["learned"] and s["rate"] is not None and s["evidence"]),
@@ -160,8 +166,13 @@ def main():
             z = oof(ds, task, noise, ratio, a, work/"oof"/f"{g}_{noise}_{ratio}_{a.recipe}_{a.epochs}_{a.seed}.npz")
             # photos twice: as a user's folder (validation labels as noisy as the rest) and as `detect --ratio` sees them
             # (noise injected into the training labels only: the validation labels are clean)
-            for gname, cv in ((g, clean_valid),) + (((g + "+cv", True),) if kind == "cifar" else ()):
-                r = dict(group=gname, **one(z, noise, ratio, cv, a)); rows.append(r)
+            # CIFAR-10N's label sets: as a user's folder, and as `detect` reads them with the collection's verified labels (the audit of
+            # the validation images; no gap: detect never reads imported labels as clean validation labels)
+            human = noise in ("aggre", "random1", "worst")
+            aud = human_audit(ds, task, noise, a) if human else None
+            readings = ((g, clean_valid, None),) + (((g + "+audit", False, aud),) if human else ((g + "+cv", True, None),) if kind == "cifar" else ())
+            for gname, cv, au in readings:
+                r = dict(group=gname, **one(z, noise, ratio, cv, a, au)); rows.append(r)
                 f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
                 print(f"{gname:12s} {r['recipe']:9s} {noise:4s} {ratio if ratio is not None else -1:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
                       f"rate {f(r['rate'])} [{r['lo']:.3f},{r['hi']:.3f}] {str(r['estimator']):4s} cov {str(r['covers']):5s} | "

@@ -55,3 +55,26 @@ def test_an_explicit_estimator_skips_the_audit(ds, tmp_path):
     assert rc == 0, err
     r = json.loads((tmp_path/"run"/"result.json").read_text())
     assert r["noise_rate_source"] == "cl" and "audit" not in r["noise_rate_estimates"]
+
+
+DETECT = ["--method", "cl", "--folds", "2", "--epochs", "1", "--allow-no-learning", "--arch", "small_cnn", "--bs", "16", "--device", "cpu", "--quiet"]
+
+
+def test_detect_reads_the_audit_first(ds, tmp_path):
+    a = dataloaders(ds.with_labels("worst"), task="label", noise="sym", ratio=0, device="cpu", augment=False).info.audit()
+    rc, out, err = cli("detect", "--data", ds.path, "--labels", "worst", "--out", tmp_path/"det", *DETECT)
+    assert rc == 0, err
+    s = json.loads((tmp_path/"det"/"params.json").read_text())["noise_rate"]
+    assert s["estimator"] == "audit" and s["rate"] == pytest.approx(a["rate"])
+    assert s["interval"] == pytest.approx([a["lo"], a["hi"]]) and s["evidence"] == (a["lo"] > 0)
+    assert {"incv", "cl"} <= set(s["estimates"])          # the model-based estimates are still shown beside it
+
+
+def test_detect_never_audits_injected_noise(ds, tmp_path):
+    rc, _, err = cli("detect", "--data", ds.path, "--labels", "clean", "--ratio", "0.3", "--noise-estimator", "audit",
+                     "--out", tmp_path/"det", *DETECT)
+    assert rc == 2 and "noise_estimator 'audit' needs validation images" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path/"det").exists() or not any((tmp_path/"det").iterdir())
+    rc, _, err = cli("detect", "--data", ds.path, "--labels", "clean", "--ratio", "0.3", "--out", tmp_path/"det2", *DETECT)
+    assert rc == 0, err
+    assert json.loads((tmp_path/"det2"/"params.json").read_text())["noise_rate"]["estimator"] != "audit"

@@ -91,8 +91,8 @@ def chosen_rate(est:dict, # estimator -> noise rate
                 estimator:str, # the user's choice ('auto': by preference)
                 clean_valid:bool, # is the validation split clean (then the gap is trusted first)
                )->tuple:
-    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (the gap with clean validation labels, else INCV's, else confident learning's)."
-    order = ([estimator] if estimator != "auto" else []) + (["gap"] if clean_valid else []) + ["incv", "cl"]
+    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (an audit sample, then the gap with clean validation labels, else INCV's, else confident learning's)."
+    order = ([estimator] if estimator != "auto" else []) + ["audit"] + (["gap"] if clean_valid else []) + ["incv", "cl"]
     for e in order:
         if est.get(e) is not None: return est[e], e
     return None, None

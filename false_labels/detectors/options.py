@@ -17,12 +17,12 @@ __all__ = ['ENSEMBLE_CUTS', 'NOISE_ESTIMATORS', 'AUM_SCHEDULES', 'INCV_SCORES', 
 
 # %% ../../nbs/detectors/46a_options.ipynb #5ffb0ddb
 ENSEMBLE_CUTS = ("rate", "gmm", "vote")
-NOISE_ESTIMATORS = ("auto", "gap", "cl", "incv")
+NOISE_ESTIMATORS = ("auto", "audit", "gap", "cl", "incv")
 AUM_SCHEDULES = ("one_cycle", "flat_cos")
 INCV_SCORES = ("first", "last")
 
 def check_sharp_options(ensemble_cut="rate", # the ensemble's cut: 'rate', 'gmm' or 'vote'
-                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'gap', 'cl' or 'incv'
+                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'audit', 'gap', 'cl' or 'incv'
                         aum_schedule="one_cycle", # the AUM runs' schedule: 'one_cycle' or 'flat_cos'
                         incv_score="last", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
                        ):
@@ -49,7 +49,7 @@ class DetectOptions:
     pool_probs: bool = True # confident learning on the k-fold probabilities alone (default: averaged with INCV's held-out predictions)
     fold_best: bool = False # each k-fold model keeps its epoch of best given-label accuracy on its held-out fold (stopped before it memorises the noise)
     ensemble_cut: str = "rate" # the ensemble's flags: the top (noise estimate x N) (rate, default), a mixture cut (gmm) or the members' majority (vote)
-    noise_estimator: str = "auto" # the noise-rate estimate of the rate cut (default auto)
+    noise_estimator: str = "auto" # the noise-rate estimate of the rate cut and the expected precision (default auto: an audit sample first)
     target_precision: float|None = None # flag the largest set whose expected precision (estimated without the truth) is at least this (a share in (0, 1])
     allow_no_learning: bool = False # flag even when the out-of-fold models learned nothing
     flag_without_evidence: bool = False # flag even when the noise-rate interval includes 0 (no evidence of label noise)

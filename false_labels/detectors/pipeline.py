@@ -145,7 +145,7 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
     boot = noise_rate_bootstrap(fp.given, probs, float(np.mean(res.valid_acc)) if res.valid_acc else None,
                                 len(fp.dls.valid.labels), res.noise, seed=o.seed)
     inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
-    s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc)
+    s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc, audit=res.audit)
     if s["note"]: res.notes.append(s["note"])
     chk = res.extra["learning_check"]
     if chk["learned"] and s["rate"] is None:     # the models learned something, but not enough to tell noise from their errors
@@ -304,6 +304,10 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:TrainLabels, o:DetectOp
         fp.on_train = lambda _: res.bar.update(1)
     res.noise = labels.source.get("noise")
     res.clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
+    res.audit = None if labels.source.get("ratio") else getattr(fp.dls, "audit", None)   # injected noise: the audit would read the data's own labels
+    if o.noise_estimator == "audit" and res.audit is None:
+        raise ValueError("noise_estimator 'audit' needs validation images with both a given and a verified label (an imported "
+                         "dataset with a clean label set, and no injected noise); use 'auto', 'gap', 'cl' or 'incv'")
     try: run_steps(fp, o, res, parse_methods(o.method))
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None
@@ -386,7 +390,7 @@ def prepare_loaders(data, task, seed, bs, device, size, augment, resident, label
     train = t.new(ids=torch.as_tensor(scored, device=t.ids.device),
                   labels=torch.as_tensor(served_labels(ds, task)[scored], device=t.ids.device),
                   true_labels=torch.as_tensor(ds.labels(task)[scored], device=t.ids.device), drop_last=len(scored) > t.bs)
-    return ds, NoisyDataLoaders(train, dls.valid, dls.test, info=None, path=dls.path, device=dls.device), task
+    return ds, NoisyDataLoaders(train, dls.valid, dls.test, info=None, path=dls.path, device=dls.device, audit=dls.audit), task
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a2c6ade0
 def fold_recipe(fp:FitPredict)->dict:

@@ -252,6 +252,7 @@ class DetectionState:
     results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
     noise: str|None = None                        # the noise kind the given labels were corrupted with
     clean_valid: bool = True                      # is the validation split's labelling clean?
+    audit: dict|None = None                       # `arrays.audit_rate` of validation images with a given and a verified label
     bar: object = None
     def put(self, d:Detection, name:str, **facts):
         "Record the detection `d` as `name`, with the facts evaluation.csv shows (probs, seconds, trainings)."

@@ -30,7 +30,7 @@ def oof_check(given, # (N,) given labels
 
 # %% ../../nbs/detectors/45_trust.ipynb #bc835be5
 NOISE_ESTIMATOR_ERROR = dict(gap=0.03, incv=0.06, cl=0.25)   # typical absolute error, bench/bench_estimators.py
-PREFERRED_ESTIMATORS = ("gap", "incv", "cl")                  # the benchmark's order; the gap only with clean validation labels
+PREFERRED_ESTIMATORS = ("audit", "gap", "incv", "cl")         # an audit sample first (a measurement), then the benchmark's order; the gap only with clean validation labels
 
 def noise_rate_bootstrap(given, # (N,) given labels
                          probs, # (N, C) out-of-fold probabilities
@@ -67,6 +67,7 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                        level:float=0.9, # the interval's coverage
                        replace:dict|None=None, # point estimates known better elsewhere (INCV's own run): name -> rate
                        learned:bool=True, # the out-of-fold models learned something (`oof_check`); if not, the rate is unknown
+                       audit:dict|None=None, # `arrays.audit_rate` of images with a given and a verified label: read first, no model needed
                       )->dict:
     "The chosen noise rate with its interval, every estimate with its own, their spread, whether they disagree, and whether there is evidence of noise at all (the interval excludes 0)."
     est, ivs = {}, {}
@@ -78,6 +79,8 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
         hw = np.hypot((q[1] - q[0]) / 2, NOISE_ESTIMATOR_ERROR.get(name, 0.1))
         mid = (q[0] + q[1]) / 2
         est[name], ivs[name] = float(e2), (float(max(0, min(e2, mid - hw))), float(min(1, max(e2, mid + hw))))
+    if audit is not None:    # counted, not modelled: its own (Wilson) interval, and it needs no model that learned
+        est["audit"], ivs["audit"] = float(audit["rate"]), (float(audit["lo"]), float(audit["hi"]))
     order = [estimator] if estimator != "auto" and estimator in est else []
     order += [e for e in PREFERRED_ESTIMATORS if e in est and (e != "gap" or clean_valid)]
     chosen = order[0] if order else None
@@ -85,11 +88,12 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     spread = (float(min(vals)), float(max(vals))) if vals else (np.nan, np.nan)
     disagree = bool(vals) and spread[1] - spread[0] > 0.1
     note = None
-    if not learned:      # estimators read models that learned nothing: every rate is possible
+    trusted = chosen == "audit" or (chosen == "gap" and clean_valid)   # read against verified labels, not the models' own view
+    if not learned and chosen != "audit":      # estimators read models that learned nothing: every rate is possible
         return dict(rate=None, estimator=None, interval=(0.0, 1.0), estimates=est, intervals=ivs, spread=spread, disagree=disagree,
                     note="the out-of-fold models learned nothing: the noise rate is unknown (every estimate reads chance-level models)",
                     level=level, evidence=False)
-    if disagree and not (chosen == "gap" and clean_valid):
+    if disagree and not trusted:
         # without clean validation labels the out-of-fold accuracy cannot tell label noise from the models' own errors:
         # weak models make INCV's formula and confident learning over-estimate, and nothing says by how much
         # and those estimators count the models' own errors as noise: each is an upper bound, none a lower one
@@ -100,16 +104,17 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                           f"is only known to lie in {lo:.3f}-{hi:.3f}"), level=level, evidence=False)
     if disagree:
         note = (f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}): the cut follows "
-                f"{chosen}, the closest of them in bench/bench_estimators.py "
-                + ("with clean validation labels" if chosen == "gap" else "without clean validation labels"))
+                + (f"the audit of {audit['n']} images with a verified label" if chosen == "audit" else
+                   f"{chosen}, the closest of them in bench/bench_estimators.py "
+                   + ("with clean validation labels" if chosen == "gap" else "without clean validation labels")))
     iv = ivs.get(chosen)
-    if iv is not None and not clean_valid:
+    if iv is not None and not trusted:
         # without clean validation labels every estimate counts the models' own errors as label noise: an upper bound
         iv = (0.0, iv[1])
         note = ((note + "; ") if note else "") + (f"without clean validation labels the {chosen} estimate {est[chosen]:.3f} counts "
                 "the models' own mistakes as label noise: it is an upper bound, and nothing here shows that any label is wrong")
     evidence = iv is not None and iv[0] > 0
-    if iv is not None and not evidence and clean_valid:
+    if iv is not None and not evidence and trusted:
         note = ((note + "; ") if note else "") + (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a "
                 f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0")
     return dict(rate=est.get(chosen), estimator=chosen, interval=iv, estimates=est, intervals=ivs,

@@ -403,10 +403,16 @@ class NoiseInfo:
 
 # %% ../../nbs/training/30_loaders.ipynb #32135c68
 class NoisyDataLoaders(DataLoaders):
-    "fastai `DataLoaders` with a clean `test` loader and the noise record `info`."
-    def __init__(self, *loaders, info:NoiseInfo|None=None, path='.', device=None):
+    "fastai `DataLoaders` with a clean `test` loader, the noise record `info` and the audit of the validation images (`NoiseInfo.audit`)."
+    def __init__(self, *loaders, info:NoiseInfo|None=None, path='.', device=None, audit:dict|None=None):
         super().__init__(*loaders, path=path, device=device)
         self.info = info
+        self._audit = audit
+    @property
+    def audit(self)->dict|None:
+        "The noise rate read on validation images that carry both a given and a verified label (given at construction, else `info.audit()`); None without such images."
+        if self._audit is not None: return self._audit
+        return self.info.audit() if self.info is not None else None
     @property
     def test(self)->TensorDL: return self.loaders[2]
     @property
