@@ -532,6 +532,8 @@ INPUT_CASES = [
     _c("train:method-kw=coteaching-folds-0", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"folds": 0}}'], "folds", "0"),
     _c("train:method-kw=coteaching-exponent-text", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"exponent": "a"}}'], "exponent"),
     _c("train:method-kw=dividemix-p-threshold-2", TRAIN.split() + ["--method", "dividemix", "--method-kw", '{{"p_threshold": 2}}'], "p_threshold", "2"),
+    _c("train:method-kw=dividemix-labelled-floor-1.5", TRAIN.split() + ["--method", "dividemix", "--method-kw", '{{"labelled_floor": 1.5}}'], "labelled_floor", "1.5"),
+    _c("train:noise-estimator=audit-without-sample", TRAIN.split() + ["--method", "coteaching", "--noise-estimator", "audit"], "audit", "verified"),
     _c("train:method-kw=relabel-fold-best-text", TRAIN.split() + ["--method", "relabel-retrain", "--method-kw", '{{"fold_best": "no"}}'], "fold_best"),
     _c("train:method-kw=relabel-detector", TRAIN.split() + ["--method", "relabel-retrain", "--method-kw", '{{"detector": "zz"}}'], "zz"),
     _c("train:method-kw=elr-beta-1", TRAIN.split() + ["--method", "elr", "--method-kw", '{{"beta": 1}}'], "beta"),
@@ -543,6 +545,7 @@ INPUT_CASES = [
        "zero_based.csv", "'class'", "'index'"),
     # detect
     *_values("detect", DETECT, [("--min-prob", "2", "min_prob", "2"), ("--min-prob", "-0.1", "min_prob"), ("--min-prob", "nan", "min_prob")]),
+    _c("detect:noise-estimator=audit-without-sample", DETECT.split() + ["--noise-estimator", "audit"], "audit", "verified"),
     _c("detect:labels=0-based-on-classes-1-2-3", DETECT.replace("{ds}", "{in_numflat}").replace("--task 4 ", "").split()
        + ["--labels", "{in_zero_based}", "--quiet"], "zero_based.csv", "could be"),
     # sweep: a sweep file's values checked when planning (no folder made)
