@@ -178,6 +178,7 @@ def add_train_command(sub):
     from false_labels.training.recipes import Recipe, RunOptions
     add_options(p, NoiseSpec, only=("ratio",), help=dict(ratio="share of training labels to corrupt, in [0, 1) (default 0)"))
     add_options(p, Recipe, only=("arch", "loss"), help=dict(arch=OPTION_HELP["arch"], loss=OPTION_HELP["loss"]))
+    p.add_argument("--opt", default=None, help="sgd or adamw (default: the recipe's)")
     p.add_argument("--method", default=None, help="robust training method (default: plain training with --loss)")
     p.add_argument("--method-kw", type=_json_object, default=None, metavar="JSON",
                    help='the method\'s settings as a JSON object, e.g. \'{"transition": "glc"}\' for forward (see the robust docs)')

@@ -80,7 +80,7 @@ def check_clean_labels(a, data):
 
 
 # %% ../nbs/91_commands.ipynb #c7d22d76
-_TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
+_TRAIN_KEYS = ("task", "noise", "ratio", "arch", "loss", "opt", "epochs", "seed", "bs", "lr", "size", "device", "precision", "labels",
                "clean_labels", "checkpoint_every")
 
 _METHOD_KEYS = ("method", "noise_rate", "noise_estimator", "method_kw")

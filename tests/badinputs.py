@@ -532,6 +532,7 @@ INPUT_CASES = [
     _c("train:method-kw=coteaching-folds-0", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"folds": 0}}'], "folds", "0"),
     _c("train:method-kw=coteaching-exponent-text", TRAIN.split() + ["--method", "coteaching", "--method-kw", '{{"exponent": "a"}}'], "exponent"),
     _c("train:method-kw=dividemix-p-threshold-2", TRAIN.split() + ["--method", "dividemix", "--method-kw", '{{"p_threshold": 2}}'], "p_threshold", "2"),
+    _c("train:opt=nope", TRAIN.split() + ["--opt", "nope"], "opt", "nope", "sgd"),
     _c("train:method-kw=dividemix-labelled-floor-1.5", TRAIN.split() + ["--method", "dividemix", "--method-kw", '{{"labelled_floor": 1.5}}'], "labelled_floor", "1.5"),
     _c("train:noise-estimator=audit-without-sample", TRAIN.split() + ["--method", "coteaching", "--noise-estimator", "audit"], "audit", "verified"),
     _c("train:method-kw=relabel-fold-best-text", TRAIN.split() + ["--method", "relabel-retrain", "--method-kw", '{{"fold_best": "no"}}'], "fold_best"),

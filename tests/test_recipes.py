@@ -30,3 +30,23 @@ def test_detect_uses_the_recipe(tmp_path, capsys, one_thread):
     assert rc == 0, capsys.readouterr().err[-2000:]
     p = json.loads((tmp_path/"d"/"params.json").read_text())
     assert p["recipe_info"]["name"] == "cpu_small" and p["arch"] == "cpu_net_small" and p["opt"] == "adamw" and p["epochs"] == 10
+
+def test_explicit_options_mean_the_same_under_every_recipe(tmp_path, capsys, one_thread):
+    "Every training option set explicitly: the auto recipe, a named one and the Python API without recipes train bit-identical runs."
+    import pandas as pd
+    from false_labels.methods.registry import train_method
+    data = make("good", tmp_path)
+    explicit = ["--arch", "small_cnn", "--epochs", "2", "--bs", "32", "--opt", "sgd", "--lr", "0.05", "--loss", "ce",
+                "--precision", "fp32", "--device", "cpu", "--quiet", "--allow-no-learning"]
+    runs = {}
+    for name, extra in (("auto", []), ("cpu_photo", ["--recipe", "cpu_photo"]), ("study", ["--recipe", "study"])):
+        rc = main(["train", "--data", str(data), "--out", str(tmp_path/name), *explicit, *extra])
+        assert rc == 0, capsys.readouterr().err[-2000:]
+        runs[name] = pd.read_csv(tmp_path/name/"metrics.csv")
+        assert sorted(json.loads((tmp_path/name/"params.json").read_text())["recipe"]["overridden"]) == \
+            ["arch", "bs", "epochs", "loss", "lr", "opt", "precision"]
+    train_method(data, tmp_path/"api", arch="small_cnn", epochs=2, bs=32, opt="sgd", lr=0.05, loss="ce", precision="fp32", device="cpu")
+    runs["api"] = pd.read_csv(tmp_path/"api"/"metrics.csv")
+    cols = [c for c in runs["auto"].columns if "time" not in c and "seconds" not in c]
+    for name, m in runs.items():
+        pd.testing.assert_frame_equal(m[cols], runs["auto"][cols], check_exact=True, obj=name)
