@@ -22,9 +22,9 @@ from .registry import MethodSettings, in_range, int_at_least, optional_int, regi
 from .shared import TwinNets, corrupted_by_id, estimated_rate, kept_stats, twin_learner
 
 # %% auto #0
-__all__ = ['REFERENCE_WARMUP_STEPS', 'MAX_BATCH', 'default_lambda_u', 'high_noise_settings', 'default_warmup', 'gmm_clean_prob',
-           'augment_batch', 'cycle_batches', 'dividemix_learner', 'DivideMix', 'DivideMixSettings', 'dividemix_lr',
-           'KeptFromSplit']
+__all__ = ['REFERENCE_WARMUP_STEPS', 'MAX_BATCH', 'default_lambda_u', 'high_noise_settings', 'default_warmup', 'default_alpha',
+           'gmm_clean_prob', 'augment_batch', 'cycle_batches', 'dividemix_learner', 'DivideMix', 'DivideMixSettings',
+           'dividemix_lr', 'KeptFromSplit']
 
 # %% ../../nbs/methods/57_dividemix.ipynb #20b40854
 def default_lambda_u(noise:str, # noise kind ('sym', 'pair', ...)
@@ -53,6 +53,12 @@ def default_warmup(epochs:int, # epochs of the run
     if not steps_per_epoch: return cap
     return int(min(cap, max(1, math.ceil(REFERENCE_WARMUP_STEPS / int(steps_per_epoch)))))
 
+
+# %% ../../nbs/methods/57_dividemix.ipynb #a1fa0002
+def default_alpha(epochs:int, # epochs of the run
+                 )->float:
+    "Mixup's Beta(alpha, alpha): the reference's 4 on CIFAR's 300-epoch schedule (from 200 epochs on), its Clothing1M/WebVision 0.5 on shorter ones."
+    return 4.0 if int(epochs) >= 200 else 0.5
 
 # %% ../../nbs/methods/57_dividemix.ipynb #7141cf0d
 def gmm_clean_prob(losses, # (N,) per-sample losses
@@ -322,7 +328,7 @@ class DivideMixSettings(MethodSettings):
     warmup:int|None=None # epochs of cross-entropy warm-up (None: `default_warmup`)
     p_threshold:float|None=None # clean-probability threshold of the labelled split (None: `high_noise_settings`)
     T:float=0.5 # sharpening temperature
-    alpha:float=4.0 # mixup Beta(alpha, alpha)
+    alpha:float|None=None # mixup Beta(alpha, alpha) (None: `default_alpha` of the run's epochs)
     rampup:int|None=None # epochs of the lambda_u ramp (None: max(1, round(16 * epochs / 300)))
     lr:float|None=None # peak SGD learning rate (None: the run's SGD rate scaled to DivideMix's batch, `dividemix_lr`)
     lr_drop:int|None=None # epoch of a ÷10 step (None: cosine over every step)
@@ -334,7 +340,7 @@ class DivideMixSettings(MethodSettings):
     prep_epochs:int|None=None # epochs of each preliminary training (None: the run's)
     checks = dict(lambda_u=lambda n, v: v is None or in_range(hi=float("inf"))(n, v),
                   p_threshold=lambda n, v: v is None or in_range()(n, v),
-                  T=check_positive, alpha=check_positive, rampup=optional_int(0),
+                  T=check_positive, alpha=lambda n, v: v is None or check_positive(n, v), rampup=optional_int(0),
                   lr=lambda n, v: v is None or check_positive(n, v), lr_drop=optional_int(1),
                   wd=in_range(hi=float("inf")), bs=optional_int(1), loss_history=optional_int(1),
                   labelled_floor=lambda n, v: v is None or in_range()(n, v))
@@ -377,17 +383,18 @@ def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:Div
     if not 0 <= warmup <= epochs: raise ValueError(f"warmup {kw.warmup!r} must be between 0 and epochs ({epochs})")
     rampup = max(1, round(16 * epochs / 300)) if kw.rampup is None else int(kw.rampup)
     lr = dividemix_lr(run.recipe, dls.train.bs, bs) if kw.lr is None else float(kw.lr)
+    alpha = default_alpha(epochs) if kw.alpha is None else float(kw.alpha)
     floor = (1 - rate if rate is not None else 0.0) if kw.labelled_floor is None else float(kw.labelled_floor)
     seed_everything(c["seed"])
     learn = dividemix_learner(dls, path=run.out, **run.recipe)
-    dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=p_threshold, T=kw.T, alpha=kw.alpha,
+    dm = DivideMix(warmup=warmup, lambda_u=lambda_u, p_threshold=p_threshold, T=kw.T, alpha=alpha,
                    rampup=rampup, lr=lr, lr_drop=kw.lr_drop, wd=kw.wd, bs=bs, asym=noise == "pair",
                    loss_history=loss_history, labelled_floor=floor, seed=c["seed"], corrupted_by_id=corrupted_by_id(info, dls.device))
     kept = np.ones(len(info.ids), bool)
     after = lambda learn: dict(kept_stats(kept, info), divided=dm.prob_clean is not None, dividemix_steps=dm.steps)
     return dict(learn=learn, cbs=[dm, KeptFromSplit(dm, kept)], coteaching=dm, rate=rate, source=source, estimates=est,
                 kept=kept, after_fit=after,
-                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold, dividemix_bs=bs,
+                extra=dict(lambda_u=lambda_u, warmup=warmup, rampup=rampup, p_threshold=p_threshold, dividemix_bs=bs, mixup_alpha=alpha,
                            loss_history=loss_history, labelled_floor=floor, dividemix_lr=lr,
                            dividemix_schedule="cosine" if kw.lr_drop is None else f"step at {kw.lr_drop}"))
 
