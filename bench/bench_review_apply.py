@@ -20,9 +20,11 @@ misplaced photos among them (precision 0.41; AUROC ema 0.943, aum 0.935, ensembl
 misplaced, 16 of the top 20, 24 of the top 41). 27 suggestions accepted (flagged, p >= 0.8): 11 put a misplaced photo
 right, 15 relabel a correct photo, 1 moves a misplaced one to another wrong class. Clean test accuracy (1,000 test
 photos, mean of 3 seeds): given labels 0.6973 (sd 0.021), applied labels 0.7233 (sd 0.015), paired difference
-+0.0260 (+0.049, +0.042, -0.013). The mean improves, but the paired differences spread more than they move (t = 1.3
-on 2 degrees of freedom), and more than half of the accepted relabels were wrong: the out-of-fold models of a
-from-scratch CNN on 300 tiny photos are not sure enough for a 0.8 threshold on their raw probability.
++0.0260 (+0.049, +0.042, -0.013). Three more seeds on the same label sets (3-5, load ~3): given 0.700 / 0.693 / 0.714,
+applied 0.697 / 0.730 / 0.700; over the six seeds given 0.6998, applied 0.7162, paired difference +0.0163 (t = 1.4 on
+5 degrees of freedom). The mean improves, but the paired differences spread about as much as they move, and more than
+half of the accepted relabels were wrong: the out-of-fold models of a from-scratch CNN on 300 tiny photos are not sure
+enough for a 0.8 threshold on their raw probability.
 Before (2026-12-03; small_cnn, AdamW, 12 epochs, batch 32, 3 folds, cl+ema; load 11.7-20.6; 1,470 s): 57 flagged, 27
 of the 41 misplaced among them; 11 accepted (4 right, 5 relabel a correct photo); given 0.6417, applied 0.6320.
 """
