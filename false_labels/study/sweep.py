@@ -116,6 +116,7 @@ def _worker_main(conn, env:dict, warm:tuple=()):
             if isinstance(msg, tuple) and msg[0] == 'check': conn.send(_error_of(run_check, *msg[1:]))
             else: conn.send(execute_run(msg))
         except (BrokenPipeError, OSError): break
+        except KeyboardInterrupt: break  # the stop landed outside the run (writing its status): the driver marks it, no traceback
 
 def _error_of(f, *args)->str|None:
     "None if `f(*args)` succeeds, else its error message."
