@@ -20,7 +20,7 @@ from ..review.app import suspects_table as review_table
 from ..noise.corrupt import compare_labels
 from ..noise.spec import noise_spec
 from ..data.labels import TrainLabels, run_labels, served_labels
-from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, with_task
+from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, require_audit, with_task
 from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
 from ..training.kfold import FitPredict, IterationTracker, pack_observations
 from ..arrays import out_of_fold_probs
@@ -305,9 +305,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:TrainLabels, o:DetectOp
     res.noise = labels.source.get("noise")
     res.clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
     res.audit = None if labels.source.get("ratio") else getattr(fp.dls, "audit", None)   # injected noise: the audit would read the data's own labels
-    if o.noise_estimator == "audit" and res.audit is None:
-        raise ValueError("noise_estimator 'audit' needs validation images with both a given and a verified label (an imported "
-                         "dataset with a clean label set, and no injected noise); use 'auto', 'gap', 'cl' or 'incv'")
+    if o.noise_estimator == "audit": require_audit(res.audit)
     try: run_steps(fp, o, res, parse_methods(o.method))
     finally:
         if res.bar is not None: res.bar.close(); fp.on_train = None

@@ -14,6 +14,7 @@ import pandas as pd
 from fastcore.meta import delegates
 from ..core import check_choice, check_int, check_positive
 from ..training.learner import LOSSES, Prepared, RunContext, jsonable, make_learner, train_run
+from ..training.loaders import require_audit
 from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_fit_predict, peer_test_acc
 
 # %% auto #0
@@ -251,10 +252,7 @@ def audited_rate(info, # `NoiseInfo` of the run's loaders
     "The run's audit (`NoiseInfo.audit`) where the rate is to be estimated by 'auto' or 'audit'; None otherwise (an error for 'audit' without an audit sample)."
     if noise_rate is not None or noise_estimator not in ("auto", "audit"): return None
     a = info.audit()
-    if a is None and noise_estimator == "audit":
-        raise ValueError("noise_estimator 'audit' needs validation images with both a given and a verified label (an imported "
-                         "dataset with a clean label set, and no injected noise); use 'auto', 'gap', 'cl' or 'incv'")
-    return a
+    return require_audit(a) if noise_estimator == "audit" else a
 
 
 # %% ../../nbs/methods/50_registry.ipynb #e52d4b9d

@@ -27,8 +27,8 @@ from ..noise.spec import NoiseSpec, noise_spec
 
 # %% auto #0
 __all__ = ['PAD_MODES', 'IMAGENET_STATS', 'DeviceUnavailableError', 'pick_device', 'gather_augment', 'BatchOptions',
-           'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders', 'channel_stats', 'with_task',
-           'dataloaders']
+           'LoaderOptions', 'TensorDL', 'as_dataset', 'NoiseInfo', 'NoisyDataLoaders', 'require_audit', 'channel_stats',
+           'with_task', 'dataloaders']
 
 # %% ../../nbs/training/30_loaders.ipynb #8bb2680b
 class DeviceUnavailableError(ValueError):
@@ -419,6 +419,15 @@ class NoisyDataLoaders(DataLoaders):
     def vocab(self): return self.train.vocab
     @property
     def c(self): return self.train.c
+
+# %% ../../nbs/training/30_loaders.ipynb #a0d1r001
+def require_audit(audit:dict|None, # a `NoisyDataLoaders.audit` (None: no image has both a given and a verified label)
+                 )->dict:
+    "`audit`, or the one-line error of asking for the 'audit' noise estimator where there is nothing to audit."
+    if audit is None:
+        raise ValueError("noise_estimator 'audit' needs validation images with both a given and a verified label (an imported "
+                         "dataset with a clean label set, and no injected noise); use 'auto', 'gap', 'cl' or 'incv'")
+    return audit
 
 # %% ../../nbs/training/30_loaders.ipynb #322d97c2
 def channel_stats(images:np.ndarray, # (N, H, W, 3) uint8
