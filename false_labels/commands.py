@@ -119,6 +119,7 @@ def cmd_train(a):
         if not a.allow_no_learning: return NO_LEARNING
     if res.get("noise_rate_source") not in (None, "unused"):
         print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
+    if res.get("schedule_note"): print(f"note: {res['schedule_note']}")
     labels = f"labels {res['labels']}  " if res.get("labels") else ""
     if res.get("realised_ratio") is None:
         print(f"{labels}no clean label set: no label counted as corrupted; test accuracy on the given labels "
@@ -220,19 +221,18 @@ def cmd_detect(a):
 
 def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
     "Print how far to trust a detection folder (noise rate and interval, expected vs measured precision, or that it learned nothing); the exit status."
+    from false_labels.detectors.output import noise_line, precision_line
     p = json.loads((Path(out)/"params.json").read_text())
     s, ep, sel = p.get("noise_rate"), p.get("expected_precision") or {}, p.get("selected")
-    if s and s.get("rate") is not None:
-        lo, hi = s["interval"]
-        print(f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
-              + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
+    if noise_line(s):
+        print(noise_line(s))
         if s.get("note"): print(s["note"])
         if s.get("evidence") is False: print("no evidence of label noise: nothing flagged (--flag-without-evidence flags anyway)")
     if ep.get(sel) is not None:
         import pandas as pd
         ev = pd.read_csv(Path(out)/"evaluation.csv").set_index("method")
         meas = ev.at[sel, "precision"] if "precision" in ev.columns else None
-        print(f"{sel}: expected precision {ep[sel]:.3f} of its {int(ev.at[sel, 'n_flagged'])} flags"
+        print(precision_line(p, int(ev.at[sel, 'n_flagged']))
               + (f"; measured {meas:.3f}" if meas is not None and meas == meas else " (estimated without the truth)"))
     chk = p.get("learning_check")
     if chk and not chk["learned"]:

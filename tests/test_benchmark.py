@@ -85,6 +85,8 @@ def test_smoke_benchmark_resumes_after_a_kill(src, tmp_path):
     t = _complete(out, 4)
     assert set(t.setting) == {"sym50", "worst"} and t[t.method == "ce"].published_best.notna().all()   # CIFAR-10 figures beside ours
     assert "| ce |" in stdout and "preset smoke" in stdout
+    rows = {l.split("|")[1].strip(): l for l in stdout.splitlines() if l.startswith("| ")}
+    assert "†" in rows["elr"] and "†" not in rows["ce"] and "reference schedule" in stdout   # ELR's 120 epochs, not cross-entropy
     sc = run_scores(out)
     assert np.isclose(sc[sc.setting == "sym50"].realised, 0.45, atol=0.02).all()
     # the same command with one more method reuses the four finished runs

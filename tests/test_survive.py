@@ -169,6 +169,7 @@ def test_method_elr(mds, tmp_path):
     res = _run(mds, tmp_path, "elr", epochs=1, method_kw=dict(lam=2.0))
     assert res["method"] == "elr" and res["elr_lam"] == 2.0 and res["elr_beta"] == 0.7
     assert res["noise_rate_source"] == "unused" and res["noise_rate_used"] is None
+    assert "elr trained 1 epochs, under a quarter of its reference schedule (120)" in res["schedule_note"]   # a short run says so
     with pytest.raises(ValueError, match="method .elr. trains with loss ce; loss .gce. conflicts"): _run(mds, tmp_path, "elr", epochs=1, loss="gce", overwrite=True)
 
 

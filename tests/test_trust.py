@@ -1,5 +1,5 @@
 "Detection judges only what it can: no flags from models that learned nothing; an expected precision, a target precision, safe relabels."
-import json
+import json, re
 import numpy as np, pandas as pd
 import pytest
 from false_labels.cli import NO_LEARNING, main
@@ -34,6 +34,14 @@ def test_expected_precision_noise_interval_and_target(tmp_path, capsys, one_thre
     assert 0 <= lo <= p["noise_rate"]["rate"] <= hi <= 1 and set(p["noise_rate"]["estimates"]) >= {"cl", "incv"}
     s = pd.read_csv(out/"suspects.csv")
     assert s["p_mislabeled"].between(0, 1).all()
+    sel = p["selected"]   # the expected precision's range over the rate's interval holds the point, and the summary prints it
+    rlo, rhi = p["expected_precision_range"][sel]
+    assert rlo <= p["expected_precision"][sel] <= rhi and "over the noise rate's interval" in cap.out
+    page = (out/"review.html").read_text()   # the review page says the same at its top, and each image's p(wrong)
+    trust = re.findall(r'<div class="bar trust">([^<]*)</div>', page)
+    assert any(f"{sel}: expected precision" in t for t in trust) and any(t.startswith("noise rate") for t in trust)
+    rows = json.loads(re.search(r'<script type="application/json" id="fl-data">(.*?)</script>', page, re.S).group(1))["rows"]
+    assert len(rows["pw"]) == len(rows["id"]) and all(0 <= x <= 1 for x in rows["pw"])
     rc = main(["detect", "--data", str(tmp_path/"x.npz"), "--out", str(tmp_path/"t"), *DETECT, "--ratio", "0.25", "--target-precision", "0.6"])
     capsys.readouterr()
     t = pd.read_csv(tmp_path/"t"/"suspects.csv")

@@ -21,8 +21,9 @@ from .registry import detector_notes
 from .charts import plot_ema_curves, plot_feature_map, plot_pr_curves, plot_score_histograms, plot_value_histograms
 
 # %% auto #0
-__all__ = ['DETECTION_TABLES', 'vl_version', 'save_chart', 'suspects_gallery', 'read_detection_table', 'method_charts',
-           'detection_charts', 'write_detection', 'load_detection_models']
+__all__ = ['DETECTION_TABLES', 'WIDE_PRECISION', 'vl_version', 'save_chart', 'suspects_gallery', 'read_detection_table',
+           'noise_line', 'precision_line', 'method_charts', 'detection_charts', 'write_detection',
+           'load_detection_models']
 
 # %% ../../nbs/detectors/46b_output.ipynb #cb063994
 def vl_version()->str|None:
@@ -91,6 +92,30 @@ def read_detection_table(folder, # a detection folder (from `detect_labels` / `w
     p = Path(folder)/f"{name}.csv"
     return pd.read_csv(p) if p.is_file() else None
 
+# %% ../../nbs/detectors/46b_output.ipynb #trust-fn
+WIDE_PRECISION = 0.2   # a range of expected precision wider than this: the rate is too uncertain to lean on the figure
+
+def noise_line(s:dict|None, # params.json's noise_rate (`trust.noise_rate_summary`)
+              )->str|None:
+    "'noise rate R (estimator; L% interval lo-hi; estimators ...)', or None where no rate was estimated."
+    if not s or s.get("rate") is None: return None
+    lo, hi = s["interval"]
+    return (f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
+            + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
+
+def precision_line(facts:dict, # params.json's content (or a detection's facts)
+                   n_flagged:int, # the selected detector's flags
+                  )->str|None:
+    "'<detector>: expected precision P (lo-hi over the noise rate's interval) of its N flags', or None where none is expected."
+    sel = facts.get("selected")
+    ep = (facts.get("expected_precision") or {}).get(sel)
+    if ep is None: return None
+    rg = (facts.get("expected_precision_range") or {}).get(sel)
+    span = (f" ({rg[0]:.3f}-{rg[1]:.3f} over the noise rate's interval"
+            + ("; wide: the rate is uncertain, so lean on the ranking rather than this figure)" if rg[1] - rg[0] > WIDE_PRECISION else ")")
+            if rg else "")
+    return f"{sel}: expected precision {ep:.3f}{span} of its {int(n_flagged)} flags"
+
 # %% ../../nbs/detectors/46b_output.ipynb #86824200
 def method_charts(tables:dict, # name -> DataFrame, as `read_detection_table` gives them (None or absent: skipped)
                   classes=None, # class names
@@ -141,7 +166,9 @@ def write_detection(d, # from `detect_labels` (through `run_detection`) or `dete
         atomic_write(tmp/"detection_stats.npz", buf.getvalue())
         if charts: _write_charts(tmp/"charts", ds, fp, res, truth, d.suspects, charts, top, d.tables)   # may add a note
         if review:
-            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top, notes=detector_notes())  # earlier decisions carried over
+            trust = [l for l in (precision_line(d.facts, int(flagged.sum())), noise_line(d.facts.get("noise_rate"))) if l]
+            review_page(d.suspects, ds, tmp/"review.html", prior=prior_decisions(ds), top=review_top, notes=detector_notes(),
+                        trust=trust + [n for n in d.facts.get("notes", []) if n.startswith("nothing flagged")])  # earlier decisions carried over
             corrected_labels(d.suspects, policy, min_prob, out=tmp/"corrected_labels.csv")
         if folders and review:
             export_folders(d.suspects, ds, tmp/"_folders", mode="link" if folders is True else folders)

@@ -24,7 +24,7 @@ from ..training.loaders import NoisyDataLoaders, as_dataset, dataloaders, requir
 from ..training.learner import LOSSES, SampleStats, check_fit_args, get_arch, load_model
 from ..training.kfold import FitPredict, IterationTracker, pack_observations
 from ..arrays import out_of_fold_probs
-from .trust import cut_for_precision, expected_precision, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
+from .trust import cut_for_precision, expected_precision, expected_precision_range, mislabel_probability, noise_rate_bootstrap, noise_rate_summary, oof_check, safe_relabel
 from .registry import Detection, DetectionState, evaluate_detectors, registered_detectors, scores_table
 from .ensemble import ensemble_members
 from .options import (DetectOptions, DetectTraining, check_detection_options, check_output_options,
@@ -154,6 +154,8 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
                                            **{"try": "more epochs, a stronger --recipe or --arch, more images per class, or "
                                                      "--allow-no-learning to flag anyway"})
     res.results["q"] = mislabel_probability(fp.given, probs, s["rate"] if s["rate"] is not None else max(s["spread"][0], 0.0))
+    if s["rate"] is not None:     # the same at both ends of the rate's interval: how far the expected precision can be trusted
+        res.results["q_ends"] = tuple(mislabel_probability(fp.given, probs, r) for r in s["interval"])
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d4
 def judge_learning(o:DetectOptions, res:DetectionState):
@@ -185,6 +187,8 @@ def judge_flags(fp:FitPredict, o:DetectOptions, res:DetectionState, chosen:str)-
         res.meta[chosen]["cut"] = res.dets[chosen].info["cut"]
         changed = True
     res.extra["expected_precision"] = {m: expected_precision(q, d.flagged) for m, d in res.dets.items()}
+    ends = res.results.get("q_ends")
+    res.extra["expected_precision_range"] = {m: expected_precision_range(ends, d.flagged) for m, d in res.dets.items()} if ends else {}
     flagged = np.asarray(res.dets[chosen].flagged, bool)
     members = [d.flagged for m, d in res.dets.items() if m in ensemble_members()]
     votes = np.mean(members, axis=0) if members else None

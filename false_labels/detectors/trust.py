@@ -14,7 +14,7 @@ from .incv import estimate_noise_from_accuracy
 # %% auto #0
 __all__ = ['NOISE_ESTIMATOR_ERROR', 'PREFERRED_ESTIMATORS', 'oof_check', 'noise_rate_bootstrap', 'noise_rate_summary',
            'noise_channel', 'calibrated', 'fit_temperature', 'mislabel_probability', 'expected_precision',
-           'cut_for_precision', 'safe_relabel']
+           'expected_precision_range', 'cut_for_precision', 'safe_relabel']
 
 # %% ../../nbs/detectors/45_trust.ipynb #c7ea0378
 def oof_check(given, # (N,) given labels
@@ -184,6 +184,16 @@ def expected_precision(q, # (N,) `mislabel_probability`
     "The expected share of real errors among the flagged images (None when nothing is flagged)."
     f = np.asarray(flagged, bool)
     return float(np.asarray(q)[f].mean()) if f.any() else None
+
+# %% ../../nbs/detectors/45_trust.ipynb #eprange-fn
+def expected_precision_range(q_ends, # (q at the interval's low end, q at its high end): `mislabel_probability` at each
+                             flagged, # (N,) bool: the flagged set
+                            )->tuple|None:
+    "The flagged set's expected precision at the two ends of the noise rate's interval, (lowest, highest); None when nothing is flagged."
+    f = np.asarray(flagged, bool)
+    if not f.any(): return None
+    v = [float(np.asarray(q)[f].mean()) for q in q_ends]
+    return (min(v), max(v))
 
 # %% ../../nbs/detectors/45_trust.ipynb #e3b6b287
 def cut_for_precision(q, # (N,) `mislabel_probability`

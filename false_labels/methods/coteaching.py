@@ -127,7 +127,7 @@ class CoTeachingSettings(MethodSettings):
     prep_epochs:int|None=None # epochs of each preliminary training (None: the run's)
 
 # %% ../../nbs/methods/52_coteaching.ipynb #aca28098
-@register_method("coteaching", CoTeachingSettings)
+@register_method("coteaching", CoTeachingSettings, reference_epochs=200)
 def _setup_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:CoTeachingSettings, prep_epochs:int, fit_predict)->dict:
     "Co-teaching: a forget-rate schedule from the (given, known or estimated) noise rate, a pair of networks."
     dls, info, epochs = run.dls, run.dls.info, run.opts["epochs"]

@@ -95,7 +95,7 @@ class CoTeachingPlusSettings(MethodSettings):
     checks = dict(init_epoch=optional_int(0))
 
 # %% ../../nbs/methods/56_coteaching_plus.ipynb #818fb43a
-@register_method("coteaching-plus", CoTeachingPlusSettings)
+@register_method("coteaching-plus", CoTeachingPlusSettings, reference_epochs=200)
 def _setup_coteaching_plus(run:RunContext, detector, noise_rate, estimator:str, kw:CoTeachingPlusSettings, prep_epochs:int, fit_predict)->dict:
     "Co-teaching+ (Yu et al. 2019): co-teaching's schedule, then small-loss exchange among the samples the pair disagrees on."
     dls, info, epochs, r = run.dls, run.dls.info, run.opts["epochs"], run.recipe

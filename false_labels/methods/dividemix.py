@@ -367,7 +367,7 @@ class KeptFromSplit(Callback):
         if self.dm.prob_clean is not None: self.kept[:] = self.dm.prob_clean.mean(0) > self.dm.p_threshold
 
 # %% ../../nbs/methods/57_dividemix.ipynb #fac17ddc
-@register_method("dividemix", DivideMixSettings)
+@register_method("dividemix", DivideMixSettings, reference_epochs=300)
 def _setup_dividemix(run:RunContext, detector, noise_rate, estimator:str, kw:DivideMixSettings, prep_epochs:int, fit_predict)->dict:
     "DivideMix (Li et al. 2020): a warmed-up pair, GMM co-divide each epoch, MixMatch on the labelled/unlabelled split."
     dls, info, c = run.dls, run.dls.info, run.opts

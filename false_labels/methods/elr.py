@@ -84,7 +84,7 @@ def elr_learner(dls, # loaders from `training.loaders.dataloaders`
     return learn
 
 # %% ../../nbs/methods/55_elr.ipynb #762db551
-@register_method("elr", ELRSettings, losses=("ce",))
+@register_method("elr", ELRSettings, losses=("ce",), reference_epochs=120)
 def _setup_elr(run:RunContext, detector, noise_rate, estimator:str, kw:ELRSettings, prep_epochs:int, fit_predict)->dict:
     "ELR (Liu et al. 2020): cross-entropy plus the early-learning regulariser on a per-sample running target."
     beta0, lam0 = elr_defaults(run.opts["noise"])

@@ -59,7 +59,7 @@ class INCVCoTeachingSettings(MethodSettings):
     estimate_folds:int=2 # folds of the noise-rate estimate
 
 # %% ../../nbs/methods/53_incv.ipynb #32068455
-@register_method("incv-coteaching", INCVCoTeachingSettings, noisy_valid_estimator="incv")
+@register_method("incv-coteaching", INCVCoTeachingSettings, noisy_valid_estimator="incv", reference_epochs=200)
 def _setup_incv_coteaching(run:RunContext, detector, noise_rate, estimator:str, kw:INCVCoTeachingSettings, prep_epochs:int, fit_predict)->dict:
     "INCV selects a cleaner set (and candidates), then co-teaching trains a pair on it."
     dls, recipe, out = run.dls, run.recipe, run.out

@@ -20,8 +20,9 @@ from .shared import DETECTOR_KW, NOISE_ESTIMATORS, TwinNets, kept_stats, method_
 # %% auto #0
 __all__ = ['COMMON_CHECKS', 'REGISTRY', 'PACKAGE', 'BUILT_IN', 'BUILT_IN_NAMES', 'finite_number', 'in_range', 'int_at_least',
            'optional_int', 'check_flag', 'check_detector_kw', 'MethodSettings', 'settings_class', 'MethodSpec',
-           'register_method', 'load_methods', 'registered_methods', 'methods', 'parse_method', 'check_method',
-           'check_noise_rate', 'resolve_estimator', 'audited_rate', 'method_setup', 'train_method', 'methods_table']
+           'schedule_note', 'register_method', 'load_methods', 'registered_methods', 'methods', 'parse_method',
+           'check_method', 'check_noise_rate', 'resolve_estimator', 'audited_rate', 'method_setup', 'train_method',
+           'methods_table']
 
 # %% ../../nbs/methods/50_registry.ipynb #e83868de
 def finite_number(name:str, v)->float:
@@ -124,6 +125,7 @@ class MethodSpec:
     noisy_valid_estimator: str = "cl" # the estimate `noise_estimator='auto'` picks when the validation labels are noisy
     own_estimate: bool = False # whether `noise_estimator='detector'` (the method's own cut) applies
     losses: tuple = () # the losses it can train with (empty: any)
+    reference_epochs: int|None = None # epochs of its reference's CIFAR-10 schedule (a run under a quarter of it gets `schedule_note`)
     def variant_names(self)->tuple:
         "The allowed variants."
         return tuple(self.variants() if callable(self.variants) else self.variants)
@@ -132,12 +134,23 @@ class MethodSpec:
         v = self.variant_names()
         return tuple(f"{self.name}:{x}" for x in v) if v else (self.name,)
 
+# %% ../../nbs/methods/50_registry.ipynb #sched-fn
+def schedule_note(method:str, # the method's name
+                  epochs:int, # the run's epochs
+                  reference_epochs:int|None, # its reference's schedule (None: not known)
+                 )->str|None:
+    "A one-line warning when `epochs` is under a quarter of the method's reference schedule, else None."
+    if not reference_epochs or int(epochs) * 4 >= int(reference_epochs): return None
+    return (f"{method} trained {int(epochs)} epochs, under a quarter of its reference schedule ({int(reference_epochs)}): "
+            "its gain over cross-entropy comes once cross-entropy memorises wrong labels, which a schedule this short may "
+            "not reach; compare with cross-entropy on the same recipe, or train longer (--epochs)")
+
 # %% ../../nbs/methods/50_registry.ipynb #71840f73
 REGISTRY = {}   # method name -> MethodSpec, in registration order
 
 def register_method(name:str, # the name a sweep uses (the prefix `name:` with `variants`)
                     settings:type|dict|None=None, # its `MethodSettings` dataclass (or a dict of settings and defaults)
-                    **spec, # the other `MethodSpec` fields: variants, variant_kind, noisy_valid_estimator, own_estimate, losses
+                    **spec, # the other `MethodSpec` fields: variants, variant_kind, noisy_valid_estimator, own_estimate, losses, reference_epochs
                    )->Callable:
     "Decorator: register a setup function as the robust method `name` (one registration is the whole method)."
     if name in LOSSES or ":" in name: raise ValueError(f"method name {name!r} must not be a loss or contain ':'")
@@ -274,6 +287,8 @@ def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimato
             s = {**s, "source": f"audit ({audit['n']} verified validation images)", "estimates": {f"audit{'_' + k if k != 'rate' else ''}": v for k, v in audit.items()}}
         rate, source = s.get("rate"), s.get("source", "unused")
         if rate is not None: run.say(f"{fields['method']}: noise rate {rate:.4f} ({source})")
+        note = schedule_note(fields["method"], c["epochs"], REGISTRY[family].reference_epochs)
+        if note: run.say(f"note: {note}")
         learn, cot, kept = s["learn"], s.get("coteaching"), s.get("kept")
         pair = learn.raw_model if isinstance(learn.raw_model, TwinNets) else None
         def after_fit(learn):
@@ -282,7 +297,7 @@ def _family_setup(family:str, detector, kw:MethodSettings, fields:dict, estimato
                         **(s["after_fit"](learn) if s.get("after_fit") else {}))
         return Prepared(learn, cbs=s.get("cbs", []), kept=kept, params=dict(fields, prep_epochs=prep_epochs),
                         result=dict(noise_rate_used=None if rate is None else float(rate), noise_rate_source=source,
-                                    noise_rate_estimates=s.get("estimates"),
+                                    noise_rate_estimates=s.get("estimates"), schedule_note=note,
                                     **(kept_stats(kept, info) if kept is not None and not s.get("after_fit") else {}), **s.get("extra", {})),
                         note="\n\nCo-teaching: a TwinNets pair of two such networks (the first is evaluated and saved).\n" if cot is not None else "",
                         model=pair.nets[0] if pair is not None else None, after_fit=after_fit)

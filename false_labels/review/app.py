@@ -217,7 +217,7 @@ function card(i){
   const info = document.createElement("div"); info.className = "info";
   const alts = R.alts[i].map(x => `${esc(C[x[0]])} ${x[1].toFixed(2)}`).join(" · ");
   const sc = DET.map(d => `<span title="${esc(d.note)}; score ${R.raw[d.name][i]}">${esc(d.name)} top ${pct(R.ranks[d.name][i])}%</span>`).join(" ");
-  info.innerHTML = `<div class="top">#${R.rank[i]} ${R.flag[i] ? '<b class="flag">flagged</b>' : ""} <span class="agree">${R.agree[i]}/${DET.length} agree</span></div>`
+  info.innerHTML = `<div class="top">#${R.rank[i]} ${R.flag[i] ? '<b class="flag">flagged</b>' : ""} <span class="agree">${R.agree[i]}/${DET.length} agree</span>${R.pw && R.pw[i] != null ? ` <span class="pw" title="probability that the given label is wrong: the models' view read through the estimated noise rate">p(wrong) ${R.pw[i].toFixed(2)}</span>` : ""}</div>`
     + `<div><span class="given">${esc(C[R.given[i]])}</span> (${R.gp[i].toFixed(2)}) &rarr; <span class="sugg">${esc(C[R.sugg[i]])}</span> ${R.sp[i].toFixed(2)}</div>`
     + `<div class="alts">${alts ? "also: " + alts : ""}</div><div class="scores">${sc}</div>`
     + `<div class="file" title="${esc(R.key[i])}">${esc(R.file[i])}</div><div class="dec"></div>`;
@@ -399,6 +399,7 @@ def review_data(suspects:pd.DataFrame, # the suspects table
                 sp=np.round(s["suggested_prob"].to_numpy(np.float64), 3).tolist(), gp=np.round(s["given_prob"].to_numpy(np.float64), 3).tolist(),
                 alts=[alts(n, p) for n, p in zip(s.get("alt_names", [""] * len(s)), s.get("alt_probs", [""] * len(s)))],
                 flag=s["suspect"].astype(int).tolist(), agree=np.asarray(agree).astype(int).tolist(),
+                pw=[None if x != x else round(float(x), 3) for x in s["p_mislabeled"]] if "p_mislabeled" in s else None,
                 ranks={d: ranks[d][:len(s)].tolist() for d in dets},
                 raw={d: [float(f"{x:.4g}") for x in s[f"score_{d}"]] for d in dets})
     key = stable_hash(dict(ids=rows["id"], given=rows["given"], raw={d: v[:50] for d, v in rows["raw"].items()}), 16)
@@ -420,6 +421,7 @@ def review_page(suspects:pd.DataFrame, # the suspects table
                 top:int|None=None, # only the `top` suspects (None: every scored image)
                 title:str="Review the suspected label errors", # page title
                 notes:dict|None=None, # detector name -> one line on what its score measures (shown per detector)
+                trust:list|None=None, # lines on how far to trust the flags (expected precision, noise rate), shown at the top
                )->Path:
     "Write the offline review app (one self-contained HTML file); return its path."
     data, thumbs = review_data(suspects, ds, prior, thumb, top, notes)
@@ -431,7 +433,7 @@ def review_page(suspects:pd.DataFrame, # the suspects table
                      ("decided", "decided")] + [(d, d) for d in DECISIONS])
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{css}</style></head>
 <body><header><h1>{e(title)}</h1>
-<div class="bar"><span id="progress"></span><span id="progress2"></span></div>
+<div class="bar"><span id="progress"></span><span id="progress2"></span></div>{"".join(f'<div class="bar trust">{e(l)}</div>' for l in trust or [])}
 <div class="bar">{sel("f-given", "")}{sel("f-sugg", "")}{sel("f-flag", '<option value="">flagged or not</option><option value="1">flagged</option><option value="0">not flagged</option>')}{sel("f-agree", "")}{sel("f-status", status)} sort by {sel("f-sort", "")}</div>
 <div class="bar"><label>probability <input id="b-p" type="number" min="0" max="1" step="0.05" value="0.8"></label><button id="b-accept"></button>
 <button id="undo">undo (z)</button><button id="export">export decisions CSV</button><span id="fl-warn"></span></div>

@@ -306,9 +306,10 @@ def run_scores(out:str|Path, # benchmark folder
         res = read_json(d/"result.json")
         rows.append(dict(method=ps.get("method"), setting=ps.get("setting"), seed=ps.get("seed"), best=float(acc.max()),
                          last=float(acc[-1]), best_epoch=int(np.argmax(acc)), epochs=len(acc),
-                         realised=res.get("realised_ratio"), train_time_s=res.get("train_time_s"), run_id=r["run_id"]))
+                         realised=res.get("realised_ratio"), train_time_s=res.get("train_time_s"), run_id=r["run_id"],
+                         short_schedule=bool(res.get("schedule_note"))))
     return pd.DataFrame(rows, columns=["method", "setting", "seed", "best", "last", "best_epoch", "epochs", "realised",
-                                       "train_time_s", "run_id"])
+                                       "train_time_s", "run_id", "short_schedule"])
 
 # %% ../../nbs/study/66_benchmark.ipynb #dab027bf
 def _planned(out:Path)->tuple:
@@ -331,14 +332,15 @@ def benchmark_table(out:str|Path, # benchmark folder
             row = dict(method=m, setting=s, n_seeds=len(x), best_mean=x.best.mean() if len(x) else np.nan,
                        best_sd=x.best.std(ddof=1) if len(x) > 1 else np.nan, last_mean=x["last"].mean() if len(x) else np.nan,
                        last_sd=x["last"].std(ddof=1) if len(x) > 1 else np.nan,
-                       realised=x.realised.mean() if len(x) and x.realised.notna().any() else np.nan, preset=rec["preset"]["name"])
+                       realised=x.realised.mean() if len(x) and x.realised.notna().any() else np.nan, preset=rec["preset"]["name"],
+                       short_schedule=bool(x.short_schedule.any()))
             p = pub[(pub.method == m) & (pub.setting == s)]
             if len(p):
                 q = p.iloc[0]
                 row.update(published_best=q.best, published_last=q["last"], published_source=_cite(q))
             rows.append(row)
     return pd.DataFrame(rows, columns=["method", "setting", "n_seeds", "best_mean", "best_sd", "last_mean", "last_sd", "realised",
-                                       "published_best", "published_last", "published_source", "preset"])
+                                       "published_best", "published_last", "published_source", "preset", "short_schedule"])
 
 def _cite(q)->str:
     return "; ".join(str(v) for v in (q.paper, q.table, q.network, f"{q.epochs} epochs" if q.epochs else "") if v)
@@ -365,6 +367,7 @@ def table_markdown(table:pd.DataFrame, # from `benchmark_table`
         for s in settings:
             r = table[(table.method == m) & (table.setting == s)].iloc[0]
             cell = f"{_pm(r.best_mean, r.best_sd, r.n_seeds)} / {_pm(r.last_mean, r.last_sd, r.n_seeds)}" if r.n_seeds else "not run"
+            if r.n_seeds and r.short_schedule: cell += " †"
             if isinstance(r.published_source, str) and r.published_source:
                 k = refs.setdefault(r.published_source, len(refs) + 1)
                 cell += f" · {_pub(r.published_best, r.published_last)} [{k}]"
@@ -373,6 +376,9 @@ def table_markdown(table:pd.DataFrame, # from `benchmark_table`
     n = table.n_seeds.max() if len(table) else 0
     lines += ["", f"Clean test accuracy (%), ours: best epoch / last epoch, mean ± sd over {n} seed(s) (preset "
               f"{table.preset.iloc[0] if len(table) else '?'}); after '·' the published figure (best / last, or the one reported)."]
+    if table.short_schedule.any():
+        lines += ["† trained under a quarter of the method's reference schedule: it stops before cross-entropy memorises the "
+                  "wrong labels, which is what the method protects against (each run's result.json: schedule_note)."]
     lines += [f"[{k}] {src}" for src, k in refs.items()]
     return "\n".join(lines) + "\n"
 
