@@ -224,8 +224,9 @@ def trust_lines(out:Path, allow_no_learning:bool=False)->int|None:
     from false_labels.detectors.output import noise_line, precision_line
     p = json.loads((Path(out)/"params.json").read_text())
     s, ep, sel = p.get("noise_rate"), p.get("expected_precision") or {}, p.get("selected")
-    if noise_line(s):
-        print(noise_line(s))
+    line = noise_line(s)
+    if line:
+        print(line)
         if s.get("note"): print(s["note"])
         if s.get("evidence") is False: print("no evidence of label noise: nothing flagged (--flag-without-evidence flags anyway)")
     if ep.get(sel) is not None:
