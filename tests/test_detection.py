@@ -263,7 +263,7 @@ def test_flat_cos_schedule_holds_the_rate_before_annealing(fp):
 
 def test_sharper_options_fail_before_any_training(ds, tmp_path):
     for kw, msg in [(dict(ensemble_cut="median"), "unknown ensemble_cut 'median'; valid: rate, gmm, vote"),
-                    (dict(noise_estimator="oracle"), "unknown noise_estimator 'oracle'; valid: auto, audit, gap, cl, incv"),
+                    (dict(noise_estimator="oracle"), "unknown noise_estimator 'oracle'; valid: auto, audit, gap, test, cl, incv"),
                     (dict(aum_schedule="step"), "unknown aum_schedule 'step'; valid: one_cycle, flat_cos"),
                     (dict(incv_score="best"), "unknown incv_score 'best'; valid: first, last")]:
         with pytest.raises(ValueError, match=msg): detect_labels(ds, tmp_path/"x", **dict(TINY, **kw))

@@ -76,3 +76,44 @@ def test_no_evidence_of_noise_flags_nothing(tmp_path, capsys, one_thread):
     q = json.loads((tmp_path/"anyway"/"params.json").read_text())
     assert rc == 0 and any("flagged anyway (flag_without_evidence)" in n for n in q["notes"]), cap.err[-2000:]
     assert not any("nothing flagged" in n for n in q["notes"])
+
+
+COLOURS = ("red", "green", "blue")
+
+def colour_folder(root, n_train=40, n_test=20, wrong_train=12, wrong_test=0, seed=0):
+    "A folder of colour photos: train/<class>/ with `wrong_train` photos in a wrong class folder, test/<class>/ with `wrong_test`; -> the misplaced training paths."
+    import cv2
+    rng, moved = np.random.default_rng(seed), set()
+    for split, n, wrong in (("train", n_train, wrong_train), ("test", n_test, wrong_test)):
+        if n == 0: continue
+        idx = [(k, i) for k in range(len(COLOURS)) for i in range(n)]
+        bad = {idx[j] for j in rng.choice(len(idx), wrong, replace=False)}
+        for k, i in idx:
+            im = rng.integers(0, 90, (16, 16, 3), dtype=np.uint8); im[..., k] += 120
+            folder = COLOURS[(k + 1 + int(rng.integers(0, 2))) % 3] if (k, i) in bad else COLOURS[k]
+            p = root/split/folder/f"{COLOURS[k]}{i:02d}.png"
+            p.parent.mkdir(parents=True, exist_ok=True); assert cv2.imwrite(str(p), im)
+            if (k, i) in bad and split == "train": moved.add(str(p))
+    return moved
+
+FOLDER = ["--method", "cl", "--folds", "2", "--arch", "small_cnn", "--epochs", "4", "--bs", "16", "--device", "cpu", "--quiet", "--seed", "0"]
+
+@pytest.mark.parametrize("wrong_test,n_test,judged", [(0, 20, True), (6, 20, False), (0, 0, False)])
+def test_a_folders_own_test_split_reads_the_rate(tmp_path, capsys, one_thread, wrong_test, n_test, judged):
+    "A folder without clean labels: its own test/ labels read the rate (a lower bound): right test labels give evidence and flags, test labels as wrong as the training labels (or no test/) give none."
+    moved = colour_folder(tmp_path/"photos", n_test=n_test, wrong_test=wrong_test)
+    out = tmp_path/"det"
+    rc = main(["detect", "--data", str(tmp_path/"photos"), "--out", str(out), *FOLDER])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err[-2000:]
+    p = json.loads((out/"params.json").read_text())
+    s = pd.read_csv(out/"suspects.csv")
+    flagged = set(s.loc[s.suspect, "path"])
+    if n_test: assert "test" in p["noise_rate"]["estimates"]
+    else: assert "test" not in p["noise_rate"]["estimates"]     # a carved test split holds the training labels' own noise: no reading
+    if judged:
+        assert p["noise_rate"]["estimator"] == "test" and p["noise_rate"]["evidence"] is True, p["noise_rate"]
+        assert "if those labels hold errors too" in p["noise_rate"]["note"] and p["own_test"]["n_images"] == 60
+        assert 0.5 * len(moved) <= len(flagged) <= 2 * len(moved) and len(flagged & moved) >= 0.5 * len(flagged), (len(flagged), len(flagged & moved))
+    else:
+        assert p["noise_rate"]["evidence"] is False and not flagged, p["noise_rate"]

@@ -78,10 +78,12 @@ def noise_estimates(state, # the pipeline's `registry.DetectionState`
                     given, # (n,) given labels
                     n_classes:int, # number of classes
                    )->dict:
-    "The noise-rate estimates a detection has for free: 'gap' (fold models' clean-validation vs out-of-fold accuracy), 'cl' (confident learning on the probabilities it used), 'incv' (INCV's iteration-1 estimate)."
+    "The noise-rate estimates a detection has for free: 'gap' (fold models' clean-validation vs out-of-fold accuracy), 'test' (the same on a test split with labels of its own), 'cl' (confident learning on the probabilities it used), 'incv' (INCV's iteration-1 estimate)."
     out, y = {}, np.asarray(given)
-    if state.oof is not None and state.valid_acc and np.mean(state.valid_acc) > 1 / n_classes:
-        out["gap"] = estimate_noise_from_gap(float((state.oof.argmax(1) == y).mean()), float(np.mean(state.valid_acc)), n_classes)
+    acc = dict(gap=state.gap_accuracy()[0], test=float(np.mean(state.test_acc)) if state.own_test and state.test_acc else None)
+    for name, a in acc.items():
+        if state.oof is not None and a is not None and a > 1 / n_classes:
+            out[name] = estimate_noise_from_gap(float((state.oof.argmax(1) == y).mean()), a, n_classes)
     probs = state.probs
     if probs is not None: out["cl"] = float(estimate_noise_rate(y, probs))
     if "incv" in state.results: out["incv"] = float(state.results["incv"].eval_ratio)
@@ -91,8 +93,8 @@ def chosen_rate(est:dict, # estimator -> noise rate
                 estimator:str, # the user's choice ('auto': by preference)
                 clean_valid:bool, # is the validation split clean (then the gap is trusted first)
                )->tuple:
-    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (an audit sample, then the gap with clean validation labels, else INCV's, else confident learning's)."
-    order = ([estimator] if estimator != "auto" else []) + ["audit"] + (["gap"] if clean_valid else []) + ["incv", "cl"]
+    "(rate, estimator) for the ensemble's 'rate' cut: 'auto' follows `trust.PREFERRED_ESTIMATORS` (an audit sample, then the gap with clean validation labels, the gap on a test split's own labels, else INCV's, else confident learning's)."
+    order = ([estimator] if estimator != "auto" else []) + ["audit"] + (["gap"] if clean_valid else []) + ["test", "incv", "cl"]
     for e in order:
         if est.get(e) is not None: return est[e], e
     return None, None

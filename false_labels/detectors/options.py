@@ -17,12 +17,12 @@ __all__ = ['ENSEMBLE_CUTS', 'NOISE_ESTIMATORS', 'AUM_SCHEDULES', 'INCV_SCORES', 
 
 # %% ../../nbs/detectors/46a_options.ipynb #5ffb0ddb
 ENSEMBLE_CUTS = ("rate", "gmm", "vote")
-NOISE_ESTIMATORS = ("auto", "audit", "gap", "cl", "incv")
+NOISE_ESTIMATORS = ("auto", "audit", "gap", "test", "cl", "incv")
 AUM_SCHEDULES = ("one_cycle", "flat_cos")
 INCV_SCORES = ("first", "last")
 
 def check_sharp_options(ensemble_cut="rate", # the ensemble's cut: 'rate', 'gmm' or 'vote'
-                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'audit', 'gap', 'cl' or 'incv'
+                        noise_estimator="auto", # the noise-rate estimate of the 'rate' cut: 'auto', 'audit', 'gap', 'test', 'cl' or 'incv'
                         aum_schedule="one_cycle", # the AUM runs' schedule: 'one_cycle' or 'flat_cos'
                         incv_score="last", # INCV's score: 'first' (iteration 1's models) or 'last' (each sample's last evaluation)
                        ):

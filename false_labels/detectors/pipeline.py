@@ -105,13 +105,17 @@ def oof_step(fp:FitPredict, o:DetectOptions, state:DetectionState):
     "The k-fold out-of-fold probabilities, each fold model's validation accuracy kept for the gap estimate; the folds run as Dask tasks with `o.scheduler`."
     if o.folds < 2: return
     if o.scheduler is not None:
+        state.n_valid, state.n_test = len(fp.dls.valid.labels), len(fp.dls.test.labels) if state.own_test or state.clean_valid else 0
         run = lambda splits: cluster_folds(fp, o.scheduler, o.fold_best, state, splits)
         state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(None, fp.given, o.folds, o.seed, run_folds=run), o.verbose)
         return
     y_valid = fp.dls.valid.labels.cpu().numpy()
+    y_test = fp.dls.test.labels.cpu().numpy() if state.own_test or state.clean_valid else []
+    state.n_valid, state.n_test = len(y_valid), len(y_test)
     def fit_predict(train_idx, eval_idx):
         learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
         if len(y_valid): state.valid_acc.append(float((fp.predict(learn, split="valid").argmax(1) == y_valid).mean()))
+        if len(y_test): state.test_acc.append(float((fp.predict(learn, split="test").argmax(1) == y_test).mean()))
         return fp.predict(learn, eval_idx)
     state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(fit_predict, fp.given, o.folds, o.seed), o.verbose)
 
@@ -142,8 +146,14 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
                          "and no precision is expected")
         return
     res.extra["learning_check"] = oof_check(fp.given, probs)
-    boot = noise_rate_bootstrap(fp.given, probs, float(np.mean(res.valid_acc)) if res.valid_acc else None,
-                                len(fp.dls.valid.labels), res.noise, seed=o.seed)
+    acc, n_gap = res.gap_accuracy()   # the validation split, with the test split where both are clean
+    own = res.own_test and bool(res.test_acc)
+    boot = noise_rate_bootstrap(fp.given, probs, acc, n_gap, res.noise, seed=o.seed,
+                                test_acc=float(np.mean(res.test_acc)) if own else None, n_test=res.n_test)
+    if acc is not None and res.clean_valid: res.extra["gap_images"] = n_gap
+    if own:   # what the 'test' estimate read: the folder's own test split
+        res.extra["own_test"] = dict(n_images=res.n_test, fold_accuracy=float(np.mean(res.test_acc)),
+                                     out_of_fold_accuracy=float((probs.argmax(1) == fp.given).mean()))
     inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
     s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc, audit=res.audit)
     if s["note"]: res.notes.append(s["note"])
@@ -169,7 +179,8 @@ def judge_learning(o:DetectOptions, res:DetectionState):
     else:
         res.extra["no_evidence"] = True
         res.notes.append("nothing flagged: no evidence of label noise (the noise-rate interval includes 0), so every flag would "
-                         "more likely be a model's mistake than a wrong label; --flag-without-evidence flags anyway")
+                         "more likely be a model's mistake than a wrong label; a test/ split labelled apart from the training labels, or "
+                         "verified labels on some images (a clean label set), can give that evidence; --flag-without-evidence flags anyway")
     for m, d in list(res.dets.items()): res.dets[m] = Detection(d.method, d.score, np.zeros(len(d.flagged), bool), d.info)
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #a1b2c3d5
@@ -309,6 +320,7 @@ def _compute_detection(fp:FitPredict, ds:Dataset, labels:TrainLabels, o:DetectOp
     res.noise = labels.source.get("noise")
     res.clean_valid = not ds.imported or bool(labels.source.get("ratio"))   # noise injected into the training labels only
     res.audit = None if labels.source.get("ratio") else getattr(fp.dls, "audit", None)   # injected noise: the audit would read the data's own labels
+    res.own_test = not res.clean_valid and bool((ds.manifest["split"] == "test").any())   # a folder's own test/: labels of their own, a lower bound on the rate
     if o.noise_estimator == "audit": require_audit(res.audit)
     try: run_steps(fp, o, res, parse_methods(o.method))
     finally:
@@ -405,14 +417,16 @@ def train_fold(source:dict, # `prepare_loaders` arguments that rebuild the loade
                train_idx, # positions to train on
                eval_idx, # positions to predict
                fold_best:bool=False, # keep the epoch with the best given-label accuracy on `eval_idx`
+               with_test:bool=False, # also the accuracy on the test split (read where its labels are clean or the source's own)
               )->tuple:
-    "One k-fold training, wherever it runs (a Dask worker): (probabilities of `eval_idx`, accuracy on the validation split or None)."
+    "One k-fold training, wherever it runs (a Dask worker): (probabilities of `eval_idx`, accuracy on the validation split or None, on the test split or None)."
     _, dls, _ = prepare_loaders(**source)
     fp = FitPredict(dls, given, **recipe)
     learn = fp.train(train_idx, best_on=eval_idx if fold_best else None)
-    yv = dls.valid.labels.cpu().numpy()
-    acc = float((fp.predict(learn, split="valid").argmax(1) == yv).mean()) if len(yv) else None
-    return fp.predict(learn, eval_idx), acc
+    def acc(split, dl):
+        y = dl.labels.cpu().numpy()
+        return float((fp.predict(learn, split=split).argmax(1) == y).mean()) if len(y) else None
+    return fp.predict(learn, eval_idx), acc("valid", dls.valid), acc("test", dls.test) if with_test else None
 
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #716cfc99
@@ -429,13 +443,14 @@ def cluster_folds(fp:FitPredict, # the trainer (its `source` names the data the 
     client = connect_scheduler(scheduler)
     try:
         rec = fold_recipe(fp)
-        futs = [client.submit(train_fold, fp.source, fp.given, rec, tr, ev, fold_best, pure=False) for tr, ev in splits]
+        futs = [client.submit(train_fold, fp.source, fp.given, rec, tr, ev, fold_best, state.n_test > 0, pure=False) for tr, ev in splits]
         out = client.gather(futs)
         state.extra["fold_workers"] = sorted({w for f in futs for w in client.who_has(f).get(f.key, ())})
     finally: client.close()
-    state.valid_acc += [a for _, a in out if a is not None]
+    state.valid_acc += [a for _, a, _ in out if a is not None]
+    state.test_acc += [a for _, _, a in out if a is not None]
     fp.n_trainings += len(out)
-    return [p for p, _ in out]
+    return [p for p, _, _ in out]
 
 
 # %% ../../nbs/detectors/47_pipeline.ipynb #4697ae05

@@ -248,10 +248,14 @@ class DetectionState:
     oof: np.ndarray|None = None
     pooled: np.ndarray|None = None                # held-out probabilities averaged over the folds' and INCV's models
     valid_acc: list = field(default_factory=list) # each fold model's accuracy on the (clean) validation split
+    test_acc: list = field(default_factory=list)  # each fold model's accuracy on the test split (read where its labels are clean or its own)
+    n_valid: int = 0                              # validation images behind `valid_acc`
+    n_test: int = 0                               # test images behind `test_acc`
     extra: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)   # raw method results kept for tables and models (incv, tv, features)
     noise: str|None = None                        # the noise kind the given labels were corrupted with
     clean_valid: bool = True                      # is the validation split's labelling clean?
+    own_test: bool = False                        # read the fold models on the test split: the source's own, its labels not the training labels' and not known clean
     audit: dict|None = None                       # `arrays.audit_rate` of validation images with a given and a verified label
     bar: object = None
     def put(self, d:Detection, name:str, **facts):
@@ -266,6 +270,12 @@ class DetectionState:
         self.timing[name] = dict(seconds=time.perf_counter() - t0, trainings=fp.n_trainings - n0)
         if verbose: print(f"[detect] {name}: {self.timing[name]['seconds']:.1f} s, {self.timing[name]['trainings']} training(s)", flush=True)
         return r
+    def gap_accuracy(self)->tuple:
+        "(accuracy, images) that the gap reads as clean: the validation split, pooled with the test split where the validation labels are clean (the test split's are then clean too); (None, 0) without."
+        parts = [(float(np.mean(a)), m) for a, m, use in ((self.valid_acc, self.n_valid, True), (self.test_acc, self.n_test, self.clean_valid))
+                 if use and a and m]
+        n = sum(m for _, m in parts)
+        return (sum(a * m for a, m in parts) / n, n) if n else (None, 0)
     @property
     def main_cost(self)->dict:
         "Seconds and trainings of the tracked (or reused) run."

@@ -29,8 +29,8 @@ def oof_check(given, # (N,) given labels
     return r
 
 # %% ../../nbs/detectors/45_trust.ipynb #bc835be5
-NOISE_ESTIMATOR_ERROR = dict(gap=0.03, incv=0.06, cl=0.25)   # typical absolute error, bench/bench_estimators.py
-PREFERRED_ESTIMATORS = ("audit", "gap", "incv", "cl")         # an audit sample first (a measurement), then the benchmark's order; the gap only with clean validation labels
+NOISE_ESTIMATOR_ERROR = dict(gap=0.03, test=0.03, incv=0.06, cl=0.25)   # typical absolute error, bench/bench_estimators.py ('test': the gap's formula)
+PREFERRED_ESTIMATORS = ("audit", "gap", "test", "incv", "cl")   # an audit sample first (a measurement), then the benchmark's order; the gap only with clean validation labels
 
 def noise_rate_bootstrap(given, # (N,) given labels
                          probs, # (N, C) out-of-fold probabilities
@@ -39,6 +39,8 @@ def noise_rate_bootstrap(given, # (N,) given labels
                          noise:str="sym", # 'pair' for INCV's pair formula, anything else: symmetric
                          n_boot:int=200, # bootstrap resamples
                          seed:int=0, # seed of the resampling
+                         test_acc:float|None=None, # the fold models' accuracy on a test split with labels of its own (adds 'test')
+                         n_test:int=0, # test images behind `test_acc`
                         )->dict:
     "Each estimator's point estimate and `n_boot` bootstrap replicates: {name: (estimate, replicates)}."
     y, p = np.asarray(given), np.asarray(probs, np.float64)
@@ -48,9 +50,10 @@ def noise_rate_bootstrap(given, # (N,) given labels
     rng = np.random.default_rng(seed)
     out = {}
     def gap(acc, va): return estimate_noise_from_gap(acc, va, C) if va > 1 / C else np.nan
-    if valid_acc is not None and valid_acc > 1 / C:
-        vb = rng.binomial(max(n_valid, 1), valid_acc, n_boot) / max(n_valid, 1)
-        out["gap"] = (gap(hit.mean(), valid_acc), np.array([gap(hit[rng.integers(0, n, n)].mean(), v) for v in vb]))
+    for name, acc, m in (("gap", valid_acc, n_valid), ("test", test_acc, n_test)):
+        if acc is not None and acc > 1 / C:
+            vb = rng.binomial(max(m, 1), acc, n_boot) / max(m, 1)
+            out[name] = (gap(hit.mean(), acc), np.array([gap(hit[rng.integers(0, n, n)].mean(), v) for v in vb]))
     out["incv"] = (estimate_noise_from_accuracy(hit.mean(), C, kind),
                    np.array([estimate_noise_from_accuracy(hit[rng.integers(0, n, n)].mean(), C, kind) for _ in range(n_boot)]))
     cl = []
@@ -89,11 +92,12 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     disagree = bool(vals) and spread[1] - spread[0] > 0.1
     note = None
     trusted = chosen == "audit" or (chosen == "gap" and clean_valid)   # read against verified labels, not the models' own view
+    lower = chosen == "test"   # read against the test split's own labels: exact if they are right, a lower bound if they hold errors too
     if not learned and chosen != "audit":      # estimators read models that learned nothing: every rate is possible
         return dict(rate=None, estimator=None, interval=(0.0, 1.0), estimates=est, intervals=ivs, spread=spread, disagree=disagree,
                     note="the out-of-fold models learned nothing: the noise rate is unknown (every estimate reads chance-level models)",
                     level=level, evidence=False)
-    if disagree and not trusted:
+    if disagree and not trusted and not lower:
         # without clean validation labels the out-of-fold accuracy cannot tell label noise from the models' own errors:
         # weak models make INCV's formula and confident learning over-estimate, and nothing says by how much
         # and those estimators count the models' own errors as noise: each is an upper bound, none a lower one
@@ -105,18 +109,24 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     if disagree:
         note = (f"the noise-rate estimators disagree ({', '.join(f'{k} {v:.3f}' for k, v in est.items())}): the cut follows "
                 + (f"the audit of {audit['n']} images with a verified label" if chosen == "audit" else
+                   "the gap on the test split's own labels" if lower else
                    f"{chosen}, the closest of them in bench/bench_estimators.py "
                    + ("with clean validation labels" if chosen == "gap" else "without clean validation labels")))
     iv = ivs.get(chosen)
-    if iv is not None and not trusted:
+    if iv is not None and lower:
+        up = max([ivs[e][1] for e in ("incv", "cl") if e in ivs] + [iv[1]])
+        note = ((note + "; ") if note else "") + (f"the rate is read off the test split's own labels (the models' accuracy on them "
+                f"against the training labels'): if those labels hold errors too, the training labels hold more (up to {up:.3f})")
+    elif iv is not None and not trusted:
         # without clean validation labels every estimate counts the models' own errors as label noise: an upper bound
         iv = (0.0, iv[1])
         note = ((note + "; ") if note else "") + (f"without clean validation labels the {chosen} estimate {est[chosen]:.3f} counts "
                 "the models' own mistakes as label noise: it is an upper bound, and nothing here shows that any label is wrong")
     evidence = iv is not None and iv[0] > 0
-    if iv is not None and not evidence and trusted:
+    if iv is not None and not evidence and (trusted or lower):
         note = ((note + "; ") if note else "") + (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a "
-                f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0")
+                f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0"
+                + (" (the test split's labels may hold as many errors as the training labels)" if lower else ""))
     return dict(rate=est.get(chosen), estimator=chosen, interval=iv, estimates=est, intervals=ivs,
                 spread=spread, disagree=disagree, note=note, level=level, evidence=evidence)
 
