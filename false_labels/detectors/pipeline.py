@@ -149,11 +149,11 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
     acc, n_gap = res.gap_accuracy()   # the validation split, with the test split where both are clean
     own = res.own_test and bool(res.test_acc)
     boot = noise_rate_bootstrap(fp.given, probs, acc, n_gap, res.noise, seed=o.seed,
-                                test_acc=float(np.mean(res.test_acc)) if own else None, n_test=res.n_test)
+                                test_acc=float(np.mean(res.test_acc)) if own else None, n_test=res.n_test, fold_probs=res.oof)
     if acc is not None and res.clean_valid: res.extra["gap_images"] = n_gap
     if own:   # what the 'test' estimate read: the folder's own test split
         res.extra["own_test"] = dict(n_images=res.n_test, fold_accuracy=float(np.mean(res.test_acc)),
-                                     out_of_fold_accuracy=float((probs.argmax(1) == fp.given).mean()))
+                                     out_of_fold_accuracy=float(((res.oof if res.oof is not None else probs).argmax(1) == fp.given).mean()))
     inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
     s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc, audit=res.audit)
     if s["note"]: res.notes.append(s["note"])

@@ -41,11 +41,13 @@ def noise_rate_bootstrap(given, # (N,) given labels
                          seed:int=0, # seed of the resampling
                          test_acc:float|None=None, # the fold models' accuracy on a test split with labels of its own (adds 'test')
                          n_test:int=0, # test images behind `test_acc`
+                         fold_probs=None, # (N, C) out-of-fold probabilities of the very models behind `valid_acc` / `test_acc` (default `probs`)
                         )->dict:
     "Each estimator's point estimate and `n_boot` bootstrap replicates: {name: (estimate, replicates)}."
     y, p = np.asarray(given), np.asarray(probs, np.float64)
     n, C = p.shape
     hit = p.argmax(1) == y
+    fhit = hit if fold_probs is None else np.asarray(fold_probs).argmax(1) == y   # the gap pairs each model's held-out accuracy with its own out-of-fold one
     kind = "pair" if noise == "pair" else "sym"
     rng = np.random.default_rng(seed)
     out = {}
@@ -53,7 +55,7 @@ def noise_rate_bootstrap(given, # (N,) given labels
     for name, acc, m in (("gap", valid_acc, n_valid), ("test", test_acc, n_test)):
         if acc is not None and acc > 1 / C:
             vb = rng.binomial(max(m, 1), acc, n_boot) / max(m, 1)
-            out[name] = (gap(hit.mean(), acc), np.array([gap(hit[rng.integers(0, n, n)].mean(), v) for v in vb]))
+            out[name] = (gap(fhit.mean(), acc), np.array([gap(fhit[rng.integers(0, n, n)].mean(), v) for v in vb]))
     out["incv"] = (estimate_noise_from_accuracy(hit.mean(), C, kind),
                    np.array([estimate_noise_from_accuracy(hit[rng.integers(0, n, n)].mean(), C, kind) for _ in range(n_boot)]))
     cl = []
