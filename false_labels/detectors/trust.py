@@ -6,6 +6,7 @@ Docs: https://false-labels.github.io/false_labels/detectors/trust.html.md"""
 
 # %% ../../nbs/detectors/45_trust.ipynb #4e251bf3
 from __future__ import annotations
+from statistics import NormalDist
 import numpy as np
 from ..training.checks import beats_baseline
 from .confident import estimate_joint, estimate_noise_from_gap, estimate_noise_rate
@@ -70,22 +71,29 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
                        clean_valid:bool, # the validation labels are clean (the gap can be trusted)
                        estimator:str="auto", # 'auto' (the benchmark's order) or an estimator's name
                        level:float=0.9, # the interval's coverage
+                       evidence_level:float=0.98, # evidence of noise: the lower end of this (two-sided) interval above 0, a 1 % one-sided test
                        replace:dict|None=None, # point estimates known better elsewhere (INCV's own run): name -> rate
                        learned:bool=True, # the out-of-fold models learned something (`oof_check`); if not, the rate is unknown
                        audit:dict|None=None, # `arrays.audit_rate` of images with a given and a verified label: read first, no model needed
                       )->dict:
-    "The chosen noise rate with its interval, every estimate with its own, their spread, whether they disagree, and whether there is evidence of noise at all (the interval excludes 0)."
-    est, ivs = {}, {}
+    "The chosen noise rate with its interval, every estimate with its own, their spread, whether they disagree, and whether there is evidence of noise at all (the chosen estimate's `evidence_level` interval excludes 0)."
+    est, ivs, ev_lo = {}, {}, {}
     boot = {k: v for k, v in boot.items() if clean_valid or k != "gap"}   # the gap reads the validation labels as right: noisy ones say nothing
+    z90 = NormalDist().inv_cdf(0.95)
+    def interval(e2, r, name, lev):
+        "The bootstrap's `lev` interval widened by the estimator's typical error (scaled from its 90 % size), holding the estimate."
+        q = np.quantile(r, [(1 - lev) / 2, (1 + lev) / 2]) if len(r) else np.array([e2, e2])
+        hw = np.hypot((q[1] - q[0]) / 2, NOISE_ESTIMATOR_ERROR.get(name, 0.1) * NormalDist().inv_cdf((1 + lev) / 2) / z90)
+        mid = (q[0] + q[1]) / 2
+        return float(min(e2, mid - hw)), float(max(e2, mid + hw))
     for name, (e, reps) in boot.items():
         e2 = (replace or {}).get(name, e)
         r = reps[np.isfinite(reps)] + (e2 - e)
-        q = np.quantile(r, [(1 - level) / 2, (1 + level) / 2]) if len(r) else np.array([e2, e2])
-        hw = np.hypot((q[1] - q[0]) / 2, NOISE_ESTIMATOR_ERROR.get(name, 0.1))
-        mid = (q[0] + q[1]) / 2
-        est[name], ivs[name] = float(e2), (float(max(0, min(e2, mid - hw))), float(min(1, max(e2, mid + hw))))
+        lo, hi = interval(e2, r, name, level)
+        est[name], ivs[name], ev_lo[name] = float(e2), (max(0.0, lo), min(1.0, hi)), interval(e2, r, name, evidence_level)[0]
     if audit is not None:    # counted, not modelled: its own (Wilson) interval, and it needs no model that learned
         est["audit"], ivs["audit"] = float(audit["rate"]), (float(audit["lo"]), float(audit["hi"]))
+        ev_lo["audit"] = ivs["audit"][0]
     order = [estimator] if estimator != "auto" and estimator in est else []
     order += [e for e in PREFERRED_ESTIMATORS if e in est and (e != "gap" or clean_valid)]
     chosen = order[0] if order else None
@@ -124,11 +132,13 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
         iv = (0.0, iv[1])
         note = ((note + "; ") if note else "") + (f"without clean validation labels the {chosen} estimate {est[chosen]:.3f} counts "
                 "the models' own mistakes as label noise: it is an upper bound, and nothing here shows that any label is wrong")
-    evidence = iv is not None and iv[0] > 0
+    evidence = iv is not None and iv[0] > 0 and ev_lo.get(chosen, 0) > 0
     if iv is not None and not evidence and (trusted or lower):
-        note = ((note + "; ") if note else "") + (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a "
-                f"{level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f} that includes 0"
-                + (" (the test split's labels may hold as many errors as the training labels)" if lower else ""))
+        why = (f"no evidence of label noise: the {chosen} estimate {est[chosen]:.3f} has a {level:.0%} interval "
+               f"{iv[0]:.3f}-{iv[1]:.3f} that includes 0") if iv[0] <= 0 else (
+               f"no clear evidence of label noise: the {chosen} estimate {est[chosen]:.3f} ({level:.0%} interval {iv[0]:.3f}-{iv[1]:.3f}) "
+               f"is not clear of 0 at the {(1 - evidence_level) / 2:.0%} level (its {evidence_level:.0%} interval starts at {max(ev_lo[chosen], 0):.3f})")
+        note = ((note + "; ") if note else "") + why + (" (the test split's labels may hold as many errors as the training labels)" if lower else "")
     return dict(rate=est.get(chosen), estimator=chosen, interval=iv, estimates=est, intervals=ivs,
                 spread=spread, disagree=disagree, note=note, level=level, evidence=evidence)
 
