@@ -13,10 +13,11 @@ CPU:  nice -n 10 python bench/bench_folder_detect.py --per-class 500 --misplaced
 
 Measured 2026-12-05 (1 torch thread, 2 cores shared with a DivideMix training and notebook runs, load 2-4), classes
 airplane, automobile, frog, ship, 250 test photos a class:
-  400 photos, 41 misplaced (10 %): nothing flagged. The test split reads 0.028 (90 % interval 0.000-0.107), INCV 0.199,
+  400 photos, 41 misplaced (10 %): nothing flagged. The test split reads 0.066 (90 % interval 0.000-0.155), INCV 0.199,
     confident learning 0.205: too small a gap to tell from chance on 400 photos (at 0 misplaced the same folder reads
-    0.061, 0.000-0.134), so `detect` says there is no evidence and flags nothing (the relabel half holds: nothing
-    relabelled). Not met at this size; --flag-without-evidence ranks and flags anyway (bench_review_apply.py).
+    0.057, 0.000-0.126), so `detect` says there is no evidence and flags nothing (the relabel half holds: nothing
+    relabelled); 142 s (172 s at 0 misplaced). Not met at this size; --flag-without-evidence ranks and flags anyway
+    (bench_review_apply.py).
   2,000 photos, 200 misplaced (10 %): the test split reads 0.102 (0.060-0.145); 205 flagged (1.02x) at precision 0.790,
     expected 0.831 (0.640-0.903 over the rate's interval); 101 safe relabels, 91 right (0.901); 769 s. Before the test
     split was read, the same folder gave no evidence and flagged nothing.
