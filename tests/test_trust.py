@@ -114,6 +114,7 @@ def test_a_folders_own_test_split_reads_the_rate(tmp_path, capsys, one_thread, w
     if judged:
         assert p["noise_rate"]["estimator"] == "test" and p["noise_rate"]["evidence"] is True, p["noise_rate"]
         assert "if those labels hold errors too" in p["noise_rate"]["note"] and p["own_test"]["n_images"] == 60
+        assert "a lower bound if they hold errors too" in cap.out
         assert 0.5 * len(moved) <= len(flagged) <= 2 * len(moved) and len(flagged & moved) >= 0.5 * len(flagged), (len(flagged), len(flagged & moved))
     else:
         assert p["noise_rate"]["evidence"] is False and not flagged, p["noise_rate"]

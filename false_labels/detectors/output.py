@@ -101,7 +101,8 @@ def noise_line(s:dict|None, # params.json's noise_rate (`trust.noise_rate_summar
     if not s or s.get("rate") is None: return None
     lo, hi = s["interval"]
     return (f"noise rate {s['rate']:.3f} ({s['estimator']}; {s['level']:.0%} interval {lo:.3f}-{hi:.3f}; estimators "
-            + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")")
+            + ", ".join(f"{k} {v:.3f}" for k, v in s["estimates"].items()) + ")"
+            + (": read off the test split's own labels, a lower bound if they hold errors too" if s["estimator"] == "test" else ""))
 
 def precision_line(facts:dict, # params.json's content (or a detection's facts)
                    n_flagged:int, # the selected detector's flags

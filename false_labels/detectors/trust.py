@@ -125,8 +125,8 @@ def noise_rate_summary(boot:dict, # from `noise_rate_bootstrap`: {name: (estimat
     iv = ivs.get(chosen)
     if iv is not None and lower:
         up = max([ivs[e][1] for e in ("incv", "cl") if e in ivs] + [iv[1]])
-        note = ((note + "; ") if note else "") + (f"the rate is read off the test split's own labels (the models' accuracy on them "
-                f"against the training labels'): if those labels hold errors too, the training labels hold more (up to {up:.3f})")
+        note = ((note + "; ") if note else "") + (f"the rate is read off the test split's own labels (the fold models' accuracy on those images "
+                f"beside their out-of-fold accuracy on the training labels): if those labels hold errors too, the training labels hold more (up to {up:.3f})")
     elif iv is not None and not trusted:
         # without clean validation labels every estimate counts the models' own errors as label noise: an upper bound
         iv = (0.0, iv[1])
