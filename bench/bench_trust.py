@@ -8,11 +8,12 @@ computes its out-of-fold probabilities) and reads them exactly as `detectors.pip
   rate    the noise rate, its 90 % interval (bootstrap widened by the estimator's benchmarked error), the estimators' spread
   cl      confident learning's flags (`detectors.registry.score_from_stats(..., "cl")`): expected vs measured precision
   t50     `detectors.trust.cut_for_precision(q, 0.5)` (`detect --target-precision 0.5`): expected vs measured precision
-Settings (36 rows, 26 trainings): generated data (task 4, 16 px) at 300 / 1,000 / 3,000 / 10,000 images, sym / pair / idn
+Settings (43 rows, 26 trainings): generated data (task 4, 16 px) at 300 / 1,000 / 3,000 / 10,000 images, sym / pair / idn
 noise at 0-40 %; CIFAR-10 photos (/work/cifar, 32 px) at 400 / 2,000 / 10,000 images with injected noise, and the
-10,000-photo subset with CIFAR-10N's human label sets (aggre, random1, worst; --human). Each photo setting is read twice:
-as a user's folder (validation labels as noisy as the rest: no gap estimate) and with clean validation labels (`+cv`,
-how `detect --ratio` sees injected noise). Out-of-fold probabilities are cached under --work/oof, so the analysis
+10,000-photo subset with CIFAR-10N's human label sets (aggre, random1, worst; --human). Each photo setting is read three times:
+as a user's folder (validation labels as noisy as the rest: no gap estimate), with clean validation labels (`+cv`,
+how `detect --ratio` sees injected noise), and as a user's folder with a test/ of its own labelled right (`+test`:
+`detect`'s 'test' estimate). Out-of-fold probabilities are cached under --work/oof, so the analysis
 re-runs alone in seconds.
 
 CPU: nice -n 10 python bench/bench_trust.py --json /tmp/bench_trust.json        (all groups: ~25 min on 2 quiet cores)
@@ -32,6 +33,14 @@ reads the validation and test splits pooled (`DetectionState.gap_accuracy`: 3x t
     expected 0.594, measured 0.298; gen1000 idn 0.557 / 0.404), gen3000 pair (0.638 / 0.779: under), photo2000 sym
     20 % with clean validation labels (0.437 / 0.321). The measured precision is inside the printed range in 14 / 16
     (cl) and 13 / 16 (t50), within 0.1 of the point or inside the range in 15 / 16 for both.
+  '+test' rows (added in the same session, read from the same cached trainings, no new training): each photo setting
+    read a third time as a user's folder with a test/ of its own labelled right (the carved test split), so `detect`'s
+    'test' estimate: photo2000 0 % 0.035 (0.000-0.121, nothing flagged), sym 20 % 0.225, sym 40 % 0.406, pair 20 % 0.185,
+    photo10000 0 % 0.010 (nothing flagged), sym 20 % 0.210; photo400 0.277 (0.000-0.495: no evidence). With them the
+    grid has 43 rows, 20 that flag: expected precision within 0.1 in 16 / 20 (cl, 80 %) and 15 / 20 (t50, 75 %), mean
+    |difference| 0.067 and 0.066; interval covers 42 / 43; nothing flagged at 0 % noise in the 10 zero-noise readings.
+    These rows share their trainings with the '+cv' rows: they add readings (what labels the user holds), not new
+    trainings; without them the figures are the 12 / 16 and 11 / 16 above.
   CIFAR-10N rows (aggre re-run with cpu_small, random1 and worst cached from the first run with cpu_photo): as before.
 First run (2026-12-05, 2 threads, load 1.6-2.7; validation split alone, evidence at the 90 % interval):
   interval covers 35 / 36; nothing flagged at 0 % noise in the 8 settings; expected precision within 0.1 in 11 / 16
@@ -136,7 +145,7 @@ def human_audit(ds, task, label_set:str, a)->dict:
     given = human_given(Path(ds.path), dls.valid.ids.cpu().numpy(), label_set, Path(a.human))
     return audit_rate(given, dls.valid.labels.cpu().numpy())
 
-def one(z, noise, ratio, clean_valid, a, audit=None):
+def one(z, noise, ratio, clean_valid, a, audit=None, own_test=False):
     "Read the out-of-fold probabilities `z` as `detect` does: the row of figures for one setting."
     given, truth, probs = z["given"], z["truth"], z["probs"]
     wrong, realised = given != truth, float((given != truth).mean())
@@ -144,7 +153,9 @@ def one(z, noise, ratio, clean_valid, a, audit=None):
     acc, n_gap = float(np.mean(z["accs"])), int(z["n_valid"])
     if clean_valid and "test_accs" in z and not a.valid_only:   # as `DetectionState.gap_accuracy`: clean validation labels, so the test split's too
         acc, n_gap = (acc * n_gap + float(np.mean(z["test_accs"])) * int(z["n_test"])) / (n_gap + int(z["n_test"])), n_gap + int(z["n_test"])
-    s = noise_rate_summary(noise_rate_bootstrap(given, probs, acc, n_gap, noise, seed=a.seed), clean_valid, learned=chk["learned"], audit=audit)
+    own = own_test and "test_accs" in z   # a user's folder with a test/ of its own (labelled right here): `detect`'s 'test' estimate
+    s = noise_rate_summary(noise_rate_bootstrap(given, probs, acc, n_gap, noise, seed=a.seed, test_acc=float(np.mean(z["test_accs"])) if own else None,
+                                                n_test=int(z["n_test"]) if own else 0), clean_valid, learned=chk["learned"], audit=audit)
     q = mislabel_probability(given, probs, s["rate"] if s["rate"] is not None else 0.0)
     ends = tuple(mislabel_probability(given, probs, r) for r in s["interval"]) if s["rate"] is not None else None
     row = dict(recipe=z["rec"], n=len(given), noise=noise, ratio=ratio, realised=realised, oof_acc=float((probs.argmax(1) == given).mean()),
@@ -189,9 +200,11 @@ def main():
             # the validation images; no gap: detect never reads imported labels as clean validation labels)
             human = noise in ("aggre", "random1", "worst")
             aud = human_audit(ds, task, noise, a) if human else None
-            readings = ((g, clean_valid, None),) + (((g + "+audit", False, aud),) if human else ((g + "+cv", True, None),) if kind == "cifar" else ())
-            for gname, cv, au in readings:
-                r = dict(group=gname, **one(z, noise, ratio, cv, a, au)); rows.append(r)
+            # and photos a third time, as a user's folder with a test/ of its own, labelled right ('+test': detect's 'test' estimate)
+            readings = ((g, clean_valid, None, False),) + (((g + "+audit", False, aud, False),) if human else
+                                                           ((g + "+cv", True, None, False), (g + "+test", False, None, True)) if kind == "cifar" else ())
+            for gname, cv, au, ot in readings:
+                r = dict(group=gname, **one(z, noise, ratio, cv, a, au, ot)); rows.append(r)
                 f = lambda v: "   n/a" if v is None else f"{v:6.3f}"
                 span = lambda v: "(     n/a     )" if v is None else f"({v[0]:.3f}-{v[1]:.3f})"
                 print(f"{gname:12s} {r['recipe']:9s} {noise:4s} {ratio if ratio is not None else -1:4.2f} n={r['n']:5d} real {r['realised']:.3f} oof {r['oof_acc']:.2f} learned {str(r['learned']):5s} | "
