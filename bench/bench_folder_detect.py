@@ -21,6 +21,8 @@ airplane, automobile, frog, ship, 250 test photos a class:
   2,000 photos, 200 misplaced (10 %): the test split reads 0.102 (0.060-0.145); 205 flagged (1.02x) at precision 0.790,
     expected 0.831 (0.640-0.903 over the rate's interval); 101 safe relabels, 91 right (0.901); 769 s. Before the test
     split was read, the same folder gave no evidence and flagged nothing.
+    Another misplacement (--seed 1): the test split reads 0.120 (0.078-0.160); 239 flagged (1.20x) at precision 0.695,
+    expected 0.748 (0.592-0.852); 84 safe relabels, 77 right (0.917); 633 s.
 """
 import argparse, json, os, sys, tempfile, time
 from pathlib import Path
