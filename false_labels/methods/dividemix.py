@@ -141,12 +141,12 @@ class DivideMix(Callback):
     def before_fit(self):
         model = self.learn.model
         if not isinstance(model, TwinNets): raise ValueError(f"DivideMix needs a TwinNets model, got {type(model).__name__}")
-        self.nets = list(model.nets)
+        self.twins = list(model.nets)
         tr = self.dls.train
         self.train_dl = tr
         self.batch = self.bs or tr.bs
         self.peak_lr = float(self.lr) if self.lr is not None else 0.02 * self.batch / 64
-        self.opts = [torch.optim.SGD(n.parameters(), lr=self.peak_lr, momentum=0.9, weight_decay=self.wd) for n in self.nets]
+        self.opts = [torch.optim.SGD(n.parameters(), lr=self.peak_lr, momentum=0.9, weight_decay=self.wd) for n in self.twins]
         prec = getattr(self.learn, "precision", "fp32")                   # the run's precision and memory layout
         self.amp = amp_context(self.learn) if prec != "fp32" else nullcontext()
         self.scaler = torch.amp.GradScaler("cuda") if prec == "fp16" else None
@@ -210,7 +210,7 @@ def _aug(self:DivideMix, x): return augment_batch(x, self.gen, channels_last=sel
 # %% ../../nbs/methods/57_dividemix.ipynb #4c009817
 @patch
 def _warmup(self:DivideMix, i:int)->float:
-    net, tot, n = self.nets[i], 0.0, 0
+    net, tot, n = self.twins[i], 0.0, 0
     net.train()
     dl = self._loader(np.arange(self.train_dl.n), self.batch, self.seed * 7919 + 2 * self.epoch + i)
     n_iter = max(len(dl), 1)
@@ -228,7 +228,7 @@ def _warmup(self:DivideMix, i:int)->float:
 # %% ../../nbs/methods/57_dividemix.ipynb #ac0e0b34
 @patch
 def _clean_prob(self:DivideMix, i:int)->np.ndarray:
-    net = self.nets[i]; was = net.training; net.eval()
+    net = self.twins[i]; was = net.training; net.eval()
     with torch.no_grad(), self.amp: out = [(net(xb), yb) for xb, yb in self.eval_dl]
     loss = torch.cat([F.cross_entropy(o.float(), yb, reduction="none") for o, yb in out])
     net.train(was)
@@ -298,7 +298,7 @@ def _mixmatch_step(self:DivideMix, net, peer, xb, yb, w, ux, C, t):
 @patch
 def _train(self:DivideMix, i:int, prob:np.ndarray)->float:
     "One DivideMix epoch of network i on the labelled/unlabelled split `prob` made by its peer: one pass over the data."
-    net, peer, C = self.nets[i], self.nets[1 - i], self.dls.c
+    net, peer, C = self.twins[i], self.twins[1 - i], self.dls.c
     mask = self.labelled(prob); lab, unl = np.flatnonzero(mask), np.flatnonzero(~mask)
     if len(lab) < 2: return float("nan")        # nothing (or one sample) trusted: skip (batch norm needs 2 samples)
     es = self.seed * 7919 + 2 * self.epoch + i
