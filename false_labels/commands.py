@@ -120,6 +120,9 @@ def cmd_train(a):
     if res.get("noise_rate_source") not in (None, "unused"):
         print(f"method {res['method']}: noise rate {res['noise_rate_used']:.4f} ({res['noise_rate_source']})")
     if res.get("schedule_note"): print(f"note: {res['schedule_note']}")
+    if res.get("memorisation"):
+        from false_labels.training.checks import memorisation_line
+        print(f"note: {memorisation_line(res['memorisation'])}")
     labels = f"labels {res['labels']}  " if res.get("labels") else ""
     if res.get("realised_ratio") is None:
         print(f"{labels}no clean label set: no label counted as corrupted; test accuracy on the given labels "

@@ -64,13 +64,18 @@ def run_dir_lock(out:str|Path, # the run folder
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = out/".lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        who = lock_holder(fd)
-        os.close(fd)
-        raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there ({who}); wait for it "
-                             "or choose another folder") from None
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = lock_holder(fd)
+            os.close(fd)
+            raise RunLockedError(f"run folder {str(out)!r} is locked: another process is writing a run there ({who}); wait for it "
+                                 "or choose another folder") from None
+        try: same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)   # the lock a finishing writer just removed: take the one at the path now
     write_holder(fd)
     had_mark = (out/OUTPUT_MARK).exists()
     try:

@@ -92,7 +92,34 @@ def test_a_run_that_learns_passes(tmp_path, capsys, one_thread):
     rc = main(["train", "--data", str(make("good", tmp_path)), "--out", str(tmp_path/"run"), *TINY])
     cap = capsys.readouterr()
     assert rc == 0 and "did not learn" not in cap.err and "accuracy" in cap.out, cap.err[-2000:]
-    assert json.loads((tmp_path/"run"/"result.json").read_text())["learned"] is True
+    res = json.loads((tmp_path/"run"/"result.json").read_text())
+    assert res["learned"] is True and res["memorisation"] is None and "peaked" not in cap.out
+
+# the shape of cross-entropy on CIFAR-10N's worst labels at 60 epochs (bench/benchmark_cpu_cifar10n_10k.md): 61.0 % at its peak, 57.0 % at the end
+FELL = [0.29, 0.42, 0.50, 0.55, 0.58, 0.60, 0.61, 0.605, 0.60, 0.59, 0.585, 0.58, 0.575, 0.572, 0.57]
+
+def test_memorisation_reads_a_peak_then_a_fall():
+    from false_labels.training.checks import memorisation, memorisation_line
+    m = memorisation(FELL, 10_000)
+    assert m["peak_epoch"] == 6 and abs(m["fall"] - 0.04) < 1e-9 and m["threshold"] == 0.02
+    assert memorisation(FELL, 100) is None                            # 4 points on 100 images: chance
+    assert memorisation(FELL[:7], 10_000) is None                     # it still rises at the end
+    assert memorisation(FELL, 10_000, min_fall=0.05) is None
+    assert "peaked at 61.0% (epoch 6) and ended at 57.0%" in memorisation_line(m)
+
+def test_train_says_when_its_test_accuracy_fell(tmp_path, capsys, monkeypatch):
+    "The note follows the summary of a run whose result says it fell; a run without one prints none."
+    from false_labels.methods import registry
+    from false_labels.training.checks import memorisation
+    def fake(data, out, **kw):
+        return dict(final=dict(test_acc=FELL[-1], test_macro_f1=0.56), learned=True, labels=None, realised_ratio=0.4,
+                    n_corrupted=40, memorisation=memorisation(FELL, 10_000) if kw.get("seed") == 1 else None)
+    monkeypatch.setattr(registry, "train_method", fake)
+    data = make("good", tmp_path)
+    for seed, said in ((1, True), (2, False)):
+        rc = main(["train", "--data", str(data), "--out", str(tmp_path/f"run{seed}"), *TINY, "--seed", str(seed)])
+        out = capsys.readouterr().out
+        assert rc == 0 and ("note: test accuracy peaked at 61.0% (epoch 6) and ended at 57.0%, 4.0 points lower" in out) == said, out
 
 def test_allow_no_learning_accepts_it(tmp_path, capsys, one_thread):
     rc = main(["train", "--data", str(make("constant_black", tmp_path)), "--out", str(tmp_path/"run"), *TINY, "--allow-no-learning"])

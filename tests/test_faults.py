@@ -137,17 +137,21 @@ def test_train_killed_then_rerun(ds, tmp_path, capsys, one_thread):
 
 # ---------------------------------------------------------------- two writers of one run folder
 def test_concurrent_train_overwrite(ds, tmp_path):
+    "A second `train --overwrite` into a run folder another process is writing is refused (the first holds its lock, paused), and the first's run stands."
     run = tmp_path/"run"
-    ps = {seed: start("train", "--data", ds, "--out", run, *FIT, "--seed", seed, "--overwrite") for seed in (1, 2)}
-    res = {seed: finish(p) for seed, p in ps.items()}
-    rcs = sorted(r[0] for r in res.values())
-    assert rcs == [0, 2], f"exit statuses {rcs}: " + " | ".join(r[2][-500:] for r in res.values())
-    winner = next(s for s, r in res.items() if r[0] == 0)
-    loser = next(s for s, r in res.items() if r[0] == 2)
-    line = one_error_line(res[loser][2], "train")
-    assert "lock" in line.lower() and str(run) in line, line
-    assert json.loads((run/"result.json").read_text())["seed"] == winner
-    assert not leftovers(tmp_path), leftovers(tmp_path)
+    first = start("train", "--data", ds, "--out", run, *FIT, "--seed", 1, "--overwrite")
+    lock = run/".lock"
+    wait_for(lambda: lock.exists() and f"pid {first.pid} " in lock.read_text(), 240, "the first run to hold its lock", first)
+    os.kill(first.pid, signal.SIGSTOP)     # hold it there: the second writer meets the lock however slowly it starts
+    try: rc, _, err = finish(start("train", "--data", ds, "--out", run, *FIT, "--seed", 2, "--overwrite"))
+    finally: os.kill(first.pid, signal.SIGCONT)
+    assert rc == 2, err[-800:]
+    line = one_error_line(err, "train")
+    assert "lock" in line.lower() and str(run) in line and f"pid {first.pid}" in line, line
+    rc1, _, err1 = finish(first)
+    assert rc1 == 0, err1[-800:]
+    assert json.loads((run/"result.json").read_text())["seed"] == 1
+    assert not lock.exists() and not leftovers(tmp_path), leftovers(tmp_path)
 
 
 def test_concurrent_sweeps_refused(ds, tmp_path):

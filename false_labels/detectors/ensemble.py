@@ -80,7 +80,7 @@ def noise_estimates(state, # the pipeline's `registry.DetectionState`
                    )->dict:
     "The noise-rate estimates a detection has for free: 'gap' (fold models' clean-validation vs out-of-fold accuracy), 'test' (the same on a test split with labels of its own), 'cl' (confident learning on the probabilities it used), 'incv' (INCV's iteration-1 estimate)."
     out, y = {}, np.asarray(given)
-    acc = dict(gap=state.gap_accuracy()[0], test=float(np.mean(state.test_acc)) if state.own_test and state.test_acc else None)
+    acc = dict(gap=state.gap_accuracy()[0], test=state.own_test_accuracy())
     for name, a in acc.items():
         if state.oof is not None and a is not None and a > 1 / n_classes:
             out[name] = estimate_noise_from_gap(float((state.oof.argmax(1) == y).mean()), a, n_classes)

@@ -105,12 +105,12 @@ def oof_step(fp:FitPredict, o:DetectOptions, state:DetectionState):
     "The k-fold out-of-fold probabilities, each fold model's validation accuracy kept for the gap estimate; the folds run as Dask tasks with `o.scheduler`."
     if o.folds < 2: return
     if o.scheduler is not None:
-        state.n_valid, state.n_test = len(fp.dls.valid.labels), len(fp.dls.test.labels) if state.own_test or state.clean_valid else 0
+        state.n_valid, state.n_test = len(fp.dls.valid.labels), len(fp.dls.test.labels) if state.reads_test else 0
         run = lambda splits: cluster_folds(fp, o.scheduler, o.fold_best, state, splits)
         state.oof = state.stage("oof", fp, lambda: out_of_fold_probs(None, fp.given, o.folds, o.seed, run_folds=run), o.verbose)
         return
     y_valid = fp.dls.valid.labels.cpu().numpy()
-    y_test = fp.dls.test.labels.cpu().numpy() if state.own_test or state.clean_valid else []
+    y_test = fp.dls.test.labels.cpu().numpy() if state.reads_test else []
     state.n_valid, state.n_test = len(y_valid), len(y_test)
     def fit_predict(train_idx, eval_idx):
         learn = fp.train(train_idx, best_on=eval_idx if o.fold_best else None)
@@ -147,12 +147,11 @@ def judge_noise(fp:FitPredict, o:DetectOptions, res:DetectionState):
         return
     res.extra["learning_check"] = oof_check(fp.given, probs)
     acc, n_gap = res.gap_accuracy()   # the validation split, with the test split where both are clean
-    own = res.own_test and bool(res.test_acc)
-    boot = noise_rate_bootstrap(fp.given, probs, acc, n_gap, res.noise, seed=o.seed,
-                                test_acc=float(np.mean(res.test_acc)) if own else None, n_test=res.n_test, fold_probs=res.oof)
+    own = res.own_test_accuracy()
+    boot = noise_rate_bootstrap(fp.given, probs, acc, n_gap, res.noise, seed=o.seed, test_acc=own, n_test=res.n_test, fold_probs=res.oof)
     if acc is not None and res.clean_valid: res.extra["gap_images"] = n_gap
-    if own:   # what the 'test' estimate read: the folder's own test split
-        res.extra["own_test"] = dict(n_images=res.n_test, fold_accuracy=float(np.mean(res.test_acc)),
+    if own is not None:   # what the 'test' estimate read: the folder's own test split
+        res.extra["own_test"] = dict(n_images=res.n_test, fold_accuracy=own,
                                      out_of_fold_accuracy=float(((res.oof if res.oof is not None else probs).argmax(1) == fp.given).mean()))
     inc = {"incv": float(res.results["incv"].eval_ratio)} if "incv" in res.results else None
     s = res.extra["noise_rate"] = noise_rate_summary(boot, res.clean_valid, o.noise_estimator, replace=inc, audit=res.audit)

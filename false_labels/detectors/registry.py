@@ -258,6 +258,13 @@ class DetectionState:
     own_test: bool = False                        # read the fold models on the test split: the source's own, its labels not the training labels' and not known clean
     audit: dict|None = None                       # `arrays.audit_rate` of validation images with a given and a verified label
     bar: object = None
+    @property
+    def reads_test(self)->bool:
+        "Do the fold models read the test split (its labels clean along with the validation split's, or its own)?"
+        return self.own_test or self.clean_valid
+    def own_test_accuracy(self)->float|None:
+        "The fold models' mean accuracy on the source's own test split (None without one, or before the folds ran)."
+        return float(np.mean(self.test_acc)) if self.own_test and self.test_acc else None
     def put(self, d:Detection, name:str, **facts):
         "Record the detection `d` as `name`, with the facts evaluation.csv shows (probs, seconds, trainings)."
         self.dets[name] = d; self.meta[name] = dict(facts, cut=d.info.get("cut"))

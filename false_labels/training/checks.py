@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 # %% auto #0
-__all__ = ['baseline_accuracy', 'binom_tail', 'beats_baseline', 'divergence', 'learning_check', 'no_learning_line']
+__all__ = ['baseline_accuracy', 'binom_tail', 'beats_baseline', 'divergence', 'learning_check', 'no_learning_line',
+           'memorisation', 'memorisation_line']
 
 # %% ../../nbs/training/32_checks.ipynb #892d4a4f
 def baseline_accuracy(y, # held-out labels (integers)
@@ -105,3 +106,25 @@ def learning_check(y_true, # held-out labels
 def no_learning_line(check:dict)->str:
     "The one line that says a run learned nothing, why, and what to try."
     return f"did not learn: {check['why']}; try {check['try']}"
+
+# %% ../../nbs/training/32_checks.ipynb #05d150f6
+def memorisation(accs, # the test accuracy of each epoch, in order
+                 n:int, # test images behind each accuracy
+                 min_fall:float=0.02, # the smallest fall worth a note (accuracy, not points)
+                 z:float=3.0, # and at least this many standard errors of the peak accuracy on `n` images
+                )->dict|None:
+    "The peak and the fall when a run's test accuracy peaked and then fell beyond its noise (`memorisation_line` says it), else None."
+    accs = [float(a) for a in accs]
+    if len(accs) < 3 or n < 1 or not all(math.isfinite(a) for a in accs): return None
+    e = int(np.argmax(accs)); peak, final = accs[e], accs[-1]
+    need = max(min_fall, z * math.sqrt(peak * (1 - peak) / n))
+    if peak - final < need: return None
+    return dict(peak=peak, peak_epoch=e, final=final, fall=peak - final, threshold=need, n=int(n))
+
+# %% ../../nbs/training/32_checks.ipynb #6e42cbca
+def memorisation_line(m:dict)->str:
+    "The one line that says a run's test accuracy peaked and fell, and what to try."
+    return (f"test accuracy peaked at {m['peak']:.1%} (epoch {m['peak_epoch']}) and ended at {m['final']:.1%}, {m['fall'] * 100:.1f} "
+            f"points lower (more than the {m['threshold'] * 100:.1f} that {m['n']:,} test images allow by chance): the late epochs "
+            "fitted training labels the test disagrees with, as a model memorising wrong labels does; try a robust --method "
+            "(elr, dividemix) or fewer --epochs")

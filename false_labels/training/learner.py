@@ -29,7 +29,7 @@ from ..results import RUN_FILES, check_run_dir, prepare_run_dir, run_dir_lock
 from ..core import (MAX_SIZE, OutputExistsError, atomic_json, atomic_write, check_choice, check_int, check_positive,
                                read_json, seed_everything, stable_hash, versions)
 from .loaders import NoisyDataLoaders, as_dataset, dataloaders, pick_device, with_task
-from .checks import learning_check
+from .checks import learning_check, memorisation
 from .archs import ARCHS, PretrainedWeightsMissing, arch_names, get_arch, make_model
 from .losses import LOSSES, CrossEntropy, NoisyLabelLoss, make_loss
 from .recipes import CPU_PHOTO_RECIPE, RECIPES, STUDY_RECIPE, Recipe, RunOptions
@@ -415,9 +415,10 @@ def _fit_run(ds, dls, out:Path, t0:float, method, recipe:dict, opts:dict, compil
     times = dict(prep_time_s=prep_time) if method is not None else {}
     check = learning_check(dls.test.labels.cpu().numpy(), logger.test_pred, info.n_classes,
                            [r["train_loss"] for r in logger.rows], lr=float(learn.lr))
+    fell = memorisation([r["test_acc"] for r in logger.rows], len(logger.test_pred)) if check["learned"] else None
     known = params["scored"]          # without a truth and without injected noise, nothing can be counted as corrupted
     result = dict(params, realised_ratio=info.realised_ratio if known else None, n_corrupted=info.n_corrupted if known else None,
-                  final=logger.rows[-1], learned=check.pop("learned"), why=check.pop("why"), learning_check=check,
+                  final=logger.rows[-1], learned=check.pop("learned"), why=check.pop("why"), learning_check=check, memorisation=fell,
                   **prep.result, **after, **times, train_time_s=train_time, total_time_s=time.time() - t0, device=str(dev))
     atomic_json(out/"result.json", result)
     return read_json(out/"result.json")          # plain JSON types, exactly what the file says
