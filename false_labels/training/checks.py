@@ -107,7 +107,7 @@ def no_learning_line(check:dict)->str:
     "The one line that says a run learned nothing, why, and what to try."
     return f"did not learn: {check['why']}; try {check['try']}"
 
-# %% ../../nbs/training/32_checks.ipynb #05d150f6
+# %% ../../nbs/training/32_checks.ipynb #851f072f
 def memorisation(accs, # the test accuracy of each epoch, in order
                  n:int, # test images behind each accuracy
                  min_fall:float=0.02, # the smallest fall worth a note (accuracy, not points)
@@ -121,7 +121,7 @@ def memorisation(accs, # the test accuracy of each epoch, in order
     if peak - final < need: return None
     return dict(peak=peak, peak_epoch=e, final=final, fall=peak - final, threshold=need, n=int(n))
 
-# %% ../../nbs/training/32_checks.ipynb #6e42cbca
+# %% ../../nbs/training/32_checks.ipynb #717a48e5
 def memorisation_line(m:dict)->str:
     "The one line that says a run's test accuracy peaked and fell, and what to try."
     return (f"test accuracy peaked at {m['peak']:.1%} (epoch {m['peak_epoch']}) and ended at {m['final']:.1%}, {m['fall'] * 100:.1f} "
